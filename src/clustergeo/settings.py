@@ -1,0 +1,69 @@
+"""One settings object for the whole library (in the spirit of ``osmnx.settings``).
+
+Change a value once and every function that does not get an explicit argument uses it::
+
+    import clustergeo as cg
+    cg.settings.default_solver = "cbc"
+    cg.settings.cache_folder = "/tmp/cg-cache"
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _default_cache() -> Path:
+    env = os.environ.get("CLUSTERGEO_CACHE")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "clustergeo"
+
+
+@dataclass
+class Settings:
+    """Library-wide defaults. Units are in the attribute names.
+
+    Attributes
+    ----------
+    cache_folder : Path
+        Where travel-time matrices are cached on disk (keyed by a hash of their inputs).
+    use_cache : bool
+        Read and write the cache. Set ``False`` to always recompute.
+    default_solver : str
+        ``"highs"`` (HiGHS through highspy, the default) or ``"cbc"`` (PuLP's bundled CBC).
+    threads : int
+        Solver threads. Two cores is the design target; 1 makes runs bit-for-bit repeatable.
+    seed : int
+        Random seed handed to the solver and to the heuristics.
+    detour_factor : float
+        Road distance divided by straight-line distance, for the straight-line travel-time
+        estimate. Calibrated on Norfolk's IoD 2019 road distances (see ``clustergeo.travel``).
+    speed_kmh : float
+        Average door-to-door driving speed for the estimate, km/h. Calibrated on North
+        Lanarkshire's SIMD 2020 drive times.
+    snap_tolerance_m : float
+        Two areas closer than this (metres) count as neighbours: closes slivers between
+        polygons that should touch (Norfolk's district polygons are ~12 m apart along rivers).
+    close_gaps_m : float
+        When clipping Voronoi cells to an authority outline, water gaps narrower than twice this
+        (metres) are closed first, so a river with a bridge does not cut the graph.
+    progress : bool
+        Show progress (tqdm bars or log lines) on long work.
+    """
+
+    cache_folder: Path = field(default_factory=_default_cache)
+    use_cache: bool = True
+    default_solver: str = "highs"
+    threads: int = 1
+    seed: int = 0
+    detour_factor: float = 1.32
+    speed_kmh: float = 31.0
+    snap_tolerance_m: float = 50.0
+    close_gaps_m: float = 250.0
+    progress: bool = True
+
+
+settings = Settings()
