@@ -3,7 +3,7 @@
 The flow of data: schools in -> units and graph -> problem -> solver -> plan -> outputs.
 """
 
-from . import datasets
+from . import datasets, graph, travel, units
 from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, Problem,
                      RulesError, SolverError)
 from .schools import read_schools, summary
@@ -13,5 +13,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "Problem", "RulesError",
-    "SolverError", "datasets", "read_schools", "settings", "summary",
+    "SolverError", "datasets", "graph", "travel", "units", "read_schools", "settings", "summary",
 ]

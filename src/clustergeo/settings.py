@@ -59,8 +59,8 @@ class Settings:
     default_solver: str = "highs"
     threads: int = 1
     seed: int = 0
-    detour_factor: float = 1.32
-    speed_kmh: float = 31.0
+    detour_factor: float = 1.42
+    speed_kmh: float = 29.4
     snap_tolerance_m: float = 50.0
     close_gaps_m: float = 250.0
     progress: bool = True

@@ -1,0 +1,386 @@
+"""Travel times between schools, in minutes.
+
+* :func:`road_travel_times`: on a real road network (OpenStreetMap through osmnx). The
+  network comes from a saved graph (``.graphml``), a local OSM file (``.osm`` XML, or
+  ``.osm.pbf`` converted with pyosmium), or a graph already in memory; it is downloaded by
+  place or polygon only when you ask for it (:func:`download_network`), never in tests.
+  Speeds and travel times are osmnx's; schools are snapped to the nearest network node; all
+  pairs come from one multi-source Dijkstra run on a sparse matrix (SciPy), not a Python
+  loop of single-pair searches.
+* :func:`estimate_travel_times`: the fallback, straight-line distance times a detour factor
+  divided by a speed, **labelled as an estimate** wherever it shows. Its defaults are
+  calibrated against published figures by :func:`calibrate`.
+
+Results are cached on disk keyed by a hash of every input (``settings.cache_folder``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, Problem
+from .settings import settings
+
+log = logging.getLogger(__name__)
+
+#: OSM highway values no car uses: dropped when a PBF file is converted for driving.
+NOT_DRIVABLE = frozenset({
+    "footway", "path", "steps", "pedestrian", "cycleway", "bridleway", "corridor", "elevator",
+    "escalator", "proposed", "construction", "platform", "raceway", "bus_guideway", "busway",
+    "abandoned", "planned", "via_ferrata", "track",
+})
+
+
+@dataclass
+class TravelTimes:
+    """A square matrix of travel times between named points.
+
+    Attributes
+    ----------
+    ids : list
+        Row/column labels (school ids).
+    minutes : numpy.ndarray
+        ``minutes[i, j]``: travel time from ``ids[i]`` to ``ids[j]``.
+    method : {"road", "estimate"}
+    label : str
+        What a planner should read next to every figure (for example
+        ``"ESTIMATE: straight line x 1.32 at 31 km/h"``).
+    details : dict
+        Parameters and diagnostics (snap distances, unreachable pairs...).
+    """
+
+    ids: list
+    minutes: np.ndarray
+    method: str
+    label: str
+    details: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._pos = {k: i for i, k in enumerate(self.ids)}
+
+    @property
+    def is_estimate(self) -> bool:
+        return self.method != "road"
+
+    def __call__(self, a: Hashable, b: Hashable) -> float:
+        return float(self.minutes[self._pos[a], self._pos[b]])
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.minutes, index=self.ids, columns=self.ids)
+
+    def unit_costs(self, unit_graph: nx.Graph) -> dict[tuple[Hashable, Hashable], float]:
+        """Cost of unit ``i`` joining the cluster hubbed at unit ``j``, in pupil-minutes.
+
+        The hub school of a unit is its largest member (usually the secondary). The cost is
+        ``sum over the schools s of i of pupils(s) * minutes(s, hub school of j)``.
+        """
+        hubs = {u: self._pos[_largest(d.get("members", [u]), self)]
+                for u, d in unit_graph.nodes(data=True)}
+        cost = {}
+        for i, di in unit_graph.nodes(data=True):
+            members = di.get("members", [i])
+            rows = [self._pos[m] for m in members]
+            weights = np.array([self.details.get("pupils", {}).get(m, 1) for m in members], dtype=float)
+            for j in unit_graph.nodes:
+                t = self.minutes[rows, hubs[j]]
+                cost[i, j] = float(np.dot(weights, t))
+        return cost
+
+
+def _largest(members: Sequence[Hashable], tt: TravelTimes) -> Hashable:
+    pupils = tt.details.get("pupils", {})
+    return max(members, key=lambda m: (pupils.get(m, 0), str(m)))
+
+
+def _points(points: gpd.GeoDataFrame | gpd.GeoSeries, ids: Sequence[Hashable] | None) -> tuple[list, np.ndarray]:
+    geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
+    if geoms.crs is None or geoms.crs.is_geographic:
+        raise DataError(Problem("points must be in a projected CRS in metres", column="geometry",
+                                fix="use clustergeo.read_schools, or .to_crs('EPSG:27700')"))
+    if ids is None:
+        ids = (points["school_id"].tolist() if isinstance(points, gpd.GeoDataFrame) and "school_id" in points
+               else list(geoms.index))
+    return list(ids), np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
+
+
+def _cache_path(kind: str, *parts: Any) -> Path:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else repr(p).encode())
+    return Path(settings.cache_folder) / f"{kind}-{h.hexdigest()[:24]}.npz"
+
+
+def _pupils(points: Any, ids: list) -> dict:
+    if isinstance(points, gpd.GeoDataFrame) and "pupils" in points:
+        return dict(zip(ids, points["pupils"].astype(int).tolist()))
+    return {}
+
+
+def estimate_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, ids: Sequence[Hashable] | None = None, *,
+                          detour_factor: float | None = None, speed_kmh: float | None = None) -> TravelTimes:
+    """Straight-line estimate: ``distance x detour_factor / speed``, in minutes.
+
+    Defaults come from ``settings.detour_factor`` and ``settings.speed_kmh``, calibrated by
+    :func:`calibrate` on Norfolk's road distances and North Lanarkshire's drive times. The
+    result is labelled as an estimate.
+    """
+    ids, xy = _points(points, ids)
+    f = settings.detour_factor if detour_factor is None else detour_factor
+    v = settings.speed_kmh if speed_kmh is None else speed_kmh
+    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
+    minutes = d / 1000.0 * f / v * 60.0
+    return TravelTimes(ids, minutes, "estimate",
+                       f"ESTIMATE: straight line x {f:g} at {v:g} km/h (no road network)",
+                       {"detour_factor": f, "speed_kmh": v, "pupils": _pupils(points, ids)})
+
+
+# --------------------------------------------------------------------------- road networks
+
+def pbf_to_osm_xml(pbf: str | Path, out: str | Path | None = None, *, drive_only: bool = True) -> Path:
+    """Convert an OSM PBF extract to the OSM XML that osmnx reads (needs ``pyosmium``).
+
+    Extracts are clipped, so ways can name nodes that are not in the file; each way is cut to
+    its longest run of present nodes (osmnx rejects ways with missing nodes). With
+    ``drive_only`` only ways with a drivable ``highway`` tag are kept.
+    """
+    try:
+        import osmium
+    except ImportError as e:  # pragma: no cover - optional extra
+        raise DataError(Problem("reading .pbf files needs pyosmium",
+                                fix="pip install 'clustergeo[osm]' or convert the file to .osm XML")) from e
+    pbf = Path(pbf)
+    out = Path(out) if out else Path(tempfile.mkdtemp(prefix="clustergeo-")) / (pbf.stem.split(".")[0] + ".osm")
+    present = {n.id for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE)}
+    ways, used = [], set()
+    for w in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
+        hw = w.tags.get("highway")
+        if hw is None or (drive_only and hw in NOT_DRIVABLE):
+            continue
+        best: list[int] = []
+        run: list[int] = []
+        for ref in (n.ref for n in w.nodes):
+            if ref in present:
+                run.append(ref)
+            else:
+                best, run = (run if len(run) > len(best) else best), []
+        best = run if len(run) > len(best) else best
+        if len(best) >= 2:
+            ways.append((w.id, best, dict(w.tags)))
+            used.update(best)
+    if out.exists():
+        out.unlink()
+    with osmium.SimpleWriter(str(out)) as writer:
+        for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
+            if n.id in used:
+                writer.add_node(osmium.osm.mutable.Node(id=n.id, location=(n.location.lon, n.location.lat),
+                                                        tags={}, version=1))
+        for wid, refs, tags in ways:
+            writer.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags, version=1))
+    return out
+
+
+def load_network(source: str | Path | nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """A drivable road network with ``travel_time`` (seconds) on every edge.
+
+    ``source`` is an osmnx graph, a ``.graphml`` file saved by osmnx, an OSM XML file
+    (``.osm``/``.xml``) or an OSM PBF extract (``.pbf``). Nothing is downloaded.
+    """
+    import osmnx as ox
+
+    if isinstance(source, nx.MultiDiGraph):
+        g = source
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise DataError(Problem(f"road network file not found: {path}", fix="check the path"))
+        name = path.name.lower()
+        if name.endswith(".graphml"):
+            g = ox.load_graphml(path)
+        elif name.endswith(".pbf"):
+            g = ox.graph_from_xml(pbf_to_osm_xml(path), simplify=True, retain_all=True)
+        elif name.endswith((".osm", ".xml", ".osm.bz2")):
+            g = ox.graph_from_xml(path, simplify=True, retain_all=True)
+        else:
+            raise DataError(Problem(f"unknown road network format: {path.name}",
+                                    fix="use .graphml, .osm, .xml or .osm.pbf"))
+    if not all("travel_time" in d for _, _, d in g.edges(data=True)):
+        g = ox.routing.add_edge_speeds(g)
+        g = ox.routing.add_edge_travel_times(g)
+    return g
+
+
+def download_network(place: str | None = None, polygon: Any = None, *, network_type: str = "drive"
+                     ) -> nx.MultiDiGraph:  # pragma: no cover - needs the internet
+    """Download a road network from OpenStreetMap (needs the internet; never used in tests)."""
+    import osmnx as ox
+
+    if place is not None:
+        g = ox.graph_from_place(place, network_type=network_type)
+    elif polygon is not None:
+        g = ox.graph_from_polygon(polygon, network_type=network_type)
+    else:
+        raise DataError(Problem("give a place name or a polygon to download a road network"))
+    return load_network(g)
+
+
+def _network_signature(g: nx.MultiDiGraph) -> bytes:
+    h = hashlib.sha256()
+    h.update(repr((g.number_of_nodes(), g.number_of_edges(), str(g.graph.get("crs")))).encode())
+    for u, v, d in sorted(g.edges(data=True), key=lambda e: (e[0], e[1]))[:: max(1, g.number_of_edges() // 5000)]:
+        h.update(f"{u},{v},{d.get('travel_time', 0):.3f};".encode())
+    return h.digest()
+
+
+def road_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, network: str | Path | nx.MultiDiGraph,
+                      ids: Sequence[Hashable] | None = None, *, access_speed_kmh: float = 15.0,
+                      cache: bool | None = None) -> TravelTimes:
+    """Travel times on a real road network, in minutes.
+
+    Each point is snapped to its nearest node of the network's largest strongly connected
+    part (so that every pair has a route both ways); the time from the point to that node
+    (straight line at ``access_speed_kmh``) is added at both ends. All pairs come from one
+    multi-source Dijkstra over the network's sparse adjacency matrix (SciPy), using the
+    fastest of parallel edges. Pairs with no route (one-way dead ends at the edge of an
+    extract) fall back to the straight-line estimate and are counted in
+    ``details["unreachable_pairs"]``.
+    """
+    import osmnx as ox
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    ids, xy = _points(points, ids)
+    g = load_network(network)
+    crs = (points.geometry if isinstance(points, gpd.GeoDataFrame) else points).crs
+    use_cache = settings.use_cache if cache is None else cache
+    key = _cache_path("road", xy.tobytes(), _network_signature(g), access_speed_kmh, str(crs))
+    if use_cache and key.exists():
+        z = np.load(key)
+        return TravelTimes(ids, z["minutes"], "road", "road network (OpenStreetMap, osmnx speeds)",
+                           {"snap_m": z["snap_m"], "unreachable_pairs": int(z["unreachable"]),
+                            "pupils": _pupils(points, ids), "cached": True,
+                            "network_nodes": g.number_of_nodes()})
+    gp = ox.projection.project_graph(g, to_crs=crs)
+    nodes = list(gp.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    nx_ = np.array([gp.nodes[n]["x"] for n in nodes])
+    ny_ = np.array([gp.nodes[n]["y"] for n in nodes])
+    from scipy.spatial import cKDTree
+
+    # snap only to nodes of the largest strongly connected part, so every pair has a route
+    # (clipped extracts leave one-way stubs and islands at their edges)
+    core = np.array([index[n] for n in max(nx.strongly_connected_components(gp), key=len)])
+    core.sort()
+    snap_m, k = cKDTree(np.column_stack([nx_[core], ny_[core]])).query(xy)
+    snap_idx = core[k]
+    best: dict[tuple[int, int], float] = {}
+    for u, v, d in gp.edges(data=True):
+        k = (index[u], index[v])
+        t = float(d["travel_time"])
+        if t < best.get(k, np.inf):
+            best[k] = t
+    rows, cols = np.array([k[0] for k in best]), np.array([k[1] for k in best])
+    vals = np.array(list(best.values())) + 1e-9  # csgraph treats explicit 0 as no edge
+    mat = csr_matrix((vals, (rows, cols)), shape=(len(nodes), len(nodes)))
+    sources, inverse = np.unique(snap_idx, return_inverse=True)
+    dist = dijkstra(mat, directed=True, indices=sources)  # seconds
+    sec = dist[inverse][:, snap_idx]
+    access = snap_m / 1000.0 / access_speed_kmh * 3600.0
+    minutes = (sec + access[:, None] + access[None, :]) / 60.0
+    np.fill_diagonal(minutes, 0.0)
+    unreachable = ~np.isfinite(minutes)
+    if unreachable.any():
+        est = estimate_travel_times(gpd.GeoSeries(gpd.points_from_xy(xy[:, 0], xy[:, 1]), crs=crs), ids).minutes
+        minutes[unreachable] = est[unreachable]
+    if use_cache:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(key, minutes=minutes, snap_m=snap_m, unreachable=int(unreachable.sum()))
+    return TravelTimes(ids, minutes, "road", "road network (OpenStreetMap, osmnx speeds)",
+                       {"snap_m": snap_m, "unreachable_pairs": int(unreachable.sum()),
+                        "pupils": _pupils(points, ids), "cached": False,
+                        "network_nodes": g.number_of_nodes(), "access_speed_kmh": access_speed_kmh})
+
+
+def travel_times(points: gpd.GeoDataFrame, network: str | Path | nx.MultiDiGraph | None = None,
+                 **kwargs: Any) -> TravelTimes:
+    """Road travel times when a network is given, else the labelled straight-line estimate."""
+    if network is None:
+        log.warning("no road network given: travel times are a straight-line ESTIMATE")
+        return estimate_travel_times(points, **kwargs)
+    return road_travel_times(points, network, **kwargs)
+
+
+# --------------------------------------------------------------------------- calibration
+
+def calibrate(data: Path | None = None, *, max_area_km2: float = 2.0) -> dict[str, float]:
+    """Calibrate the straight-line estimate against published figures.
+
+    * detour factor: Norfolk, IoD 2019 road distance (km) from each LSOA to its nearest
+      primary school, against the straight-line distance from the LSOA centroid to the
+      nearest state-funded primary (2023): least-squares slope through the origin, over the
+      compact LSOAs (under ``max_area_km2``), where the centroid stands for where people
+      live (in large rural LSOAs the population-weighted IoD distance is far shorter than
+      the distance from the centroid, which would push the factor below 1);
+    * speed: North Lanarkshire, SIMD 2020 drive time (minutes) from each data zone to its
+      nearest primary and secondary school, against the estimated time with that detour
+      factor: least-squares fit of the speed.
+
+    Returns the two parameters and how close the estimate comes (median absolute error and
+    Pearson correlation for each check).
+    """
+    from . import datasets
+
+    folder = data or datasets.data_dir() / "roads"
+    out: dict[str, float] = {}
+
+    def nearest(centres: np.ndarray, schools: gpd.GeoDataFrame) -> np.ndarray:
+        from scipy.spatial import cKDTree
+
+        pts = np.column_stack([schools.geometry.x, schools.geometry.y])
+        return cKDTree(pts).query(centres)[0]
+
+    nf = datasets.load("norfolk").schools
+    prim = nf[(nf["sector"] == "state-funded") & nf["phase"].isin(["primary", "all-through"])]
+    lsoa = gpd.read_file(folder / "areas.gpkg", layer="norfolk_lsoas")
+    km = pd.read_csv(folder / "norfolk_iod2019_road_km.csv")
+    lsoa = lsoa.merge(km, on="lsoa11_code")
+    c = lsoa.geometry.centroid
+    straight = nearest(np.column_stack([c.x, c.y]), prim) / 1000.0
+    road = lsoa["road_distance_to_a_primary_school_indicator_km"].to_numpy()
+    compact = lsoa.geometry.area.to_numpy() / 1e6 < max_area_km2
+    straight, road = straight[compact], road[compact]
+    f = float(np.dot(straight, road) / np.dot(straight, straight))
+    out["detour_factor"] = round(f, 3)
+    out["norfolk_km_median_abs_error"] = float(np.median(np.abs(f * straight - road)))
+    out["norfolk_km_correlation"] = float(np.corrcoef(f * straight, road)[0, 1])
+    out["norfolk_areas_used"] = float(compact.sum())
+
+    nl = datasets.load("north-lanarkshire").schools
+    dz = gpd.read_file(folder / "areas.gpkg", layer="nl_datazones")
+    times = pd.read_csv(folder / "nl_simd2020_drive_times.csv")
+    dz = dz.merge(times, on="dz11_code")
+    c = dz.geometry.centroid
+    cxy = np.column_stack([c.x, c.y])
+    d_p = nearest(cxy, nl[nl["phase"] == "primary"]) / 1000.0 * f
+    d_s = nearest(cxy, nl[nl["phase"] == "secondary"]) / 1000.0 * f
+    d = np.concatenate([d_p, d_s])
+    t = np.concatenate([dz["drive_primary"].to_numpy(), dz["drive_secondary"].to_numpy()])
+    # t = 60 d / v  ->  least squares in 1/v
+    inv_v = float(np.dot(d, t) / np.dot(d, d)) / 60.0
+    v = 1.0 / inv_v
+    out["speed_kmh"] = round(v, 1)
+    est = 60.0 * d / v
+    out["nl_minutes_median_abs_error"] = float(np.median(np.abs(est - t)))
+    out["nl_minutes_correlation"] = float(np.corrcoef(est, t)[0, 1])
+    out["nl_areas"] = float(len(dz))
+    return out
