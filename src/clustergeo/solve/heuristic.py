@@ -1,0 +1,179 @@
+"""A fast constructive heuristic: greedy amalgamation of adjacent units, then local search.
+
+It gives the exact solver a warm start and gives an answer (with its measured gap to the
+solver's bound) when the exact solve hits its time limit. It is also the simple baseline the
+benchmarks compare against. Its plans are contiguous by construction; they are still checked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .problem import Problem
+
+
+def _fits_upper(p: Problem, totals: dict[str, float]) -> bool:
+    return all(hi is None or totals[m] <= hi + 1e-9 for m, (_lo, hi) in p.bounds.items())
+
+
+def _below_lower(p: Problem, totals: dict[str, float]) -> float:
+    """How far below its minimums a cluster is (0 when it meets them)."""
+    gap = 0.0
+    for m, (lo, _hi) in p.bounds.items():
+        if lo is not None and totals[m] < lo - 1e-9:
+            gap += (lo - totals[m]) / max(lo, 1e-9)
+    return gap
+
+
+def _allowed_together(p: Problem, a: set[int], b: set[int]) -> bool:
+    for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode)):
+        if lab is not None and mode == "within":
+            if lab[next(iter(a))] != lab[next(iter(b))]:
+                return False
+    return True
+
+
+def choose_hubs(p: Problem, clusters: list[set[int]], allowed: list[list[int]] | None = None) -> list[int]:
+    """Best hub of each cluster: least cost (``hess``) or lowest index (``cut_edges``)."""
+    hubs = []
+    for c in clusters:
+        members = sorted(c)
+        if p.objective == "hess" and p.cost is not None:
+            best = min(members, key=lambda j: (sum(p.cost.get((i, j), np.inf) for i in members), j))
+        else:
+            best = members[0]
+        hubs.append(best)
+    return hubs
+
+
+def plan_cost(p: Problem, assignment: list[int]) -> float:
+    """The objective of a plan (``assignment[i]`` = hub of ``i``), penalties included."""
+    total = 0.0
+    if p.objective == "hess" and p.cost is not None:
+        total += sum(p.cost.get((i, j), np.inf) for i, j in enumerate(assignment))
+    else:
+        total += sum(1.0 for a, b in p.edges() if assignment[a] != assignment[b])
+    for (a, b), w in p.edge_weights.items():
+        if assignment[a] != assignment[b]:
+            total += w
+    for lab, mode, pen in ((p.district, p.district_mode, p.district_penalty),
+                           (p.division, p.division_mode, p.division_penalty)):
+        if lab is not None and mode == "penalty":
+            touched: dict[int, set] = {}
+            for i, j in enumerate(assignment):
+                touched.setdefault(j, set()).add(lab[i])
+            total += pen * sum(len(s) - 1 for s in touched.values())
+    return float(total)
+
+
+def greedy(p: Problem, *, target: int | None = None, fewest: bool = False) -> list[int] | None:
+    """Greedy amalgamation. Returns ``assignment`` (hub per unit) or ``None`` if it gets stuck.
+
+    Start from single units; merge the cluster furthest below a minimum into the adjacent
+    cluster that keeps every maximum and gives the smallest merged size; then, to reach the
+    count (``target``, or as few as possible with ``fewest``), merge the adjacent pair with the
+    smallest combined size while every maximum holds.
+    """
+    adj = p.adjacency
+    n = p.n
+    cid = list(range(n))
+    members: dict[int, set[int]] = {i: {i} for i in range(n)}
+    totals = {i: {m: float(p.measures[m][i]) for m in p.measures} for i in range(n)}
+    primary = next(iter(p.bounds), next(iter(p.measures)))
+
+    def neighbours(c: int) -> set[int]:
+        return {cid[v] for u in members[c] for v in adj[u]} - {c}
+
+    def merge(a: int, b: int) -> None:
+        for u in members[b]:
+            cid[u] = a
+        members[a] |= members.pop(b)
+        for m in totals[a]:
+            totals[a][m] += totals[b][m]
+        del totals[b]
+
+    def merged(a: int, b: int) -> dict[str, float]:
+        return {m: totals[a][m] + totals[b][m] for m in totals[a]}
+
+    while True:
+        short = [c for c in members if _below_lower(p, totals[c]) > 0]
+        if not short:
+            break
+        c = max(short, key=lambda c: (_below_lower(p, totals[c]), -c))
+        options = [d for d in neighbours(c) if _fits_upper(p, merged(c, d))
+                   and _allowed_together(p, members[c], members[d])]
+        if not options:
+            return None
+        d = min(options, key=lambda d: (_below_lower(p, merged(c, d)) > 0, totals[d][primary], d))
+        merge(min(c, d), max(c, d))
+    lo, hi = p.k_range()
+    want = target if target is not None else (lo if fewest else hi)
+    while len(members) > want:
+        pairs = []
+        for c in members:
+            for d in neighbours(c):
+                if c < d and _fits_upper(p, merged(c, d)) and _allowed_together(p, members[c], members[d]):
+                    pairs.append((merged(c, d)[primary], c, d))
+        if not pairs:
+            break
+        _, c, d = min(pairs)
+        merge(c, d)
+    if not (lo <= len(members) <= hi) and not fewest:
+        return None
+    clusters = [members[c] for c in sorted(members)]
+    hubs = choose_hubs(p, clusters)
+    out = [0] * n
+    for c, h in zip(clusters, hubs):
+        for u in c:
+            out[u] = h
+    return local_search(p, out)
+
+
+def local_search(p: Problem, assignment: list[int], max_passes: int = 20) -> list[int]:
+    """Move single boundary units between adjacent clusters while the objective falls.
+
+    A move is kept only if both clusters still meet every bound and stay connected.
+    """
+    from .cuts import _components
+
+    adj = p.adjacency
+    a = list(assignment)
+    best = plan_cost(p, a)
+    for _ in range(max_passes):
+        improved = False
+        for u in range(p.n):
+            src = a[u]
+            for dst in sorted({a[v] for v in adj[u]} - {src}):
+                if not _allowed_together(p, {u}, {dst}):
+                    continue
+                src_members = {i for i, h in enumerate(a) if h == src} - {u}
+                if not src_members:
+                    continue
+                dst_members = {i for i, h in enumerate(a) if h == dst} | {u}
+                ok = True
+                for m, (lo, hi) in p.bounds.items():
+                    w = p.measures[m]
+                    ts, td = w[list(src_members)].sum(), w[list(dst_members)].sum()
+                    if (lo is not None and ts < lo - 1e-9) or (hi is not None and td > hi + 1e-9):
+                        ok = False
+                if not ok or len(_components(src_members, adj)) != 1:
+                    continue
+                trial = list(a)
+                trial[u] = dst
+                if u == src:  # the hub moved: pick a new hub for what is left
+                    new_hub = choose_hubs(p, [src_members])[0]
+                    for i in src_members:
+                        trial[i] = new_hub
+                # re-choose both hubs for the hess objective
+                for h in {trial[i] for i in src_members} | {dst}:
+                    group = {i for i, x in enumerate(trial) if x == h}
+                    nh = choose_hubs(p, [group])[0]
+                    for i in group:
+                        trial[i] = nh
+                cost = plan_cost(p, trial)
+                if cost < best - 1e-9:
+                    a, best, improved = trial, cost, True
+                    break
+        if not improved:
+            break
+    return a

@@ -1,0 +1,254 @@
+"""The Hess rooted-assignment model in PuLP, with contiguity by cuts or by flows.
+
+``x[i, j] = 1`` when unit ``i`` joins the cluster hubbed at unit ``j``; ``x[j, j] = 1`` when
+``j`` is a hub. There is no label symmetry. Variables exist only for the pairs
+:func:`~clustergeo.solve.problem.allowed_hubs` keeps. Variables are named by integer index
+(``x_12_7``), and everything is built in sorted order, so the same input gives the same model.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import pulp
+
+from . import solvers
+from .cuts import SeparatorCut, separate
+from .problem import Problem
+
+log = logging.getLogger("clustergeo.solve")
+
+
+@dataclass
+class RoundLog:
+    round: int
+    status: str
+    objective: float | None
+    bound: float | None
+    cuts_added: int
+    seconds: float
+
+
+@dataclass
+class ModelRun:
+    """What one cut loop produced."""
+
+    assignment: list[int] | None
+    status: str  # optimal / feasible / infeasible / no solution
+    objective: float | None
+    bound: float | None
+    rounds: list[RoundLog] = field(default_factory=list)
+    cuts: int = 0
+    seconds: float = 0.0
+    variables: int = 0
+    constraints: int = 0
+
+
+class HessModel:
+    """The MIP for one :class:`Problem` and one objective stage."""
+
+    def __init__(self, p: Problem, allowed: list[list[int]], *, stage: str = "objective",
+                 k_fixed: int | None = None, contiguity: str = "cuts", relax: frozenset[str] = frozenset()):
+        self.p, self.allowed, self.stage, self.contiguity = p, allowed, stage, contiguity
+        n = p.n
+        self.hubs = sorted({j for i in range(n) for j in allowed[i] if j in allowed[j]})
+        hubset = set(self.hubs)
+        self.pairs = [(i, j) for i in range(n) for j in allowed[i] if j in hubset]
+        prob = pulp.LpProblem("clustergeo", pulp.LpMinimize)
+        self.prob = prob
+        x = {(i, j): pulp.LpVariable(f"x_{i}_{j}", cat=pulp.LpBinary) for i, j in self.pairs}
+        self.x = x
+        by_unit: dict[int, list[int]] = {i: [] for i in range(n)}
+        by_hub: dict[int, list[int]] = {j: [] for j in self.hubs}
+        for i, j in self.pairs:
+            by_unit[i].append(j)
+            by_hub[j].append(i)
+        self.by_hub, self.by_unit = by_hub, by_unit
+        for i in range(n):
+            prob += pulp.lpSum(x[i, j] for j in by_unit[i]) == 1, f"assign_{i}"
+        for i, j in self.pairs:
+            if i != j:
+                prob += x[i, j] <= x[j, j], f"link_{i}_{j}"
+        for m, (lo, hi) in sorted(p.bounds.items()):
+            w = p.measures[m]
+            for j in self.hubs:
+                expr = pulp.lpSum(float(w[i]) * x[i, j] for i in by_hub[j])
+                if lo is not None and "min" not in relax:
+                    prob += expr >= float(lo) * x[j, j], f"min_{m}_{j}"
+                if hi is not None and "max" not in relax:
+                    prob += expr <= float(hi) * x[j, j], f"max_{m}_{j}"
+        count = pulp.lpSum(x[j, j] for j in self.hubs)
+        if k_fixed is not None:
+            prob += count == k_fixed, "count"
+        elif "count" not in relax and p.k not in (None, "fewest"):
+            lo_k, hi_k = p.k_range()
+            if lo_k == hi_k:
+                prob += count == lo_k, "count"
+            else:
+                prob += count >= lo_k, "count_min"
+                prob += count <= hi_k, "count_max"
+        if stage == "count":
+            prob += count
+        elif stage == "feasibility":
+            prob += pulp.lpSum([])
+        else:
+            prob += self._objective(count)
+        if contiguity == "flow" and "contiguity" not in relax:
+            self._add_flow(prob)
+        self.cuts: list[SeparatorCut] = []
+        self._cut_keys: set = set()
+
+    def _objective(self, count: pulp.LpAffineExpression) -> pulp.LpAffineExpression:
+        p, x = self.p, self.x
+        terms = []
+        if p.objective == "hess":
+            terms.append(pulp.lpSum(p.cost.get((i, j), 0.0) * x[i, j] for i, j in self.pairs))
+        edge_w = dict(p.edge_weights)
+        if p.objective == "cut_edges":
+            for e in p.edges():
+                edge_w[e] = edge_w.get(e, 0.0) + 1.0
+        if edge_w:
+            # y_ab = 1 - sum_j w_abj, w_abj <= x_aj, w_abj <= x_bj: the total-variation form,
+            # stronger in the LP than y_ab >= x_aj - x_bj for each j
+            y = {e: pulp.LpVariable(f"y_{e[0]}_{e[1]}", lowBound=0) for e in sorted(edge_w)}
+            for (a, b), var in sorted(y.items()):
+                common = sorted(set(self.by_unit[a]) & set(self.by_unit[b]))
+                w = {}
+                for j in common:
+                    w[j] = pulp.LpVariable(f"w_{a}_{b}_{j}", lowBound=0, upBound=1)
+                    self.prob += w[j] <= x[a, j], f"wa_{a}_{b}_{j}"
+                    self.prob += w[j] <= x[b, j], f"wb_{a}_{b}_{j}"
+                self.prob += var >= 1 - pulp.lpSum(w.values()), f"cut_{a}_{b}"
+            terms.append(pulp.lpSum(w * y[e] for e, w in sorted(edge_w.items())))
+        for lab, mode, pen, tag in ((p.district, p.district_mode, p.district_penalty, "d"),
+                                    (p.division, p.division_mode, p.division_penalty, "v")):
+            if lab is None or mode != "penalty" or pen <= 0:
+                continue
+            for j in self.hubs:
+                labels = sorted({lab[i] for i in self.by_hub[j]})
+                if len(labels) <= 1:
+                    continue
+                z = {d: pulp.LpVariable(f"z{tag}_{j}_{k}", lowBound=0, upBound=1) for k, d in enumerate(labels)}
+                for i in self.by_hub[j]:
+                    self.prob += z[lab[i]] >= x[i, j], f"touch{tag}_{i}_{j}"
+                terms.append(pen * (pulp.lpSum(z.values()) - x[j, j]))
+        return pulp.lpSum(terms)
+
+    def _add_flow(self, prob: pulp.LpProblem) -> None:
+        """Single-commodity flow per hub (Shirabe's idea on the Hess model): compact, weaker."""
+        adj = self.p.adjacency
+        for j in self.hubs:
+            members = set(self.by_hub[j])
+            big = float(len(members) - 1)
+            f = {}
+            for u in sorted(members):
+                for v in adj[u]:
+                    if v in members and v != j:
+                        f[u, v] = pulp.LpVariable(f"f_{j}_{u}_{v}", lowBound=0)
+                        prob += f[u, v] <= big * self.x[v, j], f"fcap_{j}_{u}_{v}"
+                        prob += f[u, v] <= big * self.x[u, j], f"fcapo_{j}_{u}_{v}"
+            for i in sorted(members - {j}):
+                inflow = pulp.lpSum(f[u, i] for u in adj[i] if (u, i) in f)
+                outflow = pulp.lpSum(f[i, v] for v in adj[i] if (i, v) in f)
+                prob += inflow - outflow == self.x[i, j], f"fbal_{j}_{i}"
+
+    def add_cuts(self, cuts: list[SeparatorCut], *, all_hubs: bool | None = None) -> int:
+        """Add separator cuts. With ``all_hubs`` (default in the count stage, whose many equally
+        good answers otherwise shuffle the same stray piece from hub to hub), a stray piece is
+        cut off from every hub beyond its boundary, not only from the hub it was found at."""
+        all_hubs = self.stage == "count" if all_hubs is None else all_hubs
+        added = 0
+        for c in cuts:
+            hubs = [c.hub]
+            if all_hubs:
+                boundary = {v for u in c.piece for v in self.p.adjacency[u]} - set(c.piece)
+                sep = tuple(sorted(boundary))
+                blocked = set(c.piece) | boundary
+                hubs = sorted({j for a in c.piece for j in self.by_unit[a]} - blocked)
+            else:
+                sep = c.separator
+            for j in hubs:
+                key = (j, c.piece, sep if all_hubs else c.separator)
+                if key in self._cut_keys:
+                    continue
+                self._cut_keys.add(key)
+                lhs = pulp.lpSum(self.x[s, j] for s in key[2] if (s, j) in self.x)
+                for a in c.piece:
+                    if (a, j) in self.x:
+                        self.prob += lhs >= self.x[a, j], f"sep_{len(self._cut_keys)}_{a}"
+                        added += 1
+            self.cuts.append(c)
+        return added
+
+    def set_start(self, assignment: list[int] | None) -> bool:
+        """Warm start from a plan (hub per unit). Returns False if the plan does not fit the model."""
+        for v in self.prob.variables():
+            v.varValue = None
+        if assignment is None or any((i, j) not in self.x for i, j in enumerate(assignment)):
+            return False
+        chosen = set(enumerate(assignment))
+        hubs = set(assignment)
+        for (i, j), var in self.x.items():
+            var.setInitialValue(1 if (i, j) in chosen or (i == j and j in hubs) else 0)
+        # continuous helpers: leave the solver to complete them (HiGHS needs a full vector)
+        for v in self.prob.variables():
+            if v.varValue is None:
+                v.setInitialValue(0)
+        return True
+
+    def read(self) -> list[int]:
+        out = [-1] * self.p.n
+        for (i, j), var in self.x.items():
+            if var.varValue is not None and var.varValue > 0.5:
+                out[i] = j
+        return out
+
+    def solve(self, *, solver: str, time_limit: float | None, gap: float | None, threads: int, seed: int,
+              msg: bool = False, start: list[int] | None = None, max_rounds: int = 200,
+              progress=None) -> ModelRun:
+        """Solve, separate, re-solve until every cluster is connected (or time runs out)."""
+        t0 = time.perf_counter()
+        run = ModelRun(None, "no solution", None, None, variables=len(self.prob.variables()))
+        incumbent = start
+        for r in range(1, max_rounds + 1):
+            left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+            warm = self.set_start(incumbent)
+            s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg,
+                             warm_start=warm)
+            info = solvers.run(self.prob, s)
+            if info.status == "infeasible":
+                run.status = "infeasible"
+                run.rounds.append(RoundLog(r, "infeasible", None, None, 0, info.seconds))
+                break
+            if not info.has_solution:
+                run.status = "no solution"
+                run.rounds.append(RoundLog(r, "no solution", None, info.bound, 0, info.seconds))
+                break
+            assignment = self.read()
+            cuts = [] if self.contiguity in ("flow", "none") else separate(assignment, self.p.adjacency)
+            added = self.add_cuts(cuts) if cuts else 0
+            # a lower bound of a relaxation (fewer cuts) bounds the full problem too
+            if info.bound is not None:
+                run.bound = info.bound if run.bound is None else max(run.bound, info.bound)
+            rl = RoundLog(r, info.status, info.objective, info.bound, added, time.perf_counter() - t0)
+            run.rounds.append(rl)
+            run.cuts += added
+            msg_line = (f"round {r}: {info.status}, objective {info.objective:,.1f}, bound "
+                        f"{'-' if info.bound is None else f'{info.bound:,.1f}'}, cuts added {added}, "
+                        f"{rl.seconds:.1f} s")
+            log.info(msg_line)
+            if progress is not None:
+                progress(rl)
+            if not cuts:
+                run.assignment, run.objective = assignment, info.objective
+                run.status = info.status
+                break
+            if time_limit is not None and time.perf_counter() - t0 >= time_limit:
+                run.status = "time limit"
+                break
+        run.seconds = time.perf_counter() - t0
+        run.constraints = len(self.prob.constraints)
+        return run
+

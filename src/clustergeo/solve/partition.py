@@ -1,0 +1,365 @@
+"""``partition()``: exact contiguous partitioning of a plain graph.
+
+The low-level entry point. Researchers, benchmarks and the rest of the library call it; the
+planner-level rules (:mod:`clustergeo.rules`) compile to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from ..check import check_partition
+from ..errors import InfeasibleError, SolverError
+from ..settings import settings
+from . import heuristic, solvers
+from .explain import _parts, count_range, precheck
+from .model import HessModel, ModelRun, RoundLog
+from .problem import Problem, allowed_hubs, build_problem
+
+log = logging.getLogger("clustergeo.solve")
+
+
+@dataclass
+class PartitionResult:
+    """The answer of :func:`partition`.
+
+    Attributes
+    ----------
+    assignment : dict
+        Node -> cluster label. A cluster is labelled by its hub node.
+    hubs : dict
+        Cluster label -> hub node (for ``objective="cut_edges"`` the hub is a representative).
+    status : str
+        ``"optimal"`` (proved), ``"feasible"`` (solver's best at the limit, gap reported) or
+        ``"heuristic"`` (the greedy plan, when the solver found none in time).
+    objective, bound, gap : float or None
+        The plan's objective, the best proven lower bound, and the relative gap.
+    seconds : float
+        Wall time.
+    solver : str
+        Solver name and version.
+    rounds, cuts : int
+        Solve rounds and separator cuts added (the contiguity loop).
+    """
+
+    assignment: dict
+    hubs: dict
+    status: str
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    seconds: float
+    solver: str
+    rounds: int = 0
+    cuts: int = 0
+    formulation: str = "hess+cuts"
+    fixing: dict = field(default_factory=dict)
+    log: list = field(default_factory=list)
+    heuristic_objective: float | None = None
+    parts: int = 1
+
+    @property
+    def k(self) -> int:
+        return len(self.hubs)
+
+    @property
+    def clusters(self) -> dict:
+        out: dict = {}
+        for v, c in self.assignment.items():
+            out.setdefault(c, []).append(v)
+        return {c: sorted(m, key=str) for c, m in sorted(out.items(), key=lambda kv: str(kv[0]))}
+
+    def summary(self) -> str:
+        g = "-" if self.gap is None else f"{100 * self.gap:.2f}%"
+        return (f"{self.k} clusters, {self.status}, objective {self.objective:,.1f}, gap {g}, "
+                f"{self.rounds} rounds, {self.cuts} cuts, {self.seconds:.1f} s, {self.solver}")
+
+
+def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | None = None,
+              max_weight: float | None = None, bounds: Mapping[str, tuple] | None = None,
+              k: int | tuple[int, int] | str | None = None, fewest: bool = False,
+              cost: Mapping[tuple[Hashable, Hashable], float] | None = None, objective: str = "hess",
+              contiguous: bool = True, contiguity: str = "cuts",
+              district: str | None = None, district_mode: str | None = None, district_penalty: float = 0.0,
+              division: str | None = None, division_mode: str | None = None, division_penalty: float = 0.0,
+              edge_weights: Mapping[tuple[Hashable, Hashable], float] | None = None,
+              max_cost: float | None = None, solver: str | None = None, time_limit: float | None = None,
+              gap: float | None = None, threads: int | None = None, seed: int | None = None,
+              msg: bool = False, progress: Callable[[RoundLog], Any] | None = None,
+              explain: bool = True, decompose: bool = True) -> PartitionResult:
+    """Partition a graph into contiguous clusters within size bounds, optimally.
+
+    Parameters
+    ----------
+    graph : networkx.Graph
+        Nodes are units with numeric attributes (``weight``, and any measure in ``bounds``;
+        ``schools`` defaults to 1 per node); edges join neighbours.
+    weight, min_weight, max_weight : str, float
+        The main measure and its bounds per cluster (e.g. pupils, 2,500 to 5,000).
+    bounds : dict, optional
+        More measures: ``{"schools": (8, 13)}``. All bounds apply at once.
+    k : int, (min, max) or "fewest", optional
+        Number of clusters: exact, a range, or ``"fewest"``: the smallest feasible count first
+        (then the objective with that count).
+    fewest : bool
+        With a range ``k``: the smallest feasible count in the range first.
+    cost : dict, optional
+        ``cost[i, j]``: cost of unit ``i`` in the cluster hubbed at unit ``j`` (objective
+        ``"hess"``), e.g. pupils x minutes. Default: weight x squared distance (km^2) from x/y.
+    objective : {"hess", "cut_edges"}
+        Compactness (Hess / p-median) or the number of neighbour pairs split between clusters.
+    contiguous : bool
+        Every cluster connected in the graph (default). ``contiguity`` chooses how:
+        ``"cuts"`` (separator cuts, solve-separate-resolve) or ``"flow"`` (compact flow model).
+    district, district_mode, district_penalty : str, {"within", "penalty", None}, float
+        A node attribute; ``"within"`` keeps each cluster inside one value (the problem then
+        decomposes), ``"penalty"`` charges ``district_penalty`` (objective units) for each extra
+        district a cluster touches. ``division*``: the same for a second level.
+    edge_weights : dict, optional
+        Extra cost when the two ends of an edge go to different clusters (e.g. to keep current
+        clusters intact).
+    max_cost : float, optional
+        Fix out ``cost[i, j]`` above this (a travel cap in cost units).
+    solver : {"highs", "cbc"}
+        Default ``settings.default_solver``. ``time_limit`` (s), ``gap`` (relative),
+        ``threads`` and ``seed`` go to the solver.
+
+    Returns
+    -------
+    PartitionResult
+
+    Raises
+    ------
+    InfeasibleError
+        When no partition exists, with the reasons in planner language.
+    """
+    t0 = time.perf_counter()
+    if k == "fewest":
+        k, fewest = None, True
+    solver = (solver or settings.default_solver).lower()
+    threads = settings.threads if threads is None else threads
+    seed = settings.seed if seed is None else seed
+    p = build_problem(graph, weight=weight, min_weight=min_weight, max_weight=max_weight, bounds=bounds,
+                      k=k, cost=cost, objective=objective, district=district, district_mode=district_mode,
+                      district_penalty=district_penalty, division=division, division_mode=division_mode,
+                      division_penalty=division_penalty, edge_weights=edge_weights, max_cost=max_cost)
+    reasons = precheck(p)
+    if reasons:
+        raise InfeasibleError(reasons)
+    contiguity = contiguity if contiguous else "none"
+    opts = dict(solver=solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, msg=msg,
+                progress=progress)
+
+    parts = _parts(p)
+    if decompose and len(parts) > 1 and (k is None or fewest) and not p.edge_weights:
+        # independent pieces (districts under 'within', or islands): solve each on its own
+        results, failures = [], []
+        for where, comp in parts:
+            sub = graph.subgraph([p.nodes[i] for i in comp]).copy()
+            sub_cost = None
+            if cost is not None:
+                keep = set(sub.nodes)
+                sub_cost = {(a, b): v for (a, b), v in cost.items() if a in keep and b in keep}
+            try:
+                results.append(partition(sub, weight=weight, min_weight=min_weight, max_weight=max_weight,
+                                     bounds=bounds, k=None, fewest=fewest, cost=sub_cost, objective=objective,
+                                     contiguous=contiguous, contiguity=contiguity if contiguous else "cuts",
+                                     district=district, district_mode=district_mode,
+                                     district_penalty=district_penalty, division=division,
+                                     division_mode=division_mode, division_penalty=division_penalty,
+                                     max_cost=max_cost, explain=explain, decompose=False,
+                                     **{**opts, "time_limit": None if time_limit is None else
+                                        max(time_limit - (time.perf_counter() - t0), 1.0)}))
+            except InfeasibleError as e:
+                failures.append((where, e))
+        if failures:
+            raise InfeasibleError([f"in {where}: {r}" for where, e in failures for r in e.reasons],
+                                  relaxations=sorted({x for _, e in failures for x in e.relaxations}))
+        total = sum(r.k for r in results)
+        lo_k, hi_k = p.k_range()
+        if total > hi_k:
+            raise InfeasibleError([f"the districts need at least {total} clusters together "
+                                   f"({', '.join(f'{w}: {r.k}' for (w, _), r in zip(parts, results))}), "
+                                   f"more than the maximum of {hi_k}"], relaxations=["the number of clusters"])
+        if total >= lo_k:
+            return _combine(results, p, time.perf_counter() - t0, solver, contiguity)
+        log.info("fewest per part gives %s clusters, below the minimum %s: solving as one model", total, lo_k)
+
+    allowed, stats = allowed_hubs(p)
+    hubs_possible = sorted({j for i in range(p.n) for j in allowed[i] if j in allowed[j]})
+    if not hubs_possible:
+        raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
+    start = heuristic.greedy(p, fewest=fewest)
+    heur_obj = heuristic.plan_cost(p, start) if start is not None else None
+    rounds: list[RoundLog] = []
+    cuts = 0
+    if fewest:
+        # the count stage has many equally good answers, which makes the cut loop crawl;
+        # the compact flow model needs no loop, and the count it proves is exact either way
+        m1 = HessModel(p, allowed, stage="count", contiguity="flow" if contiguity == "cuts" else contiguity)
+        lower = precheck_count(p)
+        if start is not None and len(set(start)) <= lower:
+            m1 = None  # the greedy plan already meets the lower bound: its count is optimal
+        if m1 is None:
+            r1 = ModelRun(start, "optimal", float(len(set(start))), float(lower))
+        else:
+            r1 = m1.solve(start=start, **opts)
+        rounds += r1.rounds
+        cuts += r1.cuts
+        if r1.status == "infeasible":
+            _raise_infeasible(p, allowed, contiguity, opts, explain)
+        if r1.assignment is None:
+            k_best = len(set(start)) if start is not None else None
+            if k_best is None:
+                raise SolverError("the solver found no plan within the time limit; raise time_limit")
+        else:
+            k_best = len(set(r1.assignment))
+            r1.objective = r1.bound = float(k_best) if r1.status == "optimal" else r1.objective
+            if r1.status != "optimal":
+                log.warning("fewest clusters: count %s not proved minimal (time limit)", k_best)
+        stage2_start = r1.assignment or start
+        if stage2_start is not None:
+            groups: dict[int, set[int]] = {}
+            for i, h in enumerate(stage2_start):
+                groups.setdefault(h, set()).add(i)
+            hubs = heuristic.choose_hubs(p, list(groups.values()))
+            stage2_start = [0] * p.n
+            for g, h in zip(groups.values(), hubs):
+                for i in g:
+                    stage2_start[i] = h
+            stage2_start = heuristic.local_search(p, stage2_start) if start is not None else stage2_start
+            if len(set(stage2_start)) != k_best:
+                stage2_start = None
+        model = HessModel(p, allowed, stage="objective", k_fixed=k_best, contiguity=contiguity)
+        for c in (m1.cuts if m1 is not None else []):  # separator cuts hold for any objective
+            model.add_cuts([c])
+        run = model.solve(start=stage2_start, **{**opts, "time_limit": None if time_limit is None
+                                                 else max(time_limit - (time.perf_counter() - t0), 1.0)})
+        cuts += run.cuts
+    else:
+        model = HessModel(p, allowed, stage="objective", contiguity=contiguity)
+        run = model.solve(start=start, **opts)
+        cuts += run.cuts
+    rounds += run.rounds
+    if run.status == "infeasible":
+        _raise_infeasible(p, allowed, contiguity, opts, explain)
+    assignment, status, objective = run.assignment, run.status, run.objective
+    if assignment is None:
+        fallback = start if start is not None and (not fewest or len(set(start)) == k_best) else None
+        if fallback is None:
+            raise SolverError("the solver found no contiguous plan within the time limit and the greedy "
+                              "heuristic found none either; raise time_limit")
+        assignment, status, objective = fallback, "heuristic", heuristic.plan_cost(p, fallback)
+    else:
+        objective = heuristic.plan_cost(p, assignment) if p.objective == "hess" or p.edge_weights or \
+            p.district_mode == "penalty" or p.division_mode == "penalty" else objective
+    bound = run.bound
+    if status == "optimal":
+        bound = objective if bound is None else min(bound, objective)
+    gap_v = None if bound is None or objective is None else max(objective - bound, 0.0) / max(abs(objective), 1e-9)
+    if status == "optimal":
+        gap_v = gap_v if gap is not None else 0.0
+    result = PartitionResult(
+        assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(assignment)},
+        hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(assignment))},
+        status=status, objective=objective, bound=bound, gap=gap_v, seconds=time.perf_counter() - t0,
+        solver=solvers.version(solver), rounds=len(rounds), cuts=cuts,
+        formulation=f"hess+{contiguity}", fixing=stats, log=rounds, heuristic_objective=heur_obj)
+    _verify(graph, result, p, contiguous)
+    return result
+
+
+def precheck_count(p: Problem) -> int:
+    """A lower bound on the number of clusters: each part needs its total over the maximum."""
+    return sum(count_range(p, comp)[0] for _where, comp in _parts(p))
+
+
+def _verify(graph: nx.Graph, result: PartitionResult, p: Problem, contiguous: bool) -> None:
+    problems = check_partition(
+        graph, result.assignment, bounds=p.bounds, k=p.k if p.k != "fewest" else None,
+        contiguous=contiguous)
+    for lab, mode, what in ((p.district, p.district_mode, "district"), (p.division, p.division_mode, "division")):
+        if lab is not None and mode == "within":
+            pos = {v: i for i, v in enumerate(p.nodes)}
+            seen: dict = {}
+            for v, c in result.assignment.items():
+                seen.setdefault(c, set()).add(lab[pos[v]])
+            problems += [f"cluster {c!r} crosses {what} lines" for c, s in seen.items() if len(s) > 1]
+    if problems:
+        raise SolverError("internal error: the plan failed the independent check: " + "; ".join(problems))
+
+
+def _combine(results: list[PartitionResult], p: Problem, seconds: float, solver: str,
+             contiguity: str) -> PartitionResult:
+    assignment: dict = {}
+    hubs: dict = {}
+    for r in results:
+        assignment.update(r.assignment)
+        hubs.update(r.hubs)
+    order = {"optimal": 0, "feasible": 1, "heuristic": 2}
+    status = max((r.status for r in results), key=lambda s: order.get(s, 3))
+    objective = sum(r.objective for r in results)
+    bound = sum(r.bound for r in results) if all(r.bound is not None for r in results) else None
+    gap = None if bound is None else max(objective - bound, 0.0) / max(abs(objective), 1e-9)
+    fixing: dict = {}
+    for r in results:
+        for key, v in r.fixing.items():
+            fixing[key] = fixing.get(key, 0) + v
+    fixing["pairs"] = p.n * p.n
+    fixing["fixed_by_decomposition"] = p.n * p.n - sum(len(r.assignment) ** 2 for r in results)
+    heur = [r.heuristic_objective for r in results]
+    res = PartitionResult(assignment, hubs, status, objective, bound, gap if status != "optimal" else 0.0,
+                          seconds, solvers.version(solver), sum(r.rounds for r in results),
+                          sum(r.cuts for r in results), f"hess+{contiguity}, decomposed", fixing,
+                          [x for r in results for x in r.log],
+                          sum(heur) if all(h is not None for h in heur) else None, parts=len(results))
+    _verify(p.graph, res, p, contiguity != "none")
+    return res
+
+
+def _raise_infeasible(p: Problem, allowed, contiguity: str, opts: dict, explain: bool) -> None:
+    reasons = ["the solver proved that no plan meets all the rules together"]
+    relax: list[str] = []
+    if explain:
+        relax = diagnose(p, contiguity, opts)
+        if relax:
+            reasons = [f"the rules conflict: no plan meets them together, but one does once you relax "
+                       f"{' or '.join(relax)}"]
+    raise InfeasibleError(reasons, relaxations=relax)
+
+
+GROUPS = {"contiguity": "contiguity (clusters in one piece)", "count": "the number of clusters",
+          "min": "the minimum sizes", "max": "the maximum sizes", "district": "the district rule"}
+
+
+def diagnose(p: Problem, contiguity: str, opts: dict, seconds: float = 20.0) -> list[str]:
+    """Relax one group of rules at a time; name those whose relaxation makes a plan possible."""
+    found = []
+    for group, words in GROUPS.items():
+        q = p
+        relax: frozenset[str] = frozenset({group})
+        if group == "district":
+            if p.district_mode != "within" and p.division_mode != "within":
+                continue
+            q = dataclasses.replace(p, district_mode=None, district=None, division=None, division_mode=None)
+            relax = frozenset()
+        elif group == "count" and p.k in (None, "fewest"):
+            continue
+        q_bounds = q
+        if group in ("min", "max"):
+            q_bounds = dataclasses.replace(q, bounds={m: ((None, hi) if group == "min" else (lo, None))
+                                                      for m, (lo, hi) in q.bounds.items()})
+        allowed, _ = allowed_hubs(q_bounds)
+        model = HessModel(q_bounds, allowed, stage="feasibility", relax=relax,
+                          contiguity="none" if group == "contiguity" else contiguity)
+        run = model.solve(**{**opts, "time_limit": seconds, "progress": None})
+        if run.assignment is not None:
+            found.append(words)
+    return found

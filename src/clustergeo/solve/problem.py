@@ -1,0 +1,233 @@
+"""The partitioning problem on a plain graph, before any solver sees it.
+
+:class:`Problem` holds the nodes in a fixed sorted order (integer indices, so model builds are
+reproducible), their measures (pupils, schools, ...), the bounds, the cluster count, the cost
+and the district rule. :func:`allowed_hubs` does the variable fixing the literature relies
+on: unit ``i`` may join the cluster hubbed at ``j`` only when
+
+* both lie in the same district (rule ``within``), on a path inside that district;
+* the lightest connected path from ``j`` to ``i`` (summing every measure with a maximum over
+  its vertices) stays within each maximum;
+* ``i`` is not cut off from ``j`` by a travel-time cap;
+* and ``j`` can gather each minimum from the units it may take at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
+
+from ..errors import RulesError
+
+
+@dataclass
+class Problem:
+    """A partitioning problem on a plain graph, indexed 0..n-1 in sorted node order."""
+
+    graph: nx.Graph
+    nodes: list
+    measures: dict[str, np.ndarray]
+    bounds: dict[str, tuple[float | None, float | None]]
+    k: int | tuple[int, int] | str | None = None
+    cost: dict[tuple[int, int], float] | None = None
+    objective: str = "hess"
+    district: np.ndarray | None = None  # labels per node, or None
+    district_mode: str | None = None  # "within" or "penalty"
+    district_penalty: float = 0.0
+    division: np.ndarray | None = None
+    division_mode: str | None = None
+    division_penalty: float = 0.0
+    edge_weights: dict[tuple[int, int], float] = field(default_factory=dict)
+    max_cost: float | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def adjacency(self) -> list[list[int]]:
+        pos = {v: i for i, v in enumerate(self.nodes)}
+        adj: list[list[int]] = [[] for _ in self.nodes]
+        for u, v in self.graph.edges:
+            if u in pos and v in pos and u != v:
+                adj[pos[u]].append(pos[v])
+                adj[pos[v]].append(pos[u])
+        return [sorted(set(a)) for a in adj]
+
+    def edges(self) -> list[tuple[int, int]]:
+        return sorted({(min(i, j), max(i, j)) for i, a in enumerate(self.adjacency) for j in a})
+
+    def k_range(self) -> tuple[int, int]:
+        if self.k is None or self.k == "fewest":
+            return 1, self.n
+        if isinstance(self.k, int):
+            return self.k, self.k
+        lo, hi = self.k
+        return int(lo), int(hi)
+
+
+def build_problem(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | None = None,
+                  max_weight: float | None = None, bounds: Mapping[str, tuple] | None = None,
+                  k: int | tuple[int, int] | str | None = None,
+                  cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
+                  objective: str = "hess", district: str | None = None, district_mode: str | None = None,
+                  district_penalty: float = 0.0, division: str | None = None,
+                  division_mode: str | None = None, division_penalty: float = 0.0,
+                  edge_weights: Mapping[tuple[Hashable, Hashable], float] | None = None,
+                  max_cost: float | None = None) -> Problem:
+    """Check the arguments of :func:`clustergeo.partition` and build a :class:`Problem`."""
+    if objective not in ("hess", "cut_edges"):
+        raise RulesError(f"objective must be 'hess' or 'cut_edges', not {objective!r}")
+    if graph.number_of_nodes() == 0:
+        raise RulesError("the graph has no nodes")
+    nodes = sorted(graph.nodes, key=lambda v: (str(type(v)), v) if isinstance(v, (int, float)) else (str(type(v)), str(v)))
+    all_bounds: dict[str, tuple[float | None, float | None]] = {}
+    if min_weight is not None or max_weight is not None:
+        all_bounds[weight] = (min_weight, max_weight)
+    for m, (lo, hi) in (bounds or {}).items():
+        all_bounds[m] = (lo, hi)
+    measures: dict[str, np.ndarray] = {}
+    for m in sorted(set(all_bounds) | {weight}):
+        vals = []
+        for v in nodes:
+            d = graph.nodes[v]
+            if m not in d:
+                if m == "schools":
+                    vals.append(1.0)
+                    continue
+                raise RulesError(f"node {v!r} has no {m!r} attribute; every node needs one "
+                                 f"(or drop the bound on {m!r})")
+            vals.append(float(d[m]))
+        measures[m] = np.asarray(vals)
+    for m, (lo, hi) in all_bounds.items():
+        if lo is not None and hi is not None and lo > hi:
+            raise RulesError(f"the minimum {m} ({lo:g}) is above the maximum ({hi:g})")
+    if isinstance(k, tuple):
+        if len(k) != 2 or k[0] > k[1] or k[0] < 1:
+            raise RulesError(f"k as a range must be (min, max) with 1 <= min <= max, not {k!r}")
+    elif isinstance(k, str) and k != "fewest":
+        raise RulesError(f"k must be an int, a (min, max) tuple or 'fewest', not {k!r}")
+    elif isinstance(k, int) and k < 1:
+        raise RulesError("k must be at least 1")
+    pos = {v: i for i, v in enumerate(nodes)}
+    c = None
+    if objective == "hess":
+        if cost is None:  # squared straight-line distance between x/y, weighted by the measure
+            xy = np.array([[graph.nodes[v].get("x", 0.0), graph.nodes[v].get("y", 0.0)] for v in nodes])
+            if not all("x" in graph.nodes[v] for v in nodes):
+                raise RulesError("objective 'hess' needs a cost, or x/y on every node")
+            d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1) / 1e6
+            w = measures[weight]
+            c = {(i, j): float(w[i] * d2[i, j]) for i in range(len(nodes)) for j in range(len(nodes))}
+        else:
+            c = {}
+            for (a, b), val in cost.items():
+                if a in pos and b in pos:
+                    c[pos[a], pos[b]] = float(val)
+    ew = {}
+    for (a, b), val in (edge_weights or {}).items():
+        if a in pos and b in pos:
+            ew[min(pos[a], pos[b]), max(pos[a], pos[b])] = float(val)
+
+    def labels(attr: str | None) -> np.ndarray | None:
+        if attr is None:
+            return None
+        vals = [graph.nodes[v].get(attr) for v in nodes]
+        missing = [v for v, x in zip(nodes, vals) if x is None]
+        if missing:
+            raise RulesError(f"{len(missing)} nodes have no {attr!r} (e.g. {missing[:3]}); "
+                             f"give every node a {attr} or turn the {attr} rule off")
+        return np.asarray([str(x) for x in vals], dtype=object)
+
+    for mode in (district_mode, division_mode):
+        if mode not in (None, "within", "penalty", "off"):
+            raise RulesError(f"a district rule is 'within', 'penalty' or 'off', not {mode!r}")
+    return Problem(graph=graph, nodes=nodes, measures=measures, bounds=all_bounds, k=k, cost=c,
+                   objective=objective,
+                   district=labels(district) if district_mode in ("within", "penalty") else None,
+                   district_mode=district_mode if district_mode in ("within", "penalty") else None,
+                   district_penalty=district_penalty,
+                   division=labels(division) if division_mode in ("within", "penalty") else None,
+                   division_mode=division_mode if division_mode in ("within", "penalty") else None,
+                   division_penalty=division_penalty, edge_weights=ew, max_cost=max_cost)
+
+
+def _same(labels: np.ndarray | None, mode: str | None) -> np.ndarray | None:
+    if labels is None or mode != "within":
+        return None
+    return labels[:, None] == labels[None, :]
+
+
+def allowed_hubs(p: Problem) -> tuple[list[list[int]], dict]:
+    """For each unit ``i``, the hubs ``j`` it may join (always including itself if it may be a hub).
+
+    Returns ``(allowed, stats)`` where ``allowed[i]`` is a sorted list of hub indices and
+    ``stats`` counts the pairs fixed to zero by each reason.
+    """
+    n = p.n
+    ok = np.ones((n, n), dtype=bool)
+    stats = {"pairs": n * n}
+    same = None
+    for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode)):
+        s = _same(lab, mode)
+        if s is not None:
+            same = s if same is None else same & s
+    if same is not None:
+        stats["fixed_by_district"] = int((~same).sum())
+        ok &= same
+    edges = p.edges()
+    for m, (_lo, hi) in p.bounds.items():
+        if hi is None:
+            continue
+        w = p.measures[m]
+        rows, cols, vals = [], [], []
+        for a, b in edges:
+            if same is not None and not same[a, b]:
+                continue
+            rows += [a, b]
+            cols += [b, a]
+            vals += [w[b] + 1e-9, w[a] + 1e-9]
+        mat = csr_matrix((vals, (rows, cols)), shape=(n, n))
+        dist = dijkstra(mat, directed=True) + w[:, None]  # dist[j, i]: lightest path j -> i
+        far = dist.T > hi + 1e-6  # [i, j]
+        stats[f"fixed_by_max_{m}"] = int((far & ok).sum())
+        ok &= ~far
+    # units must be reachable (inside the district under 'within')
+    rows, cols = [], []
+    for a, b in edges:
+        if same is None or same[a, b]:
+            rows += [a, b]
+            cols += [b, a]
+    mat = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    reach = np.isfinite(dijkstra(mat, directed=False, unweighted=True))
+    stats["fixed_by_reach"] = int((~reach & ok).sum())
+    ok &= reach
+    if p.max_cost is not None and p.cost is not None:
+        for (i, j), val in p.cost.items():
+            if i != j and val > p.max_cost and ok[i, j]:
+                ok[i, j] = False
+                stats["fixed_by_travel"] = stats.get("fixed_by_travel", 0) + 1
+    if p.objective == "cut_edges":  # hub = lowest-indexed member: breaks hub symmetry
+        tri = np.tril(np.ones((n, n), dtype=bool))  # i >= j
+        stats["fixed_by_symmetry"] = int((ok & ~tri).sum())
+        ok &= tri
+    # a hub must be able to gather every minimum from the units it may take
+    changed = True
+    while changed:
+        changed = False
+        for m, (lo, _hi) in p.bounds.items():
+            if lo is None:
+                continue
+            reach = p.measures[m] @ ok  # per hub j: sum of w_i over allowed i
+            bad = (reach < lo - 1e-6) & ok.diagonal()
+            if bad.any():
+                ok[:, bad] = False
+                changed = True
+    allowed = [sorted(np.flatnonzero(ok[i]).tolist()) for i in range(n)]
+    stats["kept"] = int(ok.sum())
+    return allowed, stats
