@@ -6,12 +6,22 @@ The flow of data: schools in -> units and graph -> problem -> solver -> plan -> 
 from . import datasets, graph, travel, units
 from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, Problem,
                      RulesError, SolverError)
+from .check import check_partition, verify_plan
+from .compare import compare
+from .outputs import read_plan, write_plan
+from .plan import Plan
+from .proposal import propose
+from .rules import Rules
+from .scenario import read_scenario
 from .schools import read_schools, summary
+from .solve import PartitionResult, partition
 from .settings import settings
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "Problem", "RulesError",
-    "SolverError", "datasets", "graph", "travel", "units", "read_schools", "settings", "summary",
+    "SolverError", "datasets", "graph", "travel", "units", "Plan", "PartitionResult", "Rules",
+    "check_partition", "compare", "partition", "propose", "read_plan", "read_scenario", "verify_plan",
+    "write_plan", "read_schools", "settings", "summary",
 ]

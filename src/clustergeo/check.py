@@ -74,3 +74,92 @@ def check_plan(assignment: pd.DataFrame, schools: pd.DataFrame) -> list[str]:
         for sid in placed.loc[placed["cluster"].isna(), "school_id"]:
             out.append(f"school {sid} is placed but has no cluster")
     return out
+
+
+STATUSES = {"placed", "pinned", "apart", "excluded"}
+
+
+def _unit_district(schools: pd.DataFrame) -> dict:
+    """District of each unit: the one holding most of its pupils (ties: alphabetical)."""
+    out = {}
+    for unit, grp in schools.groupby("unit"):
+        tot = grp.groupby("district")["pupils"].sum()
+        if len(tot):
+            out[unit] = sorted(tot.items(), key=lambda kv: (-kv[1], str(kv[0])))[0][0]
+    return out
+
+
+def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, unit_edges=None) -> list[str]:
+    """Check a saved plan (its schools and clusters tables) against its rules, from scratch.
+
+    ``schools`` needs ``school_id, cluster, status, pupils``, and ``unit`` and ``district``
+    for the contiguity and district checks; ``rules`` is :meth:`Rules.to_dict`;
+    ``unit_edges`` the neighbour pairs of units from the run record.
+    """
+    out: list[str] = []
+    ids = schools["school_id"].astype(str)
+    for sid in sorted(set(ids[ids.duplicated()])):
+        out.append(f"school {sid} appears more than once")
+    bad = set(schools["status"]) - STATUSES
+    if bad:
+        out.append(f"unknown status values {sorted(bad)}")
+    active = schools[schools["status"] != "excluded"]
+    for sid in active.loc[active["cluster"].isna(), "school_id"]:
+        out.append(f"school {sid} has no cluster")
+    geo = active[active["status"] == "placed"]
+    lo_p, hi_p = rules.get("min_pupils"), rules.get("max_pupils")
+    lo_s, hi_s = rules.get("min_schools"), rules.get("max_schools")
+    for lab, grp in geo.groupby("cluster"):
+        p, n = int(grp["pupils"].sum()), len(grp)
+        for v, lo, hi, what in ((p, lo_p, hi_p, "pupils"), (n, lo_s, hi_s, "schools")):
+            if lo is not None and v < lo:
+                out.append(f"cluster {lab!r} has {v:,} {what}, below the minimum {lo:,}")
+            if hi is not None and v > hi:
+                out.append(f"cluster {lab!r} has {v:,} {what}, above the maximum {hi:,}")
+    k = rules.get("clusters")
+    n_geo = geo["cluster"].nunique()
+    if isinstance(k, int) and n_geo != k:
+        out.append(f"{n_geo} geographic clusters, not {k}")
+    if isinstance(k, (list, tuple)) and not (k[0] <= n_geo <= k[1]):
+        out.append(f"{n_geo} geographic clusters, outside {k[0]} to {k[1]}")
+    if "unit" in geo.columns:
+        unit_cluster = geo.groupby("unit")["cluster"].agg(lambda c: sorted(set(c)))
+        for unit, labs in unit_cluster.items():
+            if len(labs) > 1:
+                out.append(f"unit {unit!r} is split across clusters {labs}")
+        if unit_edges is not None:
+            g = nx.Graph()
+            g.add_nodes_from(unit_cluster.index)
+            g.add_edges_from((a, b) for a, b in unit_edges if a in g and b in g)
+            for lab, grp in geo.groupby("cluster"):
+                us = sorted(set(grp["unit"]))
+                if not nx.is_connected(g.subgraph(us)):
+                    out.append(f"cluster {lab!r} is not in one piece")
+        if rules.get("districts") == "within" and "district" in geo.columns:
+            ud = _unit_district(geo)
+            for lab, grp in geo.groupby("cluster"):
+                ds = {ud.get(u) for u in set(grp["unit"])}
+                if len(ds) > 1:
+                    out.append(f"cluster {lab!r} crosses district lines ({', '.join(sorted(map(str, ds)))})")
+    for label in rules.get("pinned") or []:
+        current = active.get("current_cluster", pd.Series(index=active.index, dtype=object))
+        cur = active[(current == label) & (active["status"] != "apart")]  # apart schools leave first
+        if len(cur) and (set(cur["cluster"]) != {label}):
+            out.append(f"pinned cluster {label!r} was changed")
+        extra = active[(active["cluster"] == label) & ~active["school_id"].isin(cur["school_id"])]
+        for sid in extra["school_id"]:
+            out.append(f"school {sid} was added to pinned cluster {label!r}")
+    for name in (rules.get("apart") or {}):
+        if not (active.loc[active["cluster"] == name, "status"] == "apart").all():
+            out.append(f"apart cluster {name!r} holds schools that are not apart")
+    # the cluster table agrees with the schools table
+    if clusters is not None and len(clusters):
+        totals = active.groupby("cluster")["pupils"].sum()
+        for _, row in clusters.iterrows():
+            if int(totals.get(row["cluster"], -1)) != int(row["pupils"]):
+                out.append(f"cluster table says {row['cluster']!r} has {row['pupils']} pupils; schools add up to "
+                           f"{int(totals.get(row['cluster'], 0))}")
+        missing = set(totals.index) - set(clusters["cluster"])
+        for lab in sorted(missing):
+            out.append(f"cluster {lab!r} is missing from the cluster table")
+    return out

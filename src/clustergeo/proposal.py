@@ -164,7 +164,7 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
                       school_graph=g_all, cells=cells, times=tt, links_added=added, name=name,
                       layers=layers or {}, settings_used={"threads": threads or settings.threads,
                                                           "seed": settings.seed if seed is None else seed,
-                                                          "time_limit": time_limit, "gap": gap})
+                                                          "time_limit": time_limit, "gap_limit": gap})
 
 
 def unit_graph_for(schools: gpd.GeoDataFrame, rules: Rules, boundary: Any) -> nx.Graph:

@@ -192,7 +192,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
             return _combine(results, p, time.perf_counter() - t0, solver, contiguity)
         log.info("fewest per part gives %s clusters, below the minimum %s: solving as one model", total, lo_k)
 
-    allowed, stats = allowed_hubs(p)
+    allowed, stats = allowed_hubs(p, contiguous=contiguity != "none")
     hubs_possible = sorted({j for i in range(p.n) for j in allowed[i] if j in allowed[j]})
     if not hubs_possible:
         raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
@@ -330,8 +330,11 @@ def _raise_infeasible(p: Problem, allowed, contiguity: str, opts: dict, explain:
     if explain:
         relax = diagnose(p, contiguity, opts)
         if relax:
-            reasons = [f"the rules conflict: no plan meets them together, but one does once you relax "
-                       f"{' or '.join(relax)}"]
+            sizes = "; ".join(f"{m} {'-' if lo is None else f'{lo:,.0f}'} to {'-' if hi is None else f'{hi:,.0f}'}"
+                              for m, (lo, hi) in p.bounds.items())
+            reasons = [f"the units here ({p.n}, holding {', '.join(f'{p.measures[m].sum():,.0f} {m}' for m in p.bounds)}) "
+                       f"cannot be grouped into connected clusters of {sizes} under these rules; a plan exists "
+                       f"once you relax {' or '.join(relax)}"]
     raise InfeasibleError(reasons, relaxations=relax)
 
 
@@ -356,7 +359,7 @@ def diagnose(p: Problem, contiguity: str, opts: dict, seconds: float = 20.0) -> 
         if group in ("min", "max"):
             q_bounds = dataclasses.replace(q, bounds={m: ((None, hi) if group == "min" else (lo, None))
                                                       for m, (lo, hi) in q.bounds.items()})
-        allowed, _ = allowed_hubs(q_bounds)
+        allowed, _ = allowed_hubs(q_bounds, contiguous=group != "contiguity")
         model = HessModel(q_bounds, allowed, stage="feasibility", relax=relax,
                           contiguity="none" if group == "contiguity" else contiguity)
         run = model.solve(**{**opts, "time_limit": seconds, "progress": None})

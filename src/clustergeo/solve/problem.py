@@ -163,7 +163,7 @@ def _same(labels: np.ndarray | None, mode: str | None) -> np.ndarray | None:
     return labels[:, None] == labels[None, :]
 
 
-def allowed_hubs(p: Problem) -> tuple[list[list[int]], dict]:
+def allowed_hubs(p: Problem, *, contiguous: bool = True) -> tuple[list[list[int]], dict]:
     """For each unit ``i``, the hubs ``j`` it may join (always including itself if it may be a hub).
 
     Returns ``(allowed, stats)`` where ``allowed[i]`` is a sorted list of hub indices and
@@ -182,7 +182,7 @@ def allowed_hubs(p: Problem) -> tuple[list[list[int]], dict]:
         ok &= same
     edges = p.edges()
     for m, (_lo, hi) in p.bounds.items():
-        if hi is None:
+        if hi is None or not contiguous:  # path-based fixing assumes connected clusters
             continue
         w = p.measures[m]
         rows, cols, vals = [], [], []
@@ -204,7 +204,7 @@ def allowed_hubs(p: Problem) -> tuple[list[list[int]], dict]:
             rows += [a, b]
             cols += [b, a]
     mat = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    reach = np.isfinite(dijkstra(mat, directed=False, unweighted=True))
+    reach = np.isfinite(dijkstra(mat, directed=False, unweighted=True)) if contiguous else np.ones((n, n), bool)
     stats["fixed_by_reach"] = int((~reach & ok).sum())
     ok &= reach
     if p.max_cost is not None and p.cost is not None:

@@ -1,0 +1,231 @@
+"""The answer: which school goes where, the cluster table and polygons, metrics and the run record.
+
+A :class:`Plan` holds
+
+* ``schools``: every input school exactly once, with ``cluster`` and ``status`` (``placed``,
+  ``pinned``, ``apart`` or ``excluded``) and the travel time to its cluster's hub;
+* ``clusters``: one row per cluster with its polygon (dissolved Voronoi cells or catchments),
+  schools, pupils, phases, districts touched, hub, mean and longest travel time to the hub,
+  the current clusters merged into it and its Polsby-Popper compactness;
+* ``metrics``: plan-wide figures; ``run``: the run record (solver, status, bound, gap, rules,
+  input hashes, whether travel times were road-based or estimated).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .check import check_partition, check_plan
+from .errors import SolverError
+from .rules import Rules
+
+
+@dataclass
+class Plan:
+    """A proposal. See the module docstring for what each table holds."""
+
+    name: str
+    schools: gpd.GeoDataFrame
+    clusters: gpd.GeoDataFrame
+    metrics: dict[str, Any]
+    run: dict[str, Any]
+    rules: Rules
+    layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+
+    @property
+    def assignment(self) -> pd.DataFrame:
+        """``school_id, cluster`` for every school (empty cluster for excluded schools)."""
+        return self.schools[["school_id", "cluster", "status"]].copy()
+
+    def summary(self) -> str:
+        """A plain-text summary a planner can read."""
+        m, r = self.metrics, self.run
+        gap = "-" if r["gap"] is None else f"{100 * r['gap']:.3f}%"
+        lines = [
+            f"{self.name}",
+            f"  {m['clusters']} geographic clusters ({m['pinned_clusters']} pinned, {m['apart_clusters']} apart "
+            f"in addition); {m['schools_placed']} schools placed, {m['schools_excluded']} excluded",
+            f"  pupils per geographic cluster: {m['pupils_min']:,} to {m['pupils_max']:,} (mean {m['pupils_mean']:,.0f})",
+            f"  schools per geographic cluster: {m['schools_min']} to {m['schools_max']}",
+            f"  clusters crossing district lines: {m['district_splits']}; schools moved from their current "
+            f"cluster: {m['schools_moved']}",
+            f"  mean travel time to the hub: {m['mean_minutes_to_hub']:.1f} min ({r['travel_times']})",
+            f"  solver: {r['status']}, objective {r['objective']:,.1f}, gap {gap}, {r['seconds']:.1f} s, "
+            f"{r['solver']}",
+        ]
+        return "\n".join(lines)
+
+    def table(self) -> pd.DataFrame:
+        """The cluster table without geometry, sorted by cluster."""
+        return pd.DataFrame(self.clusters.drop(columns="geometry"))
+
+    def check(self) -> list[str]:
+        """Re-check the plan with the independent checker (see :func:`clustergeo.check.verify_plan`)."""
+        from .check import verify_plan
+
+        return verify_plan(self.schools, self.clusters, self.rules.to_dict(), self.run.get("unit_edges"))
+
+    def explore(self, **kwargs: Any):
+        """An interactive folium map (needs the ``maps`` extra)."""
+        from .maps import interactive_map
+
+        return interactive_map(self, **kwargs)
+
+    def plot(self, **kwargs: Any):
+        """A static map (matplotlib)."""
+        from .maps import static_map
+
+        return static_map(self, **kwargs)
+
+    def save(self, folder: Any) -> dict[str, Any]:
+        """Write every output file into ``folder``; see :func:`clustergeo.outputs.write_plan`."""
+        from .outputs import write_plan
+
+        return write_plan(self, folder)
+
+
+def polsby_popper(geom: Any) -> float:
+    """4 pi area / perimeter^2: 1 for a circle, near 0 for a long thin shape."""
+    if geom is None or geom.is_empty or geom.length == 0:
+        return float("nan")
+    return float(4 * math.pi * geom.area / geom.length ** 2)
+
+
+def _hash(df: pd.DataFrame) -> str:
+    cols = [c for c in ("school_id", "pupils", "phase", "cluster", "district") if c in df.columns]
+    body = df[cols].astype(str).to_csv(index=False).encode()
+    xy = np.column_stack([df.geometry.x, df.geometry.y]).round(1).tobytes()
+    return hashlib.sha256(body + xy).hexdigest()[:16]
+
+
+def _clean(geom: Any) -> Any:
+    """Close slivers and pinholes left by snapping (a 1 m closing), keep polygons only."""
+    if geom is None or geom.is_empty:
+        return geom
+    g = shapely.make_valid(geom.buffer(1.0, join_style="mitre").buffer(-1.0, join_style="mitre"))
+    polys = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > 1.0]
+    polys = [shapely.Polygon(p.exterior, [h for h in p.interiors if shapely.Polygon(h).area > 10_000])
+             for p in polys]
+    return shapely.MultiPolygon(polys) if len(polys) > 1 else (polys[0] if polys else shapely.Polygon())
+
+
+def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any, rules: Rules,
+               unit_graph: Any, membership: pd.Series, school_graph: Any, cells: gpd.GeoSeries, times: Any,
+               links_added: list, name: str, layers: dict, settings_used: dict) -> Plan:
+    """Assemble, check and return the :class:`Plan` (raises if the independent check fails)."""
+    from . import __version__
+
+    # name geographic clusters after their hub school; keep pinned and apart names
+    hub_unit_to_label: dict = {}
+    pupils_of = dict(zip(s["school_id"], s["pupils"]))
+    name_of = dict(zip(s["school_id"], s["name"]))
+    for hub_unit in sorted(result.hubs, key=str):
+        members = unit_graph.nodes[hub_unit]["members"]
+        hub_school = max(members, key=lambda m: (pupils_of[m], str(m)))
+        hub_unit_to_label[hub_unit] = (f"{name_of[hub_school]} cluster", hub_school)
+    labels = [hub_unit_to_label[c][0] if st == "placed" and c in hub_unit_to_label else c
+              for c, st in zip(cluster, status)]
+    out = s.copy()
+    out["current_cluster"] = s["cluster"] if "cluster" in s.columns else None
+    out["cluster"] = labels
+    out["status"] = status.values
+    out["unit"] = out["school_id"].map(membership)
+    hub_school_of = {lab: hs for lab, hs in hub_unit_to_label.values()}
+    # the hub of pinned/apart clusters: the largest school
+    for lab, grp in out[out["status"].isin(["pinned", "apart"])].groupby("cluster"):
+        hub_school_of[lab] = grp.sort_values(["pupils", "school_id"], ascending=[False, True])["school_id"].iloc[0]
+    out["hub_school"] = out["cluster"].map(hub_school_of)
+    pos = {sid: i for i, sid in enumerate(times.ids)}
+    mins = []
+    for sid, hub, st in zip(out["school_id"], out["hub_school"], out["status"]):
+        if st == "placed" and sid in pos and hub in pos:
+            mins.append(float(times.minutes[pos[sid], pos[hub]]))
+        else:
+            mins.append(np.nan)
+    out["minutes_to_hub"] = mins
+    out["cluster"] = out["cluster"].where(out["status"] != "excluded", None)
+
+    # clusters table
+    rows = []
+    area_of = dict(zip(s.loc[cells.index, "school_id"], cells.values))
+    for lab, grp in out[out["cluster"].notna()].groupby("cluster", sort=True):
+        kind = {"placed": "geographic", "pinned": "pinned", "apart": "apart"}[grp["status"].iloc[0]]
+        geom = None
+        if kind != "apart":
+            geom = _clean(shapely.union_all([area_of[x] for x in grp["school_id"] if x in area_of]))
+        current = sorted(set(grp["current_cluster"].dropna().astype(str))) if "current_cluster" in grp else []
+        dists = sorted(set(grp["district"].dropna().astype(str))) if "district" in grp else []
+        rows.append({
+            "cluster": lab, "kind": kind, "schools": int(len(grp)), "pupils": int(grp["pupils"].sum()),
+            "primary": int((grp["phase"] == "primary").sum()),
+            "secondary": int(grp["phase"].isin(["secondary", "all-through"]).sum()),
+            "special": int((grp["phase"] == "special").sum()),
+            "other": int(grp["phase"].isin(["nursery", "other"]).sum()),
+            "districts": "; ".join(dists), "n_districts": len(dists),
+            "hub": name_of.get(hub_school_of.get(lab), ""), "hub_id": hub_school_of.get(lab),
+            "mean_minutes_to_hub": float(np.average(grp["minutes_to_hub"].fillna(0), weights=grp["pupils"].clip(lower=1)))
+            if kind == "geographic" else np.nan,
+            "max_minutes_to_hub": float(grp["minutes_to_hub"].max()) if kind == "geographic" else np.nan,
+            "current_clusters": "; ".join(current), "n_current_clusters": len(current),
+            "polsby_popper": polsby_popper(geom) if geom is not None else np.nan,
+            "area_km2": geom.area / 1e6 if geom is not None else np.nan,
+            "geometry": geom,
+        })
+    clusters = gpd.GeoDataFrame(rows, geometry="geometry", crs=s.crs)
+
+    geo = clusters[clusters["kind"] == "geographic"]
+    placed = out[out["status"] == "placed"]
+    moved = 0
+    if "current_cluster" in placed and placed["current_cluster"].notna().any():
+        for _cur, grp in placed.groupby("current_cluster"):
+            main = grp["cluster"].value_counts().sort_index().idxmax()
+            moved += int((grp["cluster"] != main).sum())
+    divisions = sorted(set(placed["division"].dropna())) if "division" in placed else []
+    div_splits = 0
+    if divisions:
+        div_splits = int(sum(grp["division"].nunique() > 1 for _, grp in placed.groupby("cluster")))
+    metrics = {
+        "clusters": int(len(geo)), "pinned_clusters": int((clusters["kind"] == "pinned").sum()),
+        "apart_clusters": int((clusters["kind"] == "apart").sum()), "clusters_total": int(len(clusters)),
+        "schools_placed": int((out["status"] != "excluded").sum()),
+        "schools_excluded": int((out["status"] == "excluded").sum()),
+        "pupils_min": int(geo["pupils"].min()), "pupils_max": int(geo["pupils"].max()),
+        "pupils_mean": float(geo["pupils"].mean()),
+        "pupil_balance": float(geo["pupils"].max() / max(geo["pupils"].min(), 1)),
+        "schools_min": int(geo["schools"].min()), "schools_max": int(geo["schools"].max()),
+        "district_splits": int((geo["n_districts"] > 1).sum()), "division_splits": div_splits,
+        "mean_polsby_popper": float(geo["polsby_popper"].mean()),
+        "schools_moved": moved,
+        "mean_minutes_to_hub": float(np.average(placed["minutes_to_hub"].fillna(0), weights=placed["pupils"].clip(lower=1))),
+        "max_minutes_to_hub": float(placed["minutes_to_hub"].max()),
+        "links_added": [[a, b] for a, b in links_added],
+    }
+    run = {
+        "name": name, "clustergeo": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "solver": result.solver, "status": result.status, "objective": result.objective, "bound": result.bound,
+        "gap": result.gap, "seconds": round(result.seconds, 3), "rounds": result.rounds, "cuts": result.cuts,
+        "formulation": result.formulation, "units": unit_graph.number_of_nodes(),
+        "unit_edges": [[str(a), str(b)] for a, b in sorted(unit_graph.edges, key=lambda e: (str(e[0]), str(e[1])))],
+        "fixed_pairs": {k: int(v) for k, v in result.fixing.items()},
+        "heuristic_objective": result.heuristic_objective,
+        "travel_times": times.label, "travel_method": times.method,
+        "rules": rules.to_dict(), "input_hash": _hash(s), **settings_used,
+    }
+    plan = Plan(name, out, clusters, metrics, run, rules, layers)
+    problems = check_plan(plan.assignment, s)
+    problems += check_partition(unit_graph, result.assignment, bounds=rules.bounds(),
+                                k=rules.clusters, district="district" if rules.districts == "within" else None,
+                                district_mode=rules.districts)
+    problems += plan.check()
+    if problems:
+        raise SolverError("the plan failed the independent check: " + "; ".join(problems[:10]))
+    return plan

@@ -1,0 +1,197 @@
+"""The optimiser against exhaustive enumeration, and its infeasibility explanations."""
+
+import itertools
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import clustergeo as cg
+from clustergeo.check import check_partition
+from clustergeo.solve import partition
+
+
+def set_partitions(items):
+    if not items:
+        yield []
+        return
+    first, rest = items[0], items[1:]
+    for smaller in set_partitions(rest):
+        for i in range(len(smaller)):
+            yield smaller[:i] + [[first] + smaller[i]] + smaller[i + 1:]
+        yield [[first]] + smaller
+
+
+def brute_force(g, *, lo, hi, k=None, objective="hess", cost=None, district=None, fewest=False):
+    """Best objective over every contiguous partition meeting the rules (None if none)."""
+    best = {}
+    for part in set_partitions(sorted(g.nodes)):
+        if k is not None and len(part) != k:
+            continue
+        ok = True
+        for block in part:
+            w = sum(g.nodes[v]["pupils"] for v in block)
+            if w < lo or w > hi or not nx.is_connected(g.subgraph(block)):
+                ok = False
+                break
+            if district and len({g.nodes[v][district] for v in block}) > 1:
+                ok = False
+                break
+        if not ok:
+            continue
+        if objective == "hess":
+            val = sum(min(sum(cost[i, j] for i in block) for j in block) for block in part)
+        else:
+            where = {v: n for n, block in enumerate(part) for v in block}
+            val = sum(1 for a, b in g.edges if where[a] != where[b])
+        key = len(part) if fewest else 0
+        best[key] = min(best.get(key, math.inf), val)
+    if not best:
+        return None
+    return best[min(best)] if fewest else best[0], (min(best) if fewest else None)
+
+
+@st.composite
+def planar_instances(draw):
+    n = draw(st.integers(5, 8))
+    pts = draw(st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)), min_size=n, max_size=n, unique=True))
+    from scipy.spatial import Delaunay
+
+    g = nx.Graph()
+    for i, (x, y) in enumerate(pts):
+        g.add_node(i, x=float(x) * 100, y=float(y) * 100, pupils=draw(st.integers(1, 9)),
+                   district="A" if x < 50 else "B")
+    try:
+        tri = Delaunay(np.array(pts, dtype=float))
+        for s in tri.simplices:
+            for a, b in itertools.combinations(s, 2):
+                g.add_edge(int(a), int(b))
+    except Exception:  # collinear points: a path
+        order = sorted(range(n), key=lambda i: pts[i])
+        nx.add_path(g, order)
+    total = sum(d["pupils"] for _, d in g.nodes(data=True))
+    k = draw(st.integers(2, 3))
+    slack = draw(st.sampled_from([0.2, 0.5, 1.0]))
+    lo = max(1, math.floor(total / k * (1 - slack)))
+    hi = math.ceil(total / k * (1 + slack))
+    return g, k, lo, hi
+
+
+def cost_of(g):
+    return {(i, j): g.nodes[i]["pupils"] * math.hypot(g.nodes[i]["x"] - g.nodes[j]["x"],
+                                                      g.nodes[i]["y"] - g.nodes[j]["y"]) / 100
+            for i in g for j in g}
+
+
+def run_or_none(g, **kw):
+    try:
+        r = partition(g, **kw)
+    except cg.InfeasibleError:
+        return None
+    return r
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.sampled_from(["hess", "cut_edges"]), st.booleans())
+def test_matches_enumeration(inst, objective, within):
+    g, k, lo, hi = inst
+    cost = cost_of(g) if objective == "hess" else None
+    district = "district" if within else None
+    expect = brute_force(g, lo=lo, hi=hi, k=k, objective=objective, cost=cost, district=district)
+    r = run_or_none(g, min_weight=lo, max_weight=hi, k=k, cost=cost, objective=objective,
+                    district=district, district_mode="within" if within else None)
+    if expect is None:
+        assert r is None
+        return
+    assert r is not None and r.status == "optimal"
+    assert r.objective == pytest.approx(expect[0], rel=1e-6, abs=1e-6)
+    assert check_partition(g, r.assignment, bounds={"pupils": (lo, hi)}, k=k) == []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances())
+def test_fewest_matches_enumeration(inst):
+    g, _k, lo, hi = inst
+    cost = cost_of(g)
+    expect = brute_force(g, lo=lo, hi=hi, cost=cost, fewest=True)
+    r = run_or_none(g, min_weight=lo, max_weight=hi, k="fewest", cost=cost)
+    if expect is None:
+        assert r is None
+        return
+    assert r.k == expect[1]
+    assert r.objective == pytest.approx(expect[0], rel=1e-6, abs=1e-6)
+
+
+def grid(n=4, seed=1):
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(n, n), label_attribute="pos")
+    rng = np.random.default_rng(seed)
+    for _v, d in g.nodes(data=True):
+        d["pupils"] = int(rng.integers(50, 150))
+        d["x"], d["y"] = d["pos"][0] * 1000.0, d["pos"][1] * 1000.0
+        d["district"] = "west" if d["pos"][0] < n // 2 else "east"
+        d["name"] = f"unit {d['pos']}"
+    return g
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+@pytest.mark.parametrize("contiguity", ["cuts", "flow"])
+def test_solvers_and_formulations_agree(solver, contiguity):
+    g = grid()
+    tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+    r = partition(g, min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4, solver=solver,
+                  contiguity=contiguity)
+    ref = partition(g, min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4)
+    assert r.status == "optimal" and r.objective == pytest.approx(ref.objective, rel=1e-6)
+    assert solver.upper()[:3] in r.solver.upper()
+
+
+def test_two_measures_at_once():
+    g = grid()
+    r = partition(g, bounds={"pupils": (300, 700), "schools": (3, 5)}, k=(3, 6))
+    for members in r.clusters.values():
+        assert 3 <= len(members) <= 5
+        assert 300 <= sum(g.nodes[v]["pupils"] for v in members) <= 700
+
+
+def test_penalty_mode_and_edge_weights_run():
+    g = grid()
+    r = partition(g, min_weight=300, max_weight=900, k=3, district="district", district_mode="penalty",
+                  district_penalty=1e6)
+    touched = [len({g.nodes[v]["district"] for v in m}) for m in r.clusters.values()]
+    assert r.status == "optimal" and sum(t - 1 for t in touched) <= 1
+
+
+def test_unit_above_maximum_is_named():
+    g = grid()
+    g.nodes[5]["pupils"] = 10_000
+    with pytest.raises(cg.InfeasibleError) as e:
+        partition(g, min_weight=100, max_weight=1000, k=3)
+    assert "unit (1, 1)" in str(e.value) and "above the maximum" in str(e.value)
+
+
+def test_district_too_small_is_named():
+    g = grid()
+    west = sum(d["pupils"] for _, d in g.nodes(data=True) if d["district"] == "west")
+    with pytest.raises(cg.InfeasibleError) as e:
+        partition(g, min_weight=west + 1, max_weight=10 * west, district="district", district_mode="within")
+    assert "district west" in str(e.value) and "fewer than the minimum" in str(e.value)
+
+
+def test_count_conflict_is_explained():
+    g = grid()
+    tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+    with pytest.raises(cg.InfeasibleError, match="at least .* clusters"):
+        partition(g, min_weight=1, max_weight=tot / 3, k=2)
+
+
+def test_solver_proved_infeasibility_names_the_rule():
+    # a star: the centre must join one leaf, the other leaves are stranded
+    g = nx.star_graph(3)
+    for v in g:
+        g.nodes[v].update(pupils=10, x=float(v), y=0.0)
+    with pytest.raises(cg.InfeasibleError) as e:
+        partition(g, min_weight=20, max_weight=20, k=2)
+    assert "contiguity" in " ".join(e.value.relaxations)

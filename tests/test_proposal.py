@@ -1,0 +1,159 @@
+"""The planner-level flow on the real shipped cases: CLI, files, checker, compare."""
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+
+import clustergeo as cg
+from clustergeo.cli import main
+from clustergeo.errors import RulesError
+from clustergeo.outputs import check_saved, read_plan
+from clustergeo.scenario import read_scenario
+
+
+@pytest.fixture(scope="module")
+def norfolk_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("norfolk")
+    assert main(["solve", "norfolk-option-4", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def nl_out(tmp_path_factory):
+    out = tmp_path_factory.mktemp("nl")
+    assert main(["solve", "north-lanarkshire", "--out", str(out)]) == 0
+    return out
+
+
+def test_norfolk_main_rules_explained_and_fallback_solved(norfolk_out):
+    text = (norfolk_out / "infeasible.txt").read_text()
+    assert "King's Lynn and West Norfolk" in text and "Broadland" in text
+    plan_dir = norfolk_out / "variants" / "districts-as-a-penalty"
+    plan = read_plan(plan_dir)
+    geo = plan.clusters[plan.clusters["kind"] == "geographic"]
+    assert 22 <= len(geo) <= 32
+    assert geo["pupils"].between(2500, 5000).all()
+    assert plan.run["status"] == "optimal" and plan.run["gap"] == 0
+    assert "ESTIMATE" in plan.run["travel_times"]
+    assert check_saved(plan_dir) == []
+
+
+def test_every_school_exactly_once_in_every_output(norfolk_out):
+    plan_dir = norfolk_out / "variants" / "districts-as-a-penalty"
+    raw = cg.datasets.load("norfolk").schools
+    a = pd.read_csv(plan_dir / "assignment.csv", dtype=str)
+    assert list(a.columns) == ["school_id", "cluster", "status"]
+    assert sorted(a["school_id"]) == sorted(raw["school_id"]) and a["school_id"].is_unique
+    assert (a.loc[a["status"] == "excluded"].shape[0]) == 32
+    assert a.loc[a["status"] != "excluded", "cluster"].notna().all()
+    layers = dict(pyogrio.list_layers(plan_dir / "plan.gpkg"))
+    assert set(layers) == {"schools", "clusters", "run"}
+    s = gpd.read_file(plan_dir / "plan.gpkg", layer="schools")
+    assert {"school_id", "name", "pupils", "cluster"} <= set(s.columns) and len(s) == 454
+    c = gpd.read_file(plan_dir / "plan.gpkg", layer="clusters")
+    assert c.crs.to_epsg() == 27700 and c.geometry.is_valid.all()
+    gj = gpd.read_file(plan_dir / "clusters.geojson")
+    assert gj.crs.to_epsg() == 4326
+    for f in ("map.png", "sizes.png", "map.html", "summary.txt", "clusters.csv"):
+        assert (plan_dir / f).stat().st_size > 0
+
+
+def test_boundaries_are_clean(norfolk_out):
+    plan = read_plan(norfolk_out / "variants" / "districts-as-a-penalty")
+    geo = plan.clusters[plan.clusters["kind"] == "geographic"]
+    # polygons do not overlap and hold their own schools
+    union_area = geo.geometry.union_all().area
+    assert union_area == pytest.approx(geo.area.sum(), rel=1e-3)
+    placed = plan.schools[plan.schools["status"] == "placed"]
+    joined = gpd.sjoin(placed[["cluster", "geometry"]], geo[["cluster", "geometry"]], predicate="within")
+    assert (joined["cluster_left"] == joined["cluster_right"]).mean() > 0.98
+
+
+def test_north_lanarkshire_fifteen_clusters(nl_out):
+    plan = read_plan(nl_out)
+    kinds = plan.clusters["kind"].value_counts().to_dict()
+    assert kinds == {"geographic": 10, "pinned": 4, "apart": 1}
+    asn = plan.schools[plan.schools["status"] == "apart"]
+    assert len(asn) == 14 and asn["cluster"].nunique() == 1
+    for kept in cg.datasets.NL_KEPT:
+        members = plan.schools[plan.schools["cluster"] == kept]
+        assert (members["current_cluster"] == kept).all()
+    geo = plan.clusters[plan.clusters["kind"] == "geographic"]
+    assert geo["schools"].between(8, 13).all()
+    assert check_saved(nl_out) == []
+
+
+def test_check_catches_a_tampered_plan(nl_out, tmp_path):
+    bad = tmp_path / "bad"
+    shutil.copytree(nl_out, bad)
+    s = gpd.read_file(bad / "plan.gpkg", layer="schools")
+    geo = s[s["status"] == "placed"]
+    victim = geo.index[0]
+    s.loc[victim, "cluster"] = geo.loc[geo["cluster"] != geo.loc[victim, "cluster"], "cluster"].iloc[0]
+    s.to_file(bad / "plan.gpkg", layer="schools", driver="GPKG")
+    problems = check_saved(bad)
+    assert problems and main(["check", str(bad)]) == 1
+
+
+def test_compare(nl_out, tmp_path, capsys):
+    other = tmp_path / "school-by-school"
+    assert main(["solve", "north-lanarkshire", "--variant", "school by school", "--out", str(other)]) == 0
+    assert main(["compare", str(nl_out), str(other), "--out", str(tmp_path / "cmp")]) == 0
+    assert (tmp_path / "cmp" / "diff.png").exists()
+    m = pd.read_csv(tmp_path / "cmp" / "metrics.csv", index_col=0)
+    assert m.shape[1] == 2
+
+
+def test_bad_scenarios_name_the_key(tmp_path):
+    p = tmp_path / "s.toml"
+    p.write_text('dataset = "norfolk"\n[rules]\nmin_pupil = 5\n')
+    with pytest.raises(RulesError, match="did you mean 'min_pupils'"):
+        read_scenario(p)
+    p.write_text('dataset = "norfolk"\n[rules]\nmin_pupils = 5000\nmax_pupils = 100\n')
+    with pytest.raises(RulesError, match="swap"):
+        read_scenario(p)
+    p.write_text('dataset = "nowhere"\n')
+    with pytest.raises(RulesError, match="dataset"):
+        read_scenario(p)
+    p.write_text('dataset = "norfolk"\n[solver]\ntimelimit = 5\n')
+    with pytest.raises(RulesError, match="time_limit"):
+        read_scenario(p)
+    assert main(["solve", str(p), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_pinned_label_typo_is_named():
+    nl = cg.datasets.load("nl")
+    with pytest.raises(cg.DataError, match="did you mean"):
+        cg.propose(nl.schools, cg.Rules(min_schools=8, max_schools=13, pinned=["Airdrie Acadmy"]),
+                   boundary=nl.layers["authority"])
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.skipif(_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium)")
+def test_html_map_renders_in_chromium(nl_out, tmp_path):
+    shot = tmp_path / "shot.png"
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,800", "--virtual-time-budget=8000",
+           f"--screenshot={shot}", (nl_out / "map.html").as_uri()]
+    subprocess.run(cmd, check=True, timeout=120, capture_output=True)
+    from PIL import Image
+    import numpy as np
+
+    img = np.asarray(Image.open(shot).convert("RGB")).astype(int)
+    # cluster polygons are drawn: many coloured (non-grey) pixels
+    colourful = (np.abs(img[..., 0] - img[..., 1]) + np.abs(img[..., 1] - img[..., 2])) > 60
+    assert colourful.mean() > 0.05
