@@ -7,7 +7,7 @@ from . import datasets, graph, travel, units
 from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, Problem,
                      RulesError, SolverError)
 from .check import check_partition, verify_plan
-from .compare import compare
+from .compare import compare, metrics_table, moves
 from .outputs import read_plan, write_plan
 from .plan import Plan
 from .proposal import propose
@@ -22,6 +22,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "Problem", "RulesError",
     "SolverError", "datasets", "graph", "travel", "units", "Plan", "PartitionResult", "Rules",
-    "check_partition", "compare", "partition", "propose", "read_plan", "read_scenario", "verify_plan",
+    "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "read_plan", "read_scenario", "verify_plan",
     "write_plan", "read_schools", "settings", "summary",
 ]

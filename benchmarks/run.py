@@ -1,0 +1,417 @@
+"""clustergeo solver benchmarks: instances x formulations x solvers, plus peers.
+
+A small runner of our own rather than asv or pytest-benchmark: the cases are whole solves
+(seconds to minutes), each needs its own set-up (graphs, costs, rules), we want the solver's
+status, bound, gap, rounds and cuts next to the time, and every run in a fresh process so its
+peak memory is its own. Threads and seeds are fixed (``settings.threads = 1``, ``seed = 0``).
+
+    python benchmarks/run.py --quick      # a few minutes; CI runs this
+    python benchmarks/run.py --full       # everything (tens of minutes)
+    python benchmarks/run.py --only grid  # cases whose name contains "grid"
+
+Writes ``benchmarks/results/<mode>.json`` and ``.csv``, a markdown table ``<mode>.md`` and a
+scaling plot ``<mode>-scaling.png`` (time against units, log scale). In quick mode it compares
+each objective with the recorded optimum in ``benchmarks/optima.json`` and exits non-zero on a
+worse answer or an invalid plan (never on time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import sys
+import time
+import traceback
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+INSTANCES = HERE / "instances"
+SEATS_2010 = {"ME": 2, "NE": 3, "IA": 4, "AR": 4, "OK": 5, "SC": 7}
+
+
+@dataclass
+class Case:
+    name: str
+    kind: str  # grid | planar | county | norfolk-units | norfolk-schools | nl
+    params: dict = field(default_factory=dict)
+    objective: str = "hess"
+    formulation: str = "cuts"
+    solver: str = "highs"
+    time_limit: float = 300.0
+    peers: bool = False
+    quick: bool = False
+
+
+# ----------------------------------------------------------------------------- instances
+
+def grid_graph(n: int, seed: int = 1):
+    import networkx as nx
+    import numpy as np
+
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(n, n), label_attribute="pos")
+    rng = np.random.default_rng(seed)
+    for _v, d in g.nodes(data=True):
+        d["pupils"] = int(rng.integers(50, 150))
+        d["x"], d["y"] = d["pos"][0] * 1000.0, d["pos"][1] * 1000.0
+        del d["pos"]
+    return g
+
+
+def planar_graph(n: int, seed: int = 1):
+    import itertools
+
+    import networkx as nx
+    import numpy as np
+    from scipy.spatial import Delaunay
+
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform(0, 100_000, size=(n, 2))
+    g = nx.Graph()
+    for i, (x, y) in enumerate(pts):
+        g.add_node(i, x=float(x), y=float(y), pupils=int(rng.integers(50, 500)))
+    for s in Delaunay(pts).simplices:
+        for a, b in itertools.combinations(s, 2):
+            # drop the long hull edges Delaunay adds, as real adjacency would
+            if math.dist(pts[a], pts[b]) < 25_000:
+                g.add_edge(int(a), int(b))
+    comps = sorted(nx.connected_components(g), key=len)
+    for c in comps[:-1]:  # keep it connected
+        a = min(c)
+        b = min(comps[-1], key=lambda v: math.dist(pts[a], pts[v]))
+        g.add_edge(a, b)
+    return g
+
+
+def county_graph(state: str):
+    import networkx as nx
+
+    d = json.loads((INSTANCES / f"{state}_county_2010.json").read_text())
+    km = json.loads((INSTANCES / f"{state}_county_2010_dkm.json").read_text())
+    g = nx.Graph()
+    for node in d["nodes"]:
+        g.add_node(node["id"], pupils=node["population"], name=node["name"])
+    g.add_edges_from((u, v) for u, v, *_ in d["edges"])
+    ids = km["node_ids"]
+    m = km["matrix_km"]
+    dist = {(ids[i], ids[j]): m[i][j] for i in range(len(ids)) for j in range(len(ids))}
+    return g, dist
+
+
+def build(case: Case):
+    """(graph, partition kwargs) for a case."""
+    p = case.params
+    if case.kind in ("grid", "planar"):
+        g = grid_graph(p["n"]) if case.kind == "grid" else planar_graph(p["n"], p.get("seed", 1))
+        tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+        k, tol = p["k"], p["tol"]
+        cost = {(i, j): g.nodes[i]["pupils"] * ((g.nodes[i]["x"] - g.nodes[j]["x"]) ** 2 +
+                                                 (g.nodes[i]["y"] - g.nodes[j]["y"]) ** 2) / 1e6
+                for i in g for j in g}
+        kw = dict(min_weight=math.ceil(tot / k * (1 - tol)), max_weight=math.floor(tot / k * (1 + tol)), k=k,
+                  cost=cost if case.objective == "hess" else None)
+        return g, kw
+    if case.kind == "county":
+        g, dist = county_graph(p["state"])
+        tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+        k = SEATS_2010[p["state"]]
+        tol = p.get("tol", 0.005)
+        cost = {(i, j): g.nodes[i]["pupils"] * dist[i, j] ** 2 / 1e6 for i in g for j in g}
+        return g, dict(min_weight=math.ceil(tot / k * (1 - tol)), max_weight=math.floor(tot / k * (1 + tol)), k=k,
+                       cost=cost if case.objective == "hess" else None)
+    if case.kind in ("norfolk-units", "norfolk-schools", "nl"):
+        import clustergeo as cg
+        from clustergeo import graph, travel, units
+
+        name = "norfolk" if case.kind.startswith("norfolk") else "north-lanarkshire"
+        ds = cg.datasets.load(name)
+        s = ds.schools
+        if name == "norfolk":
+            s = s[s["sector"] == "state-funded"]
+        else:
+            s = s[s["group"] != "asn"]
+        gs = graph.school_graph(s, boundary=ds.layers["authority"])
+        keep = "cluster" if case.kind != "norfolk-schools" else None
+        m = units.make_units(s, keep_whole=keep, split=["Roman Catholic"])
+        u = units.contract(gs, m)
+        tt = travel.estimate_travel_times(s)
+        kw = dict(cost=tt.unit_costs(u) if case.objective == "hess" else None, **p.get("rules", {}))
+        return u, kw
+    raise ValueError(case.kind)
+
+
+# ----------------------------------------------------------------------------- runs
+
+def run_case(case: Case) -> dict:
+    """Solve one case in this (fresh) process and return its record."""
+    import clustergeo as cg
+    from clustergeo.check import check_partition
+
+    cg.settings.threads, cg.settings.seed = 1, 0
+    t_build = time.perf_counter()
+    g, kw = build(case)
+    build_s = time.perf_counter() - t_build
+    rec = {"case": case.name, "kind": case.kind, "units": g.number_of_nodes(), "edges": g.number_of_edges(),
+           "objective_kind": case.objective, "formulation": case.formulation, "solver": case.solver,
+           "method": "clustergeo", "build_s": round(build_s, 3), "time_limit": case.time_limit}
+    t0 = time.perf_counter()
+    try:
+        r = cg.partition(g, objective="cut_edges" if case.objective == "cut_edges" else "hess",
+                         contiguity=case.formulation, solver=case.solver, time_limit=case.time_limit, **kw)
+        bounds = {"pupils": (kw.get("min_weight"), kw.get("max_weight"))}
+        bounds.update(kw.get("bounds") or {})
+        problems = check_partition(g, r.assignment, bounds=bounds, k=kw.get("k") if kw.get("k") != "fewest" else None)
+        rec.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, k=r.k, rounds=r.rounds,
+                   cuts=r.cuts, seconds=round(time.perf_counter() - t0, 3), valid=not problems,
+                   violations="; ".join(problems[:3]), fixed=r.fixing.get("kept"), pairs=r.fixing.get("pairs"),
+                   solver_version=r.solver)
+    except cg.InfeasibleError as e:
+        rec.update(status="infeasible", seconds=round(time.perf_counter() - t0, 3), valid=True,
+                   violations=str(e.reasons[:1]))
+    except Exception as e:  # a crash is a result too
+        rec.update(status="error", seconds=round(time.perf_counter() - t0, 3), valid=False,
+                   violations=f"{type(e).__name__}: {e}"[:300], trace=traceback.format_exc()[-1500:])
+    rec["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return rec
+
+
+def run_peers(case: Case) -> list[dict]:
+    """spopt's MaxPHeuristic, Skater and AZP and our greedy baseline on the same instance."""
+    import warnings
+
+    import geopandas as gpd
+    import networkx as nx
+    import numpy as np
+
+    import clustergeo as cg
+    from clustergeo.check import check_partition
+    from clustergeo.solve import heuristic
+    from clustergeo.solve.problem import build_problem
+
+    warnings.filterwarnings("ignore")
+    g, kw = build(case)
+    lo, hi, k = kw["min_weight"], kw["max_weight"], kw["k"]
+    nodes = sorted(g.nodes)
+    out = []
+
+    def score(assign: dict) -> float | None:
+        if kw.get("cost") is None:
+            return float(sum(1 for a, b in g.edges if assign[a] != assign[b]))
+        total = 0.0
+        groups: dict = {}
+        for v, c in assign.items():
+            groups.setdefault(c, []).append(v)
+        for members in groups.values():
+            total += min(sum(kw["cost"][i, j] for i in members) for j in members)
+        return total
+
+    def record(method: str, assign: dict | None, seconds: float, note: str = "") -> None:
+        rec = {"case": case.name, "kind": case.kind, "units": len(nodes), "edges": g.number_of_edges(),
+               "objective_kind": case.objective, "method": method, "formulation": "-", "solver": "-",
+               "seconds": round(seconds, 3)}
+        if assign is None:
+            rec.update(status="no plan", valid=False, violations=note)
+        else:
+            problems = check_partition(g, assign, bounds={"pupils": (lo, hi)}, k=k)
+            rec.update(status="heuristic", objective=score(assign), k=len(set(assign.values())),
+                       valid=not problems, violations="; ".join(problems[:3]))
+        out.append(rec)
+
+    p = build_problem(g, min_weight=lo, max_weight=hi, k=k, cost=kw.get("cost"),
+                      objective="cut_edges" if case.objective == "cut_edges" else "hess")
+    t0 = time.perf_counter()
+    a = heuristic.greedy(p)
+    record("greedy (clustergeo)", None if a is None else {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)},
+           time.perf_counter() - t0, "greedy got stuck")
+    try:
+        from libpysal.weights import W
+        from spopt.region import AZP, MaxPHeuristic, Skater
+    except ImportError:
+        return out
+    adj = {v: sorted(g.neighbors(v)) for v in nodes}
+    w = W(adj, silence_warnings=True)
+    df = gpd.GeoDataFrame({"id": nodes, "pupils": [g.nodes[v]["pupils"] for v in nodes],
+                           "x": [g.nodes[v].get("x", 0.0) for v in nodes],
+                           "y": [g.nodes[v].get("y", 0.0) for v in nodes]},
+                          geometry=gpd.points_from_xy(np.zeros(len(nodes)), np.zeros(len(nodes))))
+    attrs = ["x", "y"] if "x" in g.nodes[nodes[0]] else ["pupils"]
+    np.random.seed(0)
+    for method, make in (
+        ("spopt MaxPHeuristic", lambda: MaxPHeuristic(df, w, attrs, "pupils", lo, top_n=2)),
+        ("spopt Skater", lambda: Skater(df, w, attrs, n_clusters=k, floor=1)),
+        ("spopt AZP", lambda: AZP(df, w, attrs, n_clusters=k, random_state=0)),
+    ):
+        t0 = time.perf_counter()
+        try:
+            model = make()
+            model.solve()
+            labels = list(model.labels_)
+            record(method, {v: int(lab) for v, lab in zip(nodes, labels)}, time.perf_counter() - t0)
+        except Exception as e:  # noqa: BLE001
+            record(method, None, time.perf_counter() - t0, f"{type(e).__name__}: {e}"[:200])
+    return out
+
+
+def _child(case: Case) -> list[dict]:
+    recs = [run_case(case)]
+    if case.peers:
+        recs += run_peers(case)
+    return recs
+
+
+# ----------------------------------------------------------------------------- the plan
+
+def cases(mode: str) -> list[Case]:
+    out = []
+    # synthetic grids and random planar graphs at growing sizes (pupils 50-150 per unit)
+    for n, k, tl, quick in ((5, 3, 120, True), (7, 4, 300, False), (10, 5, 600, False), (15, 6, 600, False),
+                            (20, 8, 900, False), (32, 10, 900, False)):
+        out.append(Case(f"grid-{n}x{n}-k{k}", "grid", {"n": n, "k": k, "tol": 0.10}, time_limit=tl,
+                        quick=quick, peers=n <= 10))
+    for n, k, tl, quick in ((25, 3, 120, True), (50, 4, 300, True), (100, 5, 600, False), (250, 8, 900, False),
+                            (500, 12, 900, False), (1000, 20, 900, False)):
+        out.append(Case(f"planar-{n}-k{k}", "planar", {"n": n, "k": k, "tol": 0.10}, time_limit=tl, quick=quick,
+                        peers=n <= 100))
+    # the formulations and solvers side by side on a small grid and a planar graph
+    for inst in ("grid-5x5-k3", "planar-25-k3"):
+        base = next(c for c in out if c.name == inst)
+        out.append(Case(base.name, base.kind, base.params, formulation="flow", time_limit=120, quick=True))
+        out.append(Case(base.name, base.kind, base.params, solver="cbc", time_limit=120, quick=True))
+    out.append(Case("grid-4x4-k2", "grid", {"n": 4, "k": 2, "tol": 0.10}, objective="cut_edges", time_limit=120,
+                    quick=True))
+    out.append(Case("grid-5x5-k3", "grid", {"n": 5, "k": 3, "tol": 0.10}, objective="cut_edges", time_limit=300))
+    # real county graphs, +-0.5% population balance (published districting benchmarks)
+    for st, quick in (("ME", True), ("SC", False), ("AR", False), ("OK", False), ("NE", False), ("IA", False)):
+        out.append(Case(f"county-{st}", "county", {"state": st}, time_limit=900 if not quick else 120, quick=quick,
+                        peers=st in ("ME", "SC")))
+        if st in ("ME", "SC"):
+            out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=600))
+    # the real cases
+    nf_rules = {"min_weight": 2500, "max_weight": 5000, "k": "fewest"}
+    out.append(Case("norfolk-units-penalty", "norfolk-units",
+                    {"rules": {**nf_rules, "district": "district", "district_mode": "penalty",
+                               "district_penalty": 50000}}, time_limit=300, quick=True))
+    out.append(Case("norfolk-units-penalty", "norfolk-units",
+                    {"rules": {**nf_rules, "district": "district", "district_mode": "penalty",
+                               "district_penalty": 50000}}, solver="cbc", time_limit=300))
+    out.append(Case("norfolk-schools-within", "norfolk-schools",
+                    {"rules": {**nf_rules, "district": "district", "district_mode": "within"}}, time_limit=900))
+    out.append(Case("nl-mainstream-units", "nl",
+                    {"rules": {"bounds": {"schools": (8, 13)}, "k": 14, "district": "district",
+                               "district_mode": "penalty", "district_penalty": 20000}}, time_limit=300, quick=True))
+    if mode == "quick":
+        out = [c for c in out if c.quick]
+    return out
+
+
+def write(records: list[dict], mode: str) -> None:
+    import pandas as pd
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{mode}.json").write_text(json.dumps(records, indent=1, default=str))
+    df = pd.DataFrame(records)
+    df.drop(columns=[c for c in ("trace",) if c in df], errors="ignore").to_csv(RESULTS / f"{mode}.csv", index=False)
+    cols = ["case", "units", "objective_kind", "method", "formulation", "solver", "status", "objective", "bound",
+            "gap", "k", "rounds", "cuts", "seconds", "peak_rss_mb", "valid"]
+    t = df[[c for c in cols if c in df]].copy()
+    for c in ("objective", "bound"):
+        if c in t:
+            t[c] = t[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.1f}")
+    if "gap" in t:
+        t["gap"] = t["gap"].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}%")
+    lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
+    for _, r in t.iterrows():
+        lines.append("| " + " | ".join("" if (isinstance(v, float) and math.isnan(v)) else str(v) for v in r) + " |")
+    head = (f"# clustergeo benchmarks ({mode})\n\nMachine: {os.cpu_count()} cores; threads = 1, seed = 0. "
+            f"Written by `python benchmarks/run.py --{mode}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
+            "`valid` is the independent checker's verdict (contiguity, both size bounds, count).\n\n")
+    (RESULTS / f"{mode}.md").write_text(head + "\n".join(lines) + "\n")
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        ours = df[(df["method"] == "clustergeo") & df["seconds"].notna()]
+        fig, ax = plt.subplots(figsize=(7, 5))
+        for (form, solver, obj), grp in ours.groupby(["formulation", "solver", "objective_kind"]):
+            ax.scatter(grp["units"], grp["seconds"], label=f"{obj}, {form}, {solver}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("units")
+        ax.set_ylabel("wall time (s)")
+        ax.set_title("clustergeo: time against units")
+        ax.legend(fontsize=7)
+        fig.savefig(RESULTS / f"{mode}-scaling.png", dpi=100)
+        plt.close(fig)
+    except Exception as e:  # noqa: BLE001
+        print("no plot:", e)
+
+
+def compare_with_optima(records: list[dict]) -> list[str]:
+    optima = json.loads((HERE / "optima.json").read_text()) if (HERE / "optima.json").exists() else {}
+    failures = []
+    for r in records:
+        if r["method"] != "clustergeo":
+            continue
+        key = f"{r['case']}|{r['objective_kind']}"
+        if not r.get("valid", False):
+            failures.append(f"{key} ({r['formulation']}, {r['solver']}): invalid plan or error: {r.get('violations')}")
+            continue
+        if key in optima and r.get("objective") is not None:
+            best = optima[key]
+            if r["objective"] > best + 1e-6 * max(1.0, abs(best)):
+                failures.append(f"{key} ({r['formulation']}, {r['solver']}): objective {r['objective']:.6g} "
+                                f"worse than the recorded optimum {best:.6g}")
+        elif key in optima and r.get("status") == "infeasible":
+            failures.append(f"{key}: reported infeasible, but an optimum is recorded")
+    return failures
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true")
+    mode.add_argument("--full", action="store_true")
+    ap.add_argument("--only", help="run only cases whose name contains this")
+    ap.add_argument("--record-optima", action="store_true", help="store proven optima in optima.json")
+    args = ap.parse_args(argv)
+    mode_name = "full" if args.full else "quick"
+    todo = cases(mode_name)
+    if args.only:
+        todo = [c for c in todo if args.only in c.name]
+    records: list[dict] = []
+    for c in todo:
+        print(f"[{len(records)}] {c.name} {c.objective} {c.formulation} {c.solver} ...", flush=True)
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as ex:
+            recs = ex.submit(_child, c).result()
+        for r in recs:
+            print(f"    {r['method']:22s} {r.get('status')!s:11s} obj={r.get('objective')} gap={r.get('gap')} "
+                  f"t={r.get('seconds')}s valid={r.get('valid')}", flush=True)
+        records += recs
+    write(records, mode_name if not args.only else f"{mode_name}-{args.only}")
+    if args.record_optima:
+        path = HERE / "optima.json"
+        optima = json.loads(path.read_text()) if path.exists() else {}
+        for r in records:
+            if r["method"] == "clustergeo" and r.get("status") == "optimal" and r.get("valid"):
+                key = f"{r['case']}|{r['objective_kind']}"
+                optima[key] = min(optima.get(key, math.inf), r["objective"])
+        path.write_text(json.dumps(dict(sorted(optima.items())), indent=1))
+    if mode_name == "quick":
+        failures = compare_with_optima(records)
+        for f in failures:
+            print("FAIL", f)
+        print(f"{len(records) - len(failures)} passed, {len(failures)} failed")
+        return 1 if failures else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
