@@ -42,7 +42,7 @@ class Case:
     kind: str  # grid | planar | county | norfolk-units | norfolk-schools | nl
     params: dict = field(default_factory=dict)
     objective: str = "hess"
-    formulation: str = "cuts"
+    formulation: str = "auto"
     solver: str = "highs"
     time_limit: float = 300.0
     peers: bool = False
@@ -282,15 +282,17 @@ def cases(mode: str) -> list[Case]:
     for inst in ("grid-5x5-k3", "planar-25-k3"):
         base = next(c for c in out if c.name == inst)
         out.append(Case(base.name, base.kind, base.params, formulation="flow", time_limit=120, quick=True))
+        out.append(Case(base.name, base.kind, base.params, formulation="cuts", time_limit=120, quick=True))
         out.append(Case(base.name, base.kind, base.params, solver="cbc", time_limit=120, quick=True))
     out.append(Case("grid-4x4-k2", "grid", {"n": 4, "k": 2, "tol": 0.10}, objective="cut_edges", time_limit=120,
                     quick=True))
     out.append(Case("grid-5x5-k3", "grid", {"n": 5, "k": 3, "tol": 0.10}, objective="cut_edges", time_limit=300))
     # real county graphs, +-0.5% population balance (published districting benchmarks)
     for st, quick in (("ME", True), ("SC", False), ("AR", False), ("OK", False), ("NE", False), ("IA", False)):
-        out.append(Case(f"county-{st}", "county", {"state": st}, time_limit=900 if not quick else 120, quick=quick,
+        out.append(Case(f"county-{st}", "county", {"state": st}, time_limit=900 if not quick else 300, quick=quick,
                         peers=st in ("ME", "SC")))
         if st in ("ME", "SC"):
+            out.append(Case(f"county-{st}", "county", {"state": st}, formulation="flow", time_limit=600))
             out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=600))
     # the real cases
     nf_rules = {"min_weight": 2500, "max_weight": 5000, "k": "fewest"}

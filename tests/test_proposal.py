@@ -157,3 +157,16 @@ def test_html_map_renders_in_chromium(nl_out, tmp_path):
     # cluster polygons are drawn: many coloured (non-grey) pixels
     colourful = (np.abs(img[..., 0] - img[..., 1]) + np.abs(img[..., 1] - img[..., 2])) > 60
     assert colourful.mean() > 0.05
+
+
+def test_alternatives_are_distinct_and_ordered(tmp_path):
+    assert main(["solve", "north-lanarkshire", "--out", str(tmp_path), "--alternatives", "3"]) == 0
+    table = pd.read_csv(tmp_path / "alternatives.csv", index_col=0)
+    assert table.shape[1] == 3
+    objectives = table.loc["objective"].astype(float).tolist()
+    assert objectives == sorted(objectives)
+    plans = [read_plan(tmp_path)] + [read_plan(tmp_path / "alternatives" / f"plan-{i}") for i in (2, 3)]
+    signatures = {frozenset(frozenset(g["school_id"]) for _, g in p.schools.groupby("cluster")) for p in plans}
+    assert len(signatures) == 3
+    for i in (2, 3):
+        assert check_saved(tmp_path / "alternatives" / f"plan-{i}") == []

@@ -10,7 +10,7 @@ from .check import check_partition, verify_plan
 from .compare import compare, metrics_table, moves
 from .outputs import read_plan, write_plan
 from .plan import Plan
-from .proposal import propose
+from .proposal import alternatives, propose
 from .rules import Rules
 from .scenario import read_scenario
 from .schools import read_schools, summary
@@ -22,6 +22,6 @@ __version__ = "0.1.0"
 __all__ = [
     "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "Problem", "RulesError",
     "SolverError", "datasets", "graph", "travel", "units", "Plan", "PartitionResult", "Rules",
-    "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "read_plan", "read_scenario", "verify_plan",
+    "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "alternatives", "read_plan", "read_scenario", "verify_plan",
     "write_plan", "read_schools", "settings", "summary",
 ]

@@ -33,11 +33,25 @@ def _solve_one(scenario, rules, name: str, out: Path, args) -> bool:
     solver = args.solver or opts.get("name")
     time_limit = args.time_limit if args.time_limit is not None else opts.get("time_limit", 120)
     print(f"Solving {name} ({len(schools)} schools) ...", file=sys.stderr, flush=True)
+    kwargs = dict(boundary=boundary, layers=layers, network=scenario.network, links=scenario.links or None,
+                  solver=solver, time_limit=time_limit, gap=opts.get("gap"), threads=opts.get("threads"),
+                  seed=opts.get("seed"), progress=_progress, name=name)
     try:
-        plan = propose(schools, rules, boundary=boundary, layers=layers, network=scenario.network,
-                       links=scenario.links or None, solver=solver, time_limit=time_limit,
-                       gap=opts.get("gap"), threads=opts.get("threads"), seed=opts.get("seed"),
-                       progress=_progress, name=name)
+        if getattr(args, "alternatives", 1) > 1:
+            from .compare import metrics_table
+            from .proposal import alternatives
+
+            plans = alternatives(schools, rules, n=args.alternatives, **kwargs)
+            plan = plans[0]
+            for i, other in enumerate(plans[1:], start=2):
+                other.save(out / "alternatives" / f"plan-{i}")
+            out.mkdir(parents=True, exist_ok=True)
+            table = metrics_table({p.name: p for p in plans})
+            table.to_csv(out / "alternatives.csv")
+            print("\nThe best distinct plans side by side (alternatives.csv):")
+            _print_table(table)
+        else:
+            plan = propose(schools, rules, **kwargs)
     except InfeasibleError as e:
         out.mkdir(parents=True, exist_ok=True)
         (out / "infeasible.txt").write_text(str(e) + "\n")
@@ -140,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-variants", action="store_true", help="also solve every variant")
     p.add_argument("--solver", choices=["highs", "cbc"])
     p.add_argument("--time-limit", type=float, help="seconds per solve")
+    p.add_argument("--alternatives", type=int, default=1, metavar="N",
+                   help="also find the next best distinct plans (N in all) and compare them")
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("check", help="re-verify a saved plan against its rules")
     p.add_argument("folder")

@@ -217,6 +217,7 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
         "unit_edges": [[str(a), str(b)] for a, b in sorted(unit_graph.edges, key=lambda e: (str(e[0]), str(e[1])))],
         "fixed_pairs": {k: int(v) for k, v in result.fixing.items()},
         "heuristic_objective": result.heuristic_objective,
+        "unit_clusters": {str(k): str(v) for k, v in result.assignment.items()},
         "travel_times": times.label, "travel_method": times.method,
         "rules": rules.to_dict(), "input_hash": _hash(s), **settings_used,
     }

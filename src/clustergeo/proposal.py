@@ -43,7 +43,7 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
             links: list[tuple[str, str]] | None = None, solver: str | None = None,
             time_limit: float | None = 120.0, gap: float | None = None, threads: int | None = None,
             seed: int | None = None, progress: Callable | None = None, name: str = "plan",
-            layers: dict[str, gpd.GeoDataFrame] | None = None) -> Plan:
+            layers: dict[str, gpd.GeoDataFrame] | None = None, exclude: list[Plan] | None = None) -> Plan:
     """Propose clusters for ``schools`` under ``rules``.
 
     Parameters
@@ -63,6 +63,8 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         Neighbour links added by hand (bridges, ferries).
     solver, time_limit, gap, threads, seed
         Passed to the solver. ``time_limit`` in seconds (default 120).
+    exclude : list of Plan, optional
+        Earlier plans under the same rules to rule out (see :func:`alternatives`).
 
     Returns
     -------
@@ -152,7 +154,8 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         division="division" if rules.divisions != "off" else None,
         division_mode=rules.divisions if rules.divisions != "off" else None,
         division_penalty=rules.division_penalty, edge_weights=edge_w, max_cost=max_cost,
-        solver=solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, progress=progress)
+        solver=solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, progress=progress,
+        exclude=[old.run["unit_clusters"] for old in (exclude or [])] or None)
     if cost_for_cap is not None:
         far = [(a, b) for a, b in result.assignment.items() if cost_for_cap.get((a, b), 0) > rules.max_minutes]
         if far:
@@ -165,6 +168,25 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
                       layers=layers or {}, settings_used={"threads": threads or settings.threads,
                                                           "seed": settings.seed if seed is None else seed,
                                                           "time_limit": time_limit, "gap_limit": gap})
+
+
+def alternatives(schools: gpd.GeoDataFrame, rules: Rules, n: int = 3, **kwargs: Any) -> list[Plan]:
+    """The best ``n`` distinct plans under one set of rules, best first.
+
+    Each plan after the first is the best plan that differs from all earlier ones (a no-good
+    constraint on the partition). Compare them with :func:`clustergeo.metrics_table`. Fewer than
+    ``n`` come back when no further plan meets the rules.
+    """
+    from .errors import InfeasibleError
+
+    plans: list[Plan] = []
+    base = kwargs.pop("name", "plan")
+    for i in range(n):
+        try:
+            plans.append(propose(schools, rules, exclude=plans, name=f"{base} #{i + 1}", **kwargs))
+        except InfeasibleError:
+            break
+    return plans
 
 
 def unit_graph_for(schools: gpd.GeoDataFrame, rules: Rules, boundary: Any) -> nx.Graph:

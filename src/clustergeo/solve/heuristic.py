@@ -177,3 +177,57 @@ def local_search(p: Problem, assignment: list[int], max_passes: int = 20) -> lis
         if not improved:
             break
     return a
+
+
+def repair(p: Problem, assignment: list[int]) -> list[int] | None:
+    """Make a plan contiguous: stray pieces join a neighbouring cluster (cheapest that fits).
+
+    Returns a plan meeting every bound and the count, or ``None``. Used to warm-start the next
+    round of the cut loop from the last (disconnected) solution.
+    """
+    from .cuts import _components
+
+    adj = p.adjacency
+    a = list(assignment)
+    for _ in range(p.n):
+        clusters: dict[int, set[int]] = {}
+        for i, j in enumerate(a):
+            clusters.setdefault(j, set()).add(i)
+        stray = []
+        for j, members in clusters.items():
+            for comp in _components(members, adj):
+                if j not in comp:
+                    stray.append(comp)
+        if not stray:
+            break
+        piece = min(stray, key=lambda c: (len(c), min(c)))
+        options = sorted({a[v] for u in piece for v in adj[u]} - {a[next(iter(piece))]})
+        best = None
+        for h in options:
+            members = {i for i, x in enumerate(a) if x == h} | piece
+            if not _fits_upper(p, {m: float(p.measures[m][list(members)].sum()) for m in p.measures}):
+                continue
+            if not _allowed_together(p, piece, {h}):
+                continue
+            c = sum(p.cost.get((i, h), np.inf) for i in piece) if p.cost is not None else 0.0
+            if best is None or c < best[0]:
+                best = (c, h)
+        if best is None:
+            return None
+        for i in piece:
+            a[i] = best[1]
+    groups: dict[int, set[int]] = {}
+    for i, j in enumerate(a):
+        groups.setdefault(j, set()).add(i)
+    lo_k, hi_k = p.k_range()
+    if not lo_k <= len(groups) <= hi_k:
+        return None
+    for g in groups.values():
+        if _below_lower(p, {m: float(p.measures[m][list(g)].sum()) for m in p.measures}) > 0:
+            return None
+    hubs = choose_hubs(p, list(groups.values()))
+    out = [0] * p.n
+    for g, h in zip(groups.values(), hubs):
+        for i in g:
+            out[i] = h
+    return local_search(p, out, max_passes=3)

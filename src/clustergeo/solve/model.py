@@ -44,13 +44,15 @@ class ModelRun:
     seconds: float = 0.0
     variables: int = 0
     constraints: int = 0
+    incumbent: list[int] | None = None  # best contiguous plan seen (repaired), for time limits
 
 
 class HessModel:
     """The MIP for one :class:`Problem` and one objective stage."""
 
     def __init__(self, p: Problem, allowed: list[list[int]], *, stage: str = "objective",
-                 k_fixed: int | None = None, contiguity: str = "cuts", relax: frozenset[str] = frozenset()):
+                 k_fixed: int | None = None, contiguity: str = "auto", relax: frozenset[str] = frozenset(),
+                 exclude: list[list[int]] | None = None):
         self.p, self.allowed, self.stage, self.contiguity = p, allowed, stage, contiguity
         n = p.n
         self.hubs = sorted({j for i in range(n) for j in allowed[i] if j in allowed[j]})
@@ -97,8 +99,24 @@ class HessModel:
             prob += self._objective(count)
         if contiguity == "flow" and "contiguity" not in relax:
             self._add_flow(prob)
+        self.auto_rounds = 3
+        if contiguity in ("cuts", "auto") and "contiguity" not in relax:
+            # the separator cuts for single units, added up front: a unit away from its hub
+            # needs a neighbour in the same cluster
+            adj = p.adjacency
+            for i, j in self.pairs:
+                if i != j and j not in adj[i]:
+                    prob += x[i, j] <= pulp.lpSum(x[k, j] for k in adj[i] if (k, j) in x), f"nb_{i}_{j}"
         self.cuts: list[SeparatorCut] = []
         self._cut_keys: set = set()
+        # no-goods: each earlier plan (hub per unit) is forbidden. A plan is the same partition
+        # exactly when every unit sits with a hub from its old cluster (at the same count)
+        for e_idx, old in enumerate(exclude or []):
+            groups: dict[int, set[int]] = {}
+            for i, h in enumerate(old):
+                groups.setdefault(h, set()).add(i)
+            same = pulp.lpSum(x[i, j] for g in groups.values() for i in g for j in g if (i, j) in x)
+            prob += same <= n - 1, f"nogood_{e_idx}"
 
     def _objective(self, count: pulp.LpAffineExpression) -> pulp.LpAffineExpression:
         p, x = self.p, self.x
@@ -158,7 +176,7 @@ class HessModel:
         """Add separator cuts. With ``all_hubs`` (default in the count stage, whose many equally
         good answers otherwise shuffle the same stray piece from hub to hub), a stray piece is
         cut off from every hub beyond its boundary, not only from the hub it was found at."""
-        all_hubs = self.stage == "count" if all_hubs is None else all_hubs
+        all_hubs = True if all_hubs is None else all_hubs
         added = 0
         for c in cuts:
             hubs = [c.hub]
@@ -227,7 +245,7 @@ class HessModel:
                 run.rounds.append(RoundLog(r, "no solution", None, info.bound, 0, info.seconds))
                 break
             assignment = self.read()
-            cuts = [] if self.contiguity in ("flow", "none") else separate(assignment, self.p.adjacency)
+            cuts = [] if self.contiguity in ("flow", "none", "flow+cuts") else separate(assignment, self.p.adjacency)
             added = self.add_cuts(cuts) if cuts else 0
             # a lower bound of a relaxation (fewer cuts) bounds the full problem too
             if info.bound is not None:
@@ -245,10 +263,23 @@ class HessModel:
                 run.assignment, run.objective = assignment, info.objective
                 run.status = info.status
                 break
+            if self.contiguity == "auto" and r >= self.auto_rounds:
+                # the loop is crawling: add the compact flow model (the cuts found so far stay
+                # and tighten it); the next solve is then exact without further rounds
+                self._add_flow(self.prob)
+                self.contiguity = "flow+cuts"
+                log.info("switching to the flow formulation after %d rounds", r)
+            if self.stage == "objective":  # warm-start the next round from the repaired plan
+                from .heuristic import plan_cost, repair
+
+                fixed = repair(self.p, assignment)
+                if fixed is not None and (incumbent is None or plan_cost(self.p, fixed) < plan_cost(self.p, incumbent)):
+                    incumbent = fixed
             if time_limit is not None and time.perf_counter() - t0 >= time_limit:
                 run.status = "time limit"
                 break
         run.seconds = time.perf_counter() - t0
         run.constraints = len(self.prob.constraints)
+        run.incumbent = incumbent
         return run
 
