@@ -195,3 +195,23 @@ def test_solver_proved_infeasibility_names_the_rule():
     with pytest.raises(cg.InfeasibleError) as e:
         partition(g, min_weight=20, max_weight=20, k=2)
     assert "contiguity" in " ".join(e.value.relaxations)
+
+
+def test_second_level_within():
+    g = grid()
+    for _v, d in g.nodes(data=True):
+        d["division"] = "north" if d["y"] >= 2000 else "south"
+    r = partition(g, min_weight=200, max_weight=700, k=(4, 8), division="division", division_mode="within",
+                  district="district", district_mode="within")
+    for members in r.clusters.values():
+        assert len({g.nodes[v]["division"] for v in members}) == 1
+        assert len({g.nodes[v]["district"] for v in members}) == 1
+
+
+def test_exclude_gives_a_different_partition():
+    g = grid()
+    tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+    first = partition(g, min_weight=tot / 4 * 0.8, max_weight=tot / 4 * 1.2, k=4)
+    second = partition(g, min_weight=tot / 4 * 0.8, max_weight=tot / 4 * 1.2, k=4, exclude=[first.assignment])
+    sig = lambda r: {frozenset(m) for m in r.clusters.values()}  # noqa: E731
+    assert sig(first) != sig(second) and second.objective >= first.objective - 1e-6
