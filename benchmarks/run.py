@@ -290,7 +290,7 @@ def cases(mode: str) -> list[Case]:
     # real county graphs, +-0.5% population balance (published districting benchmarks)
     for st, quick in (("ME", True), ("SC", False), ("AR", False), ("OK", False), ("NE", False), ("IA", False)):
         out.append(Case(f"county-{st}", "county", {"state": st}, time_limit=900 if not quick else 300, quick=quick,
-                        peers=st in ("ME", "SC")))
+                        peers=st == "SC"))
         if st in ("ME", "SC"):
             out.append(Case(f"county-{st}", "county", {"state": st}, formulation="flow", time_limit=600))
             out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=600))
