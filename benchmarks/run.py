@@ -186,10 +186,8 @@ def run_peers(case: Case) -> list[dict]:
     import warnings
 
     import geopandas as gpd
-    import networkx as nx
     import numpy as np
 
-    import clustergeo as cg
     from clustergeo.check import check_partition
     from clustergeo.solve import heuristic
     from clustergeo.solve.problem import build_problem

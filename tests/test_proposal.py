@@ -1,9 +1,7 @@
 """The planner-level flow on the real shipped cases: CLI, files, checker, compare."""
 
-import json
 import shutil
 import subprocess
-from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd

@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
 import pytest
 

@@ -85,7 +85,7 @@ def save_size_chart(plan: Plan, path: str | Path) -> Path:
 
 def interactive_map(plan: Plan, **kwargs: Any):
     """A folium map with a popup for each school and cluster (needs the ``maps`` extra)."""
-    import folium  # noqa: F401  - raises ImportError when the extra is missing
+    import folium  # raises ImportError when the 'maps' extra is missing
 
     cl = plan.clusters[plan.clusters.geometry.notna()].copy()
     fields = [c for c in ("cluster", "kind", "schools", "pupils", "hub", "districts", "mean_minutes_to_hub",
@@ -97,8 +97,6 @@ def interactive_map(plan: Plan, **kwargs: Any):
                            "minutes_to_hub") if c in s]
     s[sfields + ["geometry"]].explore(m=m, color="black", marker_kwds={"radius": 3}, tooltip=["name"],
                                         popup=sfields, name="schools")
-    import folium
-
     folium.LayerControl().add_to(m)
     return m
 

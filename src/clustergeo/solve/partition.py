@@ -20,7 +20,7 @@ from ..errors import InfeasibleError, SolverError
 from ..settings import settings
 from . import heuristic, solvers
 from .explain import _parts, count_range, precheck
-from .model import HessModel, ModelRun, RoundLog
+from .model import HessModel, RoundLog
 from .problem import Problem, allowed_hubs, build_problem
 
 log = logging.getLogger("clustergeo.solve")
@@ -209,54 +209,33 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     heur_obj = heuristic.plan_cost(p, start) if start is not None else None
     rounds: list[RoundLog] = []
     cuts = 0
+    k_best = None
     if fewest:
-        # the count stage has many equally good answers, which makes the cut loop crawl;
-        # the compact flow model needs no loop, and the count it proves is exact either way
-        m1 = HessModel(p, allowed, stage="count", contiguity="flow" if contiguity in ("cuts", "auto") else contiguity)
-        lower = precheck_count(p)
-        if start is not None and len(set(start)) <= lower:
-            m1 = None  # the greedy plan already meets the lower bound: its count is optimal
-        if m1 is None:
-            r1 = ModelRun(start, "optimal", float(len(set(start))), float(lower))
-        else:
-            r1 = m1.solve(start=start, **opts)
-        rounds += r1.rounds
-        cuts += r1.cuts
-        if r1.status == "infeasible":
-            _raise_infeasible(p, allowed, contiguity, opts, explain)
-        if r1.assignment is None:
-            k_best = len(set(start)) if start is not None else None
-            if k_best is None:
-                raise SolverError("the solver found no plan within the time limit; raise time_limit")
-        else:
-            k_best = len(set(r1.assignment))
-            r1.objective = r1.bound = float(k_best) if r1.status == "optimal" else r1.objective
-            if r1.status != "optimal":
-                log.warning("fewest clusters: count %s not proved minimal (time limit)", k_best)
-        stage2_start = None if excl else (r1.assignment or start)
-        if stage2_start is not None:
-            groups: dict[int, set[int]] = {}
-            for i, h in enumerate(stage2_start):
-                groups.setdefault(h, set()).add(i)
-            hubs = heuristic.choose_hubs(p, list(groups.values()))
-            stage2_start = [0] * p.n
-            for g, h in zip(groups.values(), hubs):
-                for i in g:
-                    stage2_start[i] = h
-            stage2_start = heuristic.local_search(p, stage2_start) if start is not None else stage2_start
-            if len(set(stage2_start)) != k_best:
-                stage2_start = None
-        model = HessModel(p, allowed, stage="objective", k_fixed=k_best, contiguity=contiguity, exclude=excl)
-        for c in (m1.cuts if m1 is not None else []):  # separator cuts hold for any objective
-            model.add_cuts([c])
-        run = model.solve(start=stage2_start, **{**opts, "time_limit": None if time_limit is None
-                                                 else max(time_limit - (time.perf_counter() - t0), 1.0)})
-        cuts += run.cuts
+        # Count up from a lower bound (each part's total over the maximum): the first count
+        # with a plan is the fewest, and that plan is solved for compactness at the same time.
+        # This proves the count minimal without ever minimising it (a model with very many
+        # equally good answers, on which the cut loop crawls).
+        lo_k, hi_k = p.k_range()
+        lower = max(precheck_count(p), lo_k)
+        run = None
+        for kk in range(lower, min(hi_k, p.n) + 1):
+            log.info("fewest clusters: trying %d clusters for these %d units", kk, p.n)
+            seed_plan = start if start is not None and len(set(start)) == kk and not excl else None
+            model = HessModel(p, allowed, stage="objective", k_fixed=kk, contiguity=contiguity, exclude=excl)
+            left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+            run = model.solve(start=seed_plan, **{**opts, "time_limit": left})
+            rounds += run.rounds
+            cuts += run.cuts
+            k_best = kk
+            if run.status != "infeasible":
+                break
+        if run is None:
+            raise InfeasibleError(["the count range leaves no number of clusters to try"])
     else:
         model = HessModel(p, allowed, stage="objective", contiguity=contiguity, exclude=excl)
         run = model.solve(start=start if not excl else None, **opts)
         cuts += run.cuts
-    rounds += run.rounds
+        rounds += run.rounds
     if run.status == "infeasible":
         _raise_infeasible(p, allowed, contiguity, opts, explain)
     assignment, status, objective = run.assignment, run.status, run.objective
