@@ -99,7 +99,7 @@ class HessModel:
             prob += self._objective(count)
         if contiguity == "flow" and "contiguity" not in relax:
             self._add_flow(prob)
-        self.auto_rounds = 3
+        self.auto_rounds = 3 if p.n <= 40 else 10**9  # the flow model grows as edges x hubs
         if contiguity in ("cuts", "auto") and "contiguity" not in relax:
             # the separator cuts for single units, added up front: a unit away from its hub
             # needs a neighbour in the same cluster
