@@ -168,3 +168,19 @@ def test_alternatives_are_distinct_and_ordered(tmp_path):
     assert len(signatures) == 3
     for i in (2, 3):
         assert check_saved(tmp_path / "alternatives" / f"plan-{i}") == []
+
+
+def test_travel_cap_is_a_hard_rule():
+    nl = cg.datasets.load("nl")
+    rules = cg.Rules(min_schools=8, max_schools=13, clusters=10, keep_whole="cluster", districts="penalty",
+                     pinned=list(cg.datasets.NL_KEPT), apart={"ASN": {"group": "asn"}})
+    free = cg.propose(nl.schools, rules, boundary=nl.layers["authority"])
+    capped = cg.propose(nl.schools, rules.replace(max_minutes=30.0), boundary=nl.layers["authority"])
+    assert capped.run["fixed_pairs"].get("fixed_by_travel", 0) > 0
+    assert capped.run["objective"] >= free.run["objective"] - 1e-6
+    placed = capped.schools[capped.schools["status"] == "placed"]
+    for _unit, grp in placed.groupby("unit"):
+        mean = (grp["minutes_to_hub"] * grp["pupils"]).sum() / max(grp["pupils"].sum(), 1)
+        assert mean <= 30.0 + 1e-6
+    with pytest.raises(cg.InfeasibleError):
+        cg.propose(nl.schools, rules.replace(max_minutes=20.0), boundary=nl.layers["authority"])

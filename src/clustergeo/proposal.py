@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import geopandas as gpd
-import networkx as nx
 import pandas as pd
 
 from . import graph as graphs
@@ -137,13 +136,13 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
                 if ua != ub:
                     key = (ua, ub) if str(ua) < str(ub) else (ub, ua)
                     edge_w[key] = edge_w.get(key, 0.0) + rules.keep_current_weight
-    max_cost = None
-    if rules.max_minutes is not None and cost is not None:
-        # cap on the pupil-weighted mean minutes of a unit to the hub: compare per pupil
-        cost_cap = {k: v / max(u.nodes[k[0]]["pupils"], 1) for k, v in cost.items()}
-        cost_for_cap = cost_cap
-    else:
-        cost_for_cap = None
+    forbid = None
+    if rules.max_minutes is not None:
+        # travel cap: unit i may not join hub j if its pupils would travel more than
+        # max_minutes on average to j's hub school
+        per_pupil = tt.unit_costs(u)
+        forbid = {(a, b) for (a, b), c in per_pupil.items()
+                  if a != b and c / max(u.nodes[a]["pupils"], 1) > rules.max_minutes}
     k = rules.clusters
     result = partition(
         u, weight="pupils", bounds=rules.bounds(), k=k if k is not None else ("fewest" if rules.fewest else None),
@@ -153,13 +152,9 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         district_penalty=rules.district_penalty,
         division="division" if rules.divisions != "off" else None,
         division_mode=rules.divisions if rules.divisions != "off" else None,
-        division_penalty=rules.division_penalty, edge_weights=edge_w, max_cost=max_cost,
+        division_penalty=rules.division_penalty, edge_weights=edge_w, forbid=forbid,
         solver=solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, progress=progress,
         exclude=[old.run["unit_clusters"] for old in (exclude or [])] or None)
-    if cost_for_cap is not None:
-        far = [(a, b) for a, b in result.assignment.items() if cost_for_cap.get((a, b), 0) > rules.max_minutes]
-        if far:
-            log.warning("%d units are more than %s minutes from their hub", len(far), rules.max_minutes)
     school_cluster = units.expand(result.assignment, membership)
     for sid, c in school_cluster.items():
         cluster[s.index[s["school_id"] == sid][0]] = c
@@ -187,10 +182,3 @@ def alternatives(schools: gpd.GeoDataFrame, rules: Rules, n: int = 3, **kwargs: 
         except InfeasibleError:
             break
     return plans
-
-
-def unit_graph_for(schools: gpd.GeoDataFrame, rules: Rules, boundary: Any) -> nx.Graph:
-    """The unit graph the optimiser would see (for inspection in notebooks)."""
-    s = schools[schools.get("excluded", "").fillna("") == ""]
-    g = graphs.school_graph(s, boundary=boundary)
-    return units.contract(g, units.make_units(s, keep_whole=rules.keep_whole, split=rules.redraw))

@@ -57,8 +57,8 @@ class Rules:
         Extra cost for each pair of neighbouring schools of one current cluster that the plan
         puts in different clusters (0 = off), in objective units.
     max_minutes : float, optional
-        No unit more than this many minutes from its cluster's hub (a travel cap; fixes
-        variables out before solving).
+        A travel cap: no unit's pupils travel more than this many minutes on average to their
+        cluster's hub school (fixes those unit-hub pairs out before solving).
     connect : {"error", "nearest"}
         What to do if the neighbour graph falls apart (islands, or parts cut off by pinned
         clusters): stop with the schools named, or join each stray part to its nearest neighbour.

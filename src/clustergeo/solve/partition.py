@@ -94,7 +94,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
               gap: float | None = None, threads: int | None = None, seed: int | None = None,
               msg: bool = False, progress: Callable[[RoundLog], Any] | None = None,
               explain: bool = True, decompose: bool = True,
-              exclude: list[Mapping[Hashable, Hashable]] | None = None) -> PartitionResult:
+              exclude: list[Mapping[Hashable, Hashable]] | None = None,
+              forbid: set[tuple[Hashable, Hashable]] | None = None) -> PartitionResult:
     """Partition a graph into contiguous clusters within size bounds, optimally.
 
     Parameters
@@ -134,6 +135,9 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         Default ``settings.default_solver``. ``time_limit`` (s), ``gap`` (relative),
         ``threads`` and ``seed`` go to the solver.
 
+    forbid : set of (i, j), optional
+        Pairs fixed out before solving: unit ``i`` may not join the cluster hubbed at ``j``
+        (e.g. beyond a travel-time cap).
     exclude : list of dict, optional
         Earlier answers (node -> cluster) to rule out: the result is a different partition
         (used to list the best few distinct plans).
@@ -156,7 +160,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     p = build_problem(graph, weight=weight, min_weight=min_weight, max_weight=max_weight, bounds=bounds,
                       k=k, cost=cost, objective=objective, district=district, district_mode=district_mode,
                       district_penalty=district_penalty, division=division, division_mode=division_mode,
-                      division_penalty=division_penalty, edge_weights=edge_weights, max_cost=max_cost)
+                      division_penalty=division_penalty, edge_weights=edge_weights, max_cost=max_cost,
+                      forbid=forbid)
     reasons = precheck(p)
     if reasons:
         raise InfeasibleError(reasons)
@@ -183,7 +188,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
                                      district=district, district_mode=district_mode,
                                      district_penalty=district_penalty, division=division,
                                      division_mode=division_mode, division_penalty=division_penalty,
-                                     max_cost=max_cost, explain=explain, decompose=False,
+                                     max_cost=max_cost, explain=explain, decompose=False, forbid=forbid,
                                      **{**opts, "time_limit": None if time_limit is None else
                                         max(time_limit - (time.perf_counter() - t0), 1.0)}))
             except InfeasibleError as e:

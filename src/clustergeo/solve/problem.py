@@ -44,6 +44,7 @@ class Problem:
     division_penalty: float = 0.0
     edge_weights: dict[tuple[int, int], float] = field(default_factory=dict)
     max_cost: float | None = None
+    forbid: set[tuple[int, int]] = field(default_factory=set)
 
     @property
     def n(self) -> int:
@@ -79,7 +80,8 @@ def build_problem(graph: nx.Graph, *, weight: str = "pupils", min_weight: float 
                   district_penalty: float = 0.0, division: str | None = None,
                   division_mode: str | None = None, division_penalty: float = 0.0,
                   edge_weights: Mapping[tuple[Hashable, Hashable], float] | None = None,
-                  max_cost: float | None = None) -> Problem:
+                  max_cost: float | None = None,
+                  forbid: set[tuple[Hashable, Hashable]] | None = None) -> Problem:
     """Check the arguments of :func:`clustergeo.partition` and build a :class:`Problem`."""
     if objective not in ("hess", "cut_edges"):
         raise RulesError(f"objective must be 'hess' or 'cut_edges', not {objective!r}")
@@ -154,7 +156,8 @@ def build_problem(graph: nx.Graph, *, weight: str = "pupils", min_weight: float 
                    district_penalty=district_penalty,
                    division=labels(division) if division_mode in ("within", "penalty") else None,
                    division_mode=division_mode if division_mode in ("within", "penalty") else None,
-                   division_penalty=division_penalty, edge_weights=ew, max_cost=max_cost)
+                   division_penalty=division_penalty, edge_weights=ew, max_cost=max_cost,
+                   forbid={(pos[a], pos[b]) for a, b in (forbid or ()) if a in pos and b in pos and a != b})
 
 
 def _same(labels: np.ndarray | None, mode: str | None) -> np.ndarray | None:
@@ -212,6 +215,10 @@ def allowed_hubs(p: Problem, *, contiguous: bool = True) -> tuple[list[list[int]
             if i != j and val > p.max_cost and ok[i, j]:
                 ok[i, j] = False
                 stats["fixed_by_travel"] = stats.get("fixed_by_travel", 0) + 1
+    for i, j in sorted(p.forbid):
+        if ok[i, j]:
+            ok[i, j] = False
+            stats["fixed_by_travel"] = stats.get("fixed_by_travel", 0) + 1
     if p.objective == "cut_edges":  # hub = lowest-indexed member: breaks hub symmetry
         tri = np.tril(np.ones((n, n), dtype=bool))  # i >= j
         stats["fixed_by_symmetry"] = int((ok & ~tri).sum())
