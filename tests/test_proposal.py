@@ -184,3 +184,12 @@ def test_travel_cap_is_a_hard_rule():
         assert mean <= 30.0 + 1e-6
     with pytest.raises(cg.InfeasibleError):
         cg.propose(nl.schools, rules.replace(max_minutes=20.0), boundary=nl.layers["authority"])
+
+
+def test_keep_current_weight_keeps_more_schools_with_their_cluster():
+    nl = cg.datasets.load("nl")
+    rules = cg.Rules(min_schools=8, max_schools=13, clusters=10, keep_whole="feeds", districts="off",
+                     pinned=list(cg.datasets.NL_KEPT), apart={"ASN": {"group": "asn"}})
+    free = cg.propose(nl.schools, rules, boundary=nl.layers["authority"])
+    kept = cg.propose(nl.schools, rules.replace(keep_current_weight=1e6), boundary=nl.layers["authority"])
+    assert kept.metrics["schools_moved"] <= free.metrics["schools_moved"]

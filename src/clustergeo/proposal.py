@@ -140,7 +140,7 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
     if rules.max_minutes is not None:
         # travel cap: unit i may not join hub j if its pupils would travel more than
         # max_minutes on average to j's hub school
-        per_pupil = tt.unit_costs(u)
+        per_pupil = cost if cost is not None else tt.unit_costs(u)
         forbid = {(a, b) for (a, b), c in per_pupil.items()
                   if a != b and c / max(u.nodes[a]["pupils"], 1) > rules.max_minutes}
     k = rules.clusters
@@ -156,8 +156,9 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         solver=solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, progress=progress,
         exclude=[old.run["unit_clusters"] for old in (exclude or [])] or None)
     school_cluster = units.expand(result.assignment, membership)
+    row_of = dict(zip(s["school_id"], s.index))
     for sid, c in school_cluster.items():
-        cluster[s.index[s["school_id"] == sid][0]] = c
+        cluster[row_of[sid]] = c
     return build_plan(s, status, cluster, result=result, rules=rules, unit_graph=u, membership=membership,
                       school_graph=g_all, cells=cells, times=tt, links_added=added, name=name,
                       layers=layers or {}, settings_used={"threads": threads or settings.threads,
