@@ -14,9 +14,20 @@ import numpy as np  # noqa: E402
 from .plan import Plan  # noqa: E402
 
 
-def _colours(n: int) -> list:
-    cmap = plt.get_cmap("tab20")
-    return [cmap(i % 20) for i in range(n)]
+def _colours(geoms) -> list:
+    """One colour per polygon, neighbours always different (greedy graph colouring on tab10)."""
+    import networkx as nx
+    import shapely
+
+    geoms = list(geoms)
+    g = nx.Graph()
+    g.add_nodes_from(range(len(geoms)))
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="dwithin", distance=1.0)
+    g.add_edges_from((int(i), int(j)) for i, j in zip(a, b) if i < j)
+    colour = nx.greedy_color(g, strategy="largest_first")
+    cmap = plt.get_cmap("tab10")
+    return [cmap(colour[i] % 10) for i in range(len(geoms))]
 
 
 def static_map(plan: Plan, ax: Any = None, *, labels: bool = True, title: str | None = None):
@@ -24,7 +35,7 @@ def static_map(plan: Plan, ax: Any = None, *, labels: bool = True, title: str | 
     if ax is None:
         _fig, ax = plt.subplots(figsize=(11, 9))
     cl = plan.clusters[plan.clusters.geometry.notna()].reset_index(drop=True)
-    cols = _colours(len(cl))
+    cols = _colours(cl.geometry)
     cl.plot(ax=ax, color=cols, edgecolor="white", linewidth=0.8, alpha=0.75)
     districts = plan.layers.get("districts")
     if districts is not None:
@@ -53,7 +64,7 @@ def save_static_map(plan: Plan, path: str | Path) -> Path:
     text = "\n".join(f"{i + 1}. {c[:38]} ({p:,})" for i, (c, p) in enumerate(zip(cl["cluster"], cl["pupils"])))
     fig.text(0.99, 0.5, text, fontsize=6, va="center", ha="right", family="monospace")
     fig.subplots_adjust(right=0.72)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return Path(path)
 
