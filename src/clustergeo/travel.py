@@ -242,6 +242,18 @@ def _network_signature(g: nx.MultiDiGraph) -> bytes:
     return h.digest()
 
 
+def _node_xy(g: nx.MultiDiGraph, nodes: list, crs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Node coordinates of an osmnx graph in ``crs`` (only the nodes are projected)."""
+    x = np.array([g.nodes[n]["x"] for n in nodes], dtype=float)
+    y = np.array([g.nodes[n]["y"] for n in nodes], dtype=float)
+    src = g.graph.get("crs", "EPSG:4326")
+    from pyproj import CRS, Transformer
+
+    if crs is not None and CRS.from_user_input(src) != CRS.from_user_input(crs):
+        x, y = Transformer.from_crs(src, crs, always_xy=True).transform(x, y)
+    return np.asarray(x), np.asarray(y)
+
+
 def road_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, network: str | Path | nx.MultiDiGraph,
                       ids: Sequence[Hashable] | None = None, *, access_speed_kmh: float = 15.0,
                       cache: bool | None = None) -> TravelTimes:
@@ -255,7 +267,6 @@ def road_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, network: str | P
     extract) fall back to the straight-line estimate and are counted in
     ``details["unreachable_pairs"]``.
     """
-    import osmnx as ox
     from scipy.sparse import csr_matrix
     from scipy.sparse.csgraph import dijkstra
 
@@ -270,31 +281,38 @@ def road_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, network: str | P
                            {"snap_m": z["snap_m"], "unreachable_pairs": int(z["unreachable"]),
                             "pupils": _pupils(points, ids), "cached": True,
                             "network_nodes": g.number_of_nodes()})
-    gp = ox.projection.project_graph(g, to_crs=crs)
-    nodes = list(gp.nodes)
+    nodes = list(g.nodes)
     index = {n: i for i, n in enumerate(nodes)}
-    nx_ = np.array([gp.nodes[n]["x"] for n in nodes])
-    ny_ = np.array([gp.nodes[n]["y"] for n in nodes])
+    nx_, ny_ = _node_xy(g, nodes, crs)
+    # the fastest of parallel edges, as one sparse matrix (seconds)
+    uu, vv, tt = [], [], []
+    for u, v, t in g.edges(data="travel_time"):
+        uu.append(index[u])
+        vv.append(index[v])
+        tt.append(t)
+    uu_a, vv_a, tt_a = np.asarray(uu), np.asarray(vv), np.asarray(tt, dtype=float)
+    order = np.lexsort((tt_a, vv_a, uu_a))
+    uu_a, vv_a, tt_a = uu_a[order], vv_a[order], tt_a[order]
+    first = np.ones(len(uu_a), dtype=bool)
+    first[1:] = (uu_a[1:] != uu_a[:-1]) | (vv_a[1:] != vv_a[:-1])
+    # csgraph treats an explicit 0 as no edge
+    mat = csr_matrix((tt_a[first] + 1e-9, (uu_a[first], vv_a[first])), shape=(len(nodes), len(nodes)))
+    from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
 
     # snap only to nodes of the largest strongly connected part, so every pair has a route
     # (clipped extracts leave one-way stubs and islands at their edges)
-    core = np.array([index[n] for n in max(nx.strongly_connected_components(gp), key=len)])
-    core.sort()
+    _n, labels = connected_components(mat, directed=True, connection="strong")
+    core = np.flatnonzero(labels == np.bincount(labels).argmax())
     snap_m, k = cKDTree(np.column_stack([nx_[core], ny_[core]])).query(xy)
     snap_idx = core[k]
-    best: dict[tuple[int, int], float] = {}
-    for u, v, d in gp.edges(data=True):
-        k = (index[u], index[v])
-        t = float(d["travel_time"])
-        if t < best.get(k, np.inf):
-            best[k] = t
-    rows, cols = np.array([k[0] for k in best]), np.array([k[1] for k in best])
-    vals = np.array(list(best.values())) + 1e-9  # csgraph treats explicit 0 as no edge
-    mat = csr_matrix((vals, (rows, cols)), shape=(len(nodes), len(nodes)))
     sources, inverse = np.unique(snap_idx, return_inverse=True)
-    dist = dijkstra(mat, directed=True, indices=sources)  # seconds
-    sec = dist[inverse][:, snap_idx]
+    # one multi-source Dijkstra, in blocks of sources so that memory stays at
+    # block x nodes, keeping only the columns of the snapped points
+    dist = np.empty((len(sources), len(sources)))
+    for b in range(0, len(sources), 128):
+        dist[b:b + 128] = dijkstra(mat, directed=True, indices=sources[b:b + 128])[:, sources]
+    sec = dist[inverse][:, inverse]
     access = snap_m / 1000.0 / access_speed_kmh * 3600.0
     minutes = (sec + access[:, None] + access[None, :]) / 60.0
     np.fill_diagonal(minutes, 0.0)
