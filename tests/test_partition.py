@@ -215,3 +215,57 @@ def test_exclude_gives_a_different_partition():
     second = partition(g, min_weight=tot / 4 * 0.8, max_weight=tot / 4 * 1.2, k=4, exclude=[first.assignment])
     sig = lambda r: {frozenset(m) for m in r.clusters.values()}  # noqa: E731
     assert sig(first) != sig(second) and second.objective >= first.objective - 1e-6
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.sampled_from(["hess", "cut_edges"]), st.booleans(), st.booleans())
+def test_columns_match_enumeration(inst, objective, within, fewest):
+    """Listing every possible cluster, then set partitioning, finds the same optimum."""
+    g, k, lo, hi = inst
+    cost = cost_of(g) if objective == "hess" else None
+    district = "district" if within else None
+    expect = brute_force(g, lo=lo, hi=hi, k=None if fewest else k, objective=objective, cost=cost,
+                         district=district, fewest=fewest)
+    r = run_or_none(g, min_weight=lo, max_weight=hi, k="fewest" if fewest else k, cost=cost, objective=objective,
+                    district=district, district_mode="within" if within else None, contiguity="columns",
+                    decompose=False)
+    if expect is None:
+        assert r is None
+        return
+    assert r is not None and r.status == "optimal" and r.formulation == "columns"
+    assert r.objective == pytest.approx(expect[0], rel=1e-6, abs=1e-6)
+    if fewest:
+        assert r.k == expect[1]
+    assert check_partition(g, r.assignment, bounds={"pupils": (lo, hi)}, k=None if fewest else k) == []
+
+
+def test_tight_window_uses_columns_and_agrees_with_cuts():
+    g = grid(4, seed=3)
+    total = sum(d["pupils"] for _, d in g.nodes(data=True))
+    lo, hi = math.floor(total / 2 * 0.98), math.ceil(total / 2 * 1.02)
+    cost = cost_of(g)
+    auto = partition(g, min_weight=lo, max_weight=hi, k=2, cost=cost)
+    cuts = partition(g, min_weight=lo, max_weight=hi, k=2, cost=cost, contiguity="cuts")
+    assert auto.formulation == "columns" and auto.fixing["columns"] > 0
+    assert auto.objective == pytest.approx(cuts.objective, rel=1e-9)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.sampled_from(["hess", "cut_edges"]))
+def test_spanning_tree_heuristic_plans_meet_the_rules(inst, objective):
+    from clustergeo.solve import recom
+    from clustergeo.solve.problem import build_problem
+
+    g, k, lo, hi = inst
+    p = build_problem(g, min_weight=lo, max_weight=hi, k=k, cost=cost_of(g) if objective == "hess" else None,
+                      objective=objective)
+    a = recom.search(p, k, seconds=0.3)
+    expect = brute_force(g, lo=lo, hi=hi, k=k, objective=objective, cost=cost_of(g) if objective == "hess" else None)
+    if a is None:
+        return  # a heuristic may miss; it must never return a plan that breaks a rule
+    assert expect is not None
+    assign = {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)}
+    assert check_partition(g, assign, bounds={"pupils": (lo, hi)}, k=k) == []
+    from clustergeo.solve.heuristic import plan_cost
+
+    assert plan_cost(p, a) >= expect[0] - 1e-6

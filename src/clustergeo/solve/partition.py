@@ -18,7 +18,7 @@ import networkx as nx
 from ..check import check_partition
 from ..errors import InfeasibleError, SolverError
 from ..settings import settings
-from . import heuristic, solvers
+from . import heuristic, recom, solvers
 from .explain import _parts, count_range, precheck
 from .model import HessModel, RoundLog
 from .problem import Problem, allowed_hubs, build_problem
@@ -120,8 +120,11 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     contiguous : bool
         Every cluster connected in the graph (default). ``contiguity`` chooses how:
         ``"cuts"`` (separator cuts, solve-separate-resolve), ``"flow"`` (compact flow model), or
-        ``"auto"`` (default: cuts for a few rounds, then the flow model on top of the cuts found,
-        which the benchmarks show is never far from the better of the two).
+        ``"columns"`` (list every connected set that fits the bounds, then choose the best
+        covering set: Garfinkel & Nemhauser's method, exact and fast when the size window is
+        narrow; falls back to the Hess model when there are too many sets), or ``"auto"``
+        (default: columns when a size window is within 5% (max/min <= 1.05) on up to 150 units,
+        else cuts for a few rounds, then the flow model on top of the cuts found).
     district, district_mode, district_penalty : str, {"within", "penalty", None}, float
         A node attribute; ``"within"`` keeps each cluster inside one value (the problem then
         decomposes), ``"penalty"`` charges ``district_penalty`` (objective units) for each extra
@@ -210,7 +213,28 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     hubs_possible = sorted({j for i in range(p.n) for j in allowed[i] if j in allowed[j]})
     if not hubs_possible:
         raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
-    start = heuristic.greedy(p, fewest=fewest)
+    if contiguity == "columns" or (contiguity == "auto" and tight_balance(p) and p.n <= 150):
+        result = _solve_by_columns(graph, p, allowed, stats, fewest, excl, opts, t0, explain,
+                                   forced=contiguity == "columns")
+        if result is not None:
+            return result
+        contiguity = "auto" if contiguity == "columns" else contiguity
+    heur_s = min(10.0, max(0.5, 0.02 * p.n), 0.1 * time_limit if time_limit is not None else 10.0)
+
+    def best_start(count: int | None) -> list[int] | None:
+        """The better of greedy amalgamation and the spanning-tree search (at ``count``)."""
+        found = [c for c in (heuristic.greedy(p, fewest=fewest, target=count),) if c is not None
+                 and (count is None or len(set(c)) == count)]
+        if count is not None and contiguity != "none":
+            tree = recom.search(p, count, seconds=heur_s, seed_value=seed)
+            if tree is not None:
+                found.append(tree)
+        return min(found, key=lambda c: heuristic.plan_cost(p, c)) if found else None
+
+    lo_k0, hi_k0 = p.k_range()
+    start = None if fewest else best_start(lo_k0 if lo_k0 == hi_k0 else None)
+    if start is None and not fewest and lo_k0 != hi_k0:
+        start = best_start(hi_k0)
     heur_obj = heuristic.plan_cost(p, start) if start is not None else None
     rounds: list[RoundLog] = []
     cuts = 0
@@ -225,7 +249,10 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         run = None
         for kk in range(lower, min(hi_k, p.n) + 1):
             log.info("fewest clusters: trying %d clusters for these %d units", kk, p.n)
-            seed_plan = start if start is not None and len(set(start)) == kk and not excl else None
+            seed_plan = best_start(kk) if not excl else None
+            if seed_plan is not None and (start is None or len(set(start)) != kk or
+                                          heuristic.plan_cost(p, seed_plan) < heuristic.plan_cost(p, start)):
+                start, heur_obj = seed_plan, heuristic.plan_cost(p, seed_plan)
             model = HessModel(p, allowed, stage="objective", k_fixed=kk, contiguity=contiguity, exclude=excl)
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             run = model.solve(start=seed_plan, **{**opts, "time_limit": left})
@@ -267,6 +294,50 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         solver=solvers.version(solver), rounds=len(rounds), cuts=cuts,
         formulation=f"hess+{contiguity}", fixing=stats, log=rounds, heuristic_objective=heur_obj)
     _verify(graph, result, p, contiguous)
+    return result
+
+
+def tight_balance(p: Problem, ratio: float = 1.05) -> bool:
+    """Whether some size window is narrow (max / min at most ``ratio``): few connected sets
+    then fit it, and enumerating them beats cutting off disconnected plans round by round."""
+    return any(lo is not None and hi is not None and lo > 0 and hi / lo <= ratio for lo, hi in p.bounds.values())
+
+
+def _solve_by_columns(graph: nx.Graph, p: Problem, allowed, stats: dict, fewest: bool, excl, opts: dict,
+                      t0: float, explain: bool, forced: bool) -> PartitionResult | None:
+    """Enumerate every possible cluster and pick the best set (exact); None when there are
+    too many clusters to list (the Hess model takes over)."""
+    from . import columns
+
+    limit = opts["time_limit"]
+    budget = (limit / 4 if limit is not None else 60.0) if not forced else limit
+    deadline = None if budget is None else time.perf_counter() + budget
+    cols = columns.enumerate_clusters(p, allowed, max_sets=(3_000_000 if not forced else 50_000_000),
+                                      deadline=deadline)
+    if cols is None:
+        log.info("too many possible clusters to list them all: using the Hess model")
+        return None
+    log.info("listed %d possible clusters in %.1f s; choosing among them", len(cols), time.perf_counter() - t0)
+    left = None if limit is None else max(limit - (time.perf_counter() - t0), 1.0)
+    k = None if p.k in (None, "fewest") else p.k
+    run = columns.solve(p, cols, k=k, fewest=fewest, solver=opts["solver"], time_limit=left, gap=opts["gap"],
+                        threads=opts["threads"], seed=opts["seed"], msg=opts["msg"], exclude=excl)
+    if run.status == "infeasible":
+        _raise_infeasible(p, allowed, "cuts", opts, explain)
+    if run.assignment is None:
+        return None
+    objective = heuristic.plan_cost(p, run.assignment)
+    bound = run.bound if run.status != "optimal" else objective
+    gap_v = 0.0 if run.status == "optimal" else (None if bound is None else
+                                                  max(objective - bound, 0.0) / max(abs(objective), 1e-9))
+    rl = RoundLog(1, run.status, objective, bound, 0, time.perf_counter() - t0)
+    result = PartitionResult(
+        assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(run.assignment)},
+        hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(run.assignment))},
+        status="optimal" if run.status == "optimal" else "feasible", objective=objective, bound=bound, gap=gap_v,
+        seconds=time.perf_counter() - t0, solver=solvers.version(opts["solver"]), rounds=1, cuts=0,
+        formulation="columns", fixing={**stats, "columns": len(cols)}, log=[rl])
+    _verify(graph, result, p, True)
     return result
 
 

@@ -1,0 +1,258 @@
+"""Exact partitioning by enumerating every possible cluster, then set partitioning.
+
+Under a tight size balance (county graphs within 0.5% of the mean) very few connected sets of
+units fit the window: Maine's 16 counties have 122 such sets and a single balanced split into
+two. The Hess model then spends its time cutting off disconnected near-plans one round at a
+time. Garfinkel & Nemhauser's (1970) method does better there: list every connected set that
+meets every bound and the district rule (each set once, grown from its lowest-numbered unit,
+pruned as soon as a maximum is exceeded), drop sets that leave a remainder no plan can cover,
+and choose ``k`` of them that cover every unit exactly once, at least cost, with a small
+set-partitioning MIP whose LP bound is usually tight. Contiguity is exact by construction.
+
+The objective of every rule is linear in the clusters: a cluster's Hess cost is its best hub's
+sum, a split district costs its penalty, and a cut edge is half in each of its two clusters.
+The enumeration stops at a budget (``max_sets`` sets visited); the caller then falls back to
+the Hess model.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import pulp
+
+from . import solvers
+from .problem import Problem
+
+
+@dataclass
+class Column:
+    members: tuple[int, ...]
+    hub: int
+    cost: float
+
+
+def enumerate_clusters(p: Problem, allowed: list[list[int]], *, max_sets: int = 3_000_000,
+                       deadline: float | None = None) -> list[Column] | None:
+    """Every connected set of units that may form a cluster, or None over the budget."""
+    names = sorted(p.bounds)
+    w = np.array([p.measures[m] for m in names], dtype=float).reshape(len(names), p.n)
+    if (w < 0).any():
+        return None  # pruning by the maximum needs non-negative measures
+    lo = np.array([-np.inf if p.bounds[m][0] is None else p.bounds[m][0] for m in names])
+    hi = np.array([np.inf if p.bounds[m][1] is None else p.bounds[m][1] for m in names])
+    lo_t, hi_t = list(lo - 1e-9), list(hi + 1e-9)
+    wl = [list(w[:, i]) for i in range(p.n)]
+    adj = p.adjacency
+    within = [lab for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
+              if lab is not None and mode == "within"]
+    same = [[all(lab[i] == lab[j] for lab in within) for j in range(p.n)] for i in range(p.n)] if within else None
+    may = [set(a) for a in allowed]  # may[i]: hubs unit i may join
+    found: list[tuple[int, ...]] = []
+    visited = 0
+    nm = len(names)
+    if nm == 1:  # the usual case, with plain floats (several times faster)
+        return _keep_usable(p, _enumerate_one(adj, [x[0] for x in wl], lo_t[0], hi_t[0], same, max_sets, deadline),
+                            w, lo, hi, may)
+    for r in range(p.n):
+        if any(wl[r][m] > hi_t[m] for m in range(nm)):
+            continue
+        stack = [((r,), wl[r], tuple(v for v in adj[r] if v > r and (same is None or same[r][v])), frozenset((r,)))]
+        while stack:
+            s, wt, ext, blocked = stack.pop()
+            visited += 1
+            if visited > max_sets or (visited % 65536 == 0 and deadline is not None and time.perf_counter() > deadline):
+                return None
+            if all(wt[m] >= lo_t[m] for m in range(nm)):
+                found.append(s)
+            for i, v in enumerate(ext):
+                nw = [wt[m] + wl[v][m] for m in range(nm)]
+                if any(nw[m] > hi_t[m] for m in range(nm)):
+                    continue
+                nb = blocked.union(ext[:i + 1])
+                rest = ext[i + 1:]
+                new = tuple(u for u in adj[v] if u > r and u not in nb and u not in rest
+                            and (same is None or same[r][u]))
+                stack.append((s + (v,), nw, rest + new, nb))
+    return _keep_usable(p, found, w, lo, hi, may)
+
+
+def _enumerate_one(adj: list[list[int]], w: list[float], lo: float, hi: float, same, max_sets: int,
+                   deadline: float | None) -> list[tuple[int, ...]] | None:
+    found: list[tuple[int, ...]] = []
+    visited = 0
+    for r in range(len(adj)):
+        if w[r] > hi:
+            continue
+        stack = [((r,), w[r], tuple(v for v in adj[r] if v > r and (same is None or same[r][v])), frozenset((r,)))]
+        while stack:
+            s, wt, ext, blocked = stack.pop()
+            visited += 1
+            if visited > max_sets or (visited % 65536 == 0 and deadline is not None and time.perf_counter() > deadline):
+                return None
+            if wt >= lo:
+                found.append(s)
+            for i, v in enumerate(ext):
+                nw = wt + w[v]
+                if nw > hi:
+                    continue
+                nb = blocked.union(ext[:i + 1])
+                rest = ext[i + 1:]
+                new = tuple(u for u in adj[v] if u > r and u not in nb and u not in rest
+                            and (same is None or same[r][u]))
+                stack.append((s + (v,), nw, rest + new, nb))
+    return found
+
+
+def _remainder_ok(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                  chunk: int = 50_000) -> np.ndarray:
+    """For each set, whether every piece of the rest of the graph can take a whole number of
+    clusters (some m with m x minimum <= piece <= m x maximum, for every measure). Vectorised
+    over the sets: the pieces are found by min-label propagation on all remainders at once."""
+    n = p.n
+    adj = p.adjacency
+    ok = np.ones(len(sets), dtype=bool)
+    big = n + 1
+    for start in range(0, len(sets), chunk):
+        block = sets[start:start + chunk]
+        rows = np.repeat(np.arange(len(block)), [len(x) for x in block])
+        cols = np.fromiter((i for x in block for i in x), dtype=np.int64, count=len(rows))
+        free = np.ones((n, len(block)), dtype=bool)  # unit x set: rows contiguous
+        free[cols, rows] = False
+        label = np.where(free, np.arange(n)[:, None], big)
+        while True:
+            new = label.copy()
+            for v in range(n):
+                for u in adj[v]:
+                    np.minimum(new[v], label[u], out=new[v])
+            new[~free] = big
+            if np.array_equal(new, label):
+                break
+            label = new
+        v_idx, r_idx = np.nonzero(free)
+        lab = label[v_idx, r_idx]
+        for m in range(len(lo)):
+            flat = lab * len(block) + r_idx
+            tot = np.bincount(flat, weights=w[m, v_idx], minlength=n * len(block)).reshape(n, len(block))
+            has = (np.bincount(flat, minlength=n * len(block)) > 0).reshape(n, len(block))
+            m_lo = np.ones_like(tot) if not (np.isfinite(hi[m]) and hi[m] > 0) else np.maximum(np.ceil(tot / hi[m] - 1e-9), 1)
+            m_hi = np.full_like(tot, np.inf) if not lo[m] > 0 else np.floor(tot / lo[m] + 1e-9)
+            bad = has & (m_lo > m_hi)
+            ok[start:start + len(block)] &= ~bad.any(axis=0)
+        # (with several measures, m must be the same for all; this per-measure test is weaker
+        # but still only drops sets that no plan can use)
+    return ok
+
+
+def _keep_usable(p: Problem, sets: list[tuple[int, ...]] | None, w: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 may: list[set[int]]) -> list[Column] | None:
+    """Price each set (best allowed hub) and drop those no plan can use: a set whose
+    remainder has a piece that no whole number of clusters can fill."""
+    if sets is None:
+        return None
+    adj = p.adjacency
+    cost = None
+    if p.objective == "hess" and p.cost is not None:
+        cost = np.full((p.n, p.n), np.inf)
+        for (i, j), v in p.cost.items():
+            cost[i, j] = v
+    edge_w: dict[tuple[int, int], float] = {}
+    for (a, b), v in p.edge_weights.items():
+        key = (min(a, b), max(a, b))
+        edge_w[key] = edge_w.get(key, 0.0) + v
+    if p.objective == "cut_edges":
+        for e in p.edges():
+            edge_w[e] = edge_w.get(e, 0.0) + 1.0
+    penalties = [(lab, pen) for lab, mode, pen in ((p.district, p.district_mode, p.district_penalty),
+                                                   (p.division, p.division_mode, p.division_penalty))
+                 if lab is not None and mode == "penalty" and pen > 0]
+    # a connected cluster within the maximums can be hubbed at any member unless pairs were
+    # fixed out for other reasons (a travel cap, forbidden pairs)
+    restricted = bool(p.forbid) or p.max_cost is not None
+    usable = _remainder_ok(p, sets, w, lo, hi)
+    out = []
+    for s, ok in zip(sets, usable):
+        if not ok:
+            continue
+        members = np.array(s)
+        hubs = [j for j in s if all(j in may[i] for i in s)] if restricted else list(s)
+        if not hubs:
+            continue
+        if cost is not None:
+            sums = cost[np.ix_(members, np.array(hubs))].sum(axis=0)
+            b = int(np.argmin(sums))
+            hub, c = hubs[b], float(sums[b])
+        else:
+            hub, c = min(hubs), 0.0
+        for lab, pen in penalties:
+            c += pen * (len(set(lab[members].tolist())) - 1)
+        if edge_w:
+            inside = set(s)
+            c += 0.5 * sum(edge_w.get((min(u, v), max(u, v)), 0.0) for u in s for v in adj[u] if v not in inside)
+        if np.isfinite(c):
+            out.append(Column(tuple(s), hub, c))
+    return out
+
+
+@dataclass
+class ColumnRun:
+    assignment: list[int] | None
+    status: str
+    objective: float | None
+    bound: float | None
+    seconds: float
+    columns: int
+
+
+def solve(p: Problem, columns: list[Column], *, k: int | tuple[int, int] | None, fewest: bool, solver: str,
+          time_limit: float | None, gap: float | None, threads: int, seed: int, msg: bool = False,
+          exclude: list[list[int]] | None = None) -> ColumnRun:
+    """Choose clusters covering every unit once: fewest first if asked, then least cost."""
+    t0 = time.perf_counter()
+    prob = pulp.LpProblem("clustergeo_columns", pulp.LpMinimize)
+    y = [pulp.LpVariable(f"y_{c}", cat=pulp.LpBinary) for c in range(len(columns))]
+    cover: list[list[int]] = [[] for _ in range(p.n)]
+    for c, col in enumerate(columns):
+        for i in col.members:
+            cover[i].append(c)
+    if any(not cv for cv in cover):
+        return ColumnRun(None, "infeasible", None, None, time.perf_counter() - t0, len(columns))
+    for i in range(p.n):
+        prob += pulp.lpSum(y[c] for c in cover[i]) == 1, f"cover_{i}"
+    count = pulp.lpSum(y)
+    lo_k, hi_k = (1, p.n) if k is None else ((k, k) if isinstance(k, int) else (int(k[0]), int(k[1])))
+    prob += count >= lo_k, "count_min"
+    prob += count <= hi_k, "count_max"
+    index = {(col.members): c for c, col in enumerate(columns)}
+    for e, old in enumerate(exclude or []):
+        groups: dict[int, list[int]] = {}
+        for i, h in enumerate(old):
+            groups.setdefault(h, []).append(i)
+        ids = [index.get(tuple(sorted(g))) for g in groups.values()]
+        if all(c is not None for c in ids):
+            prob += pulp.lpSum(y[c] for c in ids) <= len(ids) - 1, f"nogood_{e}"
+
+    def run(objective) -> solvers.SolveInfo:
+        prob.setObjective(objective)
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+        s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg, warm_start=False)
+        return solvers.run(prob, s)
+
+    if fewest:
+        info = run(count)
+        if info.status != "optimal":
+            return ColumnRun(None, info.status if info.status == "infeasible" else "no solution", None, None,
+                             time.perf_counter() - t0, len(columns))
+        kk = int(round(info.objective))
+        prob += count == kk, "count_fewest"
+    info = run(pulp.lpSum(col.cost * y[c] for c, col in enumerate(columns)))
+    if not info.has_solution:
+        return ColumnRun(None, info.status, None, info.bound, time.perf_counter() - t0, len(columns))
+    out = [-1] * p.n
+    for c, col in enumerate(columns):
+        if y[c].varValue is not None and y[c].varValue > 0.5:
+            for i in col.members:
+                out[i] = col.hub
+    return ColumnRun(out, info.status, info.objective, info.bound, time.perf_counter() - t0, len(columns))
