@@ -170,7 +170,7 @@ def run_case(case: Case) -> dict:
         rec.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, k=r.k, rounds=r.rounds,
                    cuts=r.cuts, seconds=round(time.perf_counter() - t0, 3), valid=not problems,
                    violations="; ".join(problems[:3]), fixed=r.fixing.get("kept"), pairs=r.fixing.get("pairs"),
-                   solver_version=r.solver)
+                   solver_version=r.solver, used=r.formulation)
     except cg.InfeasibleError as e:
         rec.update(status="infeasible", seconds=round(time.perf_counter() - t0, 3), valid=True,
                    violations=str(e.reasons[:1]))
@@ -227,6 +227,12 @@ def run_peers(case: Case) -> list[dict]:
     a = heuristic.greedy(p)
     record("greedy (clustergeo)", None if a is None else {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)},
            time.perf_counter() - t0, "greedy got stuck")
+    from clustergeo.solve import recom
+
+    t0 = time.perf_counter()
+    a = recom.search(p, k, seconds=min(10.0, max(0.5, 0.02 * p.n)))
+    record("spanning trees (clustergeo)", None if a is None else {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)},
+           time.perf_counter() - t0, "no tree split fits the window")
     try:
         from libpysal.weights import W
         from spopt.region import AZP, MaxPHeuristic, Skater
@@ -341,7 +347,7 @@ def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
     (RESULTS / f"{mode}.json").write_text(json.dumps(records, indent=1, default=str))
     df = pd.DataFrame(records)
     df.drop(columns=[c for c in ("trace",) if c in df], errors="ignore").to_csv(RESULTS / f"{mode}.csv", index=False)
-    cols = ["case", "units", "objective_kind", "method", "formulation", "solver", "status", "objective", "bound",
+    cols = ["case", "units", "objective_kind", "method", "formulation", "used", "solver", "status", "objective", "bound",
             "gap", "k", "rounds", "cuts", "seconds", "peak_rss_mb", "valid"]
     t = df[[c for c in cols if c in df]].copy()
     for c in ("objective", "bound"):
