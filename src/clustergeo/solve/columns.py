@@ -225,13 +225,13 @@ def solve(p: Problem, columns: list[Column], *, k: int | tuple[int, int] | None,
     lo_k, hi_k = (1, p.n) if k is None else ((k, k) if isinstance(k, int) else (int(k[0]), int(k[1])))
     prob += count >= lo_k, "count_min"
     prob += count <= hi_k, "count_max"
-    index = {(col.members): c for c, col in enumerate(columns)}
+    index = {tuple(sorted(col.members)): c for c, col in enumerate(columns)}
     for e, old in enumerate(exclude or []):
         groups: dict[int, list[int]] = {}
         for i, h in enumerate(old):
             groups.setdefault(h, []).append(i)
         ids = [index.get(tuple(sorted(g))) for g in groups.values()]
-        if all(c is not None for c in ids):
+        if all(c is not None for c in ids):  # else that plan is not among the choices anyway
             prob += pulp.lpSum(y[c] for c in ids) <= len(ids) - 1, f"nogood_{e}"
 
     def run(objective) -> solvers.SolveInfo:

@@ -123,8 +123,9 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         ``"columns"`` (list every connected set that fits the bounds, then choose the best
         covering set: Garfinkel & Nemhauser's method, exact and fast when the size window is
         narrow; falls back to the Hess model when there are too many sets), or ``"auto"``
-        (default: columns when a size window is within 5% (max/min <= 1.05) on up to 150 units,
-        else cuts for a few rounds, then the flow model on top of the cuts found).
+        (default: columns on up to 60 units, or up to 150 when a size window is within 5%
+        (max/min <= 1.05), if the list stays within budget; else cuts for a few rounds, then the
+        flow model on top of the cuts found).
     district, district_mode, district_penalty : str, {"within", "penalty", None}, float
         A node attribute; ``"within"`` keeps each cluster inside one value (the problem then
         decomposes), ``"penalty"`` charges ``district_penalty`` (objective units) for each extra
@@ -213,9 +214,12 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     hubs_possible = sorted({j for i in range(p.n) for j in allowed[i] if j in allowed[j]})
     if not hubs_possible:
         raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
-    if contiguity == "columns" or (contiguity == "auto" and tight_balance(p) and p.n <= 150):
+    tight = tight_balance(p)
+    if contiguity == "columns" or (contiguity == "auto" and (p.n <= 60 or (tight and p.n <= 150))):
+        # listing clusters pays off when few fit (a narrow window) or the graph is small; the
+        # list is abandoned at a budget, so a failed try costs a second or a few
         result = _solve_by_columns(graph, p, allowed, stats, fewest, excl, opts, t0, explain,
-                                   forced=contiguity == "columns")
+                                   forced=contiguity == "columns", max_sets=3_000_000 if tight else 500_000)
         if result is not None:
             return result
         contiguity = "auto" if contiguity == "columns" else contiguity
@@ -304,7 +308,7 @@ def tight_balance(p: Problem, ratio: float = 1.05) -> bool:
 
 
 def _solve_by_columns(graph: nx.Graph, p: Problem, allowed, stats: dict, fewest: bool, excl, opts: dict,
-                      t0: float, explain: bool, forced: bool) -> PartitionResult | None:
+                      t0: float, explain: bool, forced: bool, max_sets: int = 3_000_000) -> PartitionResult | None:
     """Enumerate every possible cluster and pick the best set (exact); None when there are
     too many clusters to list (the Hess model takes over)."""
     from . import columns
@@ -312,7 +316,7 @@ def _solve_by_columns(graph: nx.Graph, p: Problem, allowed, stats: dict, fewest:
     limit = opts["time_limit"]
     budget = (limit / 4 if limit is not None else 60.0) if not forced else limit
     deadline = None if budget is None else time.perf_counter() + budget
-    cols = columns.enumerate_clusters(p, allowed, max_sets=(3_000_000 if not forced else 50_000_000),
+    cols = columns.enumerate_clusters(p, allowed, max_sets=(max_sets if not forced else 50_000_000),
                                       deadline=deadline)
     if cols is None:
         log.info("too many possible clusters to list them all: using the Hess model")
