@@ -237,7 +237,10 @@ def solve(p: Problem, columns: list[Column], *, k: int | tuple[int, int] | None,
     def run(objective) -> solvers.SolveInfo:
         prob.setObjective(objective)
         left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
-        s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg, warm_start=False)
+        # HiGHS's presolve spends seconds comparing thousands of near-identical columns here
+        # and removes almost nothing; the set-partitioning LP is tight without it
+        s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg, warm_start=False,
+                         highs_options={"presolve": "off"})
         return solvers.run(prob, s)
 
     if fewest:

@@ -74,8 +74,8 @@ def version(name: str) -> str:
 
 
 def make(name: str, *, time_limit: float | None, gap: float | None, threads: int, seed: int,
-         msg: bool = False, warm_start: bool = True):
-    """A configured PuLP solver object."""
+         msg: bool = False, warm_start: bool = True, highs_options: dict | None = None):
+    """A configured PuLP solver object (``highs_options`` go to HiGHS as they are)."""
     name = name.lower()
     gap = 1e-6 if gap is None else gap  # "optimal" means within this relative gap
     if name not in available():
@@ -83,7 +83,7 @@ def make(name: str, *, time_limit: float | None, gap: float | None, threads: int
                           "HiGHS comes with 'pip install highspy'; CBC ships with PuLP < 4.")
     if name == "highs":
         return _HiGHSWarm(msg=msg, timeLimit=time_limit, gapRel=gap, threads=threads,
-                          random_seed=seed, warm_start=warm_start)
+                          random_seed=seed, warm_start=warm_start, **(highs_options or {}))
     kw = {}
     if "PULP_CBC_CMD" in pulp.listSolvers(onlyAvailable=True):
         cls = pulp.PULP_CBC_CMD
