@@ -8,6 +8,7 @@ peak memory is its own. Threads and seeds are fixed (``settings.threads = 1``, `
     python benchmarks/run.py --quick      # a few minutes; CI runs this
     python benchmarks/run.py --full       # everything (about 80 minutes)
     python benchmarks/run.py --only grid  # cases whose name contains "grid" (to results/partial/)
+    python benchmarks/run.py --full --only grid --update  # re-run them and update results/full.*
 
 Writes ``benchmarks/results/<mode>.json`` and ``.csv``, a markdown table ``<mode>.md`` and a
 scaling plot ``<mode>-scaling.png`` (time against units, log scale). In quick mode it compares
@@ -411,6 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true")
     ap.add_argument("--only", help="run only cases whose name contains this")
     ap.add_argument("--record-optima", action="store_true", help="store proven optima in optima.json")
+    ap.add_argument("--update", action="store_true",
+                    help="with --only: replace those cases' rows in results/<mode>.* instead of writing results/partial/")
     args = ap.parse_args(argv)
     mode_name = "full" if args.full else "quick"
     todo = cases(mode_name)
@@ -424,7 +427,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    {r['method']:22s} {r.get('status')!s:11s} obj={r.get('objective')} gap={r.get('gap')} "
                   f"t={r.get('seconds')}s valid={r.get('valid')}", flush=True)
         records += recs
-    if args.only:
+    if args.only and args.update and (RESULTS / f"{mode_name}.json").exists():
+        def key(r: dict) -> tuple:
+            return (r["case"], r["objective_kind"], r["method"], r["formulation"], r["solver"])
+
+        fresh = {key(r): r for r in records}
+        old = json.loads((RESULTS / f"{mode_name}.json").read_text())
+        merged = [fresh.pop(key(r), r) for r in old] + list(fresh.values())
+        write(merged, mode_name)
+    elif args.only:
         write(records, f"{mode_name}-{args.only}", RESULTS / "partial")
     else:
         write(records, mode_name)
