@@ -6,7 +6,7 @@ status, bound, gap, rounds and cuts next to the time, and every run in a fresh p
 peak memory is its own. Threads and seeds are fixed (``settings.threads = 1``, ``seed = 0``).
 
     python benchmarks/run.py --quick      # a few minutes; CI runs this
-    python benchmarks/run.py --full       # everything (about 80 minutes)
+    python benchmarks/run.py --full       # everything (about an hour)
     python benchmarks/run.py --only grid  # cases whose name contains "grid" (to results/partial/)
     python benchmarks/run.py --full --only grid --update  # re-run them and update results/full.*
 
@@ -296,7 +296,7 @@ def _run_in_child(case: Case) -> list[dict]:
 def cases(mode: str) -> list[Case]:
     out = []
     # synthetic grids and random planar graphs at growing sizes (pupils 50-150 per unit)
-    # time limits: the full run is sized to finish in about 80 minutes on 2 cores (one case at
+    # time limits: the full run is sized to finish in about an hour on 2 cores (one case at
     # a time); a case that hits its limit is reported with its gap
     for n, k, tl, quick in ((5, 3, 120, True), (7, 4, 180, False), (10, 5, 180, False), (15, 6, 180, False),
                             (20, 8, 180, False), (32, 10, 180, False)):
