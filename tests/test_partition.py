@@ -269,3 +269,16 @@ def test_spanning_tree_heuristic_plans_meet_the_rules(inst, objective):
     from clustergeo.solve.heuristic import plan_cost
 
     assert plan_cost(p, a) >= expect[0] - 1e-6
+
+
+def test_columns_with_two_measures_agree_with_cuts():
+    """Sets are grown under one maximum; the other measure's bounds are checked on the list."""
+    g = grid(4, seed=5)
+    total = sum(d["pupils"] for _, d in g.nodes(data=True))
+    kw = dict(min_weight=total / 3 * 0.7, max_weight=total / 3 * 1.3, bounds={"schools": (5, 6)}, k=3,
+              cost=cost_of(g))
+    cols = partition(g, contiguity="columns", **kw)
+    cuts = partition(g, contiguity="cuts", **kw)
+    assert cols.formulation == "columns"
+    assert cols.objective == pytest.approx(cuts.objective, rel=1e-9)
+    assert all(5 <= len(m) <= 6 for m in cols.clusters.values())

@@ -43,44 +43,31 @@ def enumerate_clusters(p: Problem, allowed: list[list[int]], *, max_sets: int = 
         return None  # pruning by the maximum needs non-negative measures
     lo = np.array([-np.inf if p.bounds[m][0] is None else p.bounds[m][0] for m in names])
     hi = np.array([np.inf if p.bounds[m][1] is None else p.bounds[m][1] for m in names])
-    lo_t, hi_t = list(lo - 1e-9), list(hi + 1e-9)
-    wl = [list(w[:, i]) for i in range(p.n)]
-    adj = p.adjacency
+    finite = [m for m in range(len(names)) if np.isfinite(hi[m])]
+    if not finite:
+        return None  # no maximum: nothing bounds the list
+    # grow sets under the maximum that admits the fewest units; every other bound is checked
+    # on the sets found (a set within all maximums is within this one)
+    prune = max(finite, key=lambda m: w[m].mean() / max(hi[m], 1e-9))
     within = [lab for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
               if lab is not None and mode == "within"]
     same = [[all(lab[i] == lab[j] for lab in within) for j in range(p.n)] for i in range(p.n)] if within else None
-    may = [set(a) for a in allowed]  # may[i]: hubs unit i may join
-    found: list[tuple[int, ...]] = []
-    visited = 0
-    nm = len(names)
-    if nm == 1:  # the usual case, with plain floats (several times faster)
-        return _keep_usable(p, _enumerate_one(adj, [x[0] for x in wl], lo_t[0], hi_t[0], same, max_sets, deadline),
-                            w, lo, hi, may)
-    for r in range(p.n):
-        if any(wl[r][m] > hi_t[m] for m in range(nm)):
-            continue
-        stack = [((r,), wl[r], tuple(v for v in adj[r] if v > r and (same is None or same[r][v])), frozenset((r,)))]
-        while stack:
-            s, wt, ext, blocked = stack.pop()
-            visited += 1
-            if visited > max_sets or (visited % 65536 == 0 and deadline is not None and time.perf_counter() > deadline):
-                return None
-            if all(wt[m] >= lo_t[m] for m in range(nm)):
-                found.append(s)
-            for i, v in enumerate(ext):
-                nw = [wt[m] + wl[v][m] for m in range(nm)]
-                if any(nw[m] > hi_t[m] for m in range(nm)):
-                    continue
-                nb = blocked.union(ext[:i + 1])
-                rest = ext[i + 1:]
-                new = tuple(u for u in adj[v] if u > r and u not in nb and u not in rest
-                            and (same is None or same[r][u]))
-                stack.append((s + (v,), nw, rest + new, nb))
-    return _keep_usable(p, found, w, lo, hi, may)
+    found = _connected_sets(p.adjacency, list(w[prune]), lo[prune] - 1e-9, hi[prune] + 1e-9, same, max_sets, deadline)
+    if found is None:
+        return None
+    if len(names) > 1 and found:
+        sizes = np.fromiter((len(x) for x in found), dtype=np.int64, count=len(found))
+        flat = np.fromiter((i for x in found for i in x), dtype=np.int64, count=int(sizes.sum()))
+        tot = np.add.reduceat(w[:, flat], np.concatenate([[0], np.cumsum(sizes)[:-1]]), axis=1)
+        fits = np.all((tot >= lo[:, None] - 1e-9) & (tot <= hi[:, None] + 1e-9), axis=0)
+        found = [x for x, ok in zip(found, fits) if ok]
+    return _keep_usable(p, found, w, lo, hi, [set(a) for a in allowed])
 
 
-def _enumerate_one(adj: list[list[int]], w: list[float], lo: float, hi: float, same, max_sets: int,
+def _connected_sets(adj: list[list[int]], w: list[float], lo: float, hi: float, same, max_sets: int,
                    deadline: float | None) -> list[tuple[int, ...]] | None:
+    """Connected sets with ``lo <= w(S) <= hi``, each once (grown from its lowest unit, the
+    units skipped at a branch barred below it); None past ``max_sets`` sets or the deadline."""
     found: list[tuple[int, ...]] = []
     visited = 0
     for r in range(len(adj)):
@@ -146,12 +133,10 @@ def _remainder_ok(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np
     return ok
 
 
-def _keep_usable(p: Problem, sets: list[tuple[int, ...]] | None, w: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                 may: list[set[int]]) -> list[Column] | None:
+def _keep_usable(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                 may: list[set[int]]) -> list[Column]:
     """Price each set (best allowed hub) and drop those no plan can use: a set whose
     remainder has a piece that no whole number of clusters can fill."""
-    if sets is None:
-        return None
     adj = p.adjacency
     cost = None
     if p.objective == "hess" and p.cost is not None:

@@ -117,6 +117,22 @@ def _subtree(order: np.ndarray, parent: np.ndarray, v: int) -> np.ndarray:
     return np.flatnonzero(inside)
 
 
+def _assignment(d: _Data, clusters: list[np.ndarray]) -> list[int]:
+    """Hub per unit, each cluster hubbed at its best unit."""
+    out = [0] * d.p.n
+    for c in clusters:
+        hub, _ = d.hub_and_cost(c)
+        for v in c.tolist():
+            out[v] = hub
+    return out
+
+
+def _touching(d: _Data, label: np.ndarray, units) -> list[tuple[int, int]]:
+    """The pairs of neighbouring clusters seen from ``units``."""
+    return sorted({(min(label[u], label[v]), max(label[u], label[v])) for u in units for v in d.adj[u]
+                   if label[u] != label[v]})
+
+
 def seed(p: Problem, k: int, *, rng: np.random.Generator, attempts: int = 200,
          deadline: float | None = None, _d: _Data | None = None) -> list[int] | None:
     """A plan of exactly ``k`` clusters by recursive spanning-tree splits, or None."""
@@ -155,12 +171,7 @@ def seed(p: Problem, k: int, *, rng: np.random.Generator, attempts: int = 200,
         if not ok or not d.fits(d.w[:, rest].sum(axis=1)) or not d.one_district(rest):
             continue
         clusters.append(rest)
-        out = [0] * p.n
-        for c in clusters:
-            hub, _ = d.hub_and_cost(c)
-            for v in c.tolist():
-                out[v] = hub
-        return out
+        return _assignment(d, clusters)
     return None
 
 
@@ -184,11 +195,10 @@ def improve(p: Problem, assignment: list[int], *, rng: np.random.Generator, seco
     for c_idx, c in enumerate(clusters):
         label[c] = c_idx
     costs = [d.hub_and_cost(c)[1] for c in clusters]
-    pairs = sorted({(min(label[u], label[v]), max(label[u], label[v])) for u in range(p.n) for v in d.adj[u]
-                    if label[u] != label[v]})
+    pairs = _touching(d, label, range(p.n))
     if not pairs:
         return list(assignment)
-    stall, total = 0, sum(costs)
+    stall, scale = 0, max(1.0, abs(sum(costs)))
     for _ in range(steps):
         if time.perf_counter() > t_end or stall > 30 * len(pairs) + 200:  # time, or no gain for long
             break
@@ -221,17 +231,12 @@ def improve(p: Problem, assignment: list[int], *, rng: np.random.Generator, seco
             continue
         _, s1, s2, c1, c2 = best
         clusters[a], clusters[b], costs[a], costs[b] = s1, s2, c1, c2
-        if best[0] < old - 1e-9 * max(1.0, abs(total)):
+        if best[0] < old - 1e-9 * scale:
             stall = 0
         label[s1], label[s2] = a, b
-        pairs = sorted({(min(label[u], label[v]), max(label[u], label[v])) for u in np.concatenate([s1, s2]).tolist()
-                        for v in d.adj[u] if label[u] != label[v]} | {q for q in pairs if a not in q and b not in q})
-    out = [0] * p.n
-    for c in clusters:
-        hub, _ = d.hub_and_cost(c)
-        for v in c.tolist():
-            out[v] = hub
-    return out
+        pairs = sorted(set(_touching(d, label, np.concatenate([s1, s2]).tolist()))
+                       | {q for q in pairs if a not in q and b not in q})
+    return _assignment(d, clusters)
 
 
 def search(p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0) -> list[int] | None:
