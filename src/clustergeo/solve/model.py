@@ -4,6 +4,12 @@
 ``j`` is a hub. There is no label symmetry. Variables exist only for the pairs
 :func:`~clustergeo.solve.problem.allowed_hubs` keeps. Variables are named by integer index
 (``x_12_7``), and everything is built in sorted order, so the same input gives the same model.
+
+Contiguity: ``"cuts"`` (separator cuts in a solve-separate-resolve loop), ``"flow"`` (a compact
+single-commodity flow per hub, big-M = the most units a cluster can hold), ``"auto"`` (cuts, then
+flow on top of them after three rounds while the flow model stays moderate) or ``"nearer"`` (the
+closer-neighbour rule: exact about contiguity but restrictive, so only a warm start). With a warm
+start in hand, :meth:`HessModel.fix_by_reduced_cost` fixes out the pairs no better plan can use.
 """
 
 from __future__ import annotations
@@ -19,6 +25,23 @@ from .cuts import SeparatorCut, separate
 from .problem import Problem
 
 log = logging.getLogger("clustergeo.solve")
+
+FLOW_SWITCH_ARCS = 60_000  # auto: add the flow model after a few cut rounds up to this many flow arcs
+
+
+def _steps_from(j: int, adj: list[list[int]]) -> dict[int, int]:
+    """Breadth-first steps from ``j`` to every unit."""
+    steps = {j: 0}
+    frontier = [j]
+    while frontier:
+        nxt = []
+        for u in frontier:
+            for v in adj[u]:
+                if v not in steps:
+                    steps[v] = steps[u] + 1
+                    nxt.append(v)
+        frontier = nxt
+    return steps
 
 
 @dataclass
@@ -99,7 +122,12 @@ class HessModel:
             prob += self._objective(count)
         if contiguity == "flow" and "contiguity" not in relax:
             self._add_flow(prob)
-        self.auto_rounds = 3 if p.n <= 40 else 10**9  # the flow model grows as edges x hubs
+        # the flow model grows as (arcs inside each hub's reach) x hubs: switch to it when that
+        # stays moderate (Norfolk's 78-school district: cuts alone crawl for minutes)
+        self.flow_size = self._flow_size()
+        self.auto_rounds = 3 if p.n <= 40 or self.flow_size <= FLOW_SWITCH_ARCS else 10**9
+        if contiguity == "nearer" and "contiguity" not in relax:
+            self._add_nearer(prob)
         if contiguity in ("cuts", "auto") and "contiguity" not in relax:
             # the separator cuts for single units, added up front: a unit away from its hub
             # needs a neighbour in the same cluster
@@ -107,6 +135,9 @@ class HessModel:
             for i, j in self.pairs:
                 if i != j and j not in adj[i]:
                     prob += x[i, j] <= pulp.lpSum(x[k, j] for k in adj[i] if (k, j) in x), f"nb_{i}_{j}"
+        self.excluding = bool(exclude)
+        self.fixed_by_cost = 0
+        self.lp_bound: float | None = None
         self.cuts: list[SeparatorCut] = []
         self._cut_keys: set = set()
         # no-goods: each earlier plan (hub per unit) is forbidden. A plan is the same partition
@@ -154,12 +185,60 @@ class HessModel:
                 terms.append(pen * (pulp.lpSum(z.values()) - x[j, j]))
         return pulp.lpSum(terms)
 
+    def _add_nearer(self, prob: pulp.LpProblem) -> None:
+        """The "closer neighbour" rule: a unit may join hub ``j`` only with a neighbour that is
+        nearer to ``j`` in the same cluster (nearer by cost per unit of weight, then by steps).
+        Every plan it admits is contiguous (each unit has a path of ever nearer units to its
+        hub) and no cut loop is needed, but it also rules out some contiguous plans: it gives
+        a warm start and an upper bound, never the proven answer."""
+        p, x = self.p, self.x
+        adj = p.adjacency
+        w = p.measures[sorted(p.bounds)[0]] if p.bounds else None
+        for j in self.hubs:
+            steps = _steps_from(j, adj)
+            def key(i: int) -> tuple:
+                c = p.cost.get((i, j), 0.0) if p.cost is not None else 0.0
+                per = c / w[i] if w is not None and w[i] > 0 else c
+                return (per, steps.get(i, len(adj)), i)
+            for i in self.by_hub[j]:
+                if i == j:
+                    continue
+                ki = key(i)
+                nearer = [k for k in adj[i] if (k, j) in x and key(k) < ki]
+                prob += x[i, j] <= pulp.lpSum(x[k, j] for k in nearer), f"near_{i}_{j}"
+
+    def _most_units(self, members: list[int]) -> int:
+        """The most of these units one cluster can hold under every maximum (lightest first):
+        the flow model's big-M, far tighter than the number of units."""
+        most = len(members)
+        for m, (_lo, hi) in self.p.bounds.items():
+            if hi is None:
+                continue
+            w = sorted(float(self.p.measures[m][i]) for i in members)
+            total, count = 0.0, 0
+            for v in w:
+                if total + v > hi + 1e-9:
+                    break
+                total += v
+                count += 1
+            most = min(most, count)
+        return max(most, 1)
+
+    def _flow_size(self) -> int:
+        """Flow variables the compact model would add (arcs inside each hub's reach)."""
+        adj = self.p.adjacency
+        total = 0
+        for j in self.hubs:
+            members = set(self.by_hub[j])
+            total += sum(1 for u in members for v in adj[u] if v in members and v != j)
+        return total
+
     def _add_flow(self, prob: pulp.LpProblem) -> None:
         """Single-commodity flow per hub (Shirabe's idea on the Hess model): compact, weaker."""
         adj = self.p.adjacency
         for j in self.hubs:
             members = set(self.by_hub[j])
-            big = float(len(members) - 1)
+            big = float(self._most_units(sorted(members)) - 1)
             f = {}
             for u in sorted(members):
                 for v in adj[u]:
@@ -200,6 +279,37 @@ class HessModel:
             self.cuts.append(c)
         return added
 
+    def fix_by_reduced_cost(self, upper: float, *, threads: int, seed: int) -> int:
+        """Fix out every pair that no plan better than ``upper`` can use (reduced-cost fixing).
+
+        Solve the LP relaxation once; a pair ``(i, j)`` at zero with reduced cost ``d`` can only
+        be in a plan costing at least ``LP + d``, so when that exceeds the cost of a plan in hand
+        (the warm start) the pair is fixed to zero. Exact: the plan in hand keeps all its pairs
+        (each costs at most ``upper``), so the solver still finds it or something better. The
+        LP is solved by HiGHS whatever the MIP solver. Returns the number of pairs fixed."""
+        variables = self.prob.variables()
+        cats = [v.cat for v in variables]
+        for v in variables:
+            v.cat = pulp.LpContinuous
+        try:
+            s = solvers.make("highs", time_limit=None, gap=None, threads=threads, seed=seed, warm_start=False)
+            info = solvers.run(self.prob, s)
+        finally:
+            for v, cat in zip(variables, cats):
+                v.cat = cat
+        if not info.has_solution or info.objective is None:
+            return 0
+        margin = 1e-6 * max(1.0, abs(upper)) + 1e-6
+        fixed = 0
+        for (_i, _j), var in self.x.items():
+            dj = var.dj
+            if var.upBound != 0 and dj is not None and (var.varValue or 0.0) < 1e-6 and \
+                    info.objective + dj > upper + margin:
+                var.upBound = 0
+                fixed += 1
+        self.lp_bound = info.objective
+        return fixed
+
     def set_start(self, assignment: list[int] | None) -> bool:
         """Warm start from a plan (hub per unit). Returns False if the plan does not fit the model."""
         for v in self.prob.variables():
@@ -225,11 +335,19 @@ class HessModel:
 
     def solve(self, *, solver: str, time_limit: float | None, gap: float | None, threads: int, seed: int,
               msg: bool = False, start: list[int] | None = None, max_rounds: int = 200,
-              progress=None) -> ModelRun:
+              progress=None, reduced_cost_fixing: bool = True) -> ModelRun:
         """Solve, separate, re-solve until every cluster is connected (or time runs out)."""
         t0 = time.perf_counter()
         run = ModelRun(None, "no solution", None, None, variables=len(self.prob.variables()))
         incumbent = start
+        if start is not None and self.stage == "objective" and not self.excluding and reduced_cost_fixing:
+            from .heuristic import plan_cost
+
+            if all((i, j) in self.x for i, j in enumerate(start)):
+                self.fixed_by_cost = self.fix_by_reduced_cost(plan_cost(self.p, start), threads=threads, seed=seed)
+                log.info("reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
+                         f"{self.lp_bound:,.1f}" if self.lp_bound is not None else "-",
+                         f"{plan_cost(self.p, start):,.1f}", self.fixed_by_cost, len(self.x))
         for r in range(1, max_rounds + 1):
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             warm = self.set_start(incumbent)
@@ -245,7 +363,7 @@ class HessModel:
                 run.rounds.append(RoundLog(r, "no solution", None, info.bound, 0, info.seconds))
                 break
             assignment = self.read()
-            cuts = [] if self.contiguity in ("flow", "none", "flow+cuts") else separate(assignment, self.p.adjacency)
+            cuts = [] if self.contiguity in ("flow", "none", "flow+cuts", "nearer") else separate(assignment, self.p.adjacency)
             added = self.add_cuts(cuts) if cuts else 0
             # a lower bound of a relaxation (fewer cuts) bounds the full problem too
             if info.bound is not None:

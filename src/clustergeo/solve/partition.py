@@ -25,6 +25,8 @@ from .problem import Problem, allowed_hubs, build_problem
 
 log = logging.getLogger("clustergeo.solve")
 
+NEARER_MIN_UNITS = 40  # from this many units the closer-neighbour model seeds the exact solve
+
 
 @dataclass
 class PartitionResult:
@@ -124,8 +126,12 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         covering set: Garfinkel & Nemhauser's method, exact and fast when the size window is
         narrow; falls back to the Hess model when there are too many sets), or ``"auto"``
         (default: columns on up to 60 units, or up to 150 when a size window is within 5%
-        (max/min <= 1.05), if the list stays within budget; else cuts for a few rounds, then the
-        flow model on top of the cuts found).
+        (max/min <= 1.05), if the list stays within budget; else cuts for three rounds, then the
+        flow model on top of the cuts found when it stays under ``FLOW_SWITCH_ARCS`` flow arcs,
+        cuts to the end otherwise). On more than ``NEARER_MIN_UNITS`` units the Hess model is
+        seeded with the best plan under the "closer neighbour" rule (contiguous by
+        construction, near-optimal, never taken as the answer without the exact proof) and the
+        pairs that no better plan can use are fixed out by their LP reduced costs.
     district, district_mode, district_penalty : str, {"within", "penalty", None}, float
         A node attribute; ``"within"`` keeps each cluster inside one value (the problem then
         decomposes), ``"penalty"`` charges ``district_penalty`` (objective units) for each extra
@@ -224,6 +230,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
             return result
         contiguity = "auto" if contiguity == "columns" else contiguity
     heur_s = min(10.0, max(0.5, 0.02 * p.n), 0.1 * time_limit if time_limit is not None else 10.0)
+    near_s = min(60.0, 0.15 * time_limit if time_limit is not None else 60.0)
 
     def best_start(count: int | None) -> list[int] | None:
         """The better of greedy amalgamation and the spanning-tree search (at ``count``)."""
@@ -233,6 +240,14 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
             tree = recom.search(p, count, seconds=heur_s, seed_value=seed)
             if tree is not None:
                 found.append(tree)
+            if contiguity in ("cuts", "auto") and p.objective == "hess" and p.n > NEARER_MIN_UNITS:
+                # the exact model on the plans where every unit has a nearer neighbour in its
+                # cluster: contiguous by construction, near-optimal, a tight upper bound for
+                # reduced-cost fixing
+                best = min(found, key=lambda c: heuristic.plan_cost(p, c)) if found else None
+                near = nearer_plan(p, allowed, count, best, opts, seconds=near_s)
+                if near is not None:
+                    found.append(near)
         return min(found, key=lambda c: heuristic.plan_cost(p, c)) if found else None
 
     lo_k0, hi_k0 = p.k_range()
@@ -299,6 +314,19 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         formulation=f"hess+{contiguity}", fixing=stats, log=rounds, heuristic_objective=heur_obj)
     _verify(graph, result, p, contiguous)
     return result
+
+
+def nearer_plan(p: Problem, allowed, count: int, start: list[int] | None, opts: dict,
+                seconds: float) -> list[int] | None:
+    """The best plan under the "closer neighbour" rule (:meth:`HessModel._add_nearer`), within
+    ``seconds``: a contiguous plan, usually within a fraction of a percent of the optimum."""
+    model = HessModel(p, allowed, stage="objective", k_fixed=count, contiguity="nearer")
+    run = model.solve(start=start, **{**opts, "time_limit": max(seconds, 1.0), "progress": None,
+                                      "gap": 1e-4}, reduced_cost_fixing=False)
+    if run.assignment is None or -1 in run.assignment:
+        return None
+    log.info("closer-neighbour plan: %s (%s)", f"{heuristic.plan_cost(p, run.assignment):,.1f}", run.status)
+    return run.assignment
 
 
 def tight_balance(p: Problem, ratio: float = 1.05) -> bool:
