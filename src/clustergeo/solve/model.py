@@ -279,7 +279,8 @@ class HessModel:
             self.cuts.append(c)
         return added
 
-    def fix_by_reduced_cost(self, upper: float, *, threads: int, seed: int) -> int:
+    def fix_by_reduced_cost(self, upper: float, *, threads: int, seed: int,
+                            time_limit: float | None = None) -> int:
         """Fix out every pair that no plan better than ``upper`` can use (reduced-cost fixing).
 
         Solve the LP relaxation once; a pair ``(i, j)`` at zero with reduced cost ``d`` can only
@@ -292,13 +293,13 @@ class HessModel:
         for v in variables:
             v.cat = pulp.LpContinuous
         try:
-            s = solvers.make("highs", time_limit=None, gap=None, threads=threads, seed=seed, warm_start=False)
+            s = solvers.make("highs", time_limit=time_limit, gap=None, threads=threads, seed=seed, warm_start=False)
             info = solvers.run(self.prob, s)
         finally:
             for v, cat in zip(variables, cats):
                 v.cat = cat
-        if not info.has_solution or info.objective is None:
-            return 0
+        if info.status != "optimal" or info.objective is None:
+            return 0  # reduced costs prove something only at an optimal LP
         margin = 1e-6 * max(1.0, abs(upper)) + 1e-6
         fixed = 0
         for (_i, _j), var in self.x.items():
@@ -344,7 +345,9 @@ class HessModel:
             from .heuristic import plan_cost
 
             if all((i, j) in self.x for i, j in enumerate(start)):
-                self.fixed_by_cost = self.fix_by_reduced_cost(plan_cost(self.p, start), threads=threads, seed=seed)
+                self.fixed_by_cost = self.fix_by_reduced_cost(
+                    plan_cost(self.p, start), threads=threads, seed=seed,
+                    time_limit=None if time_limit is None else max(0.25 * time_limit, 1.0))
                 log.info("reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
                          f"{self.lp_bound:,.1f}" if self.lp_bound is not None else "-",
                          f"{plan_cost(self.p, start):,.1f}", self.fixed_by_cost, len(self.x))

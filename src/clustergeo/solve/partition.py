@@ -26,6 +26,7 @@ from .problem import Problem, allowed_hubs, build_problem
 log = logging.getLogger("clustergeo.solve")
 
 NEARER_MIN_UNITS = 40  # from this many units the closer-neighbour model seeds the exact solve
+NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it is a MIP too
 
 
 @dataclass
@@ -233,14 +234,16 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     near_s = min(60.0, 0.15 * time_limit if time_limit is not None else 60.0)
 
     def best_start(count: int | None) -> list[int] | None:
-        """The better of greedy amalgamation and the spanning-tree search (at ``count``)."""
+        """The best of greedy amalgamation, the spanning-tree search and (on larger graphs) the
+        closer-neighbour model, at ``count`` clusters."""
         found = [c for c in (heuristic.greedy(p, fewest=fewest, target=count),) if c is not None
                  and (count is None or len(set(c)) == count)]
         if count is not None and contiguity != "none":
             tree = recom.search(p, count, seconds=heur_s, seed_value=seed)
             if tree is not None:
                 found.append(tree)
-            if contiguity in ("cuts", "auto") and p.objective == "hess" and p.n > NEARER_MIN_UNITS:
+            if contiguity in ("cuts", "auto") and p.objective == "hess" and p.n > NEARER_MIN_UNITS \
+                    and sum(len(a) for a in allowed) <= NEARER_MAX_PAIRS:
                 # the exact model on the plans where every unit has a nearer neighbour in its
                 # cluster: contiguous by construction, near-optimal, a tight upper bound for
                 # reduced-cost fixing
