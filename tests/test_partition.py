@@ -86,6 +86,16 @@ def cost_of(g):
             for i in g for j in g}
 
 
+def assert_optimum(g, r, expect, lo, hi):
+    """``r`` (None when infeasible) agrees with the enumeration's ``expect`` (None or (best, k))."""
+    if expect is None:
+        assert r is None
+        return
+    assert r is not None and r.status == "optimal"
+    assert r.objective == pytest.approx(expect[0], rel=1e-6, abs=1e-6)
+    assert check_partition(g, r.assignment, bounds={"pupils": (lo, hi)}, k=r.k) == []
+
+
 def run_or_none(g, **kw):
     try:
         r = partition(g, **kw)
@@ -103,12 +113,7 @@ def test_matches_enumeration(inst, objective, within):
     expect = brute_force(g, lo=lo, hi=hi, k=k, objective=objective, cost=cost, district=district)
     r = run_or_none(g, min_weight=lo, max_weight=hi, k=k, cost=cost, objective=objective,
                     district=district, district_mode="within" if within else None)
-    if expect is None:
-        assert r is None
-        return
-    assert r is not None and r.status == "optimal"
-    assert r.objective == pytest.approx(expect[0], rel=1e-6, abs=1e-6)
-    assert check_partition(g, r.assignment, bounds={"pupils": (lo, hi)}, k=k) == []
+    assert_optimum(g, r, expect, lo, hi)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -302,12 +307,7 @@ def test_hess_model_with_warm_start_fixing_matches_enumeration(inst, fewest):
                         contiguity="cuts")
     finally:
         part_mod.NEARER_MIN_UNITS = old
-    if expect is None:
-        assert r is None
-        return
-    assert r is not None and r.status == "optimal"
-    assert r.objective == pytest.approx(expect[0], rel=1e-6, abs=1e-6)
-    assert check_partition(g, r.assignment, bounds={"pupils": (lo, hi)}, k=r.k) == []
+    assert_optimum(g, r, expect, lo, hi)
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])

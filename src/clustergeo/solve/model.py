@@ -348,6 +348,8 @@ class HessModel:
                 self.fixed_by_cost = self.fix_by_reduced_cost(
                     plan_cost(self.p, start), threads=threads, seed=seed,
                     time_limit=None if time_limit is None else max(0.25 * time_limit, 1.0))
+                if self.lp_bound is not None:  # the LP relaxation bounds the problem too
+                    run.bound = self.lp_bound
                 log.info("reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
                          f"{self.lp_bound:,.1f}" if self.lp_bound is not None else "-",
                          f"{plan_cost(self.p, start):,.1f}", self.fixed_by_cost, len(self.x))
