@@ -240,12 +240,22 @@ def improve(p: Problem, assignment: list[int], *, rng: np.random.Generator, seco
 
 
 def search(p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0) -> list[int] | None:
-    """Seed a plan of ``k`` clusters and improve it for ``seconds``; None if no seed was found."""
+    """Seed a plan of ``k`` clusters and improve it; when the search stalls before ``seconds``
+    are up, start again from a new seed, and return the best plan; None if no seed was found."""
+    from .heuristic import plan_cost
+
     rng = np.random.default_rng(seed_value)
     d = _Data(p)
-    t0 = time.perf_counter()
-    start = seed(p, k, rng=rng, deadline=t0 + seconds, _d=d)
-    if start is None:
-        return None
-    left = max(seconds - (time.perf_counter() - t0), 0.0)
-    return improve(p, start, rng=rng, seconds=left, _d=d)
+    deadline = time.perf_counter() + seconds
+    best, best_cost = None, np.inf
+    while True:
+        start = seed(p, k, rng=rng, deadline=deadline, _d=d)
+        if start is None:
+            break
+        plan = improve(p, start, rng=rng, seconds=max(deadline - time.perf_counter(), 0.0), _d=d)
+        cost = plan_cost(p, plan)
+        if cost < best_cost:
+            best, best_cost = plan, cost
+        if time.perf_counter() >= deadline:
+            break
+    return best

@@ -2,8 +2,9 @@
 
 :func:`run` solves a PuLP problem and reports what a planner and a benchmark need: status,
 objective, best bound, gap, time, whether a solution exists. HiGHS gets a real warm start:
-PuLP 3.3's ``HiGHS`` class ignores initial values, so :class:`_HiGHSWarm` hands them to
-highspy's ``setSolution`` before the run.
+PuLP 3.3's ``HiGHS`` class ignores initial values, so :class:`_HiGHSWarm` hands the integer
+variables' values to highspy's ``setSolution`` before the run (HiGHS completes the continuous
+ones itself).
 """
 
 from __future__ import annotations
@@ -41,14 +42,15 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
         if self.warm_start:
-            import highspy
+            import numpy as np
 
-            values = [v.varValue for v in lp.variables()]
-            if values and all(x is not None for x in values):
-                sol = highspy.HighsSolution()
-                sol.col_value = [float(x) for x in values]
-                sol.value_valid = True
-                lp.solverModel.setSolution(sol)
+            # only the integer variables: HiGHS completes the rest by solving an LP with them
+            # fixed, so cut-edge, penalty and flow helpers never make the start infeasible
+            start = [(v.index, float(v.varValue)) for v in lp.variables()
+                     if v.cat == pulp.LpInteger and v.varValue is not None]
+            if start:
+                idx, vals = zip(*start)
+                lp.solverModel.setSolution(len(idx), np.asarray(idx, dtype=np.int32), np.asarray(vals))
         lp.solverModel.run()
 
 
