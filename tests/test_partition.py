@@ -333,3 +333,13 @@ def test_closer_neighbour_plans_are_contiguous_and_never_beat_the_optimum(inst):
     from clustergeo.solve.heuristic import plan_cost
 
     assert plan_cost(p, plan) >= expect[0] - 1e-6 * max(1.0, abs(expect[0]))
+
+
+def test_reduced_cost_fixing_fires_and_keeps_the_optimum():
+    g = grid(5)
+    tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+    kw = dict(min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4)
+    r = partition(g, contiguity="cuts", **kw)
+    ref = partition(g, contiguity="columns", **kw)  # listing: no warm start, no fixing
+    assert r.fixing["fixed_by_reduced_cost"] > 0
+    assert r.status == ref.status == "optimal" and r.objective == pytest.approx(ref.objective, rel=1e-6)
