@@ -124,8 +124,8 @@ class HessModel:
             self._add_flow(prob)
         # the flow model grows as (arcs inside each hub's reach) x hubs: switch to it when that
         # stays moderate (Norfolk's 78-school district: cuts alone crawl for minutes)
-        self.flow_size = self._flow_size()
-        self.auto_rounds = 3 if p.n <= 40 or self.flow_size <= FLOW_SWITCH_ARCS else 10**9
+        self.auto_rounds = 3 if contiguity == "auto" and (p.n <= 40 or self._flow_size() <= FLOW_SWITCH_ARCS) \
+            else 10**9
         if contiguity == "nearer" and "contiguity" not in relax:
             self._add_nearer(prob)
         if contiguity in ("cuts", "auto") and "contiguity" not in relax:
@@ -196,16 +196,14 @@ class HessModel:
         w = p.measures[sorted(p.bounds)[0]] if p.bounds else None
         for j in self.hubs:
             steps = _steps_from(j, adj)
-            def key(i: int) -> tuple:
-                c = p.cost.get((i, j), 0.0) if p.cost is not None else 0.0
-                per = c / w[i] if w is not None and w[i] > 0 else c
-                return (per, steps.get(i, len(adj)), i)
+            key = {}
             for i in self.by_hub[j]:
-                if i == j:
-                    continue
-                ki = key(i)
-                nearer = [k for k in adj[i] if (k, j) in x and key(k) < ki]
-                prob += x[i, j] <= pulp.lpSum(x[k, j] for k in nearer), f"near_{i}_{j}"
+                c = p.cost.get((i, j), 0.0) if p.cost is not None else 0.0
+                key[i] = (c / w[i] if w is not None and w[i] > 0 else c, steps.get(i, len(adj)), i)
+            for i in self.by_hub[j]:
+                if i != j:
+                    nearer = [k for k in adj[i] if k in key and key[k] < key[i]]
+                    prob += x[i, j] <= pulp.lpSum(x[k, j] for k in nearer), f"near_{i}_{j}"
 
     def _most_units(self, members: list[int]) -> int:
         """The most of these units one cluster can hold under every maximum (lightest first):
@@ -302,7 +300,7 @@ class HessModel:
             return 0  # reduced costs prove something only at an optimal LP
         margin = 1e-6 * max(1.0, abs(upper)) + 1e-6
         fixed = 0
-        for (_i, _j), var in self.x.items():
+        for var in self.x.values():
             dj = var.dj
             if var.upBound != 0 and dj is not None and (var.varValue or 0.0) < 1e-6 and \
                     info.objective + dj > upper + margin:
@@ -345,14 +343,15 @@ class HessModel:
             from .heuristic import plan_cost
 
             if all((i, j) in self.x for i, j in enumerate(start)):
+                upper = plan_cost(self.p, start)
                 self.fixed_by_cost = self.fix_by_reduced_cost(
-                    plan_cost(self.p, start), threads=threads, seed=seed,
+                    upper, threads=threads, seed=seed,
                     time_limit=None if time_limit is None else max(0.25 * time_limit, 1.0))
                 if self.lp_bound is not None:  # the LP relaxation bounds the problem too
                     run.bound = self.lp_bound
                 log.info("reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
                          f"{self.lp_bound:,.1f}" if self.lp_bound is not None else "-",
-                         f"{plan_cost(self.p, start):,.1f}", self.fixed_by_cost, len(self.x))
+                         f"{upper:,.1f}", self.fixed_by_cost, len(self.x))
         for r in range(1, max_rounds + 1):
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             warm = self.set_start(incumbent)

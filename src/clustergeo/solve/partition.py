@@ -306,9 +306,10 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         if status != "optimal" and not excl:
             # stopped at the limit: the best plan in hand may be a heuristic's, not the solver's
             for other in (run.incumbent, start):
-                if other is not None and (not fewest or len(set(other)) == k_best) and \
-                        heuristic.plan_cost(p, other) < objective - 1e-9:
-                    assignment, objective = other, heuristic.plan_cost(p, other)
+                if other is not None and (not fewest or len(set(other)) == k_best):
+                    other_cost = heuristic.plan_cost(p, other)
+                    if other_cost < objective - 1e-9:
+                        assignment, objective = other, other_cost
     bound = run.bound
     if status == "optimal":
         bound = objective if bound is None else min(bound, objective)
