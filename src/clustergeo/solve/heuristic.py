@@ -34,14 +34,15 @@ def _allowed_together(p: Problem, a: set[int], b: set[int]) -> bool:
 
 
 def choose_hubs(p: Problem, clusters: list[set[int]], allowed: list[list[int]] | None = None) -> list[int]:
-    """Best hub of each cluster: least cost (``hess``) or lowest index (``cut_edges``)."""
+    """Best hub of each cluster: least cost (``hess``) or :meth:`Problem.first_hub`
+    (``cut_edges``: the first root, or the lowest index)."""
     hubs = []
     for c in clusters:
         members = sorted(c)
         if p.objective == "hess" and p.cost is not None:
             best = min(members, key=lambda j: (sum(p.cost.get((i, j), np.inf) for i in members), j))
         else:
-            best = members[0]
+            best = p.first_hub(members)
         hubs.append(best)
     return hubs
 

@@ -161,15 +161,19 @@ class HessModel:
         if edge_w:
             # y_ab = 1 - sum_j w_abj, w_abj <= x_aj, w_abj <= x_bj: the total-variation form,
             # stronger in the LP than y_ab >= x_aj - x_bj for each j
-            y = {e: pulp.LpVariable(f"y_{e[0]}_{e[1]}", lowBound=0) for e in sorted(edge_w)}
-            for (a, b), var in sorted(y.items()):
-                common = sorted(set(self.by_unit[a]) & set(self.by_unit[b]))
-                w = {}
-                for j in common:
-                    w[j] = pulp.LpVariable(f"w_{a}_{b}_{j}", lowBound=0, upBound=1)
-                    self.prob += w[j] <= x[a, j], f"wa_{a}_{b}_{j}"
-                    self.prob += w[j] <= x[b, j], f"wb_{a}_{b}_{j}"
-                self.prob += var >= 1 - pulp.lpSum(w.values()), f"cut_{a}_{b}"
+            # equivalently y_ab = sum_j (x_aj - x_bj)^+ (both sides sum to one): half the rows
+            y = {}
+            for (a, b) in sorted(edge_w):
+                common = set(self.by_unit[b])
+                parts = []
+                for j in self.by_unit[a]:
+                    if j in common:
+                        z = pulp.LpVariable(f"w_{a}_{b}_{j}", lowBound=0, upBound=1)
+                        self.prob += z >= x[a, j] - x[b, j], f"wa_{a}_{b}_{j}"
+                        parts.append(z)
+                    else:
+                        parts.append(x[a, j])
+                y[a, b] = pulp.lpSum(parts)
             terms.append(pulp.lpSum(w * y[e] for e, w in sorted(edge_w.items())))
         for lab, mode, pen, tag in ((p.district, p.district_mode, p.district_penalty, "d"),
                                     (p.division, p.division_mode, p.division_penalty, "v")):

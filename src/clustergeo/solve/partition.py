@@ -22,6 +22,7 @@ from . import heuristic, recom, solvers
 from .explain import _parts, count_range, precheck
 from .model import HessModel, RoundLog
 from .problem import Problem, allowed_hubs, build_problem
+from .roots import root_order
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -230,6 +231,15 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         if result is not None:
             return result
         contiguity = "auto" if contiguity == "columns" else contiguity
+    if p.objective == "cut_edges" and contiguity != "none":
+        # the hub is only a representative: take it from the few units every cluster must
+        # hold (roots.py), which removes nearly all hub symmetry and most pairs
+        roots_s = min(10.0, 0.1 * time_limit if time_limit is not None else 10.0)
+        found = root_order(p, seconds=roots_s, threads=threads, seed=seed)
+        if found is not None:
+            p.hub_rank, p.hub_roots = found
+            allowed, stats = allowed_hubs(p, contiguous=True)
+            stats["roots"] = p.hub_roots
     heur_s = min(10.0, max(0.5, 0.02 * p.n), 0.1 * time_limit if time_limit is not None else 10.0)
     near_s = min(60.0, 0.15 * time_limit if time_limit is not None else 60.0)
 
@@ -413,8 +423,12 @@ def _combine(results: list[PartitionResult], p: Problem, seconds: float, solver:
         hubs.update(r.hubs)
     order = {"optimal": 0, "feasible": 1, "heuristic": 2}
     status = max((r.status for r in results), key=lambda s: order.get(s, 3))
-    objective = sum(r.objective for r in results)
-    bound = sum(r.bound for r in results) if all(r.bound is not None for r in results) else None
+    # cut edges: the edges between parts are cut in every plan, and no part counts them
+    part_of = {v: n for n, r in enumerate(results) for v in r.assignment}
+    between = sum(1 for a, b in p.edges() if part_of[p.nodes[a]] != part_of[p.nodes[b]]) \
+        if p.objective == "cut_edges" else 0
+    objective = sum(r.objective for r in results) + between
+    bound = sum(r.bound for r in results) + between if all(r.bound is not None for r in results) else None
     gap = None if bound is None else max(objective - bound, 0.0) / max(abs(objective), 1e-9)
     fixing: dict = {}
     for r in results:

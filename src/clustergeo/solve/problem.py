@@ -45,6 +45,8 @@ class Problem:
     edge_weights: dict[tuple[int, int], float] = field(default_factory=dict)
     max_cost: float | None = None
     forbid: set[tuple[int, int]] = field(default_factory=set)
+    hub_rank: np.ndarray | None = None  # cut edges: the hub of a cluster is its lowest-ranked unit
+    hub_roots: int = 0  # ... and only the units ranked below this can be hubs (roots.py)
 
     @property
     def n(self) -> int:
@@ -59,6 +61,13 @@ class Problem:
                 adj[pos[u]].append(pos[v])
                 adj[pos[v]].append(pos[u])
         return [sorted(set(a)) for a in adj]
+
+    def first_hub(self, members) -> int:
+        """The representative hub of a cluster when the objective does not care which unit
+        heads it: the lowest rank (see :mod:`~clustergeo.solve.roots`), else the lowest index."""
+        if self.hub_rank is None:
+            return int(min(members))
+        return int(min(members, key=lambda i: (self.hub_rank[i], i)))
 
     def edges(self) -> list[tuple[int, int]]:
         return sorted({(min(i, j), max(i, j)) for i, a in enumerate(self.adjacency) for j in a})
@@ -219,7 +228,14 @@ def allowed_hubs(p: Problem, *, contiguous: bool = True) -> tuple[list[list[int]
         if ok[i, j]:
             ok[i, j] = False
             stats["fixed_by_travel"] = stats.get("fixed_by_travel", 0) + 1
-    if p.objective == "cut_edges":  # hub = lowest-indexed member: breaks hub symmetry
+    if p.objective == "cut_edges" and p.hub_rank is not None and contiguous:
+        # hub = first root in the rank order; a root reaches only later units (roots.py)
+        from .roots import rooted_reach
+
+        rooted = rooted_reach(p, p.hub_rank, p.hub_roots)
+        stats["fixed_by_roots"] = int((ok & ~rooted).sum())
+        ok &= rooted
+    elif p.objective == "cut_edges":  # hub = lowest-indexed member: breaks hub symmetry
         tri = np.tril(np.ones((n, n), dtype=bool))  # i >= j
         stats["fixed_by_symmetry"] = int((ok & ~tri).sum())
         ok &= tri

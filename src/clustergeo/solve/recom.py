@@ -70,7 +70,7 @@ class _Data:
             best = int(np.argmin(sums))
             hub, cost = int(members[best]), float(sums[best])
         else:
-            hub = int(members.min())
+            hub = self.p.first_hub(members.tolist())
         for lab, pen in self.penalties:
             cost += pen * (len(set(lab[members].tolist())) - 1)
         return hub, cost
