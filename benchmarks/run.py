@@ -321,7 +321,7 @@ def cases(mode: str) -> list[Case]:
                         peers=st == "SC"))
         if st in ("ME", "SC"):
             out.append(Case(f"county-{st}", "county", {"state": st}, formulation="flow", time_limit=180))
-            out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=180))
+        out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=180))
     # the real cases
     nf_rules = {"min_weight": 2500, "max_weight": 5000, "k": "fewest"}
     out.append(Case("norfolk-units-penalty", "norfolk-units",
@@ -411,6 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--quick", action="store_true")
     mode.add_argument("--full", action="store_true")
     ap.add_argument("--only", help="run only cases whose name contains this")
+    ap.add_argument("--objective", choices=("hess", "cut_edges"), help="run only cases with this objective")
     ap.add_argument("--record-optima", action="store_true", help="store proven optima in optima.json")
     ap.add_argument("--update", action="store_true",
                     help="with --only: replace those cases' rows in results/<mode>.* instead of writing results/partial/")
@@ -419,6 +420,8 @@ def main(argv: list[str] | None = None) -> int:
     todo = cases(mode_name)
     if args.only:
         todo = [c for c in todo if args.only in c.name]
+    if args.objective:
+        todo = [c for c in todo if c.objective == args.objective]
     records: list[dict] = []
     for c in todo:
         print(f"[{len(records)}] {c.name} {c.objective} {c.formulation} {c.solver} ...", flush=True)
