@@ -121,6 +121,9 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         ``"hess"``), e.g. pupils x minutes. Default: weight x squared distance (km^2) from x/y.
     objective : {"hess", "cut_edges"}
         Compactness (Hess / p-median) or the number of neighbour pairs split between clusters.
+        For cut edges the hub is only a representative: the Hess model takes it from the few
+        "root" units every cluster must hold (:mod:`clustergeo.solve.roots`; reported in
+        ``fixing["roots"]``), which removes the hub symmetry and most unit-hub pairs.
     contiguous : bool
         Every cluster connected in the graph (default). ``contiguity`` chooses how:
         ``"cuts"`` (separator cuts, solve-separate-resolve), ``"flow"`` (compact flow model), or

@@ -10,6 +10,10 @@ on: unit ``i`` may join the cluster hubbed at ``j`` only when
   its vertices) stays within each maximum;
 * ``i`` is not cut off from ``j`` by a travel-time cap;
 * and ``j`` can gather each minimum from the units it may take at all.
+
+For the cut-edges objective the hub is only a representative: with :attr:`Problem.hub_rank`
+set (by :func:`~clustergeo.solve.roots.root_order`) only roots can be hubs, each taking the
+units it reaches through later units; without it, the lowest-indexed member is the hub.
 """
 
 from __future__ import annotations
