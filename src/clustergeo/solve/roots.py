@@ -74,20 +74,48 @@ def too_light(p: Problem, roots: set[int], measure: str, lo: float,
     return bool(np.all(totals < lo - 1e-9))
 
 
-def greedy_roots(p: Problem, measure: str, lo: float) -> set[int]:
-    """Heaviest units first until every remaining piece is too light, then drop the roots
-    that are not needed (lightest first)."""
+def _light_set(order: list[int], adj: list[list[int]], w: np.ndarray, lo: float) -> set[int]:
+    """Take units in ``order`` into ``B`` while every connected piece of ``B`` stays under
+    ``lo`` (a maximal ``B``: its complement is a valid root set)."""
+    piece: dict[int, int] = {}
+    members: dict[int, list[int]] = {}
+    weight: dict[int, float] = {}
+    chosen: set[int] = set()
+    for v in order:
+        near = {piece[u] for u in adj[v] if u in chosen}
+        total = float(w[v]) + sum(weight[c] for c in near)
+        if total >= lo - 1e-9:
+            continue
+        merged = [v] + [u for c in near for u in members.pop(c)]
+        for c in near:
+            weight.pop(c)
+        members[v], weight[v] = merged, total
+        for u in merged:
+            piece[u] = v
+        chosen.add(v)
+    return chosen
+
+
+def greedy_roots(p: Problem, measure: str, lo: float, *, iterations: int = 1500, seed: int = 0) -> set[int]:
+    """Few roots by iterated greedy: lightest units into ``B`` first, then repeatedly drop
+    a random third of the best ``B`` and refill it in a shuffled light-first order."""
     w = p.measures[measure]
-    edges = _edges(p)
-    roots: set[int] = set()
-    for v in np.argsort(-w, kind="stable").tolist():
-        if too_light(p, roots, measure, lo, edges):
-            break
-        roots.add(v)
-    for v in sorted(roots, key=lambda u: (w[u], u)):
-        if too_light(p, roots - {v}, measure, lo, edges):
-            roots.discard(v)
-    return roots
+    adj: list[list[int]] = [[] for _ in range(p.n)]
+    for a, b in _edges(p):
+        adj[a].append(b)
+        adj[b].append(a)
+    rng = np.random.default_rng(seed)
+    best = _light_set(np.argsort(w, kind="stable").tolist(), adj, w, lo)
+    for _ in range(iterations):
+        keep = [v for v in sorted(best) if rng.random() > 0.3]
+        kept = set(keep)
+        rest = [v for v in range(p.n) if v not in kept]
+        noise = rng.random(len(rest))
+        rest = [v for _, v in sorted(zip((w[rest] * (1 + noise)).tolist(), rest))]
+        trial = _light_set(keep + rest, adj, w, lo)
+        if len(trial) >= len(best):
+            best = trial
+    return set(range(p.n)) - best
 
 
 def _cap(w: np.ndarray, lo: float) -> float:
@@ -144,7 +172,7 @@ def root_order(p: Problem, *, seconds: float = 10.0, threads: int = 1,
     n = p.n
     w = p.measures[measure]
     edges = _edges(p)
-    roots = greedy_roots(p, measure, lo)
+    roots = greedy_roots(p, measure, lo, seed=seed)
     lo_k, _hi_k = p.k_range()
     q = int(min(max(lo_k, 2), 8))
     cap = _cap(w, lo)
