@@ -303,7 +303,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
             raise InfeasibleError(["the count range leaves no number of clusters to try"])
     else:
         model = HessModel(p, allowed, stage="objective", contiguity=contiguity, exclude=excl)
-        run = model.solve(start=start if not excl else None, **opts)
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+        run = model.solve(start=start if not excl else None, **{**opts, "time_limit": left})
         cuts += run.cuts
         rounds += run.rounds
     if run.status == "infeasible":
