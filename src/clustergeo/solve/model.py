@@ -159,9 +159,9 @@ class HessModel:
             for e in p.edges():
                 edge_w[e] = edge_w.get(e, 0.0) + 1.0
         if edge_w:
-            # y_ab = 1 - sum_j w_abj, w_abj <= x_aj, w_abj <= x_bj: the total-variation form,
-            # stronger in the LP than y_ab >= x_aj - x_bj for each j
-            # equivalently y_ab = sum_j (x_aj - x_bj)^+ (both sides sum to one): half the rows
+            # y_ab = sum_j (x_aj - x_bj)^+ (the published extended form; both sides sum to
+            # one, so it is 1 - sum_j min(x_aj, x_bj)): stronger in the LP than one
+            # y_ab >= x_aj - x_bj per j, and one row per (edge, hub) where the min form needs two
             y = {}
             for (a, b) in sorted(edge_w):
                 common = set(self.by_unit[b])

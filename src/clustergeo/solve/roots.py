@@ -33,6 +33,8 @@ from .problem import Problem
 
 log = logging.getLogger("clustergeo.solve")
 
+MIP_MAX_UNITS = 500  # above this the max-B MIP's build alone outlasts its time; greedy only
+
 
 def _edges(p: Problem) -> list[tuple[int, int]]:
     """Edges a cluster can use (inside one district under the ``within`` rule)."""
@@ -178,7 +180,7 @@ def root_order(p: Problem, *, seconds: float = 10.0, threads: int = 1,
     cap = _cap(w, lo)
     start = _bins(p, roots, measure, cap, q, edges)
     left = seconds - (time.perf_counter() - t0)
-    if left > 0.5 and n <= 2000:
+    if left > 0.5 and n <= MIP_MAX_UNITS:
         prob = pulp.LpProblem("max_B", pulp.LpMaximize)
         x = {(i, b): pulp.LpVariable(f"x_{i}_{b}", cat=pulp.LpBinary) for i in range(n) for b in range(q)}
         inb = {i: pulp.LpVariable(f"b_{i}", cat=pulp.LpBinary) for i in range(n)}
