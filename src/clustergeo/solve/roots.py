@@ -59,20 +59,31 @@ def _minimum(p: Problem) -> tuple[str, float] | None:
     return None if best is None else (best[1], best[2])
 
 
-def too_light(p: Problem, roots: set[int], measure: str, lo: float,
-              edges: list[tuple[int, int]] | None = None) -> bool:
-    """True when every connected piece of the graph without ``roots`` weighs under ``lo``."""
-    n = p.n
-    edges = _edges(p) if edges is None else edges
-    keep = np.ones(n, dtype=bool)
-    keep[list(roots)] = False
+def _graph_on(n: int, edges: list[tuple[int, int]], keep: np.ndarray,
+              head: np.ndarray | None = None) -> csr_matrix:
+    """The graph on the units in ``keep``, both arc directions; arc ``u -> v`` weighs
+    ``head[v]`` (the measure entered, for lightest paths) or 1."""
     pairs = [(a, b) for a, b in edges if keep[a] and keep[b]]
     rows = [a for a, b in pairs] + [b for a, b in pairs]
     cols = [b for a, b in pairs] + [a for a, b in pairs]
-    mat = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-    _, lab = connected_components(mat, directed=False)
+    vals = np.ones(len(rows)) if head is None else head[cols] + 1e-9
+    return csr_matrix((vals, (rows, cols)), shape=(n, n))
+
+
+def _pieces(n: int, edges: list[tuple[int, int]], roots: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """``(keep, label)``: the units that are not roots, and their connected piece."""
+    keep = np.ones(n, dtype=bool)
+    keep[list(roots)] = False
+    _, lab = connected_components(_graph_on(n, edges, keep), directed=False)
+    return keep, lab
+
+
+def too_light(p: Problem, roots: set[int], measure: str, lo: float,
+              edges: list[tuple[int, int]] | None = None) -> bool:
+    """True when every connected piece of the graph without ``roots`` weighs under ``lo``."""
+    keep, lab = _pieces(p.n, _edges(p) if edges is None else edges, roots)
     w = p.measures[measure]
-    totals = np.bincount(lab[keep], weights=w[keep], minlength=n)
+    totals = np.bincount(lab[keep], weights=w[keep], minlength=p.n)
     return bool(np.all(totals < lo - 1e-9))
 
 
@@ -131,13 +142,7 @@ def _bins(p: Problem, roots: set[int], measure: str, cap: float, q: int,
           edges: list[tuple[int, int]]) -> dict[int, int] | None:
     """Pieces of the graph without ``roots`` packed into ``q`` bins of at most ``cap`` (first
     fit decreasing): a warm start for the MIP. ``None`` when they do not fit."""
-    n = p.n
-    keep = np.ones(n, dtype=bool)
-    keep[list(roots)] = False
-    pairs = [(a, b) for a, b in edges if keep[a] and keep[b]]
-    rows = [a for a, b in pairs] + [b for a, b in pairs]
-    cols = [b for a, b in pairs] + [a for a, b in pairs]
-    _, lab = connected_components(csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)), directed=False)
+    keep, lab = _pieces(p.n, edges, roots)
     w = p.measures[measure]
     pieces: dict[int, list[int]] = {}
     for i in np.flatnonzero(keep).tolist():
@@ -228,17 +233,11 @@ def rooted_reach(p: Problem, rank: np.ndarray, n_roots: int) -> np.ndarray:
     maxima = [(m, hi) for m, (_lo, hi) in sorted(p.bounds.items()) if hi is not None]
     for j in np.flatnonzero(rank < n_roots).tolist():
         later = rank >= rank[j]
-        pairs = [(a, b) for a, b in edges if later[a] and later[b]]
         reach = np.ones(n, dtype=bool)
-        rows = [a for a, b in pairs] + [b for a, b in pairs]
-        cols = [b for a, b in pairs] + [a for a, b in pairs]
         if not maxima:
-            mat = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
-            reach &= np.isfinite(dijkstra(mat, directed=False, unweighted=True, indices=j))
+            reach &= np.isfinite(dijkstra(_graph_on(n, edges, later), directed=False, unweighted=True, indices=j))
         for m, hi in maxima:
             wm = p.measures[m]
-            vals = [wm[b] + 1e-9 for a, b in pairs] + [wm[a] + 1e-9 for a, b in pairs]
-            mat = csr_matrix((vals, (rows, cols)), shape=(n, n))
-            reach &= dijkstra(mat, directed=True, indices=j) + wm[j] <= hi + 1e-6
+            reach &= dijkstra(_graph_on(n, edges, later, wm), directed=True, indices=j) + wm[j] <= hi + 1e-6
         ok[:, j] = reach & later
     return ok
