@@ -18,6 +18,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
 import pulp
 
 from . import solvers
@@ -137,7 +138,9 @@ class HessModel:
                     prob += x[i, j] <= pulp.lpSum(x[k, j] for k in adj[i] if (k, j) in x), f"nb_{i}_{j}"
         self.excluding = bool(exclude)
         self.fixed_by_cost = 0
+        self.fixed_by_lagrangian = 0
         self.lp_bound: float | None = None
+        self.lagrangian_bound: float | None = None
         self.cuts: list[SeparatorCut] = []
         self._cut_keys: set = set()
         # no-goods: each earlier plan (hub per unit) is forbidden. A plan is the same partition
@@ -313,6 +316,41 @@ class HessModel:
         self.lp_bound = info.objective
         return fixed
 
+    def fix_by_lagrangian(self, start: list[int], upper: float, *, seconds: float) -> int:
+        """Bound the Hess objective by Lagrangian relaxation (:mod:`~clustergeo.solve.bounds`)
+        and fix out the pairs no plan cheaper than ``upper`` (the plan ``start``) can use.
+        Seconds where the LP of a model with 100,000+ pairs takes minutes. Returns the number
+        of pairs fixed; the bound is kept in ``lagrangian_bound``."""
+        from .bounds import lagrangian_bound
+
+        p = self.p
+        if p.objective != "hess" or p.cost is None or min(p.edge_weights.values(), default=0.0) < 0 \
+                or p.district_penalty < 0 or p.division_penalty < 0:
+            return 0  # the relaxation drops these terms: valid only when they are >= 0
+        allowed = [sorted(self.by_unit[i]) for i in range(p.n)]
+        lo_k, hi_k = p.k_range()
+        count = self.prob.constraints.get("count")
+        if count is not None:
+            lo_k = hi_k = int(round(-count.constant))
+        res = lagrangian_bound(p, allowed, k=(lo_k, hi_k), upper=upper, seconds=seconds)
+        if not np.isfinite(res.bound):
+            return 0
+        self.lagrangian_bound = float(res.bound)
+        keep = res.keep
+        if keep is None or not all(keep[i, j] for i, j in enumerate(start)):
+            # the plan in hand keeps its pairs by construction; if not, fix nothing
+            log.warning("Lagrangian fixing would drop the warm start's pairs: skipped")
+            return 0
+        fixed = 0
+        for (i, j), var in self.x.items():
+            if not keep[i, j] and var.upBound != 0:
+                var.upBound = 0
+                fixed += 1
+        self.fixed_by_lagrangian = fixed
+        log.info("Lagrangian bound %s, warm start %s: %d of %d pairs fixed out", f"{res.bound:,.1f}",
+                 f"{upper:,.1f}", fixed, len(self.x))
+        return fixed
+
     def set_start(self, assignment: list[int] | None) -> bool:
         """Warm start from a plan (hub per unit). Returns False if the plan does not fit the model."""
         for v in self.prob.variables():
@@ -348,11 +386,15 @@ class HessModel:
 
             if all((i, j) in self.x for i, j in enumerate(start)):
                 upper = plan_cost(self.p, start)
+                self.fix_by_lagrangian(start, upper, seconds=10.0 if time_limit is None else
+                                       min(10.0, max(0.05 * time_limit, 1.0)))
+                if self.lagrangian_bound is not None:
+                    run.bound = self.lagrangian_bound
                 self.fixed_by_cost = self.fix_by_reduced_cost(
                     upper, threads=threads, seed=seed,
                     time_limit=None if time_limit is None else max(0.25 * time_limit, 1.0))
                 if self.lp_bound is not None:  # the LP relaxation bounds the problem too
-                    run.bound = self.lp_bound
+                    run.bound = self.lp_bound if run.bound is None else max(run.bound, self.lp_bound)
                 log.info("reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
                          f"{self.lp_bound:,.1f}" if self.lp_bound is not None else "-",
                          f"{upper:,.1f}", self.fixed_by_cost, len(self.x))

@@ -338,7 +338,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(assignment))},
         status=status, objective=objective, bound=bound, gap=gap_v, seconds=time.perf_counter() - t0,
         solver=solvers.version(solver), rounds=len(rounds), cuts=cuts,
-        formulation=f"hess+{contiguity}", fixing={**stats, "fixed_by_reduced_cost": model.fixed_by_cost},
+        formulation=f"hess+{contiguity}", fixing={**stats, "fixed_by_lagrangian": model.fixed_by_lagrangian,
+                "fixed_by_reduced_cost": model.fixed_by_cost},
         log=rounds, heuristic_objective=heur_obj)
     _verify(graph, result, p, contiguous)
     return result

@@ -1,0 +1,85 @@
+"""The Lagrangian bound never exceeds the optimum, and its fixing never drops a better plan."""
+
+import itertools
+import math
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from clustergeo.solve import partition
+from clustergeo.solve.bounds import lagrangian_bound
+from clustergeo.solve.problem import allowed_hubs, build_problem
+
+from test_partition import cost_of, planar_instances, set_partitions
+
+
+def hubbed_plans(g, p, lo, hi, k):
+    """Every contiguous plan of ``k`` (a (min, max) range) clusters within the bounds, with
+    every choice of hubs: (cost, [(unit index, hub index)])."""
+    pos = {v: i for i, v in enumerate(p.nodes)}
+    for part in set_partitions(sorted(g.nodes)):
+        if not k[0] <= len(part) <= k[1]:
+            continue
+        if any(not lo <= sum(g.nodes[v]["pupils"] for v in b) <= hi or not nx.is_connected(g.subgraph(b))
+               for b in part):
+            continue
+        for hubs in itertools.product(*part):
+            pairs = [(pos[v], pos[h]) for b, h in zip(part, hubs) for v in b]
+            yield sum(p.cost[i, j] for i, j in pairs), pairs
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.floats(0.0, 1.0), st.booleans())
+def test_bound_and_fixing_keep_every_better_plan(inst, where, ranged):
+    g, k, lo, hi = inst
+    krange = (k - 1, k + 1) if ranged else (k, k)
+    cost = cost_of(g)
+    p = build_problem(g, weight="pupils", min_weight=lo, max_weight=hi, k=krange if ranged else k, cost=cost)
+    allowed, _ = allowed_hubs(p)
+    plans = sorted(hubbed_plans(g, p, lo, hi, krange))
+    if not plans:
+        return
+    best = plans[0][0]
+    assert lagrangian_bound(p, allowed, seconds=2).bound <= best + 1e-6 * max(1.0, best)
+    # fix against a plan somewhere in the list: every strictly cheaper plan keeps its pairs
+    upper = plans[int(where * (len(plans) - 1))][0]
+    res = lagrangian_bound(p, allowed, upper=upper, seconds=2)
+    assert res.bound <= best + 1e-6 * max(1.0, best)
+    for c, pairs in plans:
+        if c > upper:
+            break
+        assert all(res.keep[i, j] for i, j in pairs), (c, upper, res.bound)
+
+
+def test_bound_is_tight_enough_to_matter():
+    """On a 6x6 grid, 4 clusters within 10%: the bound is within 10% of the optimum."""
+    g = nx.grid_2d_graph(6, 6)
+    g = nx.convert_node_labels_to_integers(g, label_attribute="xy")
+    rng = np.random.default_rng(3)
+    for v, d in g.nodes(data=True):
+        d["x"], d["y"] = d["xy"][0] * 1000.0, d["xy"][1] * 1000.0
+        d["pupils"] = int(rng.integers(50, 150))
+    total = sum(d["pupils"] for _, d in g.nodes(data=True))
+    lo, hi = math.ceil(total / 4 * 0.9), math.floor(total / 4 * 1.1)
+    cost = {(i, j): g.nodes[i]["pupils"] * ((g.nodes[i]["x"] - g.nodes[j]["x"]) ** 2 +
+                                            (g.nodes[i]["y"] - g.nodes[j]["y"]) ** 2) / 1e6 for i in g for j in g}
+    r = partition(g, min_weight=lo, max_weight=hi, k=4, cost=cost, contiguity="cuts")
+    p = build_problem(g, weight="pupils", min_weight=lo, max_weight=hi, k=4, cost=cost)
+    allowed, _ = allowed_hubs(p)
+    res = lagrangian_bound(p, allowed, upper=r.objective, seconds=5)
+    assert res.bound <= r.objective * (1 + 1e-9)
+    assert res.bound >= 0.9 * r.objective
+    assert res.fixed > 0
+    assert r.fixing["fixed_by_lagrangian"] >= 0
+
+
+def test_no_cost_no_bound():
+    g = nx.path_graph(4)
+    for v in g:
+        g.nodes[v]["pupils"] = 1
+    p = build_problem(g, weight="pupils", min_weight=1, max_weight=2, k=2, objective="cut_edges")
+    allowed, _ = allowed_hubs(p)
+    assert lagrangian_bound(p, allowed).bound == -np.inf
