@@ -78,52 +78,58 @@ def _measure(p: Problem) -> tuple[np.ndarray, float, float] | None:
 
 
 class _Knapsacks:
-    """Every hub's fractional knapsack for one set of multipliers, vectorised over hubs."""
+    """Every hub's fractional knapsack for one set of multipliers, vectorised over hubs.
+    Arrays are laid out ``[hub, unit]`` (rows contiguous: sorting and gathering along rows
+    is several times faster than along columns)."""
 
     def __init__(self, cost: np.ndarray, allowed: np.ndarray, w: np.ndarray, lo: float, hi: float):
         n = cost.shape[0]
         self.hubs = np.flatnonzero(allowed.diagonal())
         h = self.hubs
-        self.cost = cost[:, h]  # [i, hub]
-        member = allowed[:, h].copy()
-        member[h, np.arange(len(h))] = False  # the hub is in its cluster by itself
+        self.cost = np.ascontiguousarray(cost[:, h].T)  # [hub, i]
+        member = np.ascontiguousarray(allowed[:, h].T)
+        member[np.arange(len(h)), h] = False  # the hub is in its cluster by itself
         self.member = member
-        self.w = np.where(member, w[:, None], 0.0)
+        self.w = np.where(member, w[None, :], 0.0)
+        self.own = cost[h, h]
         self.lo = lo - w[h]  # what the members must add
         self.hi = hi - w[h]
-        self.feasible = (self.hi >= -1e-9) & (self.w.sum(axis=0) >= self.lo - 1e-9)
+        self.feasible = (self.hi >= -1e-9) & (self.w.sum(axis=1) >= self.lo - 1e-9)
         self.n = n
 
-    def solve(self, lam: np.ndarray):
-        """(hub values, member shares x[i, hub], duals mu[hub], reduced costs r[i, hub])."""
+    def solve(self, lam: np.ndarray, reduced: bool = False):
+        """(hub values, member shares x[hub, i], the band's duals, and with ``reduced`` the
+        members' reduced costs [hub, i])."""
         h = self.hubs
-        r = np.where(self.member, self.cost - lam[:, None], BIG)
+        rows = np.arange(len(h))[:, None]
+        r = np.where(self.member, self.cost - lam[None, :], BIG)
         w = self.w
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(w > 0, r / np.where(w > 0, w, 1.0), np.where(r < 0, -np.inf, np.inf))
-        order = np.argsort(ratio, axis=0, kind="stable")
-        rs = np.take_along_axis(r, order, axis=0)
-        ws = np.take_along_axis(w, order, axis=0)
-        neg_w = np.where(rs < 0, ws, 0.0).sum(axis=0)
+        pos = w > 0
+        safe_w = np.where(pos, w, 1.0)
+        ratio = np.where(pos, r / safe_w, np.where(r < 0, -np.inf, np.inf))
+        order = np.argsort(ratio, axis=1)
+        rs = r[rows, order]
+        ws = w[rows, order]
+        neg_w = np.where(rs < 0, ws, 0.0).sum(axis=1)
         target = np.clip(neg_w, np.maximum(self.lo, 0.0), np.maximum(self.hi, 0.0))
-        prev = np.cumsum(ws, axis=0) - ws
-        with np.errstate(divide="ignore", invalid="ignore"):
-            xs = np.where(ws > 0, np.clip((target - prev) / np.where(ws > 0, ws, 1.0), 0.0, 1.0),
-                          (rs < 0).astype(float))
-        xs = np.where(rs >= BIG / 2, 0.0, xs)
-        values = self.cost[h, np.arange(len(h))] - lam[h] + (np.where(xs > 0, rs, 0.0) * xs).sum(axis=0)
+        prev = np.cumsum(ws, axis=1) - ws
+        xs = np.where(ws > 0, np.clip((target[:, None] - prev) / np.where(ws > 0, ws, 1.0), 0.0, 1.0),
+                      (rs < 0).astype(float))
+        xs[rs >= BIG / 2] = 0.0
+        values = self.own - lam[h] + (np.where(xs > 0, rs, 0.0) * xs).sum(axis=1)
         values = np.where(self.feasible, values, np.inf)
-        x = np.zeros_like(xs)
-        np.put_along_axis(x, order, xs, axis=0)
+        x = np.empty_like(xs)
+        x[rows, order] = xs
         # the band's dual: the ratio of the last member taken (0 when the band is slack)
         taken = (xs > 1e-12) & (ws > 0)
-        last = np.where(taken.any(axis=0), taken.shape[0] - 1 - np.argmax(taken[::-1], axis=0), 0)
-        sorted_ratio = np.take_along_axis(ratio, order, axis=0)
-        edge = sorted_ratio[last, np.arange(len(h))]
-        binding = (np.abs(target - neg_w) > 1e-9) & taken.any(axis=0)
+        any_taken = taken.any(axis=1)
+        last = np.where(any_taken, taken.shape[1] - 1 - np.argmax(taken[:, ::-1], axis=1), 0)
+        idx = np.arange(len(h))
+        edge = rs[idx, last] / np.where(ws[idx, last] > 0, ws[idx, last], 1.0)
+        binding = (np.abs(target - neg_w) > 1e-9) & any_taken
         mu = np.where(binding & np.isfinite(edge), edge, 0.0)
-        reduced = np.where(self.member, r - mu[None, :] * w, BIG)
-        return values, x, mu, reduced
+        red = np.where(self.member, r - mu[:, None] * w, BIG) if reduced else None
+        return values, x, mu, red
 
 
 def _open(values: np.ndarray, lo_k: int, hi_k: int) -> np.ndarray:
@@ -195,7 +201,7 @@ def lagrangian_bound(p: Problem, allowed: list[list[int]], *, k: tuple[int, int]
             stall += 1
             if stall >= 20:
                 theta, stall = theta / 2, 0
-        covered = x[:, chosen].sum(axis=1)
+        covered = x[chosen].sum(axis=0)
         covered[ks.hubs[chosen]] += 1.0
         g = 1.0 - covered
         norm = float(g @ g)
@@ -218,7 +224,7 @@ def _fixing(ks: _Knapsacks, lam: np.ndarray, lo_k: int, hi_k: int, upper: float,
             ok: np.ndarray) -> np.ndarray:
     """``keep[i, j]`` at the multipliers ``lam``: False where forcing the pair (or its hub)
     in lifts the Lagrangian bound above ``upper``."""
-    values, x, _mu, reduced = ks.solve(lam)
+    values, x, _mu, reduced = ks.solve(lam, reduced=True)
     chosen = _open(values, lo_k, hi_k)
     base = float(lam.sum() + values[chosen].sum())
     margin = 1e-6 * max(1.0, abs(upper)) + 1e-6
@@ -236,8 +242,8 @@ def _fixing(ks: _Knapsacks, lam: np.ndarray, lo_k: int, hi_k: int, upper: float,
             keep[:, j] = False
             continue
         # a member not taken whole: forcing it in costs at least its reduced cost
-        extra = np.where(x[:, t] < 1 - 1e-9, np.maximum(reduced[:, t], 0.0), 0.0)
-        out = ks.member[:, t] & (with_hub[t] + extra > upper + margin)
+        extra = np.where(x[t] < 1 - 1e-9, np.maximum(reduced[t], 0.0), 0.0)
+        out = ks.member[t] & (with_hub[t] + extra > upper + margin)
         keep[out, j] = False
     keep[:, ~keep.diagonal()] = False
     return keep

@@ -386,8 +386,9 @@ class HessModel:
 
             if all((i, j) in self.x for i, j in enumerate(start)):
                 upper = plan_cost(self.p, start)
-                self.fix_by_lagrangian(start, upper, seconds=10.0 if time_limit is None else
-                                       min(10.0, max(0.05 * time_limit, 1.0)))
+                # seconds on a few hundred units; it stops early once the steps stall
+                self.fix_by_lagrangian(start, upper, seconds=30.0 if time_limit is None else
+                                       min(30.0, max(0.08 * time_limit, 1.0)))
                 if self.lagrangian_bound is not None:
                     run.bound = self.lagrangian_bound
                 self.fixed_by_cost = self.fix_by_reduced_cost(
