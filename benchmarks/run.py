@@ -175,6 +175,9 @@ def run_case(case: Case) -> dict:
     except cg.InfeasibleError as e:
         rec.update(status="infeasible", seconds=round(time.perf_counter() - t0, 3), valid=True,
                    violations=str(e.reasons[:1]))
+    except cg.NoPlanInTimeError as e:  # an answer too: nothing found, nothing proved
+        rec.update(status="no plan in time", seconds=round(time.perf_counter() - t0, 3), valid=True,
+                   violations=str(e)[:300])
     except Exception as e:  # a crash is a result too
         rec.update(status="error", seconds=round(time.perf_counter() - t0, 3), valid=False,
                    violations=f"{type(e).__name__}: {e}"[:300], trace=traceback.format_exc()[-1500:])
@@ -402,6 +405,8 @@ def compare_with_optima(records: list[dict]) -> list[str]:
                                 f"worse than the recorded optimum {best:.6g}")
         elif key in optima and r.get("status") == "infeasible":
             failures.append(f"{key}: reported infeasible, but an optimum is recorded")
+        elif key in optima and r.get("objective") is None:
+            failures.append(f"{key} ({r['formulation']}, {r['solver']}): {r.get('status')}, but an optimum is recorded")
     return failures
 
 

@@ -4,7 +4,7 @@ The flow of data: schools in -> units and graph -> problem -> solver -> plan -> 
 """
 
 from . import datasets, graph, travel, units
-from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, Problem,
+from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, NoPlanInTimeError, Problem,
                      RulesError, SolverError)
 from .check import check_partition, verify_plan
 from .compare import compare, metrics_table, moves
@@ -20,7 +20,7 @@ from .settings import settings
 __version__ = "0.1.0"
 
 __all__ = [
-    "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "Problem", "RulesError",
+    "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "NoPlanInTimeError", "Problem", "RulesError",
     "SolverError", "datasets", "graph", "travel", "units", "Plan", "PartitionResult", "Rules",
     "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "alternatives", "read_plan", "read_scenario", "verify_plan",
     "write_plan", "read_schools", "settings", "summary",

@@ -61,6 +61,11 @@ class SolverError(ClusterGeoError, RuntimeError):
     """The solver failed or is not available."""
 
 
+class NoPlanInTimeError(SolverError):
+    """The time limit ran out before any plan was found, and before the solver could prove
+    that none exists: raise ``time_limit`` (or relax a rule)."""
+
+
 class InfeasibleError(ClusterGeoError):
     """No plan can meet the rules. ``reasons`` says why, in planner language."""
 

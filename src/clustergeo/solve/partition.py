@@ -16,7 +16,7 @@ from typing import Any
 import networkx as nx
 
 from ..check import check_partition
-from ..errors import InfeasibleError, SolverError
+from ..errors import InfeasibleError, NoPlanInTimeError, SolverError
 from ..settings import settings
 from . import heuristic, recom, solvers
 from .explain import _parts, count_range, precheck
@@ -314,8 +314,10 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         candidates = [c for c in (run.incumbent, start) if c is not None and (not fewest or len(set(c)) == k_best)]
         fallback = min(candidates, key=lambda c: heuristic.plan_cost(p, c)) if candidates else None
         if fallback is None:
-            raise SolverError("the solver found no contiguous plan within the time limit and the greedy "
-                              "heuristic found none either; raise time_limit")
+            raise NoPlanInTimeError(
+                "the time limit ran out before any contiguous plan was found (the greedy heuristic and the "
+                "spanning-tree search found none either) and before the solver could prove that none exists; "
+                "raise time_limit, or relax the size bounds or the count")
         assignment, status, objective = fallback, "heuristic", heuristic.plan_cost(p, fallback)
     else:
         objective = heuristic.plan_cost(p, assignment) if p.objective == "hess" or p.edge_weights or \
