@@ -249,10 +249,12 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     # bound is weak there), so it gets three times longer for that objective
     per_unit = 0.06 if p.objective == "cut_edges" else 0.02
     heur_s = min(10.0, max(0.5, per_unit * p.n), 0.1 * time_limit if time_limit is not None else 10.0)
-    if p.objective == "cut_edges" and contiguity != "none" and time_limit is not None:
-        # the MIP's incumbent rarely beats the search for cut edges (Arkansas, Oklahoma and
-        # Iowa: never in 180 s), while more restarts of the search do: 15% of the limit
-        heur_s = max(heur_s, min(30.0, 0.15 * time_limit))
+    late_s = 0.0
+    if p.objective == "cut_edges" and contiguity != "none" and time_limit is not None and not excl:
+        # for cut edges the MIP's incumbent rarely beats the search (Arkansas, Oklahoma and
+        # Iowa: never in 180 s), while more restarts of the search do; they run at the end,
+        # only when the proof did not come in time (up to 15% of the limit in all)
+        late_s = max(min(30.0, 0.15 * time_limit) - heur_s, 0.0)
     near_s = min(60.0, 0.15 * time_limit if time_limit is not None else 60.0)
 
     def best_start(count: int | None) -> list[int] | None:
@@ -298,7 +300,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
                                           heuristic.plan_cost(p, seed_plan) < heuristic.plan_cost(p, start)):
                 start, heur_obj = seed_plan, heuristic.plan_cost(p, seed_plan)
             model = HessModel(p, allowed, stage="objective", k_fixed=kk, contiguity=contiguity, exclude=excl)
-            left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+            left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0) - late_s, 1.0)
             run = model.solve(start=seed_plan, **{**opts, "time_limit": left})
             rounds += run.rounds
             cuts += run.cuts
@@ -309,15 +311,22 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
             raise InfeasibleError(["the count range leaves no number of clusters to try"])
     else:
         model = HessModel(p, allowed, stage="objective", contiguity=contiguity, exclude=excl)
-        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0) - late_s, 1.0)
         run = model.solve(start=start if not excl else None, **{**opts, "time_limit": left})
         cuts += run.cuts
         rounds += run.rounds
     if run.status == "infeasible":
         _raise_infeasible(p, allowed, contiguity, opts, explain)
     assignment, status, objective = run.assignment, run.status, run.objective
+    late = None
+    if run.status != "optimal" and late_s > 0:
+        count = k_best if fewest else (lo_k0 if lo_k0 == hi_k0 else
+                                       len(set(assignment if assignment is not None else start or [])) or None)
+        if count is not None:
+            left = time_limit - (time.perf_counter() - t0)
+            late = recom.search(p, count, seconds=max(left, 0.5), seed_value=seed + 1)
     if assignment is None:
-        candidates = [c for c in (run.incumbent, start) if c is not None and (not fewest or len(set(c)) == k_best)]
+        candidates = [c for c in (run.incumbent, start, late) if c is not None and (not fewest or len(set(c)) == k_best)]
         fallback = min(candidates, key=lambda c: heuristic.plan_cost(p, c)) if candidates else None
         if fallback is None:
             raise NoPlanInTimeError(
@@ -330,7 +339,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
             p.district_mode == "penalty" or p.division_mode == "penalty" else objective
         if status != "optimal" and not excl:
             # stopped at the limit: the best plan in hand may be a heuristic's, not the solver's
-            for other in (run.incumbent, start):
+            for other in (run.incumbent, start, late):
                 if other is not None and (not fewest or len(set(other)) == k_best):
                     other_cost = heuristic.plan_cost(p, other)
                     if other_cost < objective - 1e-9:
