@@ -138,7 +138,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         construction, near-optimal, never taken as the answer without the exact proof) and the
         pairs that no better plan can use are fixed out by their reduced costs, first in the
         Lagrangian relaxation (:mod:`clustergeo.solve.bounds`, whose bound also stands when
-        the solver has none at the limit; ``fixing["fixed_by_lagrangian"]``), then in the LP.
+        the solver has none at the limit; ``fixing["fixed_by_lagrangian"]``), then in the LP
+        (up to ``LP_FIXING_MAX_PAIRS`` pairs).
     district, district_mode, district_penalty : str, {"within", "penalty", None}, float
         A node attribute; ``"within"`` keeps each cluster inside one value (the problem then
         decomposes), ``"penalty"`` charges ``district_penalty`` (objective units) for each extra
