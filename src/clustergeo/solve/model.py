@@ -75,6 +75,23 @@ class ModelRun:
     incumbent: list[int] | None = None  # best contiguous plan seen (repaired), for time limits
 
 
+def _row(prob: pulp.LpProblem, terms, sense: int, rhs: float, name: str, *, merge: bool = False) -> None:
+    """Add ``sum(coef * var for var, coef in terms) <sense> rhs`` to ``prob``, built straight
+    from the pairs (PuLP's operators copy the expression at every step: a minute for the rows
+    of a million unit-hub pairs). With ``merge`` a repeated variable's coefficients add up, as
+    with the operators; without it the variables must be distinct."""
+    if merge:
+        expr = pulp.LpAffineExpression()
+        for v, a in terms:
+            expr[v] = expr.get(v, 0) + a
+    else:
+        expr = pulp.LpAffineExpression(terms)
+    prob.addConstraint(pulp.LpConstraint(expr, sense, name, rhs))
+
+
+EQ, LE, GE = pulp.LpConstraintEQ, pulp.LpConstraintLE, pulp.LpConstraintGE
+
+
 class HessModel:
     """The MIP for one :class:`Problem` and one objective stage."""
 
@@ -83,7 +100,8 @@ class HessModel:
                  exclude: list[list[int]] | None = None):
         self.p, self.allowed, self.stage, self.contiguity = p, allowed, stage, contiguity
         n = p.n
-        self.hubs = sorted({j for i in range(n) for j in allowed[i] if j in allowed[j]})
+        self_ok = [j in set(allowed[j]) for j in range(n)]
+        self.hubs = sorted({j for i in range(n) for j in allowed[i] if self_ok[j]})
         hubset = set(self.hubs)
         self.pairs = [(i, j) for i in range(n) for j in allowed[i] if j in hubset]
         prob = pulp.LpProblem("clustergeo", pulp.LpMinimize)
@@ -97,18 +115,18 @@ class HessModel:
             by_hub[j].append(i)
         self.by_hub, self.by_unit = by_hub, by_unit
         for i in range(n):
-            prob += pulp.lpSum(x[i, j] for j in by_unit[i]) == 1, f"assign_{i}"
+            _row(prob, [(x[i, j], 1) for j in by_unit[i]], EQ, 1, f"assign_{i}")
         for i, j in self.pairs:
             if i != j:
-                prob += x[i, j] <= x[j, j], f"link_{i}_{j}"
+                _row(prob, ((x[i, j], 1), (x[j, j], -1)), LE, 0, f"link_{i}_{j}")
         for m, (lo, hi) in sorted(p.bounds.items()):
             w = p.measures[m]
             for j in self.hubs:
-                expr = pulp.lpSum(float(w[i]) * x[i, j] for i in by_hub[j])
+                terms = [(x[i, j], float(w[i])) for i in by_hub[j]]
                 if lo is not None and "min" not in relax:
-                    prob += expr >= float(lo) * x[j, j], f"min_{m}_{j}"
+                    _row(prob, terms + [(x[j, j], -float(lo))], GE, 0, f"min_{m}_{j}", merge=True)
                 if hi is not None and "max" not in relax:
-                    prob += expr <= float(hi) * x[j, j], f"max_{m}_{j}"
+                    _row(prob, terms + [(x[j, j], -float(hi))], LE, 0, f"max_{m}_{j}", merge=True)
         count = pulp.lpSum(x[j, j] for j in self.hubs)
         if k_fixed is not None:
             prob += count == k_fixed, "count"
@@ -139,7 +157,8 @@ class HessModel:
             adj = p.adjacency
             for i, j in self.pairs:
                 if i != j and j not in adj[i]:
-                    prob += x[i, j] <= pulp.lpSum(x[k, j] for k in adj[i] if (k, j) in x), f"nb_{i}_{j}"
+                    _row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in adj[i] if (k, j) in x], LE, 0,
+                         f"nb_{i}_{j}")
         self.excluding = bool(exclude)
         self.fixed_by_cost = 0
         self.fixed_by_lagrangian = 0
@@ -160,7 +179,9 @@ class HessModel:
         p, x = self.p, self.x
         terms = []
         if p.objective == "hess":
-            terms.append(pulp.lpSum(p.cost.get((i, j), 0.0) * x[i, j] for i, j in self.pairs))
+            cost = p.cost.get  # zero costs left out, as PuLP's operators do
+            terms.append(pulp.LpAffineExpression([(x[i, j], c) for i, j in self.pairs
+                                                  if (c := cost((i, j), 0.0)) != 0]))
         edge_w = dict(p.edge_weights)
         if p.objective == "cut_edges":
             for e in p.edges():
@@ -176,7 +197,7 @@ class HessModel:
                 for j in self.by_unit[a]:
                     if j in common:
                         z = pulp.LpVariable(f"w_{a}_{b}_{j}", lowBound=0, upBound=1)
-                        self.prob += z >= x[a, j] - x[b, j], f"wa_{a}_{b}_{j}"
+                        _row(self.prob, ((z, 1), (x[a, j], -1), (x[b, j], 1)), GE, 0, f"wa_{a}_{b}_{j}")
                         parts.append(z)
                     else:
                         parts.append(x[a, j])
@@ -192,7 +213,7 @@ class HessModel:
                     continue
                 z = {d: pulp.LpVariable(f"z{tag}_{j}_{k}", lowBound=0, upBound=1) for k, d in enumerate(labels)}
                 for i in self.by_hub[j]:
-                    self.prob += z[lab[i]] >= x[i, j], f"touch{tag}_{i}_{j}"
+                    _row(self.prob, ((z[lab[i]], 1), (x[i, j], -1)), GE, 0, f"touch{tag}_{i}_{j}")
                 terms.append(pen * (pulp.lpSum(z.values()) - x[j, j]))
         return pulp.lpSum(terms)
 
@@ -214,7 +235,7 @@ class HessModel:
             for i in self.by_hub[j]:
                 if i != j:
                     nearer = [k for k in adj[i] if k in key and key[k] < key[i]]
-                    prob += x[i, j] <= pulp.lpSum(x[k, j] for k in nearer), f"near_{i}_{j}"
+                    _row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in nearer], LE, 0, f"near_{i}_{j}")
 
     def _most_units(self, members: list[int]) -> int:
         """The most of these units one cluster can hold under every maximum (lightest first):
@@ -253,12 +274,12 @@ class HessModel:
                 for v in adj[u]:
                     if v in members and v != j:
                         f[u, v] = pulp.LpVariable(f"f_{j}_{u}_{v}", lowBound=0)
-                        prob += f[u, v] <= big * self.x[v, j], f"fcap_{j}_{u}_{v}"
-                        prob += f[u, v] <= big * self.x[u, j], f"fcapo_{j}_{u}_{v}"
+                        _row(prob, ((f[u, v], 1), (self.x[v, j], -big)), LE, 0, f"fcap_{j}_{u}_{v}")
+                        _row(prob, ((f[u, v], 1), (self.x[u, j], -big)), LE, 0, f"fcapo_{j}_{u}_{v}")
             for i in sorted(members - {j}):
-                inflow = pulp.lpSum(f[u, i] for u in adj[i] if (u, i) in f)
-                outflow = pulp.lpSum(f[i, v] for v in adj[i] if (i, v) in f)
-                prob += inflow - outflow == self.x[i, j], f"fbal_{j}_{i}"
+                _row(prob, [(f[u, i], 1) for u in adj[i] if (u, i) in f]
+                     + [(f[i, v], -1) for v in adj[i] if (i, v) in f] + [(self.x[i, j], -1)], EQ, 0,
+                     f"fbal_{j}_{i}")
 
     def add_cuts(self, cuts: list[SeparatorCut], *, all_hubs: bool | None = None) -> int:
         """Add separator cuts. With ``all_hubs`` (default in the count stage, whose many equally
@@ -297,7 +318,7 @@ class HessModel:
         (the warm start) the pair is fixed to zero. Exact: the plan in hand keeps all its pairs
         (each costs at most ``upper``), so the solver still finds it or something better. The
         LP is solved by HiGHS whatever the MIP solver. Returns the number of pairs fixed."""
-        variables = self.prob.variables()
+        variables = solvers.problem_variables(self.prob)
         cats = [v.cat for v in variables]
         for v in variables:
             v.cat = pulp.LpContinuous
@@ -357,7 +378,7 @@ class HessModel:
 
     def set_start(self, assignment: list[int] | None) -> bool:
         """Warm start from a plan (hub per unit). Returns False if the plan does not fit the model."""
-        for v in self.prob.variables():
+        for v in solvers.problem_variables(self.prob):
             v.varValue = None
         if assignment is None or any((i, j) not in self.x for i, j in enumerate(assignment)):
             return False
@@ -366,7 +387,7 @@ class HessModel:
         for (i, j), var in self.x.items():
             var.setInitialValue(1 if (i, j) in chosen or (i == j and j in hubs) else 0)
         # continuous helpers: leave the solver to complete them (HiGHS needs a full vector)
-        for v in self.prob.variables():
+        for v in solvers.problem_variables(self.prob):
             if v.varValue is None:
                 v.setInitialValue(0)
         return True
@@ -383,7 +404,7 @@ class HessModel:
               progress=None, reduced_cost_fixing: bool = True) -> ModelRun:
         """Solve, separate, re-solve until every cluster is connected (or time runs out)."""
         t0 = time.perf_counter()
-        run = ModelRun(None, "no solution", None, None, variables=len(self.prob.variables()))
+        run = ModelRun(None, "no solution", None, None, variables=len(solvers.problem_variables(self.prob)))
         incumbent = start
         if start is not None and self.stage == "objective" and not self.excluding and reduced_cost_fixing:
             from .heuristic import plan_cost

@@ -225,7 +225,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         log.info("fewest per part gives %s clusters, below the minimum %s: solving as one model", total, lo_k)
 
     allowed, stats = allowed_hubs(p, contiguous=contiguity != "none")
-    hubs_possible = sorted({j for i in range(p.n) for j in allowed[i] if j in allowed[j]})
+    self_ok = [j in set(allowed[j]) for j in range(p.n)]
+    hubs_possible = sorted({j for i in range(p.n) for j in allowed[i] if self_ok[j]})
     if not hubs_possible:
         raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
     tight = tight_balance(p)

@@ -33,6 +33,19 @@ class SolveInfo:
     nodes: int | None = None
 
 
+def problem_variables(lp: pulp.LpProblem) -> list:
+    """``lp.variables()``, computed once while the problem keeps its shape: PuLP's walks every
+    constraint and sorts all variables by name on each call (seconds on a million variables,
+    and a solve calls it several times)."""
+    objective = lp.objective
+    key = (len(lp._constraints), id(objective), 0 if objective is None else len(objective))
+    cached = getattr(lp, "_clustergeo_variables", None)
+    if cached is None or cached[0] != key:
+        cached = (key, lp.variables())
+        lp._clustergeo_variables = cached
+    return cached[1]
+
+
 class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
     """PuLP's highspy HiGHS, plus a warm start from the variables' initial values, a model
     handed over in two bulk calls (PuLP's adds one column and one row at a time: about three
@@ -46,7 +59,40 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
 
     def actualSolve(self, lp):  # noqa: N802 - PuLP's name
         self._started = time.perf_counter()
-        return super().actualSolve(lp)
+        self.createAndConfigureSolver(lp)
+        self.buildSolverModel(lp)
+        self.callSolver(lp)
+        status, sol_status = self.findSolutionValues(lp)
+        lp.assignStatus(status, sol_status)
+        return status
+
+    def findSolutionValues(self, lp):  # noqa: N802 - PuLP's name
+        """Values, reduced costs, slacks and duals back onto PuLP's objects (one pass each),
+        and PuLP's status pair."""
+        import highspy
+
+        h = lp.solverModel
+        ms = h.getModelStatus()
+        sol = h.getSolution()
+        col_value, col_dual = list(sol.col_value), list(sol.col_dual)
+        for v in problem_variables(lp):
+            v.varValue, v.dj, v.modified = col_value[v.index], col_dual[v.index], False
+        row_value, row_dual = list(sol.row_value), list(sol.row_dual)
+        for con in lp._constraints.values():
+            slack = con.constant + row_value[con.index]
+            con.slack = -slack if con.sense == pulp.LpConstraintLE else slack
+            con.pi = row_dual[con.index]
+        M = highspy.HighsModelStatus
+        if ms == M.kOptimal:
+            return pulp.LpStatusOptimal, pulp.LpSolutionOptimal
+        if ms in (M.kInfeasible, M.kUnboundedOrInfeasible):
+            return pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible
+        if ms == M.kUnbounded:
+            return pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded
+        stopped = (M.kObjectiveBound, M.kObjectiveTarget, M.kInterrupt, M.kTimeLimit, M.kIterationLimit)
+        if ms in stopped and h.getInfo().primal_solution_status == 2:  # a feasible point in hand
+            return pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible
+        return pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
 
     def buildSolverModel(self, lp):  # noqa: N802 - PuLP's name
         import highspy
@@ -54,7 +100,7 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
 
         inf = highspy.kHighsInf
         h = lp.solverModel
-        variables = lp.variables()
+        variables = problem_variables(lp)
         n = len(variables)
         sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0
         objective = lp.objective
@@ -98,7 +144,7 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
 
             # only the integer variables: HiGHS completes the rest by solving an LP with them
             # fixed, so cut-edge, penalty and flow helpers never make the start infeasible
-            start = [(v.index, float(v.varValue)) for v in lp.variables()
+            start = [(v.index, float(v.varValue)) for v in problem_variables(lp)
                      if v.cat == pulp.LpInteger and v.varValue is not None]
             if start:
                 idx, vals = zip(*start)
