@@ -392,6 +392,15 @@ class HessModel:
                 v.setInitialValue(0)
         return True
 
+    def _highs_options(self) -> dict | None:
+        """HiGHS options for this model. Cut edges: a weak LP and many branching candidates
+        that look alike; HiGHS strong-branches each until its pseudocost has 8 samples (over
+        a third of the LP iterations on Arkansas). Trusting pseudocosts at once closed
+        Oklahoma's tree in 83 s instead of 218 s (the same model, dumped)."""
+        if self.p.objective == "cut_edges" and self.stage == "objective":
+            return {"mip_pscost_minreliable": 0}
+        return None
+
     def read(self) -> list[int]:
         out = [-1] * self.p.n
         for (i, j), var in self.x.items():
@@ -429,7 +438,7 @@ class HessModel:
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             warm = self.set_start(incumbent)
             s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg,
-                             warm_start=warm)
+                             warm_start=warm, highs_options=self._highs_options())
             info = solvers.run(self.prob, s)
             if info.status == "infeasible":
                 run.status = "infeasible"
