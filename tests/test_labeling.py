@@ -64,3 +64,10 @@ def test_labelling_needs_cut_edges_and_an_exact_count():
         partition(g, min_weight=2, max_weight=5, k=3, objective="hess", contiguity="labeling")
     with pytest.raises(cg.RulesError, match="labeling"):
         partition(g, min_weight=2, max_weight=5, k=(2, 3), objective="cut_edges", contiguity="labeling")
+
+
+def test_unknown_contiguity_is_named():
+    g = nx.path_graph(4)
+    nx.set_node_attributes(g, 1, "pupils")
+    with pytest.raises(cg.RulesError, match="'labelling'"):
+        partition(g, min_weight=1, max_weight=3, k=2, objective="cut_edges", contiguity="labelling")

@@ -28,6 +28,7 @@ log = logging.getLogger("clustergeo.solve")
 
 NEARER_MIN_UNITS = 40  # from this many units the closer-neighbour model seeds the exact solve
 NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it is a MIP too
+CONTIGUITY = ("auto", "cuts", "flow", "columns", "labeling")
 
 
 @dataclass
@@ -173,6 +174,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         When no partition exists, with the reasons in planner language.
     """
     t0 = time.perf_counter()
+    if contiguity not in CONTIGUITY:
+        raise RulesError(f"contiguity must be one of {', '.join(repr(c) for c in CONTIGUITY)}, not {contiguity!r}")
     if k == "fewest":
         k, fewest = None, True
     solver = (solver or settings.default_solver).lower()
