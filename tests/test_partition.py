@@ -344,3 +344,16 @@ def test_reduced_cost_fixing_fires_and_keeps_the_optimum():
     ref = partition(g, contiguity="columns", **kw)  # listing: no warm start, no fixing
     assert r.fixing["fixed_by_reduced_cost"] > 0
     assert r.status == ref.status == "optimal" and r.objective == pytest.approx(ref.objective, rel=1e-6)
+
+
+def test_reported_objective_is_the_plans_own_after_a_warm_start():
+    """HiGHS 1.16.0 once reported 2 cut edges for a warm-started plan worth 3 here, and called
+    it optimal; the objective is now the model's own value at the solution."""
+    g = nx.Graph()
+    for v, w in {0: 1, 1: 5, 2: 9, 4: 7, 5: 7}.items():
+        g.add_node(v, pupils=w)
+    g.add_edges_from([(0, 1), (0, 2), (1, 2), (1, 4), (1, 5), (2, 4), (4, 5)])
+    for contiguity in ("cuts", "flow"):
+        r = partition(g, min_weight=7, max_weight=21, k="fewest", objective="cut_edges", contiguity=contiguity)
+        cut = sum(1 for a, b in g.edges if r.assignment[a] != r.assignment[b])
+        assert r.objective == pytest.approx(cut) and cut == 3 and r.status == "optimal"

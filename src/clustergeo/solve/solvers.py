@@ -9,6 +9,7 @@ ones itself).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ import pulp
 from ..errors import SolverError
 
 SOLVERS = ("highs", "cbc")
+
+log = logging.getLogger("clustergeo.solve")
 
 
 @dataclass
@@ -152,6 +155,18 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
         lp.solverModel.run()
 
 
+def _disagrees(problem: pulp.LpProblem, reported: float) -> bool:
+    """Whether the solver's objective differs from the model's objective at its values."""
+    if problem.objective is None:
+        return False
+    value = pulp.value(problem.objective)
+    if value is None or reported is None or not math.isfinite(reported):
+        return False
+    if problem.sense == pulp.LpMaximize:  # HiGHS solves the negated model (buildSolverModel)
+        reported = -reported
+    return abs(value - reported) > 1e-6 * max(1.0, abs(value)) + 1e-6
+
+
 def available() -> list[str]:
     """The solvers that work on this machine."""
     names = set(pulp.listSolvers(onlyAvailable=True))
@@ -193,34 +208,56 @@ def make(name: str, *, time_limit: float | None, gap: float | None, threads: int
                options=[f"randomSeed {seed + 1}", f"randomCbcSeed {seed + 1}"], **kw)
 
 
-def run(problem: pulp.LpProblem, solver) -> SolveInfo:
-    """Solve ``problem`` and report status, objective, bound and gap."""
-    t0 = time.perf_counter()
+def _solve(problem: pulp.LpProblem, solver) -> None:
     try:
         problem.solve(solver)
     except pulp.PulpSolverError as e:
         raise SolverError(f"the solver failed: {e}") from e
-    seconds = time.perf_counter() - t0
+
+
+def run(problem: pulp.LpProblem, solver) -> SolveInfo:
+    """Solve ``problem`` and report status, objective, bound and gap.
+
+    The objective is always the model's objective at the returned values, never the solver's
+    own figure: HiGHS 1.16.0, warm-started with the integer variables only, can keep a wrong
+    value for the start it completes (the cut-edge helpers), then prune with it and call the
+    start optimal. When the two disagree after a warm start, the model is solved again
+    without it; if they still disagree the answer is reported as feasible, not optimal."""
+    t0 = time.perf_counter()
+    _solve(problem, solver)
     obj = pulp.value(problem.objective) if problem.objective is not None else 0.0
     if isinstance(solver, pulp.HiGHS):
         import highspy
 
         h = problem.solverModel
         info = h.getInfo()
+        mismatch = info.primal_solution_status == 2 and _disagrees(problem, info.objective_function_value)
+        if mismatch and getattr(solver, "warm_start", False):
+            log.warning("HiGHS reported objective %s for a plan worth %s after a warm start: solving again "
+                        "without it", info.objective_function_value, pulp.value(problem.objective))
+            solver.warm_start = False
+            if solver.timeLimit is not None:
+                solver.timeLimit = max(solver.timeLimit - (time.perf_counter() - t0), 1.0)
+            _solve(problem, solver)
+            h = problem.solverModel
+            info = h.getInfo()
+            mismatch = info.primal_solution_status == 2 and _disagrees(problem, info.objective_function_value)
+        seconds = time.perf_counter() - t0
         ms = h.getModelStatus()
         has = info.primal_solution_status == 2  # kSolutionStatusFeasible
         bound = info.mip_dual_bound if math.isfinite(info.mip_dual_bound) else None
         nodes = int(info.mip_node_count)
-        if ms == highspy.HighsModelStatus.kOptimal:
+        if ms == highspy.HighsModelStatus.kOptimal and not mismatch:
             status = "optimal"
         elif ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             return SolveInfo("infeasible", False, None, None, None, seconds, nodes)
         else:
             status = "feasible" if has else "no solution"
-        obj = info.objective_function_value if has else None
+        obj = (pulp.value(problem.objective) if problem.objective is not None else 0.0) if has else None
         if status == "optimal":
-            bound = obj if bound is None else bound
+            bound = obj if bound is None else min(bound, obj)
     else:
+        seconds = time.perf_counter() - t0
         nodes = None
         st = problem.status
         if st == pulp.LpStatusInfeasible:
