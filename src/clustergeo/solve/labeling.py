@@ -12,8 +12,8 @@ unit of flow; only first units send it; no flow across a cut edge). The cut edge
 This is Validi & Buchanan's default for the cut-edges objective (Political districting to
 minimize cut edges, Math. Prog. Comp. 2022), written afresh for PuLP and HiGHS. On the US
 county graphs at +-0.5% (HiGHS 1.16, one thread, the same roots and warm start, MIP alone) it
-proves Arkansas in 146 s instead of 321 s with the rooted Hess model and Iowa in 235 s instead
-of 791 s; Oklahoma takes 158 s instead of 114 s. It also has a fixed size (``k`` labels, not
+proves Arkansas in 180 s instead of 321 s with the rooted Hess model, Oklahoma in 101 s instead
+of 114 s and Iowa in 156 s instead of 791 s (the reach rows below included). It also has a fixed size (``k`` labels, not
 one per root), so it is what ``contiguity="auto"`` uses for cut edges with an exact count.
 
 Fixing (exact): the unit in position ``t`` of the order can only be in clusters ``0 .. t``;
@@ -31,7 +31,7 @@ import time
 import pulp
 
 from . import solvers
-from .model import EQ, GE, LE, ModelRun, RoundLog, _row
+from .model import EQ, GE, LE, ModelRun, RoundLog, _row, most_units
 from .problem import Problem
 
 log = logging.getLogger("clustergeo.solve")
@@ -55,6 +55,7 @@ class LabelingModel:
         self.p, self.k = p, k
         n = p.n
         self.order = sorted(range(n), key=lambda v: int(p.hub_rank[v]))
+        self.position = {v: t for t, v in enumerate(self.order)}
         order = self.order
         q = int(p.hub_roots)
         prob = pulp.LpProblem("clustergeo_labels", pulp.LpMinimize)
@@ -113,7 +114,7 @@ class LabelingModel:
         _row(prob, ((u[last, k - 1], 1), (r[last, k - 1], 1)), EQ, 1, "oend_last")
         r[order[0], 0].lowBound = 1
         # one flow: a unit that starts no cluster consumes one unit; flow stays inside clusters
-        big = float(self._most_units())
+        big = float(most_units(p, list(range(n))))
         adj = p.adjacency
         f = {}
         for a, b in p.edges():
@@ -122,11 +123,9 @@ class LabelingModel:
         for v in range(n):
             _row(prob, [(f[u_, v], 1) for u_ in adj[v]] + [(f[v, u_], -1) for u_ in adj[v]]
                  + [(r[v, c], big) for c in labels], GE, 1, f"flow_{v}")
-        for a, b in p.edges():
-            cut = [(z[a, b, c], big - 1) for c in labels] if (a, b) in edge_w else []
-            if not cut:
-                continue
-            _row(prob, [(f[a, b], 1), (f[b, a], 1)] + cut, LE, big - 1, f"fcap_{a}_{b}")
+        for a, b in p.edges():  # every edge has its cut variables (each counts at least 1)
+            _row(prob, [(f[a, b], 1), (f[b, a], 1)] + [(z[a, b, c], big - 1) for c in labels], LE, big - 1,
+                 f"fcap_{a}_{b}")
         # fixing
         fixed = 0
         for t, i in enumerate(order):
@@ -164,27 +163,18 @@ class LabelingModel:
         self.fixed_by_cost = 0
         log.info("labelling model: %d units, %d clusters, %d roots, %d variables fixed", n, k, q, fixed)
 
-    def _most_units(self) -> int:
-        """The most units one cluster can hold under every maximum (the flow's big-M)."""
-        most = self.p.n
-        for m, (_lo, hi) in self.p.bounds.items():
-            if hi is None:
-                continue
-            total, count = 0.0, 0
-            for v in sorted(float(x) for x in self.p.measures[m]):
-                if total + v > hi + 1e-9:
-                    break
-                total += v
-                count += 1
-            most = min(most, count)
-        return max(most, 1)
+    def _firsts(self, cluster: list[int]) -> dict[int, int]:
+        """Each cluster's first unit in the root order (units at -1 left out)."""
+        first: dict[int, int] = {}
+        for i in self.order:
+            if cluster[i] >= 0:
+                first.setdefault(cluster[i], i)
+        return first
 
     def labels_of(self, assignment: list[int]) -> list[int]:
         """A plan (hub per unit) as cluster numbers in the orbitope order."""
-        first: dict[int, int] = {}
-        for i in self.order:
-            first.setdefault(assignment[i], i)
-        rank = {h: c for c, h in enumerate(sorted(first, key=lambda h: self.order.index(first[h])))}
+        first = self._firsts(assignment)
+        rank = {h: c for c, h in enumerate(sorted(first, key=lambda h: self.position[first[h]]))}
         return [rank[h] for h in assignment]
 
     def set_start(self, assignment: list[int] | None) -> bool:
@@ -193,12 +183,7 @@ class LabelingModel:
         if assignment is None or len(set(assignment)) != self.k:
             return False
         lab = self.labels_of(assignment)
-        firsts = set()
-        seen: set[int] = set()
-        for i in self.order:
-            if lab[i] not in seen:
-                seen.add(lab[i])
-                firsts.add(i)
+        firsts = set(self._firsts(lab).values())
         if any(self.r[i, lab[i]].upBound == 0 for i in firsts) or \
                 any(self.x[i, lab[i]].upBound == 0 for i in range(self.p.n)):
             return False  # a plan the fixing rules out cannot be (it is not a valid plan)
@@ -216,11 +201,8 @@ class LabelingModel:
         for (i, c), var in self.x.items():
             if var.varValue is not None and var.varValue > 0.5:
                 lab[i] = c
-        first: dict[int, int] = {}
-        for i in self.order:
-            if lab[i] >= 0:
-                first.setdefault(lab[i], i)
-        return [first.get(c, -1) if c >= 0 else -1 for c in lab]
+        first = self._firsts(lab)
+        return [first[c] if c >= 0 else -1 for c in lab]
 
     def solve(self, *, solver: str, time_limit: float | None, gap: float | None, threads: int, seed: int,
               msg: bool = False, start: list[int] | None = None, progress=None, **_ignored) -> ModelRun:

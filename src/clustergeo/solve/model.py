@@ -92,6 +92,23 @@ def _row(prob: pulp.LpProblem, terms, sense: int, rhs: float, name: str, *, merg
 EQ, LE, GE = pulp.LpConstraintEQ, pulp.LpConstraintLE, pulp.LpConstraintGE
 
 
+def most_units(p: Problem, members: list[int]) -> int:
+    """The most of these units one cluster can hold under every maximum (lightest first):
+    the flow models' big-M, far tighter than the number of units."""
+    most = len(members)
+    for m, (_lo, hi) in p.bounds.items():
+        if hi is None:
+            continue
+        total, count = 0.0, 0
+        for v in sorted(float(p.measures[m][i]) for i in members):
+            if total + v > hi + 1e-9:
+                break
+            total += v
+            count += 1
+        most = min(most, count)
+    return max(most, 1)
+
+
 class HessModel:
     """The MIP for one :class:`Problem` and one objective stage."""
 
@@ -237,23 +254,6 @@ class HessModel:
                     nearer = [k for k in adj[i] if k in key and key[k] < key[i]]
                     _row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in nearer], LE, 0, f"near_{i}_{j}")
 
-    def _most_units(self, members: list[int]) -> int:
-        """The most of these units one cluster can hold under every maximum (lightest first):
-        the flow model's big-M, far tighter than the number of units."""
-        most = len(members)
-        for m, (_lo, hi) in self.p.bounds.items():
-            if hi is None:
-                continue
-            w = sorted(float(self.p.measures[m][i]) for i in members)
-            total, count = 0.0, 0
-            for v in w:
-                if total + v > hi + 1e-9:
-                    break
-                total += v
-                count += 1
-            most = min(most, count)
-        return max(most, 1)
-
     def _flow_size(self) -> int:
         """Flow variables the compact model would add (arcs inside each hub's reach)."""
         adj = self.p.adjacency
@@ -268,7 +268,7 @@ class HessModel:
         adj = self.p.adjacency
         for j in self.hubs:
             members = set(self.by_hub[j])
-            big = float(self._most_units(sorted(members)) - 1)
+            big = float(most_units(self.p, sorted(members)) - 1)
             f = {}
             for u in sorted(members):
                 for v in adj[u]:
