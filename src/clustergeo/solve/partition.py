@@ -29,6 +29,8 @@ log = logging.getLogger("clustergeo.solve")
 NEARER_MIN_UNITS = 40  # from this many units the closer-neighbour model seeds the exact solve
 NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it is a MIP too
 CONTIGUITY = ("auto", "cuts", "flow", "columns", "labeling")
+COLUMNS_MAX_PER_CLUSTER = 12  # units per cluster above which "auto" does not try listing clusters
+ROOTS_SECONDS = 10.0  # the most the root search (max-B MIP) may take
 
 
 @dataclass
@@ -236,7 +238,12 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     if not hubs_possible:
         raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
     tight = tight_balance(p)
-    if contiguity == "columns" or (contiguity == "auto" and (p.n <= 60 or (tight and p.n <= 150))):
+    # a cluster of many units has too many possible shapes to list: every run that listed
+    # them all had at most 8 units per cluster; the county graphs (19 to 31) spent 7 s
+    # finding out
+    per_cluster = p.n / max(p.k_range()[0], precheck_count(p), 1)
+    if contiguity == "columns" or (contiguity == "auto" and per_cluster <= COLUMNS_MAX_PER_CLUSTER
+                                   and (p.n <= 60 or (tight and p.n <= 150))):
         # listing clusters pays off when few fit (a narrow window) or the graph is small; the
         # list is abandoned at a budget, so a failed try costs a second or a few
         result = _solve_by_columns(graph, p, allowed, stats, fewest, excl, opts, t0, explain,
@@ -247,9 +254,10 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     if p.objective == "cut_edges" and contiguity != "none":
         # the hub is only a representative: take it from the few units every cluster must
         # hold (roots.py), which removes nearly all hub symmetry and most pairs
-        # fewer roots, fewer pairs: the max-B MIP stops once it proves its answer (Arkansas: 11
-        # roots, proved in 27 s; 12-13 when stopped at 10 s; Oklahoma 13 at 60 s, 15 at 10 s)
-        roots_s = min(60.0, 0.1 * time_limit if time_limit is not None else 60.0)
+        # fewer roots, fewer pairs: the max-B MIP stops once it proves its answer. Longer
+        # searches rarely pay: Oklahoma has 14 roots at 10 s and 13 at 60 s, and its proof
+        # then takes 41 s instead of 45 s; Arkansas and Iowa have the same roots at 10 s and 60 s
+        roots_s = min(ROOTS_SECONDS, 0.1 * time_limit if time_limit is not None else ROOTS_SECONDS)
         found = root_order(p, seconds=roots_s, threads=threads, seed=seed)
         if found is not None:
             p.hub_rank, p.hub_roots = found
