@@ -255,8 +255,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         # the hub is only a representative: take it from the few units every cluster must
         # hold (roots.py), which removes nearly all hub symmetry and most pairs
         # fewer roots, fewer pairs: the max-B MIP stops once it proves its answer. Longer
-        # searches rarely pay: Oklahoma has 14 roots at 10 s and 13 at 60 s, and its proof
-        # then takes 41 s instead of 45 s; Arkansas and Iowa have the same roots at 10 s and 60 s
+        # searches rarely pay: Oklahoma has 14 roots at 10 s (proof 45 s) and 13 at 60 s
+        # (proof 41 s); Arkansas and Iowa have the same roots at 10 s and at 60 s
         roots_s = min(ROOTS_SECONDS, 0.1 * time_limit if time_limit is not None else ROOTS_SECONDS)
         found = root_order(p, seconds=roots_s, threads=threads, seed=seed)
         if found is not None:
