@@ -245,12 +245,17 @@ def test_columns_match_enumeration(inst, objective, within, fewest):
     assert check_partition(g, r.assignment, bounds={"pupils": (lo, hi)}, k=None if fewest else k) == []
 
 
+def halves(g: nx.Graph, slack: float) -> tuple[int, int]:
+    """Pupil bounds for two clusters within ``slack`` of half the total."""
+    total = sum(d["pupils"] for _, d in g.nodes(data=True))
+    return math.floor(total / 2 * (1 - slack)), math.ceil(total / 2 * (1 + slack))
+
+
 def test_auto_does_not_list_clusters_of_many_units():
     # 12.5 units per cluster, over the 12 above which "auto" does not list clusters: it goes
     # straight to the Hess model; asking for the column method still lists them
     g = grid(5, seed=3)
-    total = sum(d["pupils"] for _, d in g.nodes(data=True))
-    lo, hi = math.floor(total / 2 * 0.9), math.ceil(total / 2 * 1.1)
+    lo, hi = halves(g, 0.1)
     cost = cost_of(g)
     auto = partition(g, min_weight=lo, max_weight=hi, k=2, cost=cost)
     assert auto.status == "optimal" and auto.formulation.startswith("hess")
@@ -260,8 +265,7 @@ def test_auto_does_not_list_clusters_of_many_units():
 
 def test_tight_window_uses_columns_and_agrees_with_cuts():
     g = grid(4, seed=3)
-    total = sum(d["pupils"] for _, d in g.nodes(data=True))
-    lo, hi = math.floor(total / 2 * 0.98), math.ceil(total / 2 * 1.02)
+    lo, hi = halves(g, 0.02)
     cost = cost_of(g)
     auto = partition(g, min_weight=lo, max_weight=hi, k=2, cost=cost)
     cuts = partition(g, min_weight=lo, max_weight=hi, k=2, cost=cost, contiguity="cuts")
