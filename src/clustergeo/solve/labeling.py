@@ -13,10 +13,10 @@ This is Validi & Buchanan's default for the cut-edges objective (Political distr
 minimize cut edges, Math. Prog. Comp. 2022), written afresh for PuLP and HiGHS. On the US
 county graphs at +-0.5% (HiGHS 1.16, one thread, the same roots and warm start, MIP alone,
 cut separation at every node for both; :data:`HIGHS_OPTIONS` now turns it off below the root
-here, with the figures that gives) it
-proves Arkansas in 180 s instead of 321 s with the rooted Hess model, Oklahoma in 101 s instead
-of 114 s and Iowa in 156 s instead of 791 s (the reach rows below included). It also has a fixed size (``k`` labels, not
-one per root), so it is what ``contiguity="auto"`` uses for cut edges with an exact count.
+here, with the figures that gives) it proves Arkansas in 180 s instead of 321 s with the
+rooted Hess model, Oklahoma in 101 s instead of 114 s and Iowa in 156 s instead of 791 s (the
+reach rows below included). It also has a fixed size (``k`` labels, not one per root), so it
+is what ``contiguity="auto"`` uses for cut edges with an exact count.
 
 Fixing (exact): the unit in position ``t`` of the order can only be in clusters ``0 .. t``;
 a unit that is not a root never starts a cluster; the last ``t`` roots cannot start the first

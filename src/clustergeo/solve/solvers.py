@@ -155,6 +155,11 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
         lp.solverModel.run()
 
 
+def _value(problem: pulp.LpProblem) -> float:
+    """The model's objective at the variables' current values (0 without an objective)."""
+    return pulp.value(problem.objective) if problem.objective is not None else 0.0
+
+
 def _disagrees(problem: pulp.LpProblem, reported: float) -> bool:
     """Whether the solver's objective differs from the model's objective at its values."""
     if problem.objective is None:
@@ -225,7 +230,6 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
     without it; if they still disagree the answer is reported as feasible, not optimal."""
     t0 = time.perf_counter()
     _solve(problem, solver)
-    obj = pulp.value(problem.objective) if problem.objective is not None else 0.0
     if isinstance(solver, pulp.HiGHS):
         import highspy
 
@@ -234,7 +238,7 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
         mismatch = info.primal_solution_status == 2 and _disagrees(problem, info.objective_function_value)
         if mismatch and getattr(solver, "warm_start", False):
             log.warning("HiGHS reported objective %s for a plan worth %s after a warm start: solving again "
-                        "without it", info.objective_function_value, pulp.value(problem.objective))
+                        "without it", info.objective_function_value, _value(problem))
             solver.warm_start = False
             if solver.timeLimit is not None:
                 solver.timeLimit = max(solver.timeLimit - (time.perf_counter() - t0), 1.0)
@@ -253,7 +257,7 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
             return SolveInfo("infeasible", False, None, None, None, seconds, nodes)
         else:
             status = "feasible" if has else "no solution"
-        obj = (pulp.value(problem.objective) if problem.objective is not None else 0.0) if has else None
+        obj = _value(problem) if has else None
         if status == "optimal":
             bound = obj if bound is None else min(bound, obj)
     else:
@@ -263,12 +267,11 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
         if st == pulp.LpStatusInfeasible:
             return SolveInfo("infeasible", False, None, None, None, seconds)
         has = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+        obj = _value(problem) if has else None
         if problem.sol_status == pulp.LpSolutionOptimal:
             status, bound = "optimal", obj
         else:
             status, bound = ("feasible" if has else "no solution"), None
-        if not has:
-            obj = None
     gap = None
     if obj is not None and bound is not None:
         gap = 0.0 if status == "optimal" else abs(obj - bound) / max(abs(obj), 1e-9)
