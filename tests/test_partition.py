@@ -294,6 +294,23 @@ def test_spanning_tree_heuristic_plans_meet_the_rules(inst, objective):
     assert plan_cost(p, a) >= expect[0] - 1e-6
 
 
+def test_spanning_tree_search_bounded_by_work_is_reproducible():
+    """With a work budget the search's plan does not hang on the clock: two runs with the same
+    seed agree, and a budget of nothing still returns a first plan."""
+    from clustergeo.solve import recom
+    from clustergeo.solve.problem import build_problem
+
+    g = grid(6, seed=3)
+    total = sum(d["pupils"] for _, d in g.nodes(data=True))
+    p = build_problem(g, min_weight=total / 4 * 0.95, max_weight=total / 4 * 1.05, k=4, objective="cut_edges")
+    runs = [recom.search(p, 4, seconds=600, seed_value=7, work=20_000) for _ in range(2)]
+    assert runs[0] is not None and runs[0] == runs[1]
+    first = recom.search(p, 4, seconds=600, seed_value=7, work=0)
+    assert first is not None
+    assign = {p.nodes[i]: p.nodes[j] for i, j in enumerate(first)}
+    assert check_partition(g, assign, bounds={"pupils": (total / 4 * 0.95, total / 4 * 1.05)}, k=4) == []
+
+
 def test_columns_with_two_measures_agree_with_cuts():
     """Sets are grown under one maximum; the other measure's bounds are checked on the list."""
     g = grid(4, seed=5)

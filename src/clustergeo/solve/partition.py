@@ -281,7 +281,9 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         found = [c for c in (heuristic.greedy(p, fewest=fewest, target=count),) if c is not None
                  and (count is None or len(set(c)) == count)]
         if count is not None and contiguity != "none":
-            tree = recom.search(p, count, seconds=heur_s, seed_value=seed)
+            # bounded by work (the same plan on any machine), with twice the time as a cap
+            tree = recom.search(p, count, seconds=2 * heur_s, seed_value=seed,
+                                work=recom.WORK_PER_SECOND * heur_s)
             if tree is not None:
                 found.append(tree)
             if contiguity in ("cuts", "auto") and p.objective == "hess" and p.n > NEARER_MIN_UNITS \

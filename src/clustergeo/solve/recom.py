@@ -14,6 +14,14 @@ connected region splits it into two connected parts, and a tree has many edges t
 Both are exact about the rules: every plan they return is contiguous, meets every bound, the
 count and the district rule. They are used as the exact solver's warm start and as its answer
 when it finds none in the time limit; the benchmarks report them next to the peers.
+
+The search is bounded by work, not only by time: it counts the spanning trees it draws,
+weighted by their size, and stops at a budget (``work``), so the same problem and seed give
+the same plan on any machine and under any load; the time limit stays as a cap for slow
+machines. (Bounded by
+time alone, Iowa's start had 35 cut edges after 6 s of search and 34 after 12 s, so it hung on
+the machine's speed and load; the exact solver's proof from the optimum, 33, takes 80-140 s,
+from 35 120-250 s.)
 """
 
 from __future__ import annotations
@@ -27,11 +35,20 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 from .problem import Problem
 
 
+#: The work of one spanning tree: its units plus this many (a tree of 11 units takes 0.55 ms
+#: on the reference machine, one of 267 units 4.7 ms: about 0.016 ms a unit plus 0.4 ms).
+TREE_WORK = 25
+#: Work per second of search on the reference machine (2 cores, Python 3.11: 62,000-103,000
+#: on grids of 16-400 units and the county graphs), to turn seconds into a work budget.
+WORK_PER_SECOND = 70_000
+
+
 class _Data:
-    """Arrays the search needs, built once per problem."""
+    """Arrays the search needs, built once per problem, and the work done so far."""
 
     def __init__(self, p: Problem):
         self.p = p
+        self.work, self.budget = 0, float("inf")  # spanning-tree work done (TREE_WORK); the cap
         self.adj = p.adjacency
         self.names = sorted(p.bounds)
         self.w = np.array([p.measures[m] for m in self.names], dtype=float).reshape(len(self.names), p.n)
@@ -56,6 +73,10 @@ class _Data:
                                                             (p.division, p.division_mode, p.division_penalty))
                           if lab is not None and mode == "penalty" and pen > 0]
 
+    def spent(self) -> bool:
+        """Whether the work budget is used up."""
+        return self.work >= self.budget
+
     def fits(self, tot: np.ndarray, clusters: int = 1) -> bool:
         return bool(np.all(tot >= clusters * self.lo - 1e-9) and np.all(tot <= clusters * self.hi + 1e-9))
 
@@ -79,6 +100,7 @@ class _Data:
 def _tree(d: _Data, members: np.ndarray, rng: np.random.Generator):
     """A random spanning tree of the region ``members``: (BFS order, parent) in local indices,
     or None when the region is not connected."""
+    d.work += len(members) + TREE_WORK
     local = {int(v): i for i, v in enumerate(members)}
     rows, cols = [], []
     for v in members.tolist():
@@ -134,14 +156,16 @@ def _touching(d: _Data, label: np.ndarray, units) -> list[tuple[int, int]]:
 
 
 def seed(p: Problem, k: int, *, rng: np.random.Generator, attempts: int = 200,
-         deadline: float | None = None, _d: _Data | None = None) -> list[int] | None:
-    """A plan of exactly ``k`` clusters by recursive spanning-tree splits, or None."""
+         deadline: float | None = None, budgeted: bool = True,
+         _d: _Data | None = None) -> list[int] | None:
+    """A plan of exactly ``k`` clusters by recursive spanning-tree splits, or None (also when
+    the work budget is spent, unless ``budgeted`` is False)."""
     d = _d or _Data(p)
     everything = np.arange(p.n)
     if not d.fits(d.w.sum(axis=1), k):
         return None
     for _ in range(attempts):
-        if deadline is not None and time.perf_counter() > deadline:
+        if (budgeted and d.spent()) or (deadline is not None and time.perf_counter() > deadline):
             return None
         rest, clusters, ok = everything, [], True
         while len(clusters) < k - 1:
@@ -200,7 +224,7 @@ def improve(p: Problem, assignment: list[int], *, rng: np.random.Generator, seco
         return list(assignment)
     stall, scale = 0, max(1.0, abs(sum(costs)))
     for _ in range(steps):
-        if time.perf_counter() > t_end or stall > 30 * len(pairs) + 200:  # time, or no gain for long
+        if d.spent() or time.perf_counter() > t_end or stall > 30 * len(pairs) + 200:  # budget, time, or no gain for long
             break
         stall += 1
         a, b = pairs[int(rng.integers(len(pairs)))]
@@ -239,23 +263,30 @@ def improve(p: Problem, assignment: list[int], *, rng: np.random.Generator, seco
     return _assignment(d, clusters)
 
 
-def search(p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0) -> list[int] | None:
-    """Seed a plan of ``k`` clusters and improve it; when the search stalls before ``seconds``
-    are up, start again from a new seed, and return the best plan; None if no seed was found."""
+def search(p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0,
+           work: float | None = None) -> list[int] | None:
+    """Seed a plan of ``k`` clusters and improve it; when the search stalls, start again from
+    a new seed, and return the best plan; None if no seed was found.
+
+    It stops when its spanning trees add up to ``work`` (each its units plus ``TREE_WORK``;
+    reproducible, see the module's docstring; about ``work / WORK_PER_SECOND`` seconds) or
+    after ``seconds``, whichever comes first. The first plan is sought until ``seconds`` whatever the budget."""
     from .heuristic import plan_cost
 
     rng = np.random.default_rng(seed_value)
     d = _Data(p)
+    if work is not None:
+        d.budget = work
     deadline = time.perf_counter() + seconds
     best, best_cost = None, np.inf
     while True:
-        start = seed(p, k, rng=rng, deadline=deadline, _d=d)
+        start = seed(p, k, rng=rng, deadline=deadline, budgeted=best is not None, _d=d)
         if start is None:
             break
         plan = improve(p, start, rng=rng, seconds=max(deadline - time.perf_counter(), 0.0), _d=d)
         cost = plan_cost(p, plan)
         if cost < best_cost:
             best, best_cost = plan, cost
-        if time.perf_counter() >= deadline:
+        if time.perf_counter() >= deadline or d.spent():
             break
     return best
