@@ -294,6 +294,57 @@ def test_spanning_tree_heuristic_plans_meet_the_rules(inst, objective):
     assert plan_cost(p, a) >= expect[0] - 1e-6
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.booleans())
+def test_tabu_polish_keeps_the_rules_and_never_worsens(inst, with_district):
+    """Small moves from a spanning-tree plan: still contiguous, inside the bounds, the same
+    count (and inside one district each under ``within``), never worse, never below the
+    exhaustive optimum."""
+    from clustergeo.solve import recom, tabu
+    from clustergeo.solve.heuristic import plan_cost
+    from clustergeo.solve.problem import build_problem
+
+    g, k, lo, hi = inst
+    district = "district" if with_district else None  # the instances' districts: x < 50 or not
+    kw = dict(min_weight=lo, max_weight=hi, k=k, objective="cut_edges")
+    if district:
+        kw.update(district=district, district_mode="within")
+    p = build_problem(g, **kw)
+    start = recom.search(p, k, seconds=0.3, seed_value=1)
+    if start is None:
+        return
+    out = tabu.polish(p, start, seed_value=1, work=50_000)
+    assert plan_cost(p, out) <= plan_cost(p, start) + 1e-9
+    assign = {p.nodes[i]: p.nodes[j] for i, j in enumerate(out)}
+    assert check_partition(g, assign, bounds={"pupils": (lo, hi)}, k=k) == []
+    if district:
+        for hub in set(out):
+            assert len({g.nodes[p.nodes[i]]["district"] for i, j in enumerate(out) if j == hub}) == 1
+    expect = brute_force(g, lo=lo, hi=hi, k=k, objective="cut_edges", district=district)
+    assert expect is not None and plan_cost(p, out) >= expect[0] - 1e-6
+
+
+def test_tabu_polish_straightens_a_bent_boundary():
+    """A 4 x 4 grid in two halves of 8 units: from an L-shaped half (6 cut edges) the small
+    moves reach a straight boundary (4 cut edges, the optimum)."""
+    from clustergeo.solve import tabu
+    from clustergeo.solve.heuristic import plan_cost
+    from clustergeo.solve.problem import build_problem
+
+    g = nx.grid_2d_graph(4, 4)
+    nx.set_node_attributes(g, 1, "pupils")
+    p = build_problem(g, min_weight=8, max_weight=8, k=2, objective="cut_edges")
+    bent = {(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (2, 0), (3, 0), (1, 1)}
+    idx = {v: i for i, v in enumerate(p.nodes)}
+    hub_a, hub_b = idx[(0, 0)], idx[(3, 3)]
+    start = [hub_a if v in bent else hub_b for v in p.nodes]
+    assert plan_cost(p, start) == 6
+    out = tabu.polish(p, start, work=100_000)
+    assert plan_cost(p, out) == 4
+    assign = {p.nodes[i]: p.nodes[j] for i, j in enumerate(out)}
+    assert check_partition(g, assign, bounds={"pupils": (8, 8)}, k=2) == []
+
+
 def test_spanning_tree_search_bounded_by_work_is_reproducible():
     """With a work budget the search's plan does not hang on the clock: two runs with the same
     seed agree, and a budget of nothing still returns a first plan."""

@@ -18,10 +18,9 @@ when it finds none in the time limit; the benchmarks report them next to the pee
 The search is bounded by work, not only by time: it counts the spanning trees it draws,
 weighted by their size, and stops at a budget (``work``), so the same problem and seed give
 the same plan on any machine and under any load; the time limit stays as a cap for slow
-machines. (Bounded by
-time alone, Iowa's start had 35 cut edges after 6 s of search and 34 after 12 s, so it hung on
-the machine's speed and load; the exact solver's proof from the optimum, 33, takes 80-140 s,
-from 35 120-250 s.)
+machines. (Bounded by time alone, Iowa's start had 35 cut edges after 6 s of search and 34
+after 12 s, so it hung on the machine's speed and load; the exact solver's proof takes about
+half as long from the optimum, 33, as from 35.)
 """
 
 from __future__ import annotations
@@ -224,7 +223,8 @@ def improve(p: Problem, assignment: list[int], *, rng: np.random.Generator, seco
         return list(assignment)
     stall, scale = 0, max(1.0, abs(sum(costs)))
     for _ in range(steps):
-        if d.spent() or time.perf_counter() > t_end or stall > 30 * len(pairs) + 200:  # budget, time, or no gain for long
+        # the budget, the time, or no gain for long
+        if d.spent() or time.perf_counter() > t_end or stall > 30 * len(pairs) + 200:
             break
         stall += 1
         a, b = pairs[int(rng.integers(len(pairs)))]
@@ -270,7 +270,8 @@ def search(p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0,
 
     It stops when its spanning trees add up to ``work`` (each its units plus ``TREE_WORK``;
     reproducible, see the module's docstring; about ``work / WORK_PER_SECOND`` seconds) or
-    after ``seconds``, whichever comes first. The first plan is sought until ``seconds`` whatever the budget."""
+    after ``seconds``, whichever comes first. The first plan is sought until ``seconds``,
+    whatever the budget."""
     from .heuristic import plan_cost
 
     rng = np.random.default_rng(seed_value)
