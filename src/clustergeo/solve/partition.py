@@ -285,8 +285,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
             tree = recom.search(p, count, seconds=2 * heur_s, seed_value=seed,
                                 work=recom.WORK_PER_SECOND * heur_s)
             if tree is not None and tabu.applies(p):
-                # small moves near the plan: Iowa's 35 cut edges become 33 (the optimum) in about
-                # 2 s, and the proof from there takes about half as long
+                # small moves near the plan: Iowa's 35 cut edges become 33 (the optimum) within a
+                # quarter of a second, and the proof from there takes about two thirds as long
                 tree = tabu.polish(p, tree, seed_value=seed, work=tabu.WORK_PER_SECOND * heur_s / 3,
                                    seconds=2 * heur_s / 3)
             if tree is not None:
