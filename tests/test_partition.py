@@ -442,3 +442,28 @@ def test_reported_objective_is_the_plans_own_after_a_warm_start():
         r = partition(g, min_weight=7, max_weight=21, k="fewest", objective="cut_edges", contiguity=contiguity)
         cut = sum(1 for a, b in g.edges if r.assignment[a] != r.assignment[b])
         assert r.objective == pytest.approx(cut) and cut == 3 and r.status == "optimal"
+
+
+@pytest.mark.parametrize("objective", ["hess", "cut_edges"])
+def test_forbidden_pairs_hold_in_every_plan(objective):
+    """``forbid`` (unit, hub) pairs hold in the answer, whatever produced it; the heuristics
+    know no travel cap, so their plans are screened before they can be a start or a fallback."""
+    from clustergeo.solve.partition import within_caps
+    from clustergeo.solve.problem import build_problem
+
+    g = grid(4, seed=2)
+    lo, hi = halves(g, 0.3)
+    cost = cost_of(g) if objective == "hess" else None
+    free = partition(g, min_weight=lo, max_weight=hi, k=2, cost=cost, objective=objective)
+    hubs = set(free.assignment.values())
+    # forbid every unit but the hubs themselves from the free answer's hubs
+    forbid = {(v, h) for v in g for h in hubs if v != h}
+    try:
+        r = partition(g, min_weight=lo, max_weight=hi, k=2, cost=cost, objective=objective, forbid=forbid)
+    except cg.InfeasibleError:
+        return
+    assert all((v, h) not in forbid for v, h in r.assignment.items())
+    p = build_problem(g, min_weight=lo, max_weight=hi, k=2, cost=cost, objective=objective, forbid=forbid)
+    pos = {v: i for i, v in enumerate(p.nodes)}
+    assert within_caps(p, [pos[r.assignment[v]] for v in p.nodes])
+    assert not within_caps(p, [pos[free.assignment[v]] for v in p.nodes])

@@ -300,6 +300,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
                 near = nearer_plan(p, allowed, count, best, opts, seconds=near_s)
                 if near is not None:
                     found.append(near)
+        found = [c for c in found if within_caps(p, c)]  # the heuristics know no travel cap
         return min(found, key=lambda c: heuristic.plan_cost(p, c)) if found else None
 
     lo_k0, hi_k0 = p.k_range()
@@ -365,6 +366,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         if count is not None:
             left = time_limit - (time.perf_counter() - t0)
             late = recom.search(p, count, seconds=max(left, 0.5), seed_value=seed + 1)
+            if late is not None and not within_caps(p, late):
+                late = None
     if assignment is None:
         candidates = [c for c in (run.incumbent, start, late) if c is not None and (not fewest or len(set(c)) == k_best)]
         fallback = min(candidates, key=lambda c: heuristic.plan_cost(p, c)) if candidates else None
@@ -464,10 +467,25 @@ def precheck_count(p: Problem) -> int:
     return sum(count_range(p, comp)[0] for _where, comp in _parts(p))
 
 
+def within_caps(p: Problem, plan: list[int]) -> bool:
+    """Whether no unit of ``plan`` (hub per unit) is with a hub that the travel cap
+    (``max_cost``) or ``forbid`` rules out."""
+    capped = p.max_cost is not None and p.cost is not None
+    if not p.forbid and not capped:
+        return True
+    for i, h in enumerate(plan):
+        if i != h and ((i, h) in p.forbid or (capped and p.cost.get((i, h), float("inf")) > p.max_cost)):
+            return False
+    return True
+
+
 def _verify(graph: nx.Graph, result: PartitionResult, p: Problem, contiguous: bool) -> None:
     problems = check_partition(
         graph, result.assignment, bounds=p.bounds, k=p.k if p.k != "fewest" else None,
         contiguous=contiguous)
+    pos = {v: i for i, v in enumerate(p.nodes)}
+    if not within_caps(p, [pos[result.assignment[v]] for v in p.nodes]):
+        problems.append("a unit is with a hub that the travel cap or forbid rules out")
     for lab, mode, what in ((p.district, p.district_mode, "district"), (p.division, p.division_mode, "division")):
         if lab is not None and mode == "within":
             pos = {v: i for i, v in enumerate(p.nodes)}
