@@ -21,6 +21,7 @@ import time
 
 import numpy as np
 
+from .cuts import _components
 from .problem import Problem
 
 #: Steps a moved unit may not move again (unless that gives the best plan yet).
@@ -95,18 +96,8 @@ def polish(p: Problem, assignment: list[int], *, seed_value: int = 0, work: floa
         members.discard(out)
         if into >= 0:
             members.add(into)
-        if not members:
-            return False
-        first = next(iter(members))
-        seen, stack = {first}, [first]
-        while stack:
-            u = stack.pop()
-            for v in adj[u]:
-                if v in members and v not in seen:
-                    seen.add(v)
-                    stack.append(v)
         spent += n
-        return len(seen) == len(members)
+        return bool(members) and len(_components(members, adj)) == 1
 
     def pull(u: int, c: int) -> float:
         """Edge weight from unit u to cluster c."""
