@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import clustergeo as cg
 from clustergeo.solve import partition
 from clustergeo.solve.problem import allowed_hubs, build_problem
 from clustergeo.solve.roots import root_order, too_light
@@ -70,3 +71,16 @@ def test_rooted_cut_edges_model_matches_enumeration(inst, within, contiguity, fe
     assert_optimum(g, r, expect, lo, hi, None if fewest else k)
     if r is not None and not within:
         assert r.formulation.startswith("hess")
+
+
+def test_a_highs_presolve_solve_error_is_solved_again_without_presolve():
+    # found by the property test above: HiGHS 1.16.0's presolve reduces this 8-unit model to a
+    # wrong optimum (5 cut edges, breaking rows once restored) and stops with a solve error;
+    # the plan then came back as "heuristic". solvers.run solves again without presolve
+    pupils = [2, 3, 4, 5, 3, 5, 5, 9]
+    g = nx.Graph([(0, 7), (0, 6), (0, 1), (0, 2), (1, 7), (1, 3), (1, 2), (1, 5), (2, 6), (2, 5), (2, 4),
+                  (3, 7), (3, 5), (3, 4), (4, 5), (6, 7)])
+    nx.set_node_attributes(g, dict(enumerate(pupils)), "pupils")
+    r = cg.partition(g, min_weight=6, max_weight=18, k="fewest", objective="cut_edges", contiguity="flow")
+    assert r.status == "optimal" and r.objective == 8 and r.k == 2
+    assert cg.check_partition(g, r.assignment, bounds={"pupils": (6, 18)}) == []

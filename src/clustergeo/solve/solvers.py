@@ -234,6 +234,16 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
         import highspy
 
         h = problem.solverModel
+        if h.getModelStatus() == highspy.HighsModelStatus.kSolveError and solver.optionsDict.get("presolve") != "off":
+            # HiGHS 1.16.0's presolve can reduce a small MIP to a wrong "optimum" that breaks
+            # the model's rows once restored, and then stops with a solve error and no plan
+            # (an 8-unit cut-edge model in the tests); without presolve it solves
+            log.warning("HiGHS stopped with a solve error: solving again without presolve")
+            solver.optionsDict["presolve"] = "off"
+            if solver.timeLimit is not None:
+                solver.timeLimit = max(solver.timeLimit - (time.perf_counter() - t0), 1.0)
+            _solve(problem, solver)
+            h = problem.solverModel
         info = h.getInfo()
         mismatch = info.primal_solution_status == 2 and _disagrees(problem, info.objective_function_value)
         if mismatch and getattr(solver, "warm_start", False):
