@@ -71,3 +71,16 @@ def test_unknown_contiguity_is_named():
     nx.set_node_attributes(g, 1, "pupils")
     with pytest.raises(cg.RulesError, match="'labelling'"):
         partition(g, min_weight=1, max_weight=3, k=2, objective="cut_edges", contiguity="labelling")
+
+
+def test_a_stopped_cut_edge_solve_returns_a_checked_plan_no_worse_than_its_start():
+    # far too little time to prove a 14 x 14 grid: the late spanning-tree search and the tabu
+    # polish of the better of its plan and the solver's incumbent run, and what comes back
+    # must still meet every rule
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(14, 14))
+    nx.set_node_attributes(g, 10, "pupils")
+    lo, hi = 480, 500
+    r = partition(g, min_weight=lo, max_weight=hi, k=4, objective="cut_edges", time_limit=4)
+    assert r.status in ("feasible", "heuristic", "optimal") and r.k == 4
+    assert r.objective <= r.heuristic_objective
+    assert cg.check_partition(g, r.assignment, bounds={"pupils": (lo, hi)}, k=4) == []

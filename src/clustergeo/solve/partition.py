@@ -364,10 +364,25 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         count = k_best if fewest else (lo_k0 if lo_k0 == hi_k0 else
                                        len(set(assignment if assignment is not None else start or [])) or None)
         if count is not None:
-            left = time_limit - (time.perf_counter() - t0)
-            late = recom.search(p, count, seconds=max(left, 0.5), seed_value=seed + 1)
+            left = max(time_limit - (time.perf_counter() - t0), 0.5)
+            # two thirds for the spanning-tree search, a third to polish the better of its
+            # plan and the solver's incumbent by tabu search (as the warm start is)
+            polish = tabu.applies(p)
+            search_s = left * 2 / 3 if polish else left
+            late = recom.search(p, count, seconds=search_s, seed_value=seed + 1,
+                                work=recom.WORK_PER_SECOND * search_s)
             if late is not None and not within_caps(p, late):
                 late = None
+            if polish:
+                base = [c for c in (late, assignment) if c is not None and len(set(c)) == count]
+                if base:
+                    best = min(base, key=lambda c: heuristic.plan_cost(p, c))
+                    left = max(time_limit - (time.perf_counter() - t0), 0.1)
+                    polished = tabu.polish(p, best, seed_value=seed + 1, work=tabu.WORK_PER_SECOND * left,
+                                           seconds=left)
+                    if within_caps(p, polished) and \
+                            (late is None or heuristic.plan_cost(p, polished) < heuristic.plan_cost(p, late)):
+                        late = polished
     if assignment is None:
         candidates = [c for c in (run.incumbent, start, late) if c is not None and (not fewest or len(set(c)) == k_best)]
         fallback = min(candidates, key=lambda c: heuristic.plan_cost(p, c)) if candidates else None
