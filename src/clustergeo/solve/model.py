@@ -28,6 +28,11 @@ from .problem import Problem
 log = logging.getLogger("clustergeo.solve")
 
 FLOW_SWITCH_ARCS = 60_000  # auto: add the flow model after a few cut rounds up to this many flow arcs
+#: auto: rounds of cuts before the flow model is added. Four, not three: Oklahoma's counties
+#: (Hess objective, +-0.5%) become contiguous in the fourth round, 41 s in all, while the flow
+#: solve added after three took 45 s more (82 s); Norfolk school by school 226 s either way,
+#: Nebraska 9-12 s either way, and the grids and planar graphs need one round (HiGHS 1.16.0)
+AUTO_ROUNDS = 4
 # LP reduced-cost fixing only up to this many unit-hub pairs: above it the LP did not finish
 # within a quarter of the limit on any benchmark graph (grid 20 x 20: 160,000 pairs, 45 s
 # spent for nothing), and the Lagrangian bound has already fixed what it can
@@ -163,9 +168,10 @@ class HessModel:
         if contiguity == "flow" and "contiguity" not in relax:
             self._add_flow(prob)
         # the flow model grows as (arcs inside each hub's reach) x hubs: switch to it when that
-        # stays moderate (Norfolk's 78-school district: cuts alone crawl for minutes)
-        self.auto_rounds = 3 if contiguity == "auto" and (p.n <= 40 or self._flow_size() <= FLOW_SWITCH_ARCS) \
-            else 10**9
+        # stays moderate (Norfolk's 78-school district: cuts alone crawl for minutes), after
+        # AUTO_ROUNDS rounds of cuts
+        self.auto_rounds = AUTO_ROUNDS if contiguity == "auto" and \
+            (p.n <= 40 or self._flow_size() <= FLOW_SWITCH_ARCS) else 10**9
         if contiguity == "nearer" and "contiguity" not in relax:
             self._add_nearer(prob)
         if contiguity in ("cuts", "auto") and "contiguity" not in relax:
