@@ -73,10 +73,11 @@ def test_rooted_cut_edges_model_matches_enumeration(inst, within, contiguity, fe
         assert r.formulation.startswith("hess")
 
 
-def test_a_highs_presolve_solve_error_is_solved_again_without_presolve():
+def test_a_highs_presolve_solve_error_is_solved_again_without_the_faulty_rule():
     # found by the property test above: HiGHS 1.16.0's presolve reduces this 8-unit model to a
     # wrong optimum (5 cut edges, breaking rows once restored) and stops with a solve error;
-    # the plan then came back as "heuristic". solvers.run solves again without presolve
+    # the plan then came back as "heuristic". solvers.run solves again with that presolve rule
+    # off (HiGHS#3216)
     pupils = [2, 3, 4, 5, 3, 5, 5, 9]
     g = nx.Graph([(0, 7), (0, 6), (0, 1), (0, 2), (1, 7), (1, 3), (1, 2), (1, 5), (2, 6), (2, 5), (2, 4),
                   (3, 7), (3, 5), (3, 4), (4, 5), (6, 7)])

@@ -220,6 +220,10 @@ def _solve(problem: pulp.LpProblem, solver) -> None:
         raise SolverError(f"the solver failed: {e}") from e
 
 
+#: HiGHS's ``presolve_rule_off`` bit for the solution enumeration reduction (HiGHS#3216).
+PRESOLVE_ENUMERATION = 1 << 16
+
+
 def run(problem: pulp.LpProblem, solver) -> SolveInfo:
     """Solve ``problem`` and report status, objective, bound and gap.
 
@@ -234,12 +238,18 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
         import highspy
 
         h = problem.solverModel
-        if h.getModelStatus() == highspy.HighsModelStatus.kSolveError and solver.optionsDict.get("presolve") != "off":
-            # HiGHS 1.16.0's presolve can reduce a small MIP to a wrong "optimum" that breaks
-            # the model's rows once restored, and then stops with a solve error and no plan
-            # (an 8-unit cut-edge model in the tests); without presolve it solves
-            log.warning("HiGHS stopped with a solve error: solving again without presolve")
-            solver.optionsDict["presolve"] = "off"
+        # HiGHS 1.16.0's presolve can reduce a MIP to a wrong "optimum" that breaks the model's
+        # rows once restored, and then stop with a solve error and no plan (an 8-unit cut-edge
+        # model in the tests). The faulty reduction is its solution enumeration on equality
+        # cliques (HiGHS#3216; our "one cluster per unit" rows are such cliques): solve again
+        # with that rule off, and if that fails too, without presolve
+        retries = ({"presolve_rule_off": int(solver.optionsDict.get("presolve_rule_off", 0)) | PRESOLVE_ENUMERATION},
+                   {"presolve": "off"})
+        for fix in retries:
+            if h.getModelStatus() != highspy.HighsModelStatus.kSolveError:
+                break
+            log.warning("HiGHS stopped with a solve error: solving again with %s", fix)
+            solver.optionsDict.update(fix)
             if solver.timeLimit is not None:
                 solver.timeLimit = max(solver.timeLimit - (time.perf_counter() - t0), 1.0)
             _solve(problem, solver)
