@@ -240,9 +240,9 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
         h = problem.solverModel
         # HiGHS 1.16.0's presolve can reduce a MIP to a wrong "optimum" that breaks the model's
         # rows once restored, and then stop with a solve error and no plan (an 8-unit cut-edge
-        # model in the tests). The faulty reduction is its solution enumeration on equality
-        # cliques (HiGHS#3216; our "one cluster per unit" rows are such cliques): solve again
-        # with that rule off, and if that fails too, without presolve
+        # model in the tests). Turning off one reduction, solution enumeration (the rule that
+        # HiGHS#3216 traces a like fault to, on equality cliques such as our "one cluster per
+        # unit" rows), solves that model: solve again so, and if that fails too, without presolve
         retries = ({"presolve_rule_off": int(solver.optionsDict.get("presolve_rule_off", 0)) | PRESOLVE_ENUMERATION},
                    {"presolve": "off"})
         for fix in retries:
