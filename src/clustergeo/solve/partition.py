@@ -503,7 +503,6 @@ def _verify(graph: nx.Graph, result: PartitionResult, p: Problem, contiguous: bo
         problems.append("a unit is with a hub that the travel cap or forbid rules out")
     for lab, mode, what in ((p.district, p.district_mode, "district"), (p.division, p.division_mode, "division")):
         if lab is not None and mode == "within":
-            pos = {v: i for i, v in enumerate(p.nodes)}
             seen: dict = {}
             for v, c in result.assignment.items():
                 seen.setdefault(c, set()).add(lab[pos[v]])

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from .cuts import _components
+from .heuristic import choose_hubs
 from .problem import Problem
 
 #: Steps a moved unit may not move again (unless that gives the best plan yet).
@@ -166,11 +167,9 @@ def polish(p: Problem, assignment: list[int], *, seed_value: int = 0, work: floa
                 break
             lab, cur, tabu = list(best_lab), best, {}
             tot = totals(lab)
-    best_lab = np.array(best_lab)
-    clusters = [np.flatnonzero(best_lab == c).tolist() for c in range(k)]
+    clusters = [{i for i in range(n) if best_lab[i] == c} for c in range(k)]
     out = [0] * n
-    for members in clusters:
-        h = p.first_hub(members)
+    for members, h in zip(clusters, choose_hubs(p, clusters)):
         for i in members:
             out[i] = h
     return out
