@@ -3,12 +3,15 @@
 A small runner of our own rather than asv or pytest-benchmark: the cases are whole solves
 (seconds to minutes), each needs its own set-up (graphs, costs, rules), we want the solver's
 status, bound, gap, rounds and cuts next to the time, and every run in a fresh process so its
-peak memory is its own. Threads and seeds are fixed (``settings.threads = 1``, ``seed = 0``).
+peak memory is its own. Seeds are fixed (``seed = 0``) and so are threads: one
+(``settings.threads = 1``, bit-for-bit repeatable) unless ``--threads 2`` asks for HiGHS's
+parallel tree search; the ``threads`` column says which.
 
     python benchmarks/run.py --quick      # a few minutes; CI runs this
     python benchmarks/run.py --full       # everything (about an hour)
     python benchmarks/run.py --only grid  # cases whose name contains "grid" (to results/partial/)
     python benchmarks/run.py --full --only grid --update  # re-run them and update results/full.*
+    python benchmarks/run.py --full --only county- --threads 2 --update  # two-thread rows beside them
 
 Writes ``benchmarks/results/<mode>.json`` and ``.csv``, a markdown table ``<mode>.md`` and a
 scaling plot ``<mode>-scaling.png`` (time against units, log scale). In quick mode it compares
@@ -27,7 +30,7 @@ import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -48,6 +51,7 @@ class Case:
     time_limit: float = 300.0
     peers: bool = False
     quick: bool = False
+    threads: int = 1  # settings.threads for the solve (2: HiGHS's parallel tree search)
 
 
 # ----------------------------------------------------------------------------- instances
@@ -154,13 +158,14 @@ def run_case(case: Case) -> dict:
     import clustergeo as cg
     from clustergeo.check import check_partition
 
-    cg.settings.threads, cg.settings.seed = 1, 0
+    cg.settings.threads, cg.settings.seed = case.threads, 0
     t_build = time.perf_counter()
     g, kw = build(case)
     build_s = time.perf_counter() - t_build
     rec = {"case": case.name, "kind": case.kind, "units": g.number_of_nodes(), "edges": g.number_of_edges(),
            "objective_kind": case.objective, "formulation": case.formulation, "solver": case.solver,
-           "method": "clustergeo", "build_s": round(build_s, 3), "time_limit": case.time_limit}
+           "threads": case.threads, "method": "clustergeo", "build_s": round(build_s, 3),
+           "time_limit": case.time_limit}
     t0 = time.perf_counter()
     try:
         r = cg.partition(g, objective="cut_edges" if case.objective == "cut_edges" else "hess",
@@ -286,8 +291,8 @@ def _run_in_child(case: Case) -> list[dict]:
         for proc in list(getattr(ex, "_processes", {}).values()):
             proc.terminate()
         return [{"case": case.name, "kind": case.kind, "units": None, "objective_kind": case.objective,
-                 "formulation": case.formulation, "solver": case.solver, "method": "clustergeo",
-                 "status": "stopped", "valid": False, "time_limit": case.time_limit,
+                 "formulation": case.formulation, "solver": case.solver, "threads": case.threads,
+                 "method": "clustergeo", "status": "stopped", "valid": False, "time_limit": case.time_limit,
                  "seconds": 3 * case.time_limit + 300,
                  "violations": "stopped by the runner: overran three times its time limit"}]
     finally:
@@ -358,8 +363,12 @@ def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{mode}.json").write_text(json.dumps(records, indent=1, default=str))
     df = pd.DataFrame(records)
+    if "threads" in df:  # rows from before the column ran on one thread; peers' rows have none
+        df["threads"] = [t if isinstance(t, (int, float)) and t == t else (1 if m == "clustergeo" else None)
+                         for t, m in zip(df["threads"], df["method"])]
     df.drop(columns=[c for c in ("trace",) if c in df], errors="ignore").to_csv(RESULTS / f"{mode}.csv", index=False)
-    cols = ["case", "units", "objective_kind", "method", "formulation", "used", "solver", "status", "objective", "bound",
+    cols = ["case", "units", "objective_kind", "method", "formulation", "used", "solver", "threads", "status",
+            "objective", "bound",
             "gap", "k", "rounds", "cuts", "seconds", "peak_rss_mb", "valid"]
     t = df[[c for c in cols if c in df]].copy()
     for c in ("objective", "bound"):
@@ -370,7 +379,8 @@ def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
     lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
     for _, r in t.iterrows():
         lines.append("| " + " | ".join("" if (isinstance(v, float) and math.isnan(v)) else str(v) for v in r) + " |")
-    head = (f"# clustergeo benchmarks ({mode})\n\nMachine: {os.cpu_count()} cores; threads = 1, seed = 0. "
+    head = (f"# clustergeo benchmarks ({mode})\n\nMachine: {os.cpu_count()} cores; seed = 0; solver threads as in "
+            "the `threads` column (1 unless `--threads` said otherwise). "
             f"Written by `python benchmarks/run.py --{mode}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
             "`valid` is the independent checker's verdict (contiguity, both size bounds, count).\n\n")
     (RESULTS / f"{mode}.md").write_text(head + "\n".join(lines) + "\n")
@@ -425,6 +435,8 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true")
     ap.add_argument("--only", help="run only cases whose name contains this")
     ap.add_argument("--objective", choices=("hess", "cut_edges"), help="run only cases with this objective")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="solver threads (settings.threads); 2 or more runs HiGHS's parallel tree search")
     ap.add_argument("--record-optima", action="store_true", help="store proven optima in optima.json")
     ap.add_argument("--update", action="store_true",
                     help="with --only: replace those cases' rows in results/<mode>.* instead of writing results/partial/")
@@ -435,6 +447,8 @@ def main(argv: list[str] | None = None) -> int:
         todo = [c for c in todo if args.only in c.name]
     if args.objective:
         todo = [c for c in todo if c.objective == args.objective]
+    if args.threads != 1:
+        todo = [replace(c, threads=args.threads) for c in todo]
     records: list[dict] = []
     for c in todo:
         print(f"[{len(records)}] {c.name} {c.objective} {c.formulation} {c.solver} ...", flush=True)
@@ -445,7 +459,8 @@ def main(argv: list[str] | None = None) -> int:
         records += recs
     if args.only and args.update and (RESULTS / f"{mode_name}.json").exists():
         def key(r: dict) -> tuple:
-            return (r["case"], r["objective_kind"], r["method"], r["formulation"], r["solver"])
+            return (r["case"], r["objective_kind"], r["method"], r["formulation"], r["solver"],
+                    r.get("threads", 1) if r["method"] == "clustergeo" else None)
 
         fresh = {key(r): r for r in records}
         old = json.loads((RESULTS / f"{mode_name}.json").read_text())

@@ -154,6 +154,18 @@ def test_solvers_and_formulations_agree(solver, contiguity):
     assert solver.upper()[:3] in r.solver.upper()
 
 
+@pytest.mark.parametrize("objective", ["hess", "cut_edges"])
+def test_changing_threads_between_solves_keeps_them_exact(objective):
+    # HiGHS keeps one scheduler per process and refuses a run with another thread count;
+    # a notebook that switched settings.threads used to get no solution from the solver
+    g = grid()
+    tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+    window = dict(min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4, objective=objective)
+    runs = [partition(g, threads=t, **window) for t in (1, 2, 1, 2)]
+    assert [r.status for r in runs] == ["optimal"] * 4
+    assert {round(r.objective, 6) for r in runs} == {round(runs[0].objective, 6)}
+
+
 def test_two_measures_at_once():
     g = grid()
     r = partition(g, bounds={"pupils": (300, 700), "schools": (3, 5)}, k=(3, 6))

@@ -35,7 +35,10 @@ class Settings:
     default_solver : str
         ``"highs"`` (HiGHS through highspy, the default) or ``"cbc"`` (PuLP's bundled CBC).
     threads : int
-        Solver threads. Two cores is the design target; 1 makes runs bit-for-bit repeatable.
+        Solver threads. 1 (the default) makes runs bit-for-bit repeatable. With 2 or more,
+        HiGHS searches its branch-and-bound tree with that many workers (its parallel search,
+        new in HiGHS 1.16): faster proofs on two cores, but the plan among equal-cost optima
+        and the node counts may differ from run to run. ``0`` lets HiGHS choose.
     seed : int
         Random seed handed to the solver and to the heuristics.
     detour_factor : float

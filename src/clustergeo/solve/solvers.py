@@ -139,6 +139,7 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
                       np.asarray(value, dtype=float))
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
+        _use_threads(lp.solverModel, self.threads, mip=self.mip)
         if self.timeLimit is not None:  # what is left after the hand-over
             left = self.timeLimit - (time.perf_counter() - self._started)
             lp.solverModel.setOptionValue("time_limit", float(max(left, 1.0)))
@@ -153,6 +154,31 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
                 idx, vals = zip(*start)
                 lp.solverModel.setSolution(len(idx), np.asarray(idx, dtype=np.int32), np.asarray(vals))
         lp.solverModel.run()
+
+
+#: The thread count HiGHS's scheduler was last started with in this process (None: not yet).
+_scheduler_threads: int | None = None
+
+
+def _use_threads(h, threads: int | None, *, mip: bool) -> None:
+    """Make HiGHS run on ``threads`` threads, with its parallel tree search for a MIP.
+
+    HiGHS starts one process-wide task scheduler on its first run and then refuses (a plain
+    error, no solution) any run asking for another thread count: change ``settings.threads``
+    in a notebook and every later solve came back empty. So the scheduler is restarted when
+    the count changes (no HiGHS run is under way then: the library runs one at a time).
+    With two threads or more, ``parallel = "on"`` lets HiGHS (1.16) search the branch-and-bound
+    tree with that many workers; without it the second thread idles. Plain LPs keep HiGHS's
+    serial simplex (its parallel variant rarely pays)."""
+    import highspy
+
+    global _scheduler_threads
+    want = 0 if threads is None else int(threads)
+    if _scheduler_threads is not None and want != _scheduler_threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _scheduler_threads = want
+    if mip and want != 1:
+        h.setOptionValue("parallel", "on")
 
 
 def _value(problem: pulp.LpProblem) -> float:
