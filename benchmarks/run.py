@@ -374,6 +374,8 @@ def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
     for c in ("objective", "bound"):
         if c in t:
             t[c] = t[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.1f}")
+    if "threads" in t:
+        t["threads"] = t["threads"].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v)))
     if "gap" in t:
         t["gap"] = t["gap"].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}%")
     lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
