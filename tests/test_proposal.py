@@ -193,3 +193,11 @@ def test_keep_current_weight_keeps_more_schools_with_their_cluster():
     free = cg.propose(nl.schools, rules, boundary=nl.layers["authority"])
     kept = cg.propose(nl.schools, rules.replace(keep_current_weight=1e6), boundary=nl.layers["authority"])
     assert kept.metrics["schools_moved"] <= free.metrics["schools_moved"]
+
+
+def test_threads_flag_reaches_the_solver_and_finds_the_same_optimum(tmp_path, nl_out):
+    assert main(["solve", "north-lanarkshire", "--threads", "2", "--out", str(tmp_path)]) == 0
+    two, one = read_plan(tmp_path), read_plan(nl_out)
+    assert two.run["threads"] == 2 and one.run["threads"] == 1
+    assert two.run["status"] == "optimal"
+    assert two.run["objective"] == pytest.approx(one.run["objective"], rel=1e-6)

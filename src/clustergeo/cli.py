@@ -34,7 +34,8 @@ def _solve_one(scenario, rules, name: str, out: Path, args) -> bool:
     time_limit = args.time_limit if args.time_limit is not None else opts.get("time_limit", 120)
     print(f"Solving {name} ({len(schools)} schools) ...", file=sys.stderr, flush=True)
     kwargs = dict(boundary=boundary, layers=layers, network=scenario.network, links=scenario.links or None,
-                  solver=solver, time_limit=time_limit, gap=opts.get("gap"), threads=opts.get("threads"),
+                  solver=solver, time_limit=time_limit, gap=opts.get("gap"),
+                  threads=args.threads if getattr(args, "threads", None) is not None else opts.get("threads"),
                   seed=opts.get("seed"), progress=_progress, name=name)
     try:
         if getattr(args, "alternatives", 1) > 1:
@@ -154,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-variants", action="store_true", help="also solve every variant")
     p.add_argument("--solver", choices=["highs", "cbc"])
     p.add_argument("--time-limit", type=float, help="seconds per solve")
+    p.add_argument("--threads", type=int,
+                   help="solver threads (default 1: repeatable runs; 2 runs HiGHS's parallel tree search)")
     p.add_argument("--alternatives", type=int, default=1, metavar="N",
                    help="also find the next best distinct plans (N in all) and compare them")
     p.set_defaults(func=cmd_solve)
