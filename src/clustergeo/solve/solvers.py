@@ -139,7 +139,7 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
                       np.asarray(value, dtype=float))
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
-        _use_threads(lp.solverModel, self.threads, mip=self.mip)
+        _use_threads(lp.solverModel, self.threads, mip=bool(self.mip and lp.isMIP()))
         if self.timeLimit is not None:  # what is left after the hand-over
             left = self.timeLimit - (time.perf_counter() - self._started)
             lp.solverModel.setOptionValue("time_limit", float(max(left, 1.0)))
