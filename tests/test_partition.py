@@ -166,6 +166,25 @@ def test_changing_threads_between_solves_keeps_them_exact(objective):
     assert {round(r.objective, 6) for r in runs} == {round(runs[0].objective, 6)}
 
 
+def test_a_highs_scheduler_started_elsewhere_on_other_threads_is_restarted():
+    import highspy
+
+    g = grid()
+    tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+    window = dict(min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4)
+    first = partition(g, threads=1, **window)
+    h = highspy.Highs()  # someone else's model in the same process, on two threads
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 2)
+    highspy.Highs.resetGlobalScheduler(True)
+    h.addVar(0.0, 1.0)
+    h.changeColCost(0, 1.0)
+    assert h.run() == highspy.HighsStatus.kOk
+    again = partition(g, threads=1, **window)
+    assert first.status == again.status == "optimal"
+    assert again.objective == pytest.approx(first.objective, rel=1e-6)
+
+
 def test_two_measures_at_once():
     g = grid()
     r = partition(g, bounds={"pupils": (300, 700), "schools": (3, 5)}, k=(3, 6))

@@ -139,6 +139,8 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
                       np.asarray(value, dtype=float))
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
+        import highspy
+
         _use_threads(lp.solverModel, self.threads, mip=bool(self.mip and lp.isMIP()))
         if self.timeLimit is not None:  # what is left after the hand-over
             left = self.timeLimit - (time.perf_counter() - self._started)
@@ -153,11 +155,25 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
             if start:
                 idx, vals = zip(*start)
                 lp.solverModel.setSolution(len(idx), np.asarray(idx, dtype=np.int32), np.asarray(vals))
-        lp.solverModel.run()
+        h = lp.solverModel
+        if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+            # refused before solving anything: other code in this process started HiGHS's
+            # scheduler on another thread count
+            _restart_scheduler(self.threads)
+            h.run()
 
 
 #: The thread count HiGHS's scheduler was last started with in this process (None: not yet).
 _scheduler_threads: int | None = None
+
+
+def _restart_scheduler(threads: int | None) -> None:
+    """Restart HiGHS's process-wide task scheduler (at the next run, on ``threads``)."""
+    import highspy
+
+    global _scheduler_threads
+    highspy.Highs.resetGlobalScheduler(True)
+    _scheduler_threads = 0 if threads is None else int(threads)
 
 
 def _use_threads(h, threads: int | None, *, mip: bool) -> None:
@@ -170,12 +186,10 @@ def _use_threads(h, threads: int | None, *, mip: bool) -> None:
     With two threads or more, ``parallel = "on"`` lets HiGHS (1.16) search the branch-and-bound
     tree with that many workers; without it the second thread idles. Plain LPs keep HiGHS's
     serial simplex (its parallel variant rarely pays)."""
-    import highspy
-
     global _scheduler_threads
     want = 0 if threads is None else int(threads)
     if _scheduler_threads is not None and want != _scheduler_threads:
-        highspy.Highs.resetGlobalScheduler(True)
+        _restart_scheduler(threads)
     _scheduler_threads = want
     if mip and want != 1:
         h.setOptionValue("parallel", "on")
