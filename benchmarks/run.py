@@ -371,13 +371,11 @@ def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
             "objective", "bound",
             "gap", "k", "rounds", "cuts", "seconds", "peak_rss_mb", "valid"]
     t = df[[c for c in cols if c in df]].copy()
-    for c in ("objective", "bound"):
+    shown = {"objective": lambda v: f"{v:,.1f}", "bound": lambda v: f"{v:,.1f}",
+             "threads": lambda v: str(int(v)), "gap": lambda v: f"{100 * v:.2f}%"}
+    for c, fmt in shown.items():
         if c in t:
-            t[c] = t[c].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:,.1f}")
-    if "threads" in t:
-        t["threads"] = t["threads"].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(int(v)))
-    if "gap" in t:
-        t["gap"] = t["gap"].map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.2f}%")
+            t[c] = t[c].map(lambda v, fmt=fmt: "" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt(v))
     lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
     for _, r in t.iterrows():
         lines.append("| " + " | ".join("" if (isinstance(v, float) and math.isnan(v)) else str(v) for v in r) + " |")

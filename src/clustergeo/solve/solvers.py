@@ -167,13 +167,18 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
 _scheduler_threads: int | None = None
 
 
+def _count(threads: int | None) -> int:
+    """HiGHS's ``threads`` option for ``threads`` (0: HiGHS chooses)."""
+    return 0 if threads is None else int(threads)
+
+
 def _restart_scheduler(threads: int | None) -> None:
     """Restart HiGHS's process-wide task scheduler (at the next run, on ``threads``)."""
     import highspy
 
     global _scheduler_threads
     highspy.Highs.resetGlobalScheduler(True)
-    _scheduler_threads = 0 if threads is None else int(threads)
+    _scheduler_threads = _count(threads)
 
 
 def _use_threads(h, threads: int | None, *, mip: bool) -> None:
@@ -187,11 +192,11 @@ def _use_threads(h, threads: int | None, *, mip: bool) -> None:
     tree with that many workers; without it the second thread idles. Plain LPs keep HiGHS's
     serial simplex (its parallel variant rarely pays)."""
     global _scheduler_threads
-    want = 0 if threads is None else int(threads)
-    if _scheduler_threads is not None and want != _scheduler_threads:
+    if _scheduler_threads is None:  # the first run starts it
+        _scheduler_threads = _count(threads)
+    elif _count(threads) != _scheduler_threads:
         _restart_scheduler(threads)
-    _scheduler_threads = want
-    if mip and want != 1:
+    if mip and _count(threads) != 1:
         h.setOptionValue("parallel", "on")
 
 
