@@ -12,6 +12,7 @@ parallel tree search; the ``threads`` column says which.
     python benchmarks/run.py --only grid  # cases whose name contains "grid" (to results/partial/)
     python benchmarks/run.py --full --only grid --update  # re-run them and update results/full.*
     python benchmarks/run.py --full --only county- --threads 2 --update  # two-thread rows beside them
+    python benchmarks/run.py --full --only county- --solver gurobi --update  # Gurobi rows (gurobi extra)
 
 Writes ``benchmarks/results/<mode>.json`` and ``.csv``, a markdown table ``<mode>.md`` and a
 scaling plot ``<mode>-scaling.png`` (time against units, log scale). In quick mode it compares
@@ -38,6 +39,8 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 INSTANCES = HERE / "instances"
 SEATS_2010 = {"ME": 2, "NE": 3, "IA": 4, "AR": 4, "OK": 5, "SC": 7}
+#: Gurobi rows join the full run when gurobipy is installed (``pip install -e ".[gurobi]"``)
+HAS_GUROBI = __import__("importlib.util").util.find_spec("gurobipy") is not None
 
 
 @dataclass
@@ -335,6 +338,9 @@ def cases(mode: str) -> list[Case]:
         # cut edges: 900 s, to record the time to the proof (HiGHS needs minutes there; with
         # the rooted Hess model Iowa's tree closed after 608 s of MIP alone)
         out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=900))
+        if HAS_GUROBI:  # the same labelling model under Gurobi (the gurobi extra), where installed
+            out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", solver="gurobi",
+                            time_limit=900))
         if st == "AR":  # the rooted Hess model on the same case, for comparison with the labelling model
             out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", formulation="cuts",
                             time_limit=900))
@@ -435,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true")
     ap.add_argument("--only", help="run only cases whose name contains this")
     ap.add_argument("--objective", choices=("hess", "cut_edges"), help="run only cases with this objective")
+    ap.add_argument("--solver", choices=("highs", "cbc", "gurobi"), help="run only cases on this solver")
     ap.add_argument("--threads", type=int, default=1,
                     help="solver threads (settings.threads); 2 or more runs HiGHS's parallel tree search")
     ap.add_argument("--record-optima", action="store_true", help="store proven optima in optima.json")
@@ -447,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
         todo = [c for c in todo if args.only in c.name]
     if args.objective:
         todo = [c for c in todo if c.objective == args.objective]
+    if args.solver:
+        todo = [c for c in todo if c.solver == args.solver]
     if args.threads != 1:
         todo = [replace(c, threads=args.threads) for c in todo]
     records: list[dict] = []

@@ -4,6 +4,7 @@ objective, against exhaustive enumeration on small planar graphs."""
 import math
 
 import networkx as nx
+import pulp
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -26,6 +27,43 @@ def test_labelling_model_matches_enumeration(inst):
     if r is not None:
         # the hub reported is each cluster's first unit in the root order: a member
         assert all(r.assignment[h] == h for h in r.hubs)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances())
+def test_compact_labelling_model_matches_enumeration(inst):
+    # the layout Gurobi gets (no fixed variables, orbitope rows over the roots only), solved
+    # here by HiGHS so that CI checks it without Gurobi
+    from clustergeo.solve import labeling
+
+    g, k, lo, hi = inst
+    expect = brute_force(g, lo=lo, hi=hi, k=k, objective="cut_edges")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(labeling, "LabelingModel", labeling.CompactLabelingModel)
+        r = run_or_none(g, min_weight=lo, max_weight=hi, k=k, objective="cut_edges", contiguity="labeling")
+    assert_optimum(g, r, expect, lo, hi, k)
+
+
+def test_compact_layout_is_smaller_with_the_same_lp_bound():
+    from clustergeo.solve.labeling import CompactLabelingModel
+    from clustergeo.solve.problem import allowed_hubs
+
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))
+    nx.set_node_attributes(g, 1, "pupils")
+    p = build_problem(g, min_weight=11, max_weight=13, k=3, objective="cut_edges")
+    p.hub_rank, p.hub_roots = root_order(p, seconds=2)
+    allowed, _ = allowed_hubs(p, contiguous=True)
+    full, compact = LabelingModel(p, 3, allowed), CompactLabelingModel(p, 3, allowed)
+    assert len(compact.prob.variables()) < 0.75 * len(full.prob.variables())
+    assert len(compact.prob.constraints) < len(full.prob.constraints)
+    bounds = []
+    for m in (full, compact):
+        relaxed = m.prob.copy()
+        for v in relaxed.variables():
+            v.cat = "Continuous"
+        relaxed.solve(pulp.HiGHS(msg=False))
+        bounds.append(pulp.value(relaxed.objective))
+    assert bounds[0] == pytest.approx(bounds[1], abs=1e-6)
 
 
 def test_auto_picks_the_labelling_model_for_cut_edges_on_a_larger_graph():

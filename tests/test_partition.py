@@ -510,3 +510,25 @@ def test_forbidden_pairs_hold_in_every_plan(objective):
     pos = {v: i for i, v in enumerate(p.nodes)}
     assert within_caps(p, [pos[r.assignment[v]] for v in p.nodes])
     assert not within_caps(p, [pos[free.assignment[v]] for v in p.nodes])
+
+
+def _has_gurobi() -> bool:
+    from clustergeo.solve import solvers
+
+    return "gurobi" in solvers.available()
+
+
+@pytest.mark.skipif(not _has_gurobi(), reason="gurobipy (the gurobi extra) is not installed")
+@pytest.mark.parametrize("objective,contiguity", [("hess", "cuts"), ("hess", "flow"), ("cut_edges", "auto")])
+def test_gurobi_agrees_with_highs(objective, contiguity):
+    g = grid()
+    tot = sum(d["pupils"] for _, d in g.nodes(data=True))
+    window = dict(min_weight=tot / 4 * 0.9, max_weight=tot / 4 * 1.1, k=4, objective=objective, contiguity=contiguity)
+    r = partition(g, solver="gurobi", **window)
+    ref = partition(g, solver="highs", **window)
+    assert r.status == ref.status == "optimal"
+    assert r.objective == pytest.approx(ref.objective, rel=1e-6)
+    assert r.bound == pytest.approx(r.objective, rel=1e-5)
+    assert "Gurobi" in r.solver
+    with pytest.raises(cg.InfeasibleError):
+        partition(g, solver="gurobi", **{**window, "min_weight": tot / 4 * 1.01})

@@ -33,7 +33,9 @@ class Settings:
     use_cache : bool
         Read and write the cache. Set ``False`` to always recompute.
     default_solver : str
-        ``"highs"`` (HiGHS through highspy, the default) or ``"cbc"`` (PuLP's bundled CBC).
+        ``"highs"`` (HiGHS through highspy, the default), ``"cbc"`` (PuLP's bundled CBC) or
+        ``"gurobi"`` (gurobipy, the ``gurobi`` extra; needs a Gurobi licence beyond 2,000
+        variables or rows).
     threads : int
         Solver threads. 1 (the default) makes runs bit-for-bit repeatable. With 2 or more,
         HiGHS searches its branch-and-bound tree with that many workers (its parallel search,

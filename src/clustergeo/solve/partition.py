@@ -155,7 +155,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         clusters intact).
     max_cost : float, optional
         Fix out ``cost[i, j]`` above this (a travel cap in cost units).
-    solver : {"highs", "cbc"}
+    solver : {"highs", "cbc", "gurobi"}
         Default ``settings.default_solver``. ``time_limit`` (s), ``gap`` (relative),
         ``threads`` and ``seed`` go to the solver.
 
@@ -347,8 +347,10 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         if contiguity in ("auto", "labeling") and labeling.applies(p, k_exact, exclude=bool(excl)) \
                 and p.hub_roots >= k_exact:
             # cut edges: numbered clusters in the orbitope order with one flow proved the county
-            # graphs about twice as fast as the rooted Hess model (labeling.py)
-            model = labeling.LabelingModel(p, k_exact, allowed)
+            # graphs about twice as fast as the rooted Hess model (labeling.py); Gurobi gets the
+            # compact layout (its pip licence stops at 2,000 columns and rows)
+            build = labeling.CompactLabelingModel if opts["solver"] == "gurobi" else labeling.LabelingModel
+            model = build(p, k_exact, allowed)
             formulation = "labeling+flow"
         else:
             model = HessModel(p, allowed, stage="objective", contiguity=contiguity, exclude=excl)
