@@ -276,7 +276,7 @@ class CompactLabelingModel(LabelingModel):
     bound and same plans, a little over half the columns: Iowa's county model (99 units, four
     clusters) has 1,862 columns and 1,896 rows instead of 3,312 and 3,686, inside the 2,000 of
     each that Gurobi's pip licence allows. HiGHS keeps the full layout: on Iowa it proved the
-    compact one in 147-204 s against 119-149 s for the full one (four seeds each, one thread;
+    compact one in 147-204 s against 119-149 s for the full one (four seeds and three, one thread;
     its presolve shrinks both to about the same size), a difference of layout, not of bound.
     """
 
