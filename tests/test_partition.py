@@ -532,3 +532,21 @@ def test_gurobi_agrees_with_highs(objective, contiguity):
     assert "Gurobi" in r.solver
     with pytest.raises(cg.InfeasibleError):
         partition(g, solver="gurobi", **{**window, "min_weight": tot / 4 * 1.01})
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"] + (["gurobi"] if _has_gurobi() else []))
+def test_a_maximum_reports_its_bound_on_its_own_side(solver):
+    # HiGHS is handed the negated model of a maximum; its bound used to come back negated too
+    import pulp
+
+    from clustergeo.solve import solvers
+
+    rng = np.random.default_rng(1)
+    prob = pulp.LpProblem("knapsack", pulp.LpMaximize)
+    x = [pulp.LpVariable(f"x{i}", cat="Binary") for i in range(30)]
+    prob += pulp.lpSum(int(rng.integers(1, 100)) * v for v in x)
+    for _ in range(10):
+        prob += pulp.lpSum(int(rng.integers(1, 100)) * v for v in x) <= 500
+    info = solvers.run(prob, solvers.make(solver, time_limit=60, gap=None, threads=1, seed=0, warm_start=False))
+    assert info.status == "optimal" and info.objective > 0
+    assert info.bound == pytest.approx(info.objective, rel=1e-6)

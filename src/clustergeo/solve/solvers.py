@@ -373,6 +373,9 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
         ms = h.getModelStatus()
         has = info.primal_solution_status == 2  # kSolutionStatusFeasible
         bound = info.mip_dual_bound if math.isfinite(info.mip_dual_bound) else None
+        maximise = problem.sense == pulp.LpMaximize
+        if bound is not None and maximise:  # HiGHS solved the negated model (buildSolverModel)
+            bound = -bound
         nodes = int(info.mip_node_count)
         if ms == highspy.HighsModelStatus.kOptimal and not mismatch:
             status = "optimal"
@@ -382,7 +385,7 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
             status = "feasible" if has else "no solution"
         obj = _value(problem) if has else None
         if status == "optimal":
-            bound = obj if bound is None else min(bound, obj)
+            bound = obj if bound is None else (max(bound, obj) if maximise else min(bound, obj))
     elif isinstance(solver, pulp.GUROBI):
         from gurobipy import GRB
 
