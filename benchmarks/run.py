@@ -23,6 +23,7 @@ worse answer or an invalid plan (never on time).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
@@ -40,7 +41,7 @@ RESULTS = HERE / "results"
 INSTANCES = HERE / "instances"
 SEATS_2010 = {"ME": 2, "NE": 3, "IA": 4, "AR": 4, "OK": 5, "SC": 7}
 #: Gurobi rows join the full run when gurobipy is installed (``pip install -e ".[gurobi]"``)
-HAS_GUROBI = __import__("importlib.util").util.find_spec("gurobipy") is not None
+HAS_GUROBI = importlib.util.find_spec("gurobipy") is not None
 
 
 @dataclass

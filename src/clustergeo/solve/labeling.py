@@ -100,14 +100,8 @@ class LabelingModel:
     """The labelling MIP for one :class:`Problem` with ``k`` clusters (cut-edges objective)."""
 
     def __init__(self, p: Problem, k: int, allowed: list[list[int]] | None = None):
-        self.p, self.k = p, k
+        prob, order, q = self._begin(p, k)
         n = p.n
-        self.order = sorted(range(n), key=lambda v: int(p.hub_rank[v]))
-        self.position = {v: t for t, v in enumerate(self.order)}
-        order = self.order
-        q = int(p.hub_roots)
-        prob = pulp.LpProblem("clustergeo_labels", pulp.LpMinimize)
-        self.prob = prob
         labels = range(k)
         x = {(i, c): pulp.LpVariable(f"x_{i}_{c}", cat=pulp.LpBinary) for i in range(n) for c in labels}
         r = {(i, c): pulp.LpVariable(f"r_{i}_{c}", cat=pulp.LpBinary) for i in range(n) for c in labels}
@@ -183,10 +177,22 @@ class LabelingModel:
                         fixed += 1
                     else:
                         _row(prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in can], LE, 0, f"reach_{i}_{c}")
+        self._end(fixed)
+
+    def _begin(self, p: Problem, k: int) -> tuple[pulp.LpProblem, list[int], int]:
+        """The problem, the units in root order (roots first) and the number of roots."""
+        self.p, self.k = p, k
+        self.order = sorted(range(p.n), key=lambda v: int(p.hub_rank[v]))
+        self.position = {v: t for t, v in enumerate(self.order)}
+        self.prob = pulp.LpProblem("clustergeo_labels", pulp.LpMinimize)
+        return self.prob, self.order, int(p.hub_roots)
+
+    def _end(self, fixed: int) -> None:
         self.fixed = fixed
         self.fixed_by_lagrangian = 0
         self.fixed_by_cost = 0
-        log.info("labelling model: %d units, %d clusters, %d roots, %d variables fixed", n, k, q, fixed)
+        log.info("labelling model: %d units, %d clusters, %d roots, %d variables fixed", self.p.n, self.k,
+                 int(self.p.hub_roots), fixed)
 
     def _firsts(self, cluster: list[int]) -> dict[int, int]:
         """Each cluster's first unit in the root order (units at -1 left out)."""
@@ -281,14 +287,8 @@ class CompactLabelingModel(LabelingModel):
     """
 
     def __init__(self, p: Problem, k: int, allowed: list[list[int]] | None = None):
-        self.p, self.k = p, k
+        prob, order, q = self._begin(p, k)
         n = p.n
-        self.order = sorted(range(n), key=lambda v: int(p.hub_rank[v]))
-        self.position = {v: t for t, v in enumerate(self.order)}
-        order = self.order
-        q = int(p.hub_roots)
-        prob = pulp.LpProblem("clustergeo_labels", pulp.LpMinimize)
-        self.prob = prob
         labels = range(k)
         roots = order[:q]
         root_pos = {v: t for t, v in enumerate(roots)}
@@ -299,9 +299,9 @@ class CompactLabelingModel(LabelingModel):
         can_x = {(i, c) for t, i in enumerate(order) for c in range(min(t + 1, k))}
         can_r = {(i, c) for t, i in enumerate(roots) for c in range(max(0, k - (q - t)), min(t + 1, k))}
         reach: dict[tuple[int, int], list[int]] = {}
+        hubs = None if allowed is None else {i: [j for j in allowed[i] if j in root_pos] for i in range(n)}
         while True:  # the rules feed each other (r needs x; x needs a root that may start c)
-            if allowed is not None:
-                hubs = {i: [j for j in allowed[i] if j in root_pos] for i in range(n)}
+            if hubs is not None:
                 reach = {(i, c): [j for j in hubs[i] if (j, c) in can_r] for (i, c) in can_x}
                 keep_x = {ic for ic in can_x if reach[ic]}
             else:
@@ -373,10 +373,7 @@ class CompactLabelingModel(LabelingModel):
                 _row(prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in reach[i, c] if (j, c) in r], LE, 0,
                      f"reach_{i}_{c}")
         fixed = 2 * n * k - len(x) - len(r)
-        self.fixed = fixed
-        self.fixed_by_lagrangian = 0
-        self.fixed_by_cost = 0
-        log.info("labelling model: %d units, %d clusters, %d roots, %d variables fixed", n, k, q, fixed)
+        self._end(fixed)
 
 
 __all__ = ["CompactLabelingModel", "LabelingModel", "applies"]
