@@ -18,11 +18,21 @@ def _print_table(df, limit: int = 60) -> None:
         print(df.to_string() if len(df) <= limit else df.head(limit).to_string())
 
 
+_RUNNING_EVERY = 30.0  # seconds between "solving" lines within one round
+_last_running = [-_RUNNING_EVERY]
+
+
 def _progress(r) -> None:
-    bound = "-" if r.bound is None else f"{r.bound:,.1f}"
-    obj = "-" if r.objective is None else f"{r.objective:,.1f}"
-    print(f"  round {r.round}: {r.status}, objective {obj}, bound {bound}, cuts added {r.cuts_added}, "
-          f"{r.seconds:.1f} s", file=sys.stderr, flush=True)
+    """Each round's outcome on its own line; within a long round, a line every 30 s."""
+    from .solve.progress import describe
+
+    if r.status == "running":
+        if 0 <= r.seconds - _last_running[0] < _RUNNING_EVERY:  # (a new solve restarts the clock)
+            return
+        _last_running[0] = r.seconds
+    else:
+        _last_running[0] = -_RUNNING_EVERY
+    print(f"  {describe(r)}", file=sys.stderr, flush=True)
 
 
 def _solve_one(scenario, rules, name: str, out: Path, args) -> bool:

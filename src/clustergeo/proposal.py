@@ -41,7 +41,7 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
             areas: gpd.GeoSeries | None = None, network: Any = None,
             links: list[tuple[str, str]] | None = None, solver: str | None = None,
             time_limit: float | None = 120.0, gap: float | None = None, threads: int | None = None,
-            seed: int | None = None, progress: Callable | None = None, name: str = "plan",
+            seed: int | None = None, progress: Callable | bool | None = None, name: str = "plan",
             layers: dict[str, gpd.GeoDataFrame] | None = None, exclude: list[Plan] | None = None) -> Plan:
     """Propose clusters for ``schools`` under ``rules``.
 
@@ -62,6 +62,9 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         Neighbour links added by hand (bridges, ferries).
     solver, time_limit, gap, threads, seed
         Passed to the solver. ``time_limit`` in seconds (default 120).
+    progress : callable, False or None
+        How the solve reports as it goes (see :func:`clustergeo.partition`): by default a
+        status line on stderr once it has run 2 s; False for nothing.
     exclude : list of Plan, optional
         Earlier plans under the same rules to rule out (see :func:`alternatives`).
 

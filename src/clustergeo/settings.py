@@ -56,7 +56,13 @@ class Settings:
         When clipping Voronoi cells to an authority outline, water gaps narrower than twice this
         (metres) are closed first, so a river with a bridge does not cut the graph.
     progress : bool
-        Show progress (tqdm bars or log lines) on long work.
+        Show how a long solve stands: :func:`clustergeo.partition` (and so :func:`propose`)
+        keeps a one-line status on stderr (round, incumbent, bound, gap, nodes, elapsed) once a
+        solve has run for 2 s, when no ``progress`` callback is given. Progress also goes to
+        the ``clustergeo.solve`` logger at INFO level.
+    progress_interval : float
+        Seconds between progress reports from inside one HiGHS solve (incumbent, bound, gap,
+        nodes so far). CBC and Gurobi report at the end of each round only.
     """
 
     cache_folder: Path = field(default_factory=_default_cache)
@@ -69,6 +75,7 @@ class Settings:
     snap_tolerance_m: float = 50.0
     close_gaps_m: float = 250.0
     progress: bool = True
+    progress_interval: float = 5.0
 
 
 settings = Settings()

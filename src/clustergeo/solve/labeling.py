@@ -33,8 +33,9 @@ import time
 import pulp
 
 from . import solvers
-from .model import EQ, GE, LE, ModelRun, RoundLog, _row, most_units
+from .model import EQ, GE, LE, ModelRun, _row, most_units
 from .problem import Problem
+from .progress import RoundLog, ticker
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -245,7 +246,7 @@ class LabelingModel:
         warm = self.set_start(start)
         options = HIGHS_OPTIONS if solver == "highs" else None
         s = solvers.make(solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, msg=msg,
-                         warm_start=warm, highs_options=options)
+                         warm_start=warm, highs_options=options, report=ticker(progress, 1, t0))
         info = solvers.run(self.prob, s)
         run.seconds = time.perf_counter() - t0
         if info.status == "infeasible":
@@ -264,7 +265,7 @@ class LabelingModel:
             return run
         run.assignment, run.objective, run.status = assignment, info.objective, info.status
         run.incumbent = start
-        rl = RoundLog(1, info.status, info.objective, info.bound, 0, run.seconds)
+        rl = RoundLog(1, info.status, info.objective, info.bound, 0, run.seconds, info.nodes)
         run.rounds.append(rl)
         log.info("labelling model: %s, objective %s, bound %s, %.1f s", info.status, f"{info.objective:,.1f}",
                  "-" if info.bound is None else f"{info.bound:,.1f}", run.seconds)

@@ -24,6 +24,7 @@ import pulp
 from . import solvers
 from .cuts import SeparatorCut, separate
 from .problem import Problem
+from .progress import RoundLog, describe, ticker
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -52,16 +53,6 @@ def _steps_from(j: int, adj: list[list[int]]) -> dict[int, int]:
                     nxt.append(v)
         frontier = nxt
     return steps
-
-
-@dataclass
-class RoundLog:
-    round: int
-    status: str
-    objective: float | None
-    bound: float | None
-    cuts_added: int
-    seconds: float
 
 
 @dataclass
@@ -444,7 +435,7 @@ class HessModel:
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             warm = self.set_start(incumbent)
             s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg,
-                             warm_start=warm, highs_options=self._highs_options())
+                             warm_start=warm, highs_options=self._highs_options(), report=ticker(progress, r, t0))
             info = solvers.run(self.prob, s)
             if info.status == "infeasible":
                 run.status = "infeasible"
@@ -460,13 +451,10 @@ class HessModel:
             # a lower bound of a relaxation (fewer cuts) bounds the full problem too
             if info.bound is not None:
                 run.bound = info.bound if run.bound is None else max(run.bound, info.bound)
-            rl = RoundLog(r, info.status, info.objective, info.bound, added, time.perf_counter() - t0)
+            rl = RoundLog(r, info.status, info.objective, info.bound, added, time.perf_counter() - t0, info.nodes)
             run.rounds.append(rl)
             run.cuts += added
-            msg_line = (f"round {r}: {info.status}, objective {info.objective:,.1f}, bound "
-                        f"{'-' if info.bound is None else f'{info.bound:,.1f}'}, cuts added {added}, "
-                        f"{rl.seconds:.1f} s")
-            log.info(msg_line)
+            log.info(describe(rl))
             if progress is not None:
                 progress(rl)
             if not cuts:

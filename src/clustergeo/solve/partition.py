@@ -7,6 +7,7 @@ planner-level rules (:mod:`clustergeo.rules`) compile to it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -20,7 +21,8 @@ from ..errors import InfeasibleError, NoPlanInTimeError, RulesError, SolverError
 from ..settings import settings
 from . import heuristic, labeling, recom, solvers, tabu
 from .explain import _parts, count_range, precheck
-from .model import HessModel, RoundLog
+from .model import HessModel
+from .progress import RoundLog, StatusLine
 from .problem import Problem, allowed_hubs, build_problem
 from .roots import root_order
 
@@ -89,6 +91,23 @@ class PartitionResult:
                 f"{self.rounds} rounds, {self.cuts} cuts, {self.seconds:.1f} s, {self.solver}")
 
 
+def _status_line(fn: Callable) -> Callable:
+    """Without a ``progress`` callback, show a status line on stderr while solving (when
+    ``settings.progress`` is on; it appears only after 2 s). ``progress=False``: nothing."""
+
+    @functools.wraps(fn)
+    def with_status(graph: nx.Graph, *, progress: Callable[[RoundLog], Any] | bool | None = None, **kwargs):
+        if progress is False:
+            return fn(graph, progress=lambda r: None, **kwargs)
+        if progress is not None or not settings.progress:
+            return fn(graph, progress=progress, **kwargs)
+        with StatusLine("clustergeo") as line:
+            return fn(graph, progress=line, **kwargs)
+
+    return with_status
+
+
+@_status_line
 def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | None = None,
               max_weight: float | None = None, bounds: Mapping[str, tuple] | None = None,
               k: int | tuple[int, int] | str | None = None, fewest: bool = False,
@@ -158,6 +177,13 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     solver : {"highs", "cbc", "gurobi"}
         Default ``settings.default_solver``. ``time_limit`` (s), ``gap`` (relative),
         ``threads`` and ``seed`` go to the solver.
+    progress : callable, False or None
+        Called with a :class:`~clustergeo.solve.progress.RoundLog` at the end of every round
+        and, during a HiGHS solve, every ``settings.progress_interval`` seconds (status
+        ``"running"``: best plan so far, bound, nodes). None (default): a status line on stderr
+        once the solve has run 2 s (``settings.progress``); False: nothing. Ctrl-C (a
+        notebook's interrupt) stops a HiGHS or Gurobi solve within a moment and raises
+        ``KeyboardInterrupt``.
 
     forbid : set of (i, j), optional
         Pairs fixed out before solving: unit ``i`` may not join the cluster hubbed at ``j``

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pulp
@@ -41,6 +43,19 @@ class SolveInfo:
     nodes: int | None = None
 
 
+@dataclass
+class Tick:
+    """Where a running solve stands (HiGHS reports it every ``settings.progress_interval`` s).
+
+    ``incumbent`` and ``bound`` are in the model's own terms (its sense and constant), None
+    while there is none."""
+
+    seconds: float
+    nodes: int
+    incumbent: float | None
+    bound: float | None
+
+
 def problem_variables(lp: pulp.LpProblem) -> list:
     """``lp.variables()``, computed once while the problem keeps its shape: PuLP's walks every
     constraint and sorts all variables by name on each call (seconds on a million variables,
@@ -60,9 +75,11 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
     times slower, over a minute on a million variables), and a time limit that counts the
     hand-over (HiGHS's own clock starts only when it runs)."""
 
-    def __init__(self, *args, warm_start: bool = True, **kwargs):
+    def __init__(self, *args, warm_start: bool = True, report: Callable[[Tick], object] | None = None,
+                 **kwargs):
         super().__init__(*args, **kwargs)
         self.warm_start = warm_start
+        self.report = report
         self._started = time.perf_counter()
 
     def actualSolve(self, lp):  # noqa: N802 - PuLP's name
@@ -161,11 +178,73 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
                 idx, vals = zip(*start)
                 lp.solverModel.setSolution(len(idx), np.asarray(idx, dtype=np.int32), np.asarray(vals))
         h = lp.solverModel
-        if h.run() == highspy.HighsStatus.kError and h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        if self.report is not None:
+            _report_ticks(h, lp, self.report)
+        if _run_interruptibly(h) == highspy.HighsStatus.kError and \
+                h.getModelStatus() == highspy.HighsModelStatus.kNotset:
             # refused before solving anything: other code in this process started HiGHS's
             # scheduler on another thread count
             _restart_scheduler(self.threads)
-            h.run()
+            _run_interruptibly(h)
+
+
+def _run_interruptibly(h):
+    """``h.run()``, stoppable with Ctrl-C (or a notebook's interrupt button).
+
+    A plain ``run()`` holds the interpreter until HiGHS returns, so an interrupt waited for the
+    time limit, or for ever without one. highspy (1.8+) can run the solve on its own thread
+    while this one waits; an interrupt then asks HiGHS to stop (it does within a fraction of a
+    second, cleanly) and is raised again here once it has."""
+    if not hasattr(h, "startSolve"):  # pragma: no cover - highspy before 1.8
+        return h.run()
+    h.HandleKeyboardInterrupt = True
+    h.startSolve()
+    stopped = False
+    while True:
+        try:
+            done, status = h.wait(0.1)
+        except KeyboardInterrupt:
+            stopped = True
+            h.cancelSolve()
+            continue
+        if done:
+            break
+    if stopped:
+        raise KeyboardInterrupt("the solve was interrupted; HiGHS stopped cleanly and no plan is returned")
+    return status
+
+
+def _report_ticks(h, lp: pulp.LpProblem, report: Callable[[Tick], object]) -> None:
+    """Call ``report`` with a :class:`Tick` about every ``settings.progress_interval`` seconds
+    of a HiGHS MIP solve (from HiGHS's interrupt check, which it makes many times a second)."""
+    if not hasattr(h, "cbMipInterrupt"):  # pragma: no cover - highspy before 1.8
+        return
+    from ..settings import settings
+
+    every = float(settings.progress_interval)
+    sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0  # HiGHS solves the negated maximum
+    constant = float(lp.objective.constant) if lp.objective is not None else 0.0
+    started = time.perf_counter()
+    state = {"next": every}
+    lock = threading.Lock()  # with parallel search, workers may check at the same time
+
+    def own(value: float) -> float | None:
+        return sign * value + constant if math.isfinite(value) else None
+
+    def tick(event) -> None:
+        now = time.perf_counter() - started
+        if now < state["next"] or not lock.acquire(blocking=False):
+            return
+        try:
+            state["next"] = now + every
+            d = event.data_out
+            report(Tick(now, int(d.mip_node_count), own(d.mip_primal_bound), own(d.mip_dual_bound)))
+        except Exception:  # noqa: BLE001 - a display must never break a solve
+            log.debug("progress report failed", exc_info=True)
+        finally:
+            lock.release()
+
+    h.cbMipInterrupt.subscribe(tick)
 
 
 #: The thread count HiGHS's scheduler was last started with in this process (None: not yet).
@@ -267,8 +346,10 @@ def _quiet_gurobi_env():
 
 
 def make(name: str, *, time_limit: float | None, gap: float | None, threads: int, seed: int,
-         msg: bool = False, warm_start: bool = True, highs_options: dict | None = None):
-    """A configured PuLP solver object (``highs_options`` go to HiGHS as they are)."""
+         msg: bool = False, warm_start: bool = True, highs_options: dict | None = None,
+         report: Callable[[Tick], object] | None = None):
+    """A configured PuLP solver object (``highs_options`` go to HiGHS as they are; ``report``
+    gets a :class:`Tick` every ``settings.progress_interval`` s of a HiGHS MIP solve)."""
     name = name.lower()
     gap = 1e-6 if gap is None else gap  # "optimal" means within this relative gap
     if name not in available():
@@ -277,7 +358,7 @@ def make(name: str, *, time_limit: float | None, gap: float | None, threads: int
                           "'pip install \"clustergeo[gurobi]\"' (and a licence).")
     if name == "highs":
         return _HiGHSWarm(msg=msg, timeLimit=time_limit, gapRel=gap, threads=threads,
-                          random_seed=seed, warm_start=warm_start, **(highs_options or {}))
+                          random_seed=seed, warm_start=warm_start, report=report, **(highs_options or {}))
     if name == "gurobi":
         return pulp.GUROBI(msg=msg, timeLimit=time_limit, gapRel=gap, warmStart=warm_start, Threads=threads,
                            Seed=seed, env=None if msg else _quiet_gurobi_env())
@@ -391,6 +472,8 @@ def run(problem: pulp.LpProblem, solver) -> SolveInfo:
 
         m = problem.solverModel
         seconds = time.perf_counter() - t0
+        if m.Status == GRB.INTERRUPTED:  # Gurobi caught Ctrl-C and stopped: stop the library too
+            raise KeyboardInterrupt("the solve was interrupted; Gurobi stopped cleanly and no plan is returned")
         nodes = int(m.NodeCount) if m.IsMIP else None
         if m.Status in (GRB.INFEASIBLE, GRB.INF_OR_UNBD):
             return SolveInfo("infeasible", False, None, None, None, seconds, nodes)
