@@ -227,7 +227,10 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     if decompose and len(parts) > 1 and (k is None or fewest) and not p.edge_weights and not excl:
         # independent pieces (districts under 'within', or islands): solve each on its own
         results, failures = [], []
-        for where, comp in parts:
+        for number, (where, comp) in enumerate(parts, start=1):
+            if isinstance(progress, StatusLine):
+                short = where if len(where) <= 40 else where[:39] + "..."
+                progress.part = f"part {number} of {len(parts)} ({short})"
             sub = graph.subgraph([p.nodes[i] for i in comp]).copy()
             sub_cost = None
             if cost is not None:

@@ -78,10 +78,12 @@ class StatusLine:
     """A status line on stderr that follows a solve's reports, rewritten in place (tqdm).
 
     It appears only once the solve has run ``delay`` seconds, so quick solves print nothing.
-    Use it as a ``progress`` callback; :meth:`close` leaves the last report on screen."""
+    Use it as a ``progress`` callback; :meth:`close` leaves the last report on screen.
+    ``part`` (e.g. "part 2 of 7 (district Breckland)") is shown when set."""
 
     def __init__(self, label: str = "clustergeo", *, delay: float = 2.0, file=None):
         self.label = label
+        self.part: str | None = None
         self.delay = delay
         self.file = file
         self._t0 = time.perf_counter()
@@ -96,7 +98,8 @@ class StatusLine:
 
             self._bar = tqdm(total=None, bar_format="{desc}", file=self.file or sys.stderr, leave=True,
                              dynamic_ncols=True)
-        self._bar.set_description_str(f"{self.label} {elapsed:.0f} s: {describe(r, clock=False)}")
+        where = f", {self.part}" if self.part else ""
+        self._bar.set_description_str(f"{self.label} {elapsed:.0f} s{where}: {describe(r, clock=False)}")
 
     def close(self) -> None:
         if self._bar is not None:

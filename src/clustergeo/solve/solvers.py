@@ -225,7 +225,7 @@ def _report_ticks(h, lp: pulp.LpProblem, report: Callable[[Tick], object]) -> No
     sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0  # HiGHS solves the negated maximum
     constant = float(lp.objective.constant) if lp.objective is not None else 0.0
     started = time.perf_counter()
-    state = {"next": every}
+    state = {"next": every, "failed": False}
     lock = threading.Lock()  # with parallel search, workers may check at the same time
 
     def own(value: float) -> float | None:
@@ -240,7 +240,9 @@ def _report_ticks(h, lp: pulp.LpProblem, report: Callable[[Tick], object]) -> No
             d = event.data_out
             report(Tick(now, int(d.mip_node_count), own(d.mip_primal_bound), own(d.mip_dual_bound)))
         except Exception:  # noqa: BLE001 - a display must never break a solve
-            log.debug("progress report failed", exc_info=True)
+            log.log(logging.DEBUG if state["failed"] else logging.WARNING, "the progress report failed "
+                    "(the solve goes on)", exc_info=True)
+            state["failed"] = True
         finally:
             lock.release()
 
