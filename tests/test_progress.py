@@ -5,6 +5,8 @@ import os
 import random
 import signal
 import threading
+import time
+from pathlib import Path
 
 import networkx as nx
 import pulp
@@ -136,3 +138,30 @@ def test_the_command_line_prints_rounds_and_a_running_line_every_30_s(capsys):
     lines = capsys.readouterr().err.splitlines()
     assert [ln.split(":")[0].strip() for ln in lines] == ["round 1 solving"] * 3 + ["round 1", "round 2 solving"]
     assert "5.0 s" in lines[0] and "36.0 s" in lines[1] and "70.0 s" in lines[2]
+
+
+def test_a_notebook_interrupt_stops_a_solve_and_the_kernel_goes_on():
+    """The planner's case: the interrupt button in Jupyter during a long solve."""
+    manager = pytest.importorskip("jupyter_client.manager")
+    km, kc = manager.start_new_kernel(kernel_name="python3")
+    try:
+        kc.execute(f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+                   "from test_progress import market_split\n"
+                   "from clustergeo.solve import solvers\n"
+                   "s = solvers.make('highs', time_limit=120, gap=None, threads=1, seed=0, warm_start=False)\n"
+                   "print('solving', flush=True)\n"
+                   "solvers.run(market_split(), s)")
+        while True:  # wait until the solve is under way
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["msg_type"] == "stream" and "solving" in msg["content"]["text"]:
+                break
+        time.sleep(1.0)
+        km.interrupt_kernel()
+        reply = kc.get_shell_msg(timeout=100)["content"]
+        assert reply["status"] == "error" and reply["ename"] == "KeyboardInterrupt"
+        assert "HiGHS stopped cleanly" in reply["evalue"]
+        kc.execute("1 + 1")
+        assert kc.get_shell_msg(timeout=30)["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
