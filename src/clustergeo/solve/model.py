@@ -24,7 +24,7 @@ import pulp
 from . import solvers
 from .cuts import SeparatorCut, separate
 from .problem import Problem
-from .progress import RoundLog, describe, ticker
+from .progress import RoundLog, describe, stage, ticker
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -416,6 +416,7 @@ class HessModel:
             from .heuristic import plan_cost
 
             if all((i, j) in self.x for i, j in enumerate(start)):
+                stage(progress, "ruling out unit-hub pairs that no better plan can use")
                 upper = plan_cost(self.p, start)
                 # seconds on a few hundred units; it stops early once the steps stall
                 self.fix_by_lagrangian(start, upper, seconds=30.0 if time_limit is None else

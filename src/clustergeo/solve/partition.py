@@ -22,7 +22,7 @@ from ..settings import settings
 from . import heuristic, labeling, recom, solvers, tabu
 from .explain import _parts, count_range, precheck
 from .model import HessModel
-from .progress import RoundLog, StatusLine
+from .progress import RoundLog, StatusLine, stage
 from .problem import Problem, allowed_hubs, build_problem
 from .roots import root_order
 
@@ -275,6 +275,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
                                    and (p.n <= 60 or (tight and p.n <= 150))):
         # listing clusters pays off when few fit (a narrow window) or the graph is small; the
         # list is abandoned at a budget, so a failed try costs a second or a few
+        stage(progress, "listing every cluster that could be formed")
         result = _solve_by_columns(graph, p, allowed, stats, fewest, excl, opts, t0, explain,
                                    forced=contiguity == "columns", max_sets=3_000_000 if tight else 500_000)
         if result is not None:
@@ -287,6 +288,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         # searches rarely pay: Oklahoma has 14 roots at 10 s (proof 45 s) and 13 at 60 s
         # (proof 41 s); Arkansas and Iowa have the same roots at 10 s and at 60 s
         roots_s = min(ROOTS_SECONDS, 0.1 * time_limit if time_limit is not None else ROOTS_SECONDS)
+        stage(progress, "finding the units every cluster must hold (root units)")
         found = root_order(p, seconds=roots_s, threads=threads, seed=seed)
         if found is not None:
             p.hub_rank, p.hub_roots = found
@@ -307,6 +309,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     def best_start(count: int | None) -> list[int] | None:
         """The best of greedy amalgamation, the spanning-tree search and (on larger graphs) the
         closer-neighbour model, at ``count`` clusters."""
+        stage(progress, "finding a good starting plan" + ("" if count is None else f" with {count} clusters"))
         found = [c for c in (heuristic.greedy(p, fewest=fewest, target=count),) if c is not None
                  and (count is None or len(set(c)) == count)]
         if count is not None and contiguity != "none":
@@ -353,7 +356,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         lower = max(precheck_count(p), lo_k)
         run = None
         for kk in range(lower, min(hi_k, p.n) + 1):
-            log.info("fewest clusters: trying %d clusters for these %d units", kk, p.n)
+            stage(progress, f"fewest clusters: trying {kk} clusters for these {p.n} units")
             seed_plan = best_start(kk) if not excl else None
             if seed_plan is not None and (start is None or len(set(start)) != kk or
                                           heuristic.plan_cost(p, seed_plan) < heuristic.plan_cost(p, start)):
@@ -388,6 +391,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         cuts += run.cuts
         rounds += run.rounds
     if run.status == "infeasible":
+        stage(progress, "no plan meets the rules: finding which rule to relax")
         _raise_infeasible(p, allowed, "auto" if contiguity == "labeling" else contiguity, opts, explain)
     assignment, status, objective = run.assignment, run.status, run.objective
     late = None
@@ -395,6 +399,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         count = k_best if fewest else (lo_k0 if lo_k0 == hi_k0 else
                                        len(set(assignment if assignment is not None else start or [])) or None)
         if count is not None:
+            stage(progress, "the proof did not finish in time: searching for a better plan")
             left = max(time_limit - (time.perf_counter() - t0), 0.5)
             # two thirds for the spanning-tree search, a third to polish the better of its
             # plan and the solver's incumbent by tabu search (as the warm start is)
@@ -490,6 +495,7 @@ def _solve_by_columns(graph: nx.Graph, p: Problem, allowed, stats: dict, fewest:
     run = columns.solve(p, cols, k=k, fewest=fewest, solver=opts["solver"], time_limit=left, gap=opts["gap"],
                         threads=opts["threads"], seed=opts["seed"], msg=opts["msg"], exclude=excl)
     if run.status == "infeasible":
+        stage(opts["progress"], "no plan meets the rules: finding which rule to relax")
         _raise_infeasible(p, allowed, "cuts", opts, explain)
     if run.assignment is None:
         return None

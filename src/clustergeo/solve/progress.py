@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,8 +57,10 @@ def describe(r: RoundLog, *, clock: bool = True) -> str:
     if r.status == "running":
         nodes = "" if r.nodes is None else f", {r.nodes:,} nodes"
         return f"round {r.round} solving: best plan {_num(r.objective)}, bound {_num(r.bound)}{gap}{nodes}{secs}"
-    return (f"round {r.round}: {r.status}, objective {_num(r.objective)}, bound {_num(r.bound)}{gap}, "
-            f"cuts added {r.cuts_added}{secs}")
+    if r.cuts_added:  # the round's plan had a cluster in pieces: cut off, solve again
+        return (f"round {r.round}: {r.status} but with clusters in pieces, objective {_num(r.objective)}, "
+                f"{r.cuts_added:,} cuts added{secs}")
+    return f"round {r.round}: {r.status}, objective {_num(r.objective)}, bound {_num(r.bound)}{gap}{secs}"
 
 
 def ticker(progress: Callable[[RoundLog], Any] | None, round_: int, t0: float) -> Callable:
@@ -74,37 +77,68 @@ def ticker(progress: Callable[[RoundLog], Any] | None, round_: int, t0: float) -
     return report
 
 
+def stage(progress: Any, text: str) -> None:
+    """Say what a solve is doing between rounds (finding a start, fixing pairs ...): to the
+    log, and to ``progress`` when it has a ``stage`` method (a :class:`StatusLine` does)."""
+    log.info(text)
+    say = getattr(progress, "stage", None)
+    if callable(say):
+        say(text)
+
+
 class StatusLine:
-    """A status line on stderr that follows a solve's reports, rewritten in place (tqdm).
+    """A status line on stderr that follows a solve, rewritten in place (tqdm) every second.
 
     It appears only once the solve has run ``delay`` seconds, so quick solves print nothing.
-    Use it as a ``progress`` callback; :meth:`close` leaves the last report on screen.
-    ``part`` (e.g. "part 2 of 7 (district Breckland)") is shown when set."""
+    Use it as a ``progress`` callback: it shows the last report (:func:`describe`) or the last
+    :func:`stage`, with the time since it was made and ``part`` (e.g. "part 2 of 7 (district
+    Breckland)") when set. :meth:`close` leaves the last line on screen."""
 
-    def __init__(self, label: str = "clustergeo", *, delay: float = 2.0, file=None):
+    def __init__(self, label: str = "clustergeo", *, delay: float = 2.0, file=None, every: float = 1.0):
         self.label = label
         self.part: str | None = None
         self.delay = delay
         self.file = file
         self._t0 = time.perf_counter()
+        self._text = "starting"
         self._bar = None
+        self._lock = threading.Lock()
+        self._closed = threading.Event()
+        self._clock = threading.Thread(target=self._tick, args=(every,), daemon=True, name="clustergeo-status")
+        self._clock.start()
+
+    def _tick(self, every: float) -> None:
+        while not self._closed.wait(every):
+            self._show()
+
+    def _show(self) -> None:
+        with self._lock:
+            elapsed = time.perf_counter() - self._t0
+            if self._bar is None:
+                if elapsed < self.delay or self._closed.is_set():
+                    return
+                from tqdm import tqdm
+
+                self._bar = tqdm(total=None, bar_format="{desc}", file=self.file or sys.stderr, leave=True,
+                                 dynamic_ncols=True)
+            where = f", {self.part}" if self.part else ""
+            self._bar.set_description_str(f"{self.label} {elapsed:.0f} s{where}: {self._text}")
 
     def __call__(self, r: RoundLog) -> None:
-        elapsed = time.perf_counter() - self._t0
-        if self._bar is None:
-            if elapsed < self.delay:
-                return
-            from tqdm import tqdm
+        self._text = describe(r, clock=False)
+        self._show()
 
-            self._bar = tqdm(total=None, bar_format="{desc}", file=self.file or sys.stderr, leave=True,
-                             dynamic_ncols=True)
-        where = f", {self.part}" if self.part else ""
-        self._bar.set_description_str(f"{self.label} {elapsed:.0f} s{where}: {describe(r, clock=False)}")
+    def stage(self, text: str) -> None:
+        self._text = text
+        self._show()
 
     def close(self) -> None:
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        self._closed.set()
+        self._clock.join()
+        with self._lock:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
 
     def __enter__(self) -> StatusLine:
         return self
@@ -113,4 +147,4 @@ class StatusLine:
         self.close()
 
 
-__all__ = ["RoundLog", "StatusLine", "describe", "ticker"]
+__all__ = ["RoundLog", "StatusLine", "describe", "stage", "ticker"]
