@@ -177,8 +177,9 @@ def run_case(case: Case) -> dict:
         bounds = {"pupils": (kw.get("min_weight"), kw.get("max_weight"))}
         bounds.update(kw.get("bounds") or {})
         problems = check_partition(g, r.assignment, bounds=bounds, k=kw.get("k") if kw.get("k") != "fewest" else None)
+        nodes = [x.nodes for x in r.log if x.nodes is not None]
         rec.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, k=r.k, rounds=r.rounds,
-                   cuts=r.cuts, seconds=round(time.perf_counter() - t0, 3), valid=not problems,
+                   cuts=r.cuts, nodes=sum(nodes) if nodes else None, seconds=round(time.perf_counter() - t0, 3), valid=not problems,
                    violations="; ".join(problems[:3]), fixed=r.fixing.get("kept"), pairs=r.fixing.get("pairs"),
                    solver_version=r.solver, used=r.formulation)
     except cg.InfeasibleError as e:
@@ -376,10 +377,10 @@ def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
     df.drop(columns=[c for c in ("trace",) if c in df], errors="ignore").to_csv(RESULTS / f"{mode}.csv", index=False)
     cols = ["case", "units", "objective_kind", "method", "formulation", "used", "solver", "threads", "status",
             "objective", "bound",
-            "gap", "k", "rounds", "cuts", "seconds", "peak_rss_mb", "valid"]
+            "gap", "k", "rounds", "cuts", "nodes", "seconds", "peak_rss_mb", "valid"]
     t = df[[c for c in cols if c in df]].copy()
     shown = {"objective": lambda v: f"{v:,.1f}", "bound": lambda v: f"{v:,.1f}",
-             "threads": lambda v: str(int(v)), "gap": lambda v: f"{100 * v:.2f}%"}
+             "threads": lambda v: str(int(v)), "gap": lambda v: f"{100 * v:.2f}%", "nodes": lambda v: f"{int(v):,}"}
     for c, fmt in shown.items():
         if c in t:
             t[c] = t[c].map(lambda v, fmt=fmt: "" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt(v))

@@ -187,3 +187,14 @@ def test_a_notebook_interrupt_stops_a_solve_and_the_kernel_goes_on():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_the_status_line_is_for_terminals_and_notebooks_only():
+    from clustergeo.solve.progress import interactive
+
+    class OutStream(io.StringIO):  # what ipykernel puts in place of sys.stderr (isatty() is False)
+        pass
+
+    OutStream.__module__ = "ipykernel.iostream"
+    assert not interactive(io.StringIO())
+    assert interactive(OutStream())

@@ -57,8 +57,9 @@ class Settings:
         (metres) are closed first, so a river with a bridge does not cut the graph.
     progress : bool
         Show how a long solve stands: :func:`clustergeo.partition` (and so :func:`propose`)
-        keeps a one-line status on stderr (round, incumbent, bound, gap, nodes, elapsed) once a
-        solve has run for 2 s, when no ``progress`` callback is given. Progress also goes to
+        keeps a one-line status on stderr (what it is doing; in a round the best plan, bound,
+        gap and nodes; elapsed time) once a solve has run for 2 s, when no ``progress``
+        callback is given and stderr is a terminal or a Jupyter notebook. Progress also goes to
         the ``clustergeo.solve`` logger at INFO level.
     progress_interval : float
         Seconds between progress reports from inside one HiGHS solve (incumbent, bound, gap,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import sys
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from ..settings import settings
 from . import heuristic, labeling, recom, solvers, tabu
 from .explain import _parts, count_range, precheck
 from .model import HessModel
-from .progress import RoundLog, StatusLine, stage
+from .progress import RoundLog, StatusLine, interactive, stage
 from .problem import Problem, allowed_hubs, build_problem
 from .roots import root_order
 
@@ -93,13 +94,14 @@ class PartitionResult:
 
 def _status_line(fn: Callable) -> Callable:
     """Without a ``progress`` callback, show a status line on stderr while solving (when
-    ``settings.progress`` is on; it appears only after 2 s). ``progress=False``: nothing."""
+    ``settings.progress`` is on and stderr is a terminal or a notebook; it appears only after
+    2 s). ``progress=False``: nothing."""
 
     @functools.wraps(fn)
     def with_status(graph: nx.Graph, *, progress: Callable[[RoundLog], Any] | bool | None = None, **kwargs):
         if progress is False:
             return fn(graph, progress=lambda r: None, **kwargs)
-        if progress is not None or not settings.progress:
+        if progress is not None or not settings.progress or not interactive(sys.stderr):
             return fn(graph, progress=progress, **kwargs)
         with StatusLine("clustergeo") as line:
             return fn(graph, progress=line, **kwargs)

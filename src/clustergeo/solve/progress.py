@@ -77,6 +77,17 @@ def ticker(progress: Callable[[RoundLog], Any] | None, round_: int, t0: float) -
     return report
 
 
+def interactive(stream: Any) -> bool:
+    """Whether ``stream`` is watched live: a terminal, or a Jupyter notebook's output (where a
+    line rewritten in place makes sense; in a log file it would be clutter)."""
+    if type(stream).__module__.startswith("ipykernel"):
+        return True
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return False
+
+
 def stage(progress: Any, text: str) -> None:
     """Say what a solve is doing between rounds (finding a start, fixing pairs ...): to the
     log, and to ``progress`` when it has a ``stage`` method (a :class:`StatusLine` does)."""
@@ -147,4 +158,4 @@ class StatusLine:
         self.close()
 
 
-__all__ = ["RoundLog", "StatusLine", "describe", "stage", "ticker"]
+__all__ = ["RoundLog", "StatusLine", "describe", "interactive", "stage", "ticker"]
