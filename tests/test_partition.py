@@ -550,3 +550,24 @@ def test_a_maximum_reports_its_bound_on_its_own_side(solver):
     info = solvers.run(prob, solvers.make(solver, time_limit=60, gap=None, threads=1, seed=0, warm_start=False))
     assert info.status == "optimal" and info.objective > 0
     assert info.bound == pytest.approx(info.objective, rel=1e-6)
+
+
+def test_no_presolve_when_it_could_not_finish_in_the_time_left():
+    """HiGHS's presolve ignores its time limit: a model too big for the time left is solved
+    without it, so the solve stops on time (planar 1,000 units ran 35-110 s past the limit)."""
+    import importlib
+
+    from clustergeo.solve.problem import allowed_hubs, build_problem
+
+    model_mod = importlib.import_module("clustergeo.solve.model")
+    g = nx.grid_2d_graph(4, 4)
+    for v in g:
+        g.nodes[v].update(pupils=1, x=1000.0 * v[0], y=1000.0 * v[1])
+    p = build_problem(g, weight="pupils", min_weight=7, max_weight=9, k=2)
+    allowed, _ = allowed_hubs(p, contiguous=True)
+    model = model_mod.HessModel(p, allowed, stage="objective")
+    pairs = len(model.x)
+    enough = pairs * model_mod.PRESOLVE_SECONDS_PER_PAIR
+    assert "presolve" not in (model._highs_options(None) or {})
+    assert "presolve" not in (model._highs_options(2 * enough) or {})
+    assert model._highs_options(enough / 2)["presolve"] == "off"

@@ -38,6 +38,10 @@ AUTO_ROUNDS = 4
 # within a quarter of the limit on any benchmark graph (grid 20 x 20: 160,000 pairs, 45 s
 # spent for nothing), and the Lagrangian bound has already fixed what it can
 LP_FIXING_MAX_PAIRS = 100_000
+# HiGHS 1.16's presolve on the Hess model, per unit-hub pair: planar 1,000 units (a million
+# pairs) spent about 150 s in it and ran 35-110 s past a 180 s limit without a bound; with no
+# presolve HiGHS stopped on time with the same plan (and the Lagrangian bound)
+PRESOLVE_SECONDS_PER_PAIR = 150e-6
 
 
 def _steps_from(j: int, adj: list[list[int]]) -> dict[int, int]:
@@ -389,14 +393,21 @@ class HessModel:
                 v.setInitialValue(0)
         return True
 
-    def _highs_options(self) -> dict | None:
+    def _highs_options(self, time_left: float | None = None) -> dict | None:
         """HiGHS options for this model. Cut edges: a weak LP and many branching candidates
         that look alike; HiGHS strong-branches each until its pseudocost has 8 samples (over
         a third of the LP iterations on Arkansas). Trusting pseudocosts at once closed
-        Oklahoma's tree in 83 s instead of 218 s (the same model, dumped)."""
+        Oklahoma's tree in 83 s instead of 218 s (the same model, dumped).
+
+        No presolve when it could not finish in ``time_left`` seconds (about
+        ``PRESOLVE_SECONDS_PER_PAIR`` a unit-hub pair): HiGHS's presolve does not stop at its
+        time limit, so the solve would overrun the limit and give nothing more."""
+        options = {}
         if self.p.objective == "cut_edges" and self.stage == "objective":
-            return {"mip_pscost_minreliable": 0}
-        return None
+            options["mip_pscost_minreliable"] = 0
+        if time_left is not None and len(self.x) * PRESOLVE_SECONDS_PER_PAIR > time_left:
+            options["presolve"] = "off"
+        return options or None
 
     def read(self) -> list[int]:
         out = [-1] * self.p.n
@@ -418,9 +429,14 @@ class HessModel:
             if all((i, j) in self.x for i, j in enumerate(start)):
                 stage(progress, "ruling out unit-hub pairs that no better plan can use")
                 upper = plan_cost(self.p, start)
-                # seconds on a few hundred units; it stops early once the steps stall
+                # seconds on a few hundred units; it stops early once the steps stall. Where the
+                # LP fixing below is skipped (too many pairs) it also takes the LP's share of the
+                # time: its bound is then the only one at the limit (HiGHS's presolve alone ran
+                # past the limit on 1,000 units), and planar 1,000 units needs about 600 steps,
+                # 30 s, to get there (gap 8.5% after 30 s against 17.9% after 10 s)
+                share = 0.08 if len(self.x) <= LP_FIXING_MAX_PAIRS else 0.25
                 self.fix_by_lagrangian(start, upper, seconds=30.0 if time_limit is None else
-                                       min(30.0, max(0.08 * time_limit, 1.0)))
+                                       min(30.0, max(share * time_limit, 1.0)))
                 if self.lagrangian_bound is not None:
                     run.bound = self.lagrangian_bound
                 if len(self.x) <= LP_FIXING_MAX_PAIRS:
@@ -436,7 +452,7 @@ class HessModel:
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             warm = self.set_start(incumbent)
             s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg,
-                             warm_start=warm, highs_options=self._highs_options(), report=ticker(progress, r, t0))
+                             warm_start=warm, highs_options=self._highs_options(left), report=ticker(progress, r, t0))
             info = solvers.run(self.prob, s)
             if info.status == "infeasible":
                 run.status = "infeasible"
