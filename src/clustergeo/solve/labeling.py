@@ -80,6 +80,30 @@ def _edge_weights(p: Problem) -> dict[tuple[int, int], float]:
     return edge_w
 
 
+def _binaries(name: str, n: int, k: int, keep: set | None = None) -> dict:
+    """``name[i, c]`` binaries for units ``i`` and clusters ``c`` (only the pairs in ``keep``)."""
+    return {(i, c): pulp.LpVariable(f"{name}_{i}_{c}", cat=pulp.LpBinary) for i in range(n) for c in range(k)
+            if keep is None or (i, c) in keep}
+
+
+def _cut_edges(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> dict:
+    """The objective: every edge counts 1 (a cut edge) plus its weight, through ``z[a, b, c] >=
+    x[a, c] - x[b, c]``, written only where ``a`` may be in ``c`` (elsewhere the right side is
+    never positive; a missing ``x[b, c]`` is 0). Returns ``z``."""
+    edge_w = _edge_weights(p)
+    z = {}
+    for (a, b) in sorted(edge_w):
+        for c in range(k):
+            if (a, c) not in x:
+                continue
+            z[a, b, c] = pulp.LpVariable(f"z_{a}_{b}_{c}", cat=pulp.LpBinary)
+            terms = [(z[a, b, c], 1), (x[a, c], -1)] + ([(x[b, c], 1)] if (b, c) in x else [])
+            _row(prob, terms, GE, 0, f"cut_{a}_{b}_{c}")
+    prob += pulp.LpAffineExpression([(z[a, b, c], w_e) for (a, b), w_e in sorted(edge_w.items())
+                                     for c in range(k) if w_e != 0 and (a, b, c) in z])
+    return z
+
+
 def _flow(prob: pulp.LpProblem, p: Problem, r: dict, z: dict, k: int) -> None:
     """One flow: a unit that starts no cluster consumes one unit; flow stays inside clusters."""
     labels = range(k)
@@ -104,20 +128,10 @@ class LabelingModel:
         prob, order, q = self._begin(p, k)
         n = p.n
         labels = range(k)
-        x = {(i, c): pulp.LpVariable(f"x_{i}_{c}", cat=pulp.LpBinary) for i in range(n) for c in labels}
-        r = {(i, c): pulp.LpVariable(f"r_{i}_{c}", cat=pulp.LpBinary) for i in range(n) for c in labels}
+        x, r = _binaries("x", n, k), _binaries("r", n, k)
         self.x, self.r = x, r
         _assign_and_bounds(prob, p, x, k)
-        # the objective: every edge counts 1 (cut edges) plus its weight
-        edge_w = _edge_weights(p)
-        z = {}
-        for (a, b) in sorted(edge_w):
-            for c in labels:
-                z[a, b, c] = pulp.LpVariable(f"z_{a}_{b}_{c}", cat=pulp.LpBinary)
-                _row(prob, ((z[a, b, c], 1), (x[a, c], -1), (x[b, c], 1)), GE, 0, f"cut_{a}_{b}_{c}")
-        self.z = z
-        prob += pulp.LpAffineExpression([(z[a, b, c], w_e) for (a, b), w_e in sorted(edge_w.items())
-                                         for c in labels if w_e != 0])
+        self.z = z = _cut_edges(prob, p, x, k)
         # orbitope extended formulation: s[i, c] = "i is in a cluster numbered c or later",
         # w[i, c] = "cluster c has started by i's position", u carries the staircase
         s = {(i, c): pulp.LpVariable(f"s_{i}_{c}", lowBound=0) for i in range(n) for c in labels}
@@ -311,26 +325,10 @@ class CompactLabelingModel(LabelingModel):
             if keep_x == can_x and keep_r == can_r:
                 break
             can_x, can_r = keep_x, keep_r
-        x = {(i, c): pulp.LpVariable(f"x_{i}_{c}", cat=pulp.LpBinary) for i in range(n) for c in labels
-             if (i, c) in can_x}
-        r = {(i, c): pulp.LpVariable(f"r_{i}_{c}", cat=pulp.LpBinary) for i in range(n) for c in labels
-             if (i, c) in can_r}
+        x, r = _binaries("x", n, k, can_x), _binaries("r", n, k, can_r)
         self.x, self.r = x, r
         _assign_and_bounds(prob, p, x, k)
-        # the objective: every edge counts 1 (cut edges) plus its weight. z[a, b, c] >= x[a, c]
-        # - x[b, c] only where a may be in c (elsewhere the right side is never positive)
-        edge_w = _edge_weights(p)
-        z = {}
-        for (a, b) in sorted(edge_w):
-            for c in labels:
-                if (a, c) not in x:
-                    continue
-                z[a, b, c] = pulp.LpVariable(f"z_{a}_{b}_{c}", cat=pulp.LpBinary)
-                terms = [(z[a, b, c], 1), (x[a, c], -1)] + ([(x[b, c], 1)] if (b, c) in x else [])
-                _row(prob, terms, GE, 0, f"cut_{a}_{b}_{c}")
-        self.z = z
-        prob += pulp.LpAffineExpression([(z[a, b, c], w_e) for (a, b), w_e in sorted(edge_w.items())
-                                         for c in labels if w_e != 0 and (a, b, c) in z])
+        self.z = z = _cut_edges(prob, p, x, k)
         # orbitope extended formulation over the roots (every other unit comes after them, when
         # every cluster has started, so the rules say nothing there): w[i, c] = "cluster c has
         # started by root i", u carries the staircase; "i is in a cluster numbered c or later"
