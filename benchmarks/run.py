@@ -364,8 +364,19 @@ def cases(mode: str) -> list[Case]:
     return out
 
 
-def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
+def published(records: list[dict]) -> None:
+    """Add the published time (``published_s``, ``source``) and our ratio to it, where one exists."""
+    table = json.loads((HERE / "published.json").read_text())
+    for r in records:
+        ref = table.get(f"{r['case']}|{r['objective_kind']}") if r.get("method") == "clustergeo" else None
+        if ref and r.get("status") == "optimal" and r.get("seconds"):
+            r.update(published_s=ref["seconds"], source=ref["source"], ratio=float(f"{r['seconds'] / ref['seconds']:.2g}"))
+
+
+def write(records: list[dict], mode: str, where: Path = RESULTS, *, ran: str | None = None) -> None:
     import pandas as pd
+
+    published(records)
 
     RESULTS = where  # noqa: N806 - partial runs (--only) go to results/partial/
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -377,7 +388,7 @@ def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
     df.drop(columns=[c for c in ("trace",) if c in df], errors="ignore").to_csv(RESULTS / f"{mode}.csv", index=False)
     cols = ["case", "units", "objective_kind", "method", "formulation", "used", "solver", "threads", "status",
             "objective", "bound",
-            "gap", "k", "rounds", "cuts", "nodes", "seconds", "peak_rss_mb", "valid"]
+            "gap", "k", "rounds", "cuts", "nodes", "seconds", "published_s", "source", "ratio", "peak_rss_mb", "valid"]
     t = df[[c for c in cols if c in df]].copy()
     shown = {"objective": lambda v: f"{v:,.1f}", "bound": lambda v: f"{v:,.1f}",
              "threads": lambda v: str(int(v)), "gap": lambda v: f"{100 * v:.2f}%", "nodes": lambda v: f"{int(v):,}"}
@@ -389,8 +400,9 @@ def write(records: list[dict], mode: str, where: Path = RESULTS) -> None:
         lines.append("| " + " | ".join("" if (isinstance(v, float) and math.isnan(v)) else str(v) for v in r) + " |")
     head = (f"# clustergeo benchmarks ({mode})\n\nMachine: {os.cpu_count()} cores; seed = 0; solver threads as in "
             "the `threads` column (1 unless `--threads` said otherwise). "
-            f"Written by `python benchmarks/run.py --{mode}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
-            "`valid` is the independent checker's verdict (contiguity, both size bounds, count).\n\n")
+            f"Written by `python benchmarks/run.py --{mode}` on {ran or time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
+            "`valid` is the independent checker's verdict (contiguity, both size bounds, count). `published_s`: the "
+            "published time to the proof (Gurobi, larger machines; `source` in `published.json`), `ratio`: ours over it.\n\n")
     (RESULTS / f"{mode}.md").write_text(head + "\n".join(lines) + "\n")
     try:
         import matplotlib
@@ -436,6 +448,14 @@ def compare_with_optima(records: list[dict]) -> list[str]:
     return failures
 
 
+def render(mode: str) -> int:
+    """Re-write a mode's tables from its JSON, keeping the date of the run in the header."""
+    md = (RESULTS / f"{mode}.md").read_text() if (RESULTS / f"{mode}.md").exists() else ""
+    ran = md.split(" on ", 1)[1].split(".\n", 1)[0] if "` on " in md else None
+    write(json.loads((RESULTS / f"{mode}.json").read_text()), mode, ran=ran)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     mode = ap.add_mutually_exclusive_group()
@@ -447,10 +467,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="solver threads (settings.threads); 2 or more runs HiGHS's parallel tree search")
     ap.add_argument("--record-optima", action="store_true", help="store proven optima in optima.json")
+    ap.add_argument("--render", action="store_true",
+                    help="re-write results/<mode>.md, .csv and the plot from results/<mode>.json (no solving)")
     ap.add_argument("--update", action="store_true",
                     help="with --only: replace those cases' rows in results/<mode>.* instead of writing results/partial/")
     args = ap.parse_args(argv)
     mode_name = "full" if args.full else "quick"
+    if args.render:
+        return render(mode_name)
     todo = cases(mode_name)
     if args.only:
         todo = [c for c in todo if args.only in c.name]
