@@ -4,6 +4,8 @@
 ``Problem`` per offending school, each naming the school, the column and the fix.
 ``InfeasibleError`` is raised when no plan can meet the rules; it carries the reasons in
 planner language. ``RulesError`` is a rules or scenario file that does not make sense.
+``TooLargeError`` stops a model too big for the machine before it is built; ``OutputError``
+is an output folder that cannot be written.
 """
 
 from __future__ import annotations
@@ -55,6 +57,14 @@ class GraphError(DataError):
 
 class RulesError(ClusterGeoError, ValueError):
     """A rule, or a scenario file, that does not make sense."""
+
+
+class TooLargeError(ClusterGeoError, MemoryError):
+    """The model would need more memory than ``settings.max_memory``: stopped before building it."""
+
+
+class OutputError(ClusterGeoError, OSError):
+    """An output folder cannot be written (an existing file, no permission, a full disk)."""
 
 
 class SolverError(ClusterGeoError, RuntimeError):

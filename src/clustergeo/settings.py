@@ -13,6 +13,18 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+#: The share of the machine's memory a model may take by default (the rest: Python, the
+#: solver's working space and everything else running).
+MEMORY_SHARE = 0.75
+
+
+def _default_max_memory() -> int | None:
+    """Three quarters of the physical memory in bytes (None where it cannot be read)."""
+    try:
+        return int(MEMORY_SHARE * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
 
 def _default_cache() -> Path:
     env = os.environ.get("CLUSTERGEO_CACHE")
@@ -64,6 +76,10 @@ class Settings:
     progress_interval : float
         Seconds between progress reports from inside one HiGHS solve (incumbent, bound, gap,
         nodes so far). CBC and Gurobi report at the end of each round only.
+    max_memory : int or None
+        Bytes a model may take: :func:`clustergeo.partition` estimates a model's memory from
+        its unit-hub pairs before building it and stops with a ``TooLargeError`` above this.
+        Default: three quarters of the machine's memory; ``None``: no limit.
     """
 
     cache_folder: Path = field(default_factory=_default_cache)
@@ -77,6 +93,7 @@ class Settings:
     close_gaps_m: float = 250.0
     progress: bool = True
     progress_interval: float = 5.0
+    max_memory: int | None = field(default_factory=_default_max_memory)
 
 
 settings = Settings()

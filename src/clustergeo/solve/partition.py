@@ -20,6 +20,7 @@ import networkx as nx
 from ..check import check_partition
 from ..errors import InfeasibleError, NoPlanInTimeError, RulesError, SolverError
 from ..settings import settings
+from ..validate import validate_partition_input
 from . import heuristic, labeling, recom, solvers, tabu
 from .explain import _parts, count_range, precheck
 from .model import HessModel
@@ -204,6 +205,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         When no partition exists, with the reasons in planner language.
     """
     t0 = time.perf_counter()
+    validate_partition_input(graph, weight=weight, bounds=bounds, cost=cost)
     if contiguity not in CONTIGUITY:
         raise RulesError(f"contiguity must be one of {', '.join(repr(c) for c in CONTIGUITY)}, not {contiguity!r}")
     if k == "fewest":
