@@ -7,12 +7,19 @@
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import RulesError
 
 OBJECTIVES = {"travel": "hess", "boundary": "cut_edges"}
+MODES = ("within", "penalty", "off")
+KEEP_WHOLE = ("cluster", "feeds")
+#: Words that mean "school by school" for ``keep_whole`` (TOML has no null).
+SCHOOL_BY_SCHOOL = ("none", "school", "schools", "off")
 
 
 @dataclass
@@ -33,7 +40,8 @@ class Rules:
         compact plan with that number (Norfolk's "reduce the number where possible").
     keep_whole : {"cluster", "feeds", None}
         Catchments that stay whole: current clusters merged whole (``"cluster"``), each
-        secondary with the primaries that feed it (``"feeds"``), or school by school (``None``).
+        secondary with the primaries that feed it (``"feeds"``), or school by school (``None``;
+        ``"none"`` or ``false`` in a scenario file).
     redraw : list of str
         Current clusters (by label) or districts (by name) whose schools are redrawn school by
         school (Norfolk: King's Lynn, Great Yarmouth, Norwich).
@@ -88,35 +96,55 @@ class Rules:
         self.validate()
 
     def validate(self) -> None:
-        """Raise :class:`RulesError` naming the rule and the fix."""
+        """Raise :class:`RulesError` naming the rule and the fix (types and ranges of every rule).
+
+        Booleans are strict (``fewest = "no"`` is refused, not read as true); counts are whole
+        numbers; penalties and weights are >= 0; ``max_minutes`` is > 0; ``redraw``,
+        ``pinned`` and ``must_link`` are lists. ``keep_whole = "none"`` (or ``False``) means
+        school by school, the same as ``None``.
+        """
+        for name in ("min_pupils", "max_pupils", "min_schools", "max_schools"):
+            setattr(self, name, _count(name, getattr(self, name), minimum=0))
         for lo, hi, what in ((self.min_pupils, self.max_pupils, "pupils"),
                              (self.min_schools, self.max_schools, "schools")):
-            for name, v in ((f"min_{what}", lo), (f"max_{what}", hi)):
-                if v is not None and (not isinstance(v, (int, float)) or v < 0):
-                    raise RulesError(f"rule '{name}' must be a number >= 0, not {v!r}")
             if lo is not None and hi is not None and lo > hi:
                 raise RulesError(f"rule 'min_{what}' ({lo}) is above 'max_{what}' ({hi}): swap them")
-        c = self.clusters
-        if isinstance(c, list):
-            self.clusters = c = tuple(c)
-        if c is not None:
-            ok = (isinstance(c, int) and c >= 1) or (isinstance(c, tuple) and len(c) == 2 and
-                                                      all(isinstance(v, int) for v in c) and 1 <= c[0] <= c[1])
-            if not ok:
-                raise RulesError(f"rule 'clusters' must be a whole number or [min, max], not {c!r}")
-        if self.keep_whole not in ("cluster", "feeds", None):
-            raise RulesError(f"rule 'keep_whole' must be 'cluster', 'feeds' or none, not {self.keep_whole!r}")
-        for name in ("districts", "divisions"):
-            if getattr(self, name) not in ("within", "penalty", "off"):
-                raise RulesError(f"rule '{name}' must be 'within', 'penalty' or 'off', not {getattr(self, name)!r}")
-        if self.objective not in OBJECTIVES:
-            raise RulesError(f"rule 'objective' must be 'travel' or 'boundary', not {self.objective!r}")
-        if self.connect not in ("error", "nearest"):
-            raise RulesError(f"rule 'connect' must be 'error' or 'nearest', not {self.connect!r}")
-        for name, sel in self.apart.items():
-            if not isinstance(sel, dict) or not sel:
-                raise RulesError(f"rule 'apart' for {name!r} must select schools by column, "
-                                 "e.g. {group = \"asn\"}")
+        self.clusters = _clusters(self.clusters)
+        if not isinstance(self.fewest, bool):
+            raise RulesError(f"rule 'fewest' must be true or false, not {self.fewest!r}")
+        self.keep_whole = _keep_whole(self.keep_whole)
+        self.redraw = _names("redraw", self.redraw)
+        self.pinned = _names("pinned", self.pinned)
+        self.must_link = _groups(self.must_link)
+        for name in ("district_penalty", "division_penalty", "keep_current_weight"):
+            setattr(self, name, _number(name, getattr(self, name), minimum=0.0))
+        if self.max_minutes is not None:
+            self.max_minutes = _number("max_minutes", self.max_minutes, minimum=0.0)
+            if self.max_minutes <= 0:
+                raise RulesError(f"rule 'max_minutes' must be above 0 minutes, not {self.max_minutes!r}; "
+                                 "leave it out for no travel cap")
+        for name, allowed in (("districts", MODES), ("divisions", MODES), ("objective", tuple(OBJECTIVES)),
+                              ("connect", ("error", "nearest"))):
+            _choice(name, getattr(self, name), allowed)
+        self.apart = _apart(self.apart)
+
+    def check_names(self, schools: Any) -> None:
+        """Raise :class:`RulesError` when a rule names something the schools table does not hold.
+
+        ``redraw`` (current clusters, feeder groups or districts), ``pinned`` (current
+        clusters), ``must_link`` (school ids) and ``apart`` (columns and their values) are
+        checked, each unknown name with a "did you mean" hint.
+
+        Examples
+        --------
+        >>> import clustergeo as cg
+        >>> nl = cg.datasets.load("north-lanarkshire")
+        >>> cg.Rules(pinned=["Airdrie Academy"]).check_names(nl.schools)
+        """
+        errors = _name_errors(self, schools)
+        if errors:
+            raise RulesError("\n  - ".join([f"{len(errors)} rule{'s' if len(errors) != 1 else ''} name "
+                                             "what the schools table does not hold:", *errors]))
 
     def bounds(self) -> dict[str, tuple[float | None, float | None]]:
         out = {}
@@ -137,8 +165,6 @@ class Rules:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            import difflib
-
             hints = [f"'{u}' (did you mean '{difflib.get_close_matches(u, known, 1)[0]}'?)"
                      if difflib.get_close_matches(u, known, 1) else f"'{u}'" for u in unknown]
             raise RulesError(f"unknown rule {', '.join(hints)}; known rules: {', '.join(sorted(known))}")
@@ -146,3 +172,141 @@ class Rules:
 
     def replace(self, **changes: Any) -> Rules:
         return Rules.from_dict({**self.to_dict(), **changes})
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def _number(name: str, v: Any, *, minimum: float) -> float:
+    if not _is_number(v):
+        raise RulesError(f"rule {name!r} must be a number, not {v!r}")
+    if v < minimum:
+        raise RulesError(f"rule {name!r} must be >= {minimum:g}, not {v!r} (a negative value would reward "
+                         "what it is meant to cost)")
+    return float(v)
+
+
+def _count(name: str, v: Any, *, minimum: int) -> int | None:
+    if v is None:
+        return None
+    if not _is_number(v) or float(v) != round(float(v)):
+        raise RulesError(f"rule {name!r} must be a whole number, not {v!r}")
+    if v < minimum:
+        raise RulesError(f"rule {name!r} must be a whole number >= {minimum}, not {v!r}")
+    return int(v)
+
+
+def _clusters(c: Any) -> int | tuple[int, int] | None:
+    if c is None:
+        return None
+    fix = "a whole number (clusters = 10) or [min, max] (clusters = [22, 32])"
+    if isinstance(c, (list, tuple)):
+        if len(c) != 2 or not all(_is_number(v) and float(v) == round(float(v)) for v in c):
+            raise RulesError(f"rule 'clusters' must be {fix}, not {c!r}")
+        lo, hi = int(c[0]), int(c[1])
+        if not 1 <= lo <= hi:
+            raise RulesError(f"rule 'clusters' as [min, max] needs 1 <= min <= max, not {c!r}")
+        return (lo, hi)
+    if not _is_number(c) or float(c) != round(float(c)) or c < 1:
+        raise RulesError(f"rule 'clusters' must be {fix}, at least 1, not {c!r}")
+    return int(c)
+
+
+def _keep_whole(v: Any) -> str | None:
+    if v is None or v is False or (isinstance(v, str) and v.strip().lower() in SCHOOL_BY_SCHOOL):
+        return None
+    if isinstance(v, str) and v in KEEP_WHOLE:
+        return v
+    raise RulesError(f"rule 'keep_whole' must be 'cluster', 'feeds' or 'none' (school by school), not {v!r}")
+
+
+def _choice(name: str, v: Any, allowed: tuple[str, ...]) -> None:
+    if v not in allowed:
+        near = difflib.get_close_matches(str(v), allowed, 1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise RulesError(f"rule {name!r} must be one of {', '.join(repr(a) for a in allowed)}, not {v!r}{hint}")
+
+
+def _names(name: str, v: Any) -> list[str]:
+    if isinstance(v, str):
+        toml = v.replace('"', '\\"')
+        raise RulesError(f"rule {name!r} must be a list of names, not the string {v!r}: "
+                         f'write {name} = ["{toml}"]')
+    if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
+        raise RulesError(f"rule {name!r} must be a list of names (strings), not {v!r}")
+    return list(v)
+
+
+def _groups(v: Any) -> list[list[str]]:
+    if isinstance(v, str) or not isinstance(v, (list, tuple)):
+        raise RulesError(f"rule 'must_link' must be a list of lists of school ids, not {v!r}; "
+                         'e.g. must_link = [["100001", "100002"]]')
+    out = []
+    for g in v:
+        if isinstance(g, str) or not isinstance(g, (list, tuple)) or len(g) < 2:
+            raise RulesError(f"rule 'must_link': each group must list two or more school ids, not {g!r}")
+        if not all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in g):
+            raise RulesError(f"rule 'must_link': school ids are strings, not {g!r}")
+        out.append([str(x) for x in g])
+    return out
+
+
+def _apart(v: Any) -> dict[str, dict[str, Any]]:
+    if not isinstance(v, dict):
+        raise RulesError(f"rule 'apart' must map cluster names to selectors, e.g. "
+                         f'apart = {{ "ASN" = {{ group = "asn" }} }}, not {v!r}')
+    for name, sel in v.items():
+        if not isinstance(sel, dict) or not sel:
+            raise RulesError(f"rule 'apart' for {name!r} must select schools by column, "
+                             "e.g. {group = \"asn\"}")
+        for col, values in sel.items():
+            vals = values if isinstance(values, (list, tuple)) else [values]
+            if not vals or not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in vals):
+                raise RulesError(f"rule 'apart' for {name!r}: column {col!r} must select a value or a list "
+                                 f"of values, not {values!r}")
+    return v
+
+
+def _hint(name: str, known: set) -> str:
+    near = difflib.get_close_matches(str(name), sorted(map(str, known)), 1, cutoff=0.6)
+    return f" (did you mean {near[0]!r}?)" if near else ""
+
+
+def _values(schools: Any, column: str) -> set:
+    if column not in schools.columns:
+        return set()
+    return {v for v in schools[column].dropna().tolist() if v != ""}
+
+
+def _name_errors(rules: Rules, schools: Any) -> list[str]:
+    """Every name in ``rules`` that ``schools`` does not hold, in words."""
+    out = []
+    clusters, districts = _values(schools, "cluster"), _values(schools, "district")
+    if rules.keep_whole is not None and rules.redraw:
+        groups = clusters if rules.keep_whole == "cluster" else _values(schools, "feeds")
+        what = "current cluster" if rules.keep_whole == "cluster" else "feeder secondary (school id)"
+        for name in rules.redraw:
+            if name not in groups and name not in districts:
+                out.append(f"rule 'redraw' names {name!r}, which is neither a {what} nor a district"
+                           f"{_hint(name, groups | districts)}")
+    for name in rules.pinned:
+        if name not in clusters:
+            out.append(f"rule 'pinned' names {name!r}, which is not a current cluster{_hint(name, clusters)}"
+                       + ("" if clusters else " (the schools table has no current clusters)"))
+    ids = set(schools["school_id"].astype(str))
+    for group in rules.must_link:
+        for sid in group:
+            if sid not in ids:
+                out.append(f"rule 'must_link' names school {sid!r}, which is not in the schools table{_hint(sid, ids)}")
+    for cname, sel in rules.apart.items():
+        for col, values in sel.items():
+            if col not in schools.columns:
+                out.append(f"rule 'apart' for {cname!r} selects on column {col!r}, which the schools table "
+                           f"does not have{_hint(col, set(schools.columns))}")
+                continue
+            have = {str(x) for x in _values(schools, col)}
+            for value in (values if isinstance(values, (list, tuple)) else [values]):
+                if str(value) not in have:
+                    out.append(f"rule 'apart' for {cname!r}: no school has {col} = {value!r}{_hint(value, have)}")
+    return out
