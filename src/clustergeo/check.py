@@ -106,7 +106,7 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
     active = schools[schools["status"] != "excluded"]
     for sid in active.loc[active["cluster"].isna(), "school_id"]:
         out.append(f"school {sid} has no cluster")
-    geo = active[active["status"] == "placed"]
+    geo = active[(active["status"] == "placed") & active["cluster"].notna()]
     lo_p, hi_p = rules.get("min_pupils"), rules.get("max_pupils")
     lo_s, hi_s = rules.get("min_schools"), rules.get("max_schools")
     for lab, grp in geo.groupby("cluster"):
@@ -123,7 +123,7 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
     if isinstance(k, (list, tuple)) and not (k[0] <= n_geo <= k[1]):
         out.append(f"{n_geo} geographic clusters, outside {k[0]} to {k[1]}")
     if "unit" in geo.columns:
-        unit_cluster = geo.groupby("unit")["cluster"].agg(lambda c: sorted(set(c)))
+        unit_cluster = geo.groupby("unit")["cluster"].agg(lambda c: sorted(set(c), key=str))
         for unit, labs in unit_cluster.items():
             if len(labs) > 1:
                 out.append(f"unit {unit!r} is split across clusters {labs}")
@@ -162,4 +162,80 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
         missing = set(totals.index) - set(clusters["cluster"])
         for lab in sorted(missing):
             out.append(f"cluster {lab!r} is missing from the cluster table")
+    return out
+
+
+def _who(sid: str, names: Mapping[str, str]) -> str:
+    name = names.get(sid)
+    return f"school {sid} ({name})" if name else f"school {sid}"
+
+
+def _cell(v) -> str | None:
+    return None if v is None or (isinstance(v, float) and v != v) or v == "" else str(v)
+
+
+def compare_assignments(expected: pd.DataFrame, got: pd.DataFrame, *, names: Mapping[str, str],
+                        expected_in: str, got_in: str) -> list[str]:
+    """Every school that ``got`` (``school_id, cluster, status``) places differently from
+    ``expected``, or lists twice, or lacks, or adds: each named, in words.
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"school_id": ["1", "2"], "cluster": ["A", "A"], "status": ["placed"] * 2})
+    >>> b = pd.DataFrame({"school_id": ["1", "3"], "cluster": ["B", "A"], "status": ["placed"] * 2})
+    >>> for p in compare_assignments(a, b, names={}, expected_in="plan.gpkg", got_in="assignment.csv"):
+    ...     print(p)
+    school 1 moved from cluster 'A' (plan.gpkg) to 'B' (assignment.csv)
+    school 2 is in plan.gpkg but missing from assignment.csv
+    school 3 is in assignment.csv but not in plan.gpkg (an unknown school)
+    """
+    out = []
+    got_ids = got["school_id"].astype(str)
+    for sid in sorted(set(got_ids[got_ids.duplicated()])):
+        out.append(f"{_who(sid, names)} appears more than once in {got_in}")
+    want = {str(s): (_cell(c), _cell(st)) for s, c, st in zip(expected["school_id"], expected["cluster"],
+                                                            expected["status"])}
+    have = {str(s): (_cell(c), _cell(st)) for s, c, st in zip(got_ids, got["cluster"], got["status"])}
+    for sid in sorted(set(want) | set(have)):
+        if sid not in have:
+            out.append(f"{_who(sid, names)} is in {expected_in} but missing from {got_in}")
+        elif sid not in want:
+            out.append(f"{_who(sid, names)} is in {got_in} but not in {expected_in} (an unknown school)")
+        elif have[sid][0] != want[sid][0]:
+            out.append(f"{_who(sid, names)} moved from cluster {want[sid][0]!r} ({expected_in}) to "
+                       f"{have[sid][0]!r} ({got_in})")
+        elif have[sid][1] != want[sid][1]:
+            out.append(f"{_who(sid, names)} has status {have[sid][1]!r} in {got_in}, {want[sid][1]!r} in {expected_in}")
+    return out
+
+
+def check_cluster_table(table: pd.DataFrame, schools: pd.DataFrame, *, where: str) -> list[str]:
+    """Whether the cluster table's ``schools`` and ``pupils`` totals are those of the schools
+    placed in each cluster, and it lists every cluster and no other."""
+    out = []
+    missing = [c for c in ("cluster", "schools", "pupils") if c not in table.columns]
+    if missing:
+        return [f"{where} has no column {', '.join(map(repr, missing))}"]
+    active = schools[schools["cluster"].notna()]
+    pupils = active.groupby("cluster")["pupils"].sum()
+    count = active.groupby("cluster").size()
+    listed = table["cluster"].astype(str)
+    for lab in sorted(set(listed[listed.duplicated()])):
+        out.append(f"{where} lists cluster {lab!r} more than once")
+    for _, row in table.iterrows():
+        lab = str(row["cluster"])
+        if lab not in count.index:
+            out.append(f"{where} lists cluster {lab!r}, which holds no school")
+            continue
+        for what, total in (("schools", count), ("pupils", pupils)):
+            try:
+                value = float(row[what])
+            except (TypeError, ValueError):
+                out.append(f"{where}: cluster {lab!r} has {what} {row[what]!r}, not a number")
+                continue
+            if value != float(total[lab]):
+                out.append(f"{where} says cluster {lab!r} has {value:,.0f} {what}; its schools add up to "
+                           f"{float(total[lab]):,.0f}")
+    for lab in sorted(set(count.index.astype(str)) - set(listed)):
+        out.append(f"cluster {lab!r} is missing from {where}")
     return out

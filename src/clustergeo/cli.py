@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
+import traceback
 from pathlib import Path
 
-from .errors import ClusterGeoError, InfeasibleError
+from .errors import ClusterGeoError, InfeasibleError, RulesError
+
+EXIT_PROBLEMS = 1  # `check` found problems; an unexpected internal error
+EXIT_ERROR = 2  # a ClusterGeoError: bad input, no plan, solver failure
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
 
 
 def _print_table(df, limit: int = 60) -> None:
@@ -35,9 +41,11 @@ def _progress(r) -> None:
     print(f"  {describe(r)}", file=sys.stderr, flush=True)
 
 
-def _solve_one(scenario, rules, name: str, out: Path, args) -> bool:
+def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None = None) -> bool:
+    """Solve one set of rules into ``out`` (``shown``: the folder named in messages)."""
     from .proposal import propose
 
+    shown = out if shown is None else shown
     schools, boundary, layers = scenario.load()
     opts = dict(scenario.solver)
     solver = args.solver or opts.get("name")
@@ -66,7 +74,7 @@ def _solve_one(scenario, rules, name: str, out: Path, args) -> bool:
     except InfeasibleError as e:
         out.mkdir(parents=True, exist_ok=True)
         (out / "infeasible.txt").write_text(str(e) + "\n")
-        print(f"\n{name}: NO PLAN\n{e}\n(written to {out / 'infeasible.txt'})\n")
+        print(f"\n{name}: NO PLAN\n{e}\n(written to {shown / 'infeasible.txt'})\n")
         return False
     paths = plan.save(out)
     print()
@@ -74,28 +82,67 @@ def _solve_one(scenario, rules, name: str, out: Path, args) -> bool:
     print()
     cols = ["cluster", "kind", "schools", "pupils", "districts", "mean_minutes_to_hub", "current_clusters"]
     _print_table(plan.table()[cols].round(1))
-    print(f"\nFiles written to {out}: {', '.join(sorted(p.name for p in paths.values()))}")
+    print(f"\nFiles written to {shown}: {', '.join(sorted(p.name for p in paths.values()))}")
     return True
 
 
+def _check_solve_args(args) -> None:
+    from .scenario import check_seconds
+
+    if args.time_limit is not None:
+        check_seconds(args.time_limit, "--time-limit")
+    if args.threads is not None and args.threads < 0:
+        raise RulesError(f"--threads must be a whole number >= 0, not {args.threads}")
+    if args.alternatives < 1:
+        raise RulesError(f"--alternatives must be at least 1, not {args.alternatives}")
+
+
 def cmd_solve(args) -> int:
+    """Solve into a temporary folder beside ``--out``, then move it into place: ``--out``
+    holds exactly this run's files, or (on an error or Ctrl-C) what it held before."""
+    from .outputs import install, staging
     from .scenario import read_scenario
 
+    _check_solve_args(args)
     sc = read_scenario(args.scenario)
     out = Path(args.out)
+    stage = staging(out)  # checks --out can be written before any solving
+    done: list[str] = []
+    try:
+        code = _solve_all(sc, stage, out, args, done)
+    except KeyboardInterrupt:
+        if done:
+            print(f"\nInterrupted (Ctrl-C). Finished: {'; '.join(done)}; their files are in {stage} "
+                  f"({out} is as it was).", file=sys.stderr)
+        else:
+            shutil.rmtree(stage, ignore_errors=True)
+            print(f"\nInterrupted (Ctrl-C) before any plan was finished; {out} is as it was.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    install(stage, out)
+    return code
+
+
+def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
     if args.variant:
-        ok = _solve_one(sc, sc.variant(args.variant), f"{sc.name}: {args.variant}", out, args)
-        return 0 if ok else 2
-    ok = _solve_one(sc, sc.rules, sc.name, out, args)
+        ok = _solve_one(sc, sc.variant(args.variant), f"{sc.name}: {args.variant}", stage, args, shown=out)
+        done.append(args.variant)
+        return 0 if ok else EXIT_ERROR
+    ok = _solve_one(sc, sc.rules, sc.name, stage, args, shown=out)
+    done.append("the main rules" + ("" if ok else " (no plan: infeasible.txt)"))
     todo = sc.variants if args.all_variants else ([] if ok else [v for v in sc.variants if v.fallback])
     if not ok and todo:
         print(f"The main rules cannot be met; solving the variant that relaxes them: "
               f"{', '.join(v.name for v in todo)}\n")
     any_ok = ok
     for v in todo:
-        any_ok |= _solve_one(sc, sc.rules.replace(**v.changes), f"{sc.name}: {v.name}",
-                             out / "variants" / v.slug, args)
-    return 0 if any_ok else 2
+        sub = Path("variants") / v.slug
+        any_ok |= _solve_one(sc, sc.rules.replace(**v.changes), f"{sc.name}: {v.name}", stage / sub, args,
+                             shown=out / sub)
+        done.append(f"variant {v.name!r}")
+    return 0 if any_ok else EXIT_ERROR
 
 
 def cmd_check(args) -> int:
@@ -106,7 +153,7 @@ def cmd_check(args) -> int:
         print(f"{args.folder}: {len(problems)} problems")
         for p in problems:
             print(f"  - {p}")
-        return 1
+        return EXIT_PROBLEMS
     print(f"{args.folder}: the plan meets its rules (independent check passed)")
     return 0
 
@@ -170,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--alternatives", type=int, default=1, metavar="N",
                    help="also find the next best distinct plans (N in all) and compare them")
     p.set_defaults(func=cmd_solve)
-    p = sub.add_parser("check", help="re-verify a saved plan against its rules")
+    p = sub.add_parser("check", help="re-verify a saved plan (and the files a planner edits) against its rules")
     p.add_argument("folder")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("compare", help="compare two saved plans")
@@ -187,11 +234,28 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_calibrate)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    return _run(args)
+
+
+def _run(args) -> int:
+    """Run a command: a ClusterGeoError is one message (exit 2), Ctrl-C one line (exit 130),
+    anything else a short internal-error line (exit 1); tracebacks only with -v."""
     try:
         return args.func(args)
     except ClusterGeoError as e:
+        if args.verbose:
+            traceback.print_exc()
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"\nInterrupted (Ctrl-C) during '{args.command}'; nothing more was written.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # a bug, not bad input: say so without a wall of traceback
+        if args.verbose:
+            traceback.print_exc()
+        print(f"internal error: {type(e).__name__}: {e} (run with -v for the traceback, and please report it)",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
 
 
 if __name__ == "__main__":

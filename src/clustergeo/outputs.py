@@ -18,8 +18,13 @@ One folder per plan:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
+import re
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +33,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
-from .errors import DataError, Problem
+from .errors import DataError, OutputError, Problem
 from .plan import Plan
 from .rules import Rules
 
@@ -52,10 +57,134 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
-def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True) -> dict[str, Path]:
-    """Write every output of ``plan`` into ``folder`` (created if needed). Returns the paths."""
+#: Files that mark a folder as one clustergeo wrote (a plan, or the reasons there is none).
+MARKERS = ("plan.json", "plan.gpkg", "infeasible.txt")
+
+
+def _is_ours(folder: Path) -> bool:
+    return folder.is_dir() and (not any(folder.iterdir()) or any((folder / m).exists() for m in MARKERS))
+
+
+def check_writable(folder: str | Path) -> Path:
+    """Raise :class:`OutputError` unless ``folder`` can take a run's files: a new or empty
+    folder, or one clustergeo wrote before, in a place that can be written. Call it before
+    solving, so a long solve is not lost at the end.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> check_writable(pathlib.Path(tempfile.mkdtemp()) / "plan").name
+    'plan'
+    """
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--out {folder} is a file, not a folder; choose a folder name for the plan files")
+    if folder.exists() and not _is_ours(folder):
+        some = ", ".join(sorted(p.name for p in folder.iterdir())[:5])
+        raise OutputError(f"--out {folder} holds files clustergeo did not write ({some}, ...); they would be "
+                          "replaced: choose a new or empty folder")
+    parent = folder.resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.probe-"))
+        probe.rmdir()
+    except OSError as e:
+        raise OutputError(f"--out {folder} cannot be written ({e.strerror or e}); choose a folder you can "
+                          "write to") from e
+    if folder.exists() and not os.access(folder, os.W_OK):
+        raise OutputError(f"--out {folder} is read-only; choose a folder you can write to")
+    return folder
+
+
+def staging(folder: str | Path) -> Path:
+    """A new empty folder beside ``folder`` (hidden, same file system) to write a run into."""
+    folder = check_writable(folder)
+    stage = Path(tempfile.mkdtemp(dir=folder.resolve().parent, prefix=f".{folder.name}.partial-"))
+    umask = os.umask(0)
+    os.umask(umask)
+    stage.chmod(0o777 & ~umask)  # an ordinary folder once in place (mkdtemp makes it private)
+    return stage
+
+
+#: Files a run writes at the top of its folder (a plan's, or ``infeasible.txt``).
+RUN_FILES = ("plan.gpkg", "schools.geojson", "clusters.geojson", "assignment.csv", "clusters.csv", "plan.json",
+             "summary.txt", "map.png", "sizes.png", "map.html", "infeasible.txt")
+
+
+def install(stage: str | Path, folder: str | Path, *, whole: bool = True) -> Path:
+    """Move a complete run from ``stage`` into ``folder``, replacing what a previous run left
+    there, so the folder holds exactly one run's files. ``whole``: the folder is swapped as
+    a whole (sub-folders too); otherwise only its top-level run files are replaced and
+    sub-folders stay. If the move fails, the run stays in ``stage`` and the
+    :class:`OutputError` says where."""
+    stage, folder = Path(stage), Path(folder)
+    if not whole and folder.is_dir():
+        try:
+            for name in RUN_FILES:
+                if (folder / name).exists() and not (stage / name).exists():
+                    (folder / name).unlink()
+            for p in sorted(stage.iterdir()):
+                os.replace(p, folder / p.name)
+            stage.rmdir()
+        except OSError as e:
+            raise OutputError(f"could not move the finished files into {folder} ({e.strerror or e}); "
+                              f"what was not moved is kept in {stage}") from e
+        return folder
+    old = None
+    try:
+        if folder.exists():
+            if not _is_ours(folder):
+                raise OutputError(f"{folder} holds files clustergeo did not write; not replaced. "
+                                  f"The run is complete in {stage}")
+            old = Path(tempfile.mkdtemp(dir=folder.resolve().parent, prefix=f".{folder.name}.old-"))
+            os.replace(folder, old / folder.name)
+        os.replace(stage, folder)
+    except OSError as e:
+        if old is not None and not folder.exists() and (old / folder.name).exists():
+            os.replace(old / folder.name, folder)  # put the previous run back
+        raise OutputError(f"could not move the finished run into {folder} ({e.strerror or e}); "
+                          f"it is kept in {stage}") from e
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
+
+
+def write_infeasible(text: str, folder: str | Path, *, replace: bool = True) -> Path:
+    """Write ``infeasible.txt`` (why no plan meets the rules) as the folder's only run output."""
+    target = staging(folder) if replace else Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "infeasible.txt").write_text(text if text.endswith("\n") else text + "\n")
+    if replace:
+        install(target, folder, whole=False)
+    return Path(folder) / "infeasible.txt"
+
+
+def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True, replace: bool = True) -> dict[str, Path]:
+    """Write every output of ``plan`` into ``folder``. Returns the paths.
+
+    With ``replace`` (the default) the files are written into a temporary folder beside
+    ``folder`` and moved into place once complete: ``folder`` then holds this plan's files
+    and nothing a previous run left (no stale ``infeasible.txt``, no stale plan). If the
+    final move fails the plan is kept in the temporary folder and the error says where.
+    ``replace=False`` writes straight into ``folder`` (already a fresh folder).
+
+    Examples
+    --------
+    >>> paths = write_plan(plan, "out/norfolk")          # doctest: +SKIP
+    >>> sorted(p.name for p in paths.values())[:2]       # doctest: +SKIP
+    ['assignment.csv', 'clusters.csv']
+    """
+    final = Path(folder)
+    folder = staging(final) if replace else final
     folder.mkdir(parents=True, exist_ok=True)
+    paths = _write_files(plan, folder, maps=maps)
+    if not replace:
+        return paths
+    install(folder, final, whole=False)
+    return {k: final / p.relative_to(folder) for k, p in paths.items()}
+
+
+def _write_files(plan: Plan, folder: Path, *, maps: bool) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     cols = [c for c in SCHOOL_COLUMNS if c in plan.schools.columns]
     schools = plan.schools[cols + ["geometry"]].copy()
@@ -80,8 +209,12 @@ def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True) -> dict[str
     paths["assignment"] = folder / "assignment.csv"
     plan.table().to_csv(folder / "clusters.csv", index=False)
     paths["clusters_csv"] = folder / "clusters.csv"
+    # the school-by-school record: what `clustergeo check` compares the editable files with
+    record = {str(sid): [_jsonable(c) if c is not None and not pd.isna(c) else None, str(st)]
+              for sid, c, st in zip(assignment["school_id"], assignment["cluster"], assignment["status"])}
     (folder / "plan.json").write_text(json.dumps(_jsonable(
-        {"name": plan.name, "metrics": plan.metrics, "run": plan.run, "rules": plan.rules.to_dict()}), indent=2))
+        {"name": plan.name, "metrics": plan.metrics, "run": plan.run, "rules": plan.rules.to_dict(),
+         "assignment": record}), indent=2))
     paths["json"] = folder / "plan.json"
     (folder / "summary.txt").write_text(plan.summary() + "\n")
     paths["summary"] = folder / "summary.txt"
@@ -101,20 +234,108 @@ def read_plan(folder: str | Path) -> Plan:
     """Read a plan written by :func:`write_plan`."""
     folder = Path(folder)
     gpkg = folder / "plan.gpkg"
+    if not folder.is_dir():
+        raise DataError(Problem(f"no folder {folder}", fix="point at a folder written by 'clustergeo solve'"))
     if not gpkg.exists():
-        raise DataError(Problem(f"no plan.gpkg in {folder}", fix="point at a folder written by 'clustergeo solve'"))
-    schools = gpd.read_file(gpkg, layer="schools")
-    clusters = gpd.read_file(gpkg, layer="clusters")
+        why = " (it holds infeasible.txt: no plan met the rules)" if (folder / "infeasible.txt").exists() else ""
+        raise DataError(Problem(f"no plan.gpkg in {folder}{why}", fix="point at a folder written by 'clustergeo solve'"))
+    from .schools import read_layer
+
+    schools = read_layer(gpkg, layer="schools")
+    clusters = read_layer(gpkg, layer="clusters")
     for c in ("school_id", "cluster", "unit", "current_cluster", "hub_school"):
         if c in schools:
             schools[c] = schools[c].astype(object).where(schools[c].notna(), None)
-    meta = json.loads((folder / "plan.json").read_text())
+    meta = _meta(folder)
     return Plan(meta["name"], schools, clusters, meta["metrics"], meta["run"], Rules.from_dict(meta["rules"]))
 
 
-def check_saved(folder: str | Path) -> list[str]:
-    """Re-verify a saved plan against its rules with the independent checker."""
-    from .check import verify_plan
+def _meta(folder: Path) -> dict[str, Any]:
+    path = folder / "plan.json"
+    if not path.exists():
+        raise DataError(Problem(f"no plan.json in {folder}", fix="the run record is needed: solve again"))
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as e:
+        raise DataError(Problem(f"{path} is not valid JSON ({e})", fix="restore it from the run, or solve again")) from e
+    missing = [k for k in ("name", "metrics", "run", "rules") if k not in meta]
+    if missing:
+        raise DataError(Problem(f"{path} lacks {', '.join(missing)}", fix="restore it from the run, or solve again"))
+    return meta
 
+
+def check_saved(folder: str | Path) -> list[str]:
+    """Re-verify a saved plan, including the files a planner edits, with the independent checker.
+
+    * ``plan.gpkg`` against its rules (:func:`~clustergeo.check.verify_plan`) and against the
+      run record in ``plan.json`` (every school, its cluster and status);
+    * ``assignment.csv`` against ``plan.gpkg`` (each school that moved, is missing, is
+      unknown or is listed twice, named) and, if it differs, against the rules and the
+      schools data (sizes, counts, units kept whole, contiguity, districts, pinned clusters);
+    * ``clusters.csv`` totals (schools, pupils) against the schools in each cluster;
+    * a folder holding both a plan and ``infeasible.txt`` (files of two runs).
+
+    Returns every problem in words; empty when the plan and its files agree and meet the rules.
+    """
+    from .check import check_cluster_table, compare_assignments, verify_plan
+    from .schools import read_csv
+
+    folder = Path(folder)
+    out: list[str] = []
+    if (folder / "infeasible.txt").exists() and (folder / "plan.gpkg").exists():
+        out.append(f"{folder} holds both a plan and infeasible.txt: files of two different runs")
     plan = read_plan(folder)
-    return verify_plan(plan.schools, plan.clusters, plan.rules.to_dict(), plan.run.get("unit_edges"))
+    rules, edges = plan.rules.to_dict(), plan.run.get("unit_edges")
+    names = dict(zip(plan.schools["school_id"].astype(str), plan.schools["name"].astype(str)))
+    named = functools.partial(_named, names=names)
+    out += [f"plan.gpkg: {named(p)}" for p in verify_plan(plan.schools, plan.clusters, rules, edges)]
+    record = _meta(folder).get("assignment")
+    if record is not None:
+        written = pd.DataFrame([(sid, c, st) for sid, (c, st) in record.items()],
+                               columns=["school_id", "cluster", "status"])
+        out += compare_assignments(written, plan.schools, names=names, expected_in="the run record (plan.json)",
+                                   got_in="plan.gpkg")
+    edited = plan.schools
+    if (folder / "assignment.csv").exists():
+        a = read_csv(folder / "assignment.csv")
+        missing = [c for c in ("school_id", "cluster", "status") if c not in a.columns]
+        if missing:
+            return out + [f"assignment.csv has no column {', '.join(map(repr, missing))}"]
+        diff = compare_assignments(plan.schools, a, names=names, expected_in="plan.gpkg", got_in="assignment.csv")
+        out += diff
+        if diff:
+            edited = _apply(plan.schools, a)
+            out += [f"assignment.csv: {named(p)}" for p in verify_plan(edited, None, rules, edges)]
+    else:
+        out.append("assignment.csv is missing")
+    if (folder / "clusters.csv").exists():
+        table = read_csv(folder / "clusters.csv")
+        out += check_cluster_table(table, _numeric(edited), where="clusters.csv")
+    else:
+        out.append("clusters.csv is missing")
+    return out
+
+
+def _named(text: str, *, names: dict[str, str]) -> str:
+    """``text`` with each "school ID" followed by the school's name."""
+    return re.sub(r"\bschool ([^\s(),]+)(?! \()",
+                  lambda m: f"school {m.group(1)} ({names[m.group(1)]})" if m.group(1) in names else m.group(0), text)
+
+
+def _numeric(schools: pd.DataFrame) -> pd.DataFrame:
+    s = schools.copy()
+    s["pupils"] = pd.to_numeric(s["pupils"], errors="coerce").fillna(0)
+    return s
+
+
+def _apply(schools: gpd.GeoDataFrame, edited: pd.DataFrame) -> pd.DataFrame:
+    """The schools table with the clusters and statuses of an edited assignment (schools it
+    lacks keep no cluster; unknown schools have no pupils to count)."""
+    e = edited.drop_duplicates("school_id", keep="last").set_index(edited["school_id"].astype(str)
+                                                                   .drop_duplicates(keep="last"))
+    s = pd.DataFrame(schools.drop(columns="geometry")).copy()
+    sid = s["school_id"].astype(str)
+    s["cluster"] = sid.map(e["cluster"]).where(sid.isin(e.index), None)
+    s["status"] = sid.map(e["status"]).where(sid.isin(e.index), s["status"])
+    s["cluster"] = s["cluster"].astype(object).where(s["cluster"].notna(), None)
+    return s
