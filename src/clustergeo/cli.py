@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
 import sys
 import traceback
@@ -97,6 +98,24 @@ def _check_solve_args(args) -> None:
         raise RulesError(f"--alternatives must be at least 1, not {args.alternatives}")
 
 
+def _silence_solver_banner() -> None:
+    """HiGHS prints its copyright banner on stdout when the first solver object is made:
+    make that one with stdout pointed at /dev/null, so the banner never mixes with the output."""
+    try:
+        import highspy
+    except ImportError:
+        return
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
 def cmd_solve(args) -> int:
     """Solve into a temporary folder beside ``--out``, then move it into place: ``--out``
     holds exactly this run's files, or (on an error or Ctrl-C) what it held before."""
@@ -107,6 +126,7 @@ def cmd_solve(args) -> int:
     sc = read_scenario(args.scenario)
     out = Path(args.out)
     stage = staging(out)  # checks --out can be written before any solving
+    _silence_solver_banner()
     done: list[str] = []
     try:
         code = _solve_all(sc, stage, out, args, done)

@@ -57,8 +57,10 @@ def _jsonable(v: Any) -> Any:
     return v
 
 
+#: A hidden file in every folder a run writes: a later run may replace such a folder.
+RUN_MARKER = ".clustergeo-run"
 #: Files that mark a folder as one clustergeo wrote (a plan, or the reasons there is none).
-MARKERS = ("plan.json", "plan.gpkg", "infeasible.txt")
+MARKERS = (RUN_MARKER, "plan.json", "plan.gpkg", "infeasible.txt")
 
 
 def _is_ours(folder: Path) -> bool:
@@ -103,6 +105,7 @@ def staging(folder: str | Path) -> Path:
     umask = os.umask(0)
     os.umask(umask)
     stage.chmod(0o777 & ~umask)  # an ordinary folder once in place (mkdtemp makes it private)
+    (stage / RUN_MARKER).write_text("written by clustergeo: a later run may replace this folder\n")
     return stage
 
 
@@ -120,7 +123,7 @@ def install(stage: str | Path, folder: str | Path, *, whole: bool = True) -> Pat
     stage, folder = Path(stage), Path(folder)
     if not whole and folder.is_dir():
         try:
-            for name in RUN_FILES:
+            for name in (*RUN_FILES, RUN_MARKER):
                 if (folder / name).exists() and not (stage / name).exists():
                     (folder / name).unlink()
             for p in sorted(stage.iterdir()):
@@ -210,8 +213,10 @@ def _write_files(plan: Plan, folder: Path, *, maps: bool) -> dict[str, Path]:
     plan.table().to_csv(folder / "clusters.csv", index=False)
     paths["clusters_csv"] = folder / "clusters.csv"
     # the school-by-school record: what `clustergeo check` compares the editable files with
-    record = {str(sid): [_jsonable(c) if c is not None and not pd.isna(c) else None, str(st)]
-              for sid, c, st in zip(assignment["school_id"], assignment["cluster"], assignment["status"])}
+    record = {str(sid): {"cluster": _jsonable(c) if c is not None and not pd.isna(c) else None, "status": str(st),
+                         "name": str(name)}
+              for sid, c, st, name in zip(assignment["school_id"], assignment["cluster"], assignment["status"],
+                                          plan.schools["name"])}
     (folder / "plan.json").write_text(json.dumps(_jsonable(
         {"name": plan.name, "metrics": plan.metrics, "run": plan.run, "rules": plan.rules.to_dict(),
          "assignment": record}), indent=2))
@@ -286,12 +291,13 @@ def check_saved(folder: str | Path) -> list[str]:
         out.append(f"{folder} holds both a plan and infeasible.txt: files of two different runs")
     plan = read_plan(folder)
     rules, edges = plan.rules.to_dict(), plan.run.get("unit_edges")
-    names = dict(zip(plan.schools["school_id"].astype(str), plan.schools["name"].astype(str)))
+    record = _meta(folder).get("assignment") or {}
+    names = {sid: str(r.get("name", "")) for sid, r in record.items()}
+    names.update(zip(plan.schools["school_id"].astype(str), plan.schools["name"].astype(str)))
     named = functools.partial(_named, names=names)
     out += [f"plan.gpkg: {named(p)}" for p in verify_plan(plan.schools, plan.clusters, rules, edges)]
-    record = _meta(folder).get("assignment")
-    if record is not None:
-        written = pd.DataFrame([(sid, c, st) for sid, (c, st) in record.items()],
+    if record:
+        written = pd.DataFrame([(sid, r.get("cluster"), r.get("status")) for sid, r in record.items()],
                                columns=["school_id", "cluster", "status"])
         out += compare_assignments(written, plan.schools, names=names, expected_in="the run record (plan.json)",
                                    got_in="plan.gpkg")
