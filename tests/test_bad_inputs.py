@@ -8,6 +8,7 @@ so that each takes well under a second; the few that solve take one or two.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -529,3 +530,119 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     lines = [ln for ln in stderr.splitlines() if "Interrupted" in ln]
     assert len(lines) == 1 and str(out) in lines[0]
     assert not out.exists()  # --out is as it was (it did not exist)
+
+
+# --- property: any mutation is refused clearly or solved as written -------------------------
+
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
+
+BOOL_KEYS = {"fewest"}
+COUNT_KEYS = {"min_schools", "max_schools"}
+COST_KEYS = {"district_penalty", "keep_current_weight"}
+LIST_KEYS = {"redraw", "pinned"}
+CHOICE_KEYS = {"districts": ("within", "penalty", "off"), "objective": ("travel", "boundary"),
+               "connect": ("error", "nearest")}
+RULE_KEYS = sorted(BOOL_KEYS | COUNT_KEYS | COST_KEYS | LIST_KEYS | set(CHOICE_KEYS) |
+                   {"clusters", "keep_whole", "max_minutes"})
+WORDS = ["", "no", "yes", "none", "cluster", "feeds", "Alpha", "Beta", "West", "within", "penalty", "off",
+         "travel", "boundary", "nearest", "error", "true"]
+VALUES = st.one_of(st.integers(-3, 14), st.floats(-5, 40, allow_nan=False).map(lambda f: round(f, 1)),
+                   st.booleans(), st.sampled_from(WORDS),
+                   st.lists(st.sampled_from(["Alpha", "Beta", "Alpah", "West", "East"]), max_size=2),
+                   st.lists(st.integers(0, 6), min_size=2, max_size=2))
+CELLS = st.sampled_from(["", "-1", "abc", "12.5", "1e2", " 150 ", "S01", "0", "NaN", "inf", "286000",
+                         "661000", "300000", "primary", "Special", "Beta"])
+CSV_COLUMNS = ["pupils", "x", "y", "phase", "school_id", "name", "cluster"]
+
+MUTATION = st.one_of(
+    st.tuples(st.just("rule"), st.sampled_from(RULE_KEYS), VALUES),
+    st.tuples(st.just("solver"), st.sampled_from(["time_limit", "threads", "gap"]), VALUES),
+    st.tuples(st.just("cell"), st.tuples(st.integers(0, 11), st.sampled_from(CSV_COLUMNS)), CELLS),
+    st.tuples(st.just("row"), st.sampled_from(["delete", "duplicate", "swap-xy"]), st.integers(0, 11)),
+)
+
+
+def _whole(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and float(v) == round(float(v))
+
+
+def _rule_meaning_kept(key, value, saved) -> bool:
+    """Whether an accepted rule value means what it says (read independently of Rules)."""
+    if key in BOOL_KEYS:
+        return isinstance(value, bool) and saved is value
+    if key in COUNT_KEYS:
+        return _whole(value) and value >= 0 and saved == value
+    if key in COST_KEYS:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0 and saved == value
+    if key == "max_minutes":
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 and saved == value
+    if key in LIST_KEYS:
+        return isinstance(value, list) and saved == value
+    if key in CHOICE_KEYS:
+        return saved == value
+    if key == "keep_whole":
+        return (value in ("cluster", "feeds") and saved == value) or (value in ("none", False) and saved is None)
+    if key == "clusters":
+        if isinstance(value, list):
+            return all(_whole(v) for v in value) and 1 <= value[0] <= value[1] and saved == value
+        return _whole(value) and value >= 1 and saved == value
+    raise AssertionError(key)
+
+
+def _apply_mutation(folder: Path, mutation) -> tuple[Path, pd.DataFrame]:
+    kind, what, value = mutation
+    table = schools_table()
+    rules, solver = {}, {}
+    if kind == "rule":
+        rules[what] = value
+    elif kind == "solver":
+        solver[what] = value
+    elif kind == "cell":
+        row, col = what
+        table.loc[row, col] = value
+    elif what == "delete":
+        table = table.drop(index=value).reset_index(drop=True)
+    elif what == "duplicate":
+        table = pd.concat([table, table.iloc[[value]]], ignore_index=True)
+    else:
+        table.loc[value, ["x", "y"]] = table.loc[value, ["y", "x"]].to_numpy()
+    return write_case(folder, table=table, rules=rules, solver={"time_limit": 20, **solver}), table
+
+
+#: More examples (and a random search) with CLUSTERGEO_PROPERTY_EXAMPLES=300, say.
+PROPERTY_EXAMPLES = int(os.environ.get("CLUSTERGEO_PROPERTY_EXAMPLES", "30"))
+
+
+@hsettings(max_examples=PROPERTY_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
+           derandomize="CLUSTERGEO_PROPERTY_EXAMPLES" not in os.environ)
+@given(mutation=MUTATION)
+def test_every_mutation_is_refused_clearly_or_solved_as_written(mutation):
+    import contextlib
+    import io
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, table = _apply_mutation(Path(tmp) / "case", mutation)
+        out = Path(tmp) / "out"
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            code = main(["solve", str(path), "--out", str(out)])
+        text = buf.getvalue()
+        assert "Traceback" not in text and "internal error" not in text, text
+        if code != 0:
+            assert code == 2 and ("error:" in text or "NO PLAN" in text), text
+            return
+        assert check_saved(out) == []
+        plan = cg.read_plan(out)
+        kind, what, value = mutation
+        if kind == "rule":
+            assert _rule_meaning_kept(what, value, json.loads((out / "plan.json").read_text())["rules"][what]), \
+                (mutation, text)
+        placed = dict(zip(plan.schools["school_id"], plan.schools["pupils"]))
+        assert sorted(placed) == sorted(table["school_id"].str.strip())  # every school exactly once
+        if kind == "cell" and what[1] == "pupils":
+            sid = table.loc[what[0], "school_id"]
+            assert placed[sid] == float(value.strip()), (mutation, placed[sid])
+        if kind == "cell" and what[1] in ("x", "y"):
+            s = plan.schools.set_index("school_id").loc[table.loc[what[0], "school_id"]]
+            assert getattr(s.geometry, what[1]) == pytest.approx(float(value)), mutation
