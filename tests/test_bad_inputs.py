@@ -443,7 +443,8 @@ def _cluster_pupils(t):
 
 CHECK_CASES = [
     ("moved-breaks-max", _edit_csv("assignment.csv", _move_to_biggest), ["moved from cluster", "above the maximum 6"]),
-    ("row-deleted", _edit_csv("assignment.csv", lambda t: t.drop(index=0)), ["School A", "missing from assignment.csv"]),
+    ("row-deleted", _edit_csv("assignment.csv", lambda t: t.drop(index=0)),
+     ["School A", "missing from assignment.csv"]),
     ("unknown-school", _edit_csv("assignment.csv", lambda t: pd.concat(
         [t, pd.DataFrame({"school_id": ["S99"], "cluster": [t.loc[0, "cluster"]], "status": ["placed"]})])),
      ["S99", "unknown school"]),

@@ -211,7 +211,15 @@ def compare_assignments(expected: pd.DataFrame, got: pd.DataFrame, *, names: Map
 
 def check_cluster_table(table: pd.DataFrame, schools: pd.DataFrame, *, where: str) -> list[str]:
     """Whether the cluster table's ``schools`` and ``pupils`` totals are those of the schools
-    placed in each cluster, and it lists every cluster and no other."""
+    placed in each cluster, and it lists every cluster and no other.
+
+    Examples
+    --------
+    >>> schools = pd.DataFrame({"school_id": ["1", "2"], "cluster": ["A", "A"], "pupils": [100, 50]})
+    >>> table = pd.DataFrame({"cluster": ["A"], "schools": [2], "pupils": [160]})
+    >>> check_cluster_table(table, schools, where="clusters.csv")
+    ["clusters.csv says cluster 'A' has 160 pupils; its schools add up to 150"]
+    """
     out = []
     missing = [c for c in ("cluster", "schools", "pupils") if c not in table.columns]
     if missing:

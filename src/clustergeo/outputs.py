@@ -99,7 +99,15 @@ def check_writable(folder: str | Path) -> Path:
 
 
 def staging(folder: str | Path) -> Path:
-    """A new empty folder beside ``folder`` (hidden, same file system) to write a run into."""
+    """A new empty folder beside ``folder`` (hidden, same file system) to write a run into.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> stage = staging(pathlib.Path(tempfile.mkdtemp()) / "plan")
+    >>> stage.name.startswith(".plan.partial-")
+    True
+    """
     folder = check_writable(folder)
     stage = Path(tempfile.mkdtemp(dir=folder.resolve().parent, prefix=f".{folder.name}.partial-"))
     umask = os.umask(0)
@@ -119,7 +127,17 @@ def install(stage: str | Path, folder: str | Path, *, whole: bool = True) -> Pat
     there, so the folder holds exactly one run's files. ``whole``: the folder is swapped as
     a whole (sub-folders too); otherwise only its top-level run files are replaced and
     sub-folders stay. If the move fails, the run stays in ``stage`` and the
-    :class:`OutputError` says where."""
+    :class:`OutputError` says where.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "plan"
+    >>> stage = staging(out)
+    >>> _ = (stage / "infeasible.txt").write_text("no plan")
+    >>> sorted(p.name for p in install(stage, out).iterdir())
+    ['.clustergeo-run', 'infeasible.txt']
+    """
     stage, folder = Path(stage), Path(folder)
     if not whole and folder.is_dir():
         try:
@@ -153,7 +171,15 @@ def install(stage: str | Path, folder: str | Path, *, whole: bool = True) -> Pat
 
 
 def write_infeasible(text: str, folder: str | Path, *, replace: bool = True) -> Path:
-    """Write ``infeasible.txt`` (why no plan meets the rules) as the folder's only run output."""
+    """Write ``infeasible.txt`` (why no plan meets the rules) as the folder's only run output:
+    a plan a previous run left there is removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> write_infeasible("No plan can meet the rules", pathlib.Path(tempfile.mkdtemp()) / "plan").name
+    'infeasible.txt'
+    """
     target = staging(folder) if replace else Path(folder)
     target.mkdir(parents=True, exist_ok=True)
     (target / "infeasible.txt").write_text(text if text.endswith("\n") else text + "\n")
@@ -243,7 +269,8 @@ def read_plan(folder: str | Path) -> Plan:
         raise DataError(Problem(f"no folder {folder}", fix="point at a folder written by 'clustergeo solve'"))
     if not gpkg.exists():
         why = " (it holds infeasible.txt: no plan met the rules)" if (folder / "infeasible.txt").exists() else ""
-        raise DataError(Problem(f"no plan.gpkg in {folder}{why}", fix="point at a folder written by 'clustergeo solve'"))
+        raise DataError(Problem(f"no plan.gpkg in {folder}{why}",
+                                fix="point at a folder written by 'clustergeo solve'"))
     from .schools import read_layer
 
     schools = read_layer(gpkg, layer="schools")
@@ -262,7 +289,8 @@ def _meta(folder: Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
-        raise DataError(Problem(f"{path} is not valid JSON ({e})", fix="restore it from the run, or solve again")) from e
+        raise DataError(Problem(f"{path} is not valid JSON ({e})",
+                                fix="restore it from the run, or solve again")) from e
     missing = [k for k in ("name", "metrics", "run", "rules") if k not in meta]
     if missing:
         raise DataError(Problem(f"{path} lacks {', '.join(missing)}", fix="restore it from the run, or solve again"))

@@ -280,7 +280,13 @@ def _check_solver(solver: Any, p: Path) -> None:
 
 
 def check_seconds(v: Any, what: str) -> float:
-    """``v`` as a time limit in seconds, or a :class:`RulesError` naming ``what``."""
+    """``v`` as a time limit in seconds, or a :class:`RulesError` naming ``what``.
+
+    Examples
+    --------
+    >>> check_seconds(60, "time_limit")
+    60.0
+    """
     if isinstance(v, bool) or not isinstance(v, (int, float)) or v != v:
         raise RulesError(f"{what} must be a number of seconds, not {v!r}")
     if v <= 0:

@@ -148,7 +148,7 @@ def _existing_file(path: Path) -> None:
                                 fix="export the table again; the file holds nothing"))
 
 
-def decode(raw: bytes, path: Path) -> tuple[str, str]:
+def _decode(raw: bytes, path: Path) -> tuple[str, str]:
     """The text of ``raw`` and the encoding it was in: UTF-16 (by its byte-order mark), UTF-8
     (with or without a mark) or Windows-1252; a :class:`DataError` naming ``path`` otherwise."""
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -167,7 +167,7 @@ def decode(raw: bytes, path: Path) -> tuple[str, str]:
                             f"position {at})", fix="save it from your spreadsheet as 'CSV UTF-8'"))
 
 
-def sniff_delimiter(text: str, path: Path) -> str:
+def _sniff_delimiter(text: str, path: Path) -> str:
     """The delimiter of a CSV: the candidate that splits the header into the most columns and
     every one of the first lines into the same number."""
     lines = [ln for ln in text.splitlines()[:_SNIFF_LINES] if ln.strip()]
@@ -201,10 +201,10 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     """
     path = Path(path)
     _existing_file(path)
-    text, _encoding = decode(path.read_bytes(), path)
+    text, _encoding = _decode(path.read_bytes(), path)
     if not text.strip():
         raise DataError(Problem(f"{path} holds only blank lines", fix="export the table again"))
-    sep = sniff_delimiter(text, path)
+    sep = _sniff_delimiter(text, path)
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, csv.Error) as e:
