@@ -143,7 +143,10 @@ class Scenario:
         for v in self.variants:
             if v.name == name or v.slug == name:
                 return self.rules.replace(**v.changes)
-        raise RulesError(f"no variant {name!r}; variants: {[v.name for v in self.variants]}")
+        names = [v.name for v in self.variants]
+        near = difflib.get_close_matches(name, names, 1)
+        raise RulesError(f"no variant {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+                         + f"; variants: {names}")
 
 
 def shipped() -> dict[str, Path]:

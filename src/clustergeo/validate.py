@@ -119,23 +119,43 @@ def _cost_problems(cost: Mapping[tuple[Hashable, Hashable], float]) -> list[Prob
     return out
 
 
-def estimate_memory(n_units: int, *, cost_entries: int | None = None) -> int:
-    """The memory (bytes) a Hess model on ``n_units`` units may need before fixing.
+def unit_hub_pairs(graph: nx.Graph, *, district: str | None = None, district_mode: str | None = None) -> int:
+    """The unit-hub pairs a model may need before the size bounds fix any out: a unit can
+    only join a hub it is connected to (inside its district under ``district_mode="within"``).
 
-    Every unit may join every hub until the bounds and districts fix pairs out, so the model
-    grows with ``n_units ** 2``.
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.path_graph(4)
+    >>> nx.set_node_attributes(g, {0: "a", 1: "a", 2: "b", 3: "b"}, "district")
+    >>> unit_hub_pairs(g), unit_hub_pairs(g, district="district", district_mode="within")
+    (16, 8)
+    """
+    if district is not None and district_mode == "within":
+        inside = nx.Graph()
+        inside.add_nodes_from(graph.nodes)
+        inside.add_edges_from((a, b) for a, b in graph.edges
+                              if graph.nodes[a].get(district) == graph.nodes[b].get(district))
+        graph = inside
+    return sum(len(c) ** 2 for c in nx.connected_components(graph)) if graph.number_of_nodes() else 0
+
+
+def estimate_memory(n_units: int, *, pairs: int | None = None, cost_entries: int | None = None) -> int:
+    """The memory (bytes) a Hess model on ``n_units`` units may need: ``pairs`` unit-hub
+    pairs (default every unit with every hub, ``n_units ** 2``) and the cost table.
 
     Examples
     --------
     >>> estimate_memory(1_000) // 10**9   # a million unit-hub pairs: about 4 GB
     4
     """
-    pairs = n_units * n_units
-    held = pairs if cost_entries is None else cost_entries
+    pairs = n_units * n_units if pairs is None else pairs
+    held = n_units * n_units if cost_entries is None else cost_entries
     return int(pairs * BYTES_PER_PAIR + held * BYTES_PER_COST)
 
 
-def check_memory(n_units: int, *, cost_entries: int | None = None, limit: int | None = None) -> None:
+def check_memory(n_units: int, *, pairs: int | None = None, cost_entries: int | None = None,
+                 limit: int | None = None) -> None:
     """Raise :class:`~clustergeo.errors.TooLargeError` when the model would need more than
     ``limit`` bytes (default ``settings.max_memory``; ``None`` there means no limit).
 
@@ -146,10 +166,11 @@ def check_memory(n_units: int, *, cost_entries: int | None = None, limit: int | 
     limit = settings.max_memory if limit is None else limit
     if limit is None:
         return
-    need = estimate_memory(n_units, cost_entries=cost_entries)
+    pairs = n_units * n_units if pairs is None else pairs
+    need = estimate_memory(n_units, pairs=pairs, cost_entries=cost_entries)
     if need > limit:
         raise TooLargeError(
-            f"a model on {n_units:,} units ({n_units * n_units:,} unit-hub pairs) needs about "
+            f"a model on {n_units:,} units ({pairs:,} unit-hub pairs) needs about "
             f"{_size(need)}, more than settings.max_memory ({_size(limit)}); "
             "fix: keep schools together in fewer units (keep_whole), split the problem by districts "
             "(districts = \"within\"), or raise clustergeo.settings.max_memory if the machine has the memory")
@@ -161,6 +182,7 @@ def _size(n_bytes: int) -> str:
 
 def validate_partition_input(graph: Any, *, weight: str = "pupils", bounds: Mapping[str, tuple] | None = None,
                              cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
+                             district: str | None = None, district_mode: str | None = None,
                              extra: Iterable[str] = ()) -> None:
     """Everything :func:`clustergeo.partition` checks before it builds a model: the graph and
     its measures (:func:`validate_graph`), then the memory the model needs (:func:`check_memory`).
@@ -179,4 +201,5 @@ def validate_partition_input(graph: Any, *, weight: str = "pupils", bounds: Mapp
     for m in extra:
         all_bounds.setdefault(m, (None, None))
     validate_graph(graph, weight=weight, bounds=all_bounds, cost=cost)
-    check_memory(graph.number_of_nodes(), cost_entries=None if cost is None else len(cost))
+    check_memory(graph.number_of_nodes(), pairs=unit_hub_pairs(graph, district=district, district_mode=district_mode),
+                 cost_entries=None if cost is None else len(cost))

@@ -205,7 +205,8 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         When no partition exists, with the reasons in planner language.
     """
     t0 = time.perf_counter()
-    validate_partition_input(graph, weight=weight, bounds=bounds, cost=cost)
+    validate_partition_input(graph, weight=weight, bounds=bounds, cost=cost, district=district,
+                             district_mode=district_mode)
     if contiguity not in CONTIGUITY:
         raise RulesError(f"contiguity must be one of {', '.join(repr(c) for c in CONTIGUITY)}, not {contiguity!r}")
     if k == "fewest":
