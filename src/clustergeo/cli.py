@@ -139,7 +139,11 @@ def cmd_solve(args) -> int:
             print(f"\nInterrupted (Ctrl-C) before any plan was finished; {out} is as it was.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
+        if done:  # keep what was finished: the error is about a later part
+            print(f"Finished before the error: {'; '.join(done)}; their files are in {stage} "
+                  f"({out} is as it was).", file=sys.stderr)
+        else:
+            shutil.rmtree(stage, ignore_errors=True)
         raise
     install(stage, out)
     return code
