@@ -647,3 +647,14 @@ def test_every_mutation_is_refused_clearly_or_solved_as_written(mutation):
         if kind == "cell" and what[1] in ("x", "y"):
             s = plan.schools.set_index("school_id").loc[table.loc[what[0], "school_id"]]
             assert getattr(s.geometry, what[1]) == pytest.approx(float(value)), mutation
+
+
+def test_writing_that_fails_says_where_the_files_are(solved, tmp_path):
+    plan = cg.read_plan(solved)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "plan.gpkg").mkdir()  # in the way of the file: the final move fails, as on a full disk
+    (out / "plan.gpkg" / "x").write_text("x")
+    with pytest.raises(OutputError) as info:
+        cg.write_plan(plan, out, maps=False)
+    assert ".out.partial-" in str(info.value)

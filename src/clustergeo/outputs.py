@@ -206,7 +206,11 @@ def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True, replace: bo
     final = Path(folder)
     folder = staging(final) if replace else final
     folder.mkdir(parents=True, exist_ok=True)
-    paths = _write_files(plan, folder, maps=maps)
+    try:
+        paths = _write_files(plan, folder, maps=maps)
+    except OSError as e:
+        raise OutputError(f"writing the plan failed ({e.strerror or e}: {e.filename or folder}); "
+                          f"what was written is in {folder}" + (f" ({final} is as it was)" if replace else "")) from e
     if not replace:
         return paths
     install(folder, final, whole=False)
