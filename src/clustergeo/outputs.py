@@ -273,6 +273,10 @@ def read_plan(folder: str | Path) -> Plan:
         raise DataError(Problem(f"no folder {folder}", fix="point at a folder written by 'clustergeo solve'"))
     if not gpkg.exists():
         why = " (it holds infeasible.txt: no plan met the rules)" if (folder / "infeasible.txt").exists() else ""
+        subs = sorted(p.name for p in (folder / "variants").iterdir() if (p / "plan.gpkg").exists()) \
+            if (folder / "variants").is_dir() else []
+        if subs:
+            why += f"; its variants' plans are in {folder / 'variants'}: {', '.join(subs)}"
         raise DataError(Problem(f"no plan.gpkg in {folder}{why}",
                                 fix="point at a folder written by 'clustergeo solve'"))
     from .schools import read_layer
