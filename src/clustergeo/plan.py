@@ -59,6 +59,8 @@ class Plan:
             f"  clusters crossing district lines: {m['district_splits']}; schools moved from their current "
             f"cluster: {m['schools_moved']}",
             f"  mean travel time to the hub: {m['mean_minutes_to_hub']:.1f} min ({r['travel_times']})",
+            *([f"  clusters drawn in pieces (their schools lie apart): {m['clusters_in_pieces']}"]
+              if m.get("clusters_in_pieces") else []),
             f"  solver: {r['status']}, objective {r['objective']:,.1f}, gap {gap}, {r['seconds']:.1f} s, "
             f"{r['solver']}",
         ]
@@ -107,24 +109,85 @@ def _hash(df: pd.DataFrame) -> str:
     return hashlib.sha256(body + xy).hexdigest()[:16]
 
 
-def _clean(geom: Any) -> Any:
-    """Close slivers and pinholes left by snapping (a 1 m closing), keep polygons only."""
-    if geom is None or geom.is_empty:
-        return geom
-    g = shapely.make_valid(geom.buffer(1.0, join_style="mitre").buffer(-1.0, join_style="mitre"))
-    polys = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > 1.0]
-    polys = [shapely.Polygon(p.exterior, [h for h in p.interiors if shapely.Polygon(h).area > 10_000])
-             for p in polys]
-    return shapely.MultiPolygon(polys) if len(polys) > 1 else (polys[0] if polys else shapely.Polygon())
+#: parts of a cluster's polygon smaller than this (square metres) are slivers left by clipping
+SLIVER_M2 = 1.0
 
 
-def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any, rules: Rules,
-               unit_graph: Any, membership: pd.Series, school_graph: Any, cells: gpd.GeoSeries, times: Any,
-               links_added: list, name: str, layers: dict, settings_used: dict) -> Plan:
-    """Assemble, check and return the :class:`Plan` (raises if the independent check fails)."""
-    from . import __version__
+def _site_key(pt: Any) -> tuple[float, float]:
+    return (round(pt.x, 1), round(pt.y, 1))
 
-    # name geographic clusters after their hub school; keep pinned and apart names
+
+def cluster_polygons(schools: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> tuple[dict, dict]:
+    """One polygon per cluster, a clean partition of the ground the cells cover.
+
+    Each school's cell (``cells``, indexed like ``schools``) goes to its school's cluster. Schools
+    sharing a site share a cell: it is drawn once, for the cluster with most pupils there (the
+    other schools keep their point), so no two clusters overlap by accident. A part of a cluster's
+    polygon that holds none of its schools (a cell cut by a river, a sliver) joins the neighbouring
+    cluster with which it shares the longest border, so a cluster is in pieces only where its
+    schools are.
+
+    Returns
+    -------
+    (polygons, notes) : dict cluster -> polygon, and dict cluster -> {"pieces": int,
+        "schools_drawn_elsewhere": int}
+
+    Examples
+    --------
+    >>> polys, notes = cluster_polygons(plan.schools, cells)  # doctest: +SKIP
+    """
+    s = schools[schools["cluster"].notna() & schools.index.isin(cells.index)]
+    sites: dict = {}
+    for i, lab, pupils, pt in zip(s.index, s["cluster"], s["pupils"], s.geometry):
+        sites.setdefault(_site_key(pt), []).append((i, lab, pupils))
+    owned: dict = {}
+    elsewhere: dict = {}
+    for members in sites.values():
+        tally: dict = {}
+        for _i, lab, pupils in members:
+            tally[lab] = tally.get(lab, 0) + max(int(pupils), 0)
+        owner = sorted(tally, key=lambda k: (-tally[k], str(k)))[0]
+        owned.setdefault(owner, []).append(cells[members[0][0]])
+        for _i, lab, _p in members:
+            if lab != owner:
+                elsewhere[lab] = elsewhere.get(lab, 0) + 1
+    union = {lab: shapely.union_all([g for g in geoms if g is not None and not g.is_empty])
+             for lab, geoms in owned.items()}
+    points = {lab: list(grp.geometry) for lab, grp in s.groupby("cluster")}
+    keep: dict = {lab: [] for lab in union}
+    stray = []
+    for lab, geom in union.items():
+        for part in shapely.get_parts(geom):
+            if part.geom_type != "Polygon":
+                continue
+            if part.area > SLIVER_M2 and any(part.covers(p) for p in points.get(lab, [])):
+                keep[lab].append(part)
+            else:
+                stray.append((lab, part))
+    for lab, part in stray:
+        border = {other: part.boundary.intersection(shapely.union_all(ps).buffer(0.01)).length
+                  for other, ps in keep.items() if other != lab and ps}
+        best = max(border, key=lambda k: (border[k], str(k))) if border else None
+        if best is not None and border[best] > 0:
+            keep[best].append(part)
+        elif part.area > SLIVER_M2:
+            keep[lab].append(part)  # an island of its own cluster: kept, and counted as a piece
+    polygons, notes = {}, {}
+    for lab, ps in keep.items():
+        g = shapely.union_all(ps) if ps else shapely.Polygon()
+        g = shapely.make_valid(g)
+        polys = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area > SLIVER_M2]
+        polygons[lab] = shapely.MultiPolygon(polys) if len(polys) > 1 else (polys[0] if polys else None)
+        notes[lab] = {"pieces": len(polys), "schools_drawn_elsewhere": elsewhere.get(lab, 0)}
+    for lab in points:
+        if lab not in polygons:
+            polygons[lab], notes[lab] = None, {"pieces": 0, "schools_drawn_elsewhere": elsewhere.get(lab, 0)}
+    return polygons, notes
+
+
+def _school_table(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any,
+                  unit_graph: Any, membership: pd.Series, times: Any) -> gpd.GeoDataFrame:
+    """Every school with its cluster (geographic clusters named after their hub), hub and travel time."""
     hub_unit_to_label: dict = {}
     pupils_of = dict(zip(s["school_id"], s["pupils"]))
     name_of = dict(zip(s["school_id"], s["name"]))
@@ -153,15 +216,20 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
             mins.append(np.nan)
     out["minutes_to_hub"] = mins
     out["cluster"] = out["cluster"].where(out["status"] != "excluded", None)
+    return out
 
-    # clusters table
+
+def _cluster_table(out: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> gpd.GeoDataFrame:
+    """One row per cluster: sizes, phases, districts, hub, travel, current clusters and polygon."""
+    name_of = dict(zip(out["school_id"], out["name"]))
+    hub_school_of = dict(zip(out["cluster"], out["hub_school"]))
+    drawn = out[out["status"].isin(["placed", "pinned"])]
+    polygons, notes = cluster_polygons(drawn, cells[cells.index.isin(drawn.index)])
     rows = []
-    area_of = dict(zip(s.loc[cells.index, "school_id"], cells.values))
     for lab, grp in out[out["cluster"].notna()].groupby("cluster", sort=True):
         kind = {"placed": "geographic", "pinned": "pinned", "apart": "apart"}[grp["status"].iloc[0]]
-        geom = None
-        if kind != "apart":
-            geom = _clean(shapely.union_all([area_of[x] for x in grp["school_id"] if x in area_of]))
+        geom = polygons.get(lab) if kind != "apart" else None
+        note = notes.get(lab, {"pieces": 0, "schools_drawn_elsewhere": 0})
         current = sorted(set(grp["current_cluster"].dropna().astype(str))) if "current_cluster" in grp else []
         dists = sorted(set(grp["district"].dropna().astype(str))) if "district" in grp else []
         rows.append({
@@ -178,10 +246,14 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
             "current_clusters": "; ".join(current), "n_current_clusters": len(current),
             "polsby_popper": polsby_popper(geom) if geom is not None else np.nan,
             "area_km2": geom.area / 1e6 if geom is not None else np.nan,
+            "pieces": int(note["pieces"]) if kind != "apart" else 0,
+            "schools_drawn_elsewhere": int(note["schools_drawn_elsewhere"]) if kind != "apart" else 0,
             "geometry": geom,
         })
-    clusters = gpd.GeoDataFrame(rows, geometry="geometry", crs=s.crs)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=out.crs)
 
+
+def _metrics(out: gpd.GeoDataFrame, clusters: gpd.GeoDataFrame, links_added: list) -> dict[str, Any]:
     geo = clusters[clusters["kind"] == "geographic"]
     placed = out[out["status"] == "placed"]
     moved = 0
@@ -193,7 +265,7 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
     div_splits = 0
     if divisions:
         div_splits = int(sum(grp["division"].nunique() > 1 for _, grp in placed.groupby("cluster")))
-    metrics = {
+    return {
         "clusters": int(len(geo)), "pinned_clusters": int((clusters["kind"] == "pinned").sum()),
         "apart_clusters": int((clusters["kind"] == "apart").sum()), "clusters_total": int(len(clusters)),
         "schools_placed": int((out["status"] != "excluded").sum()),
@@ -207,9 +279,16 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
         "schools_moved": moved,
         "mean_minutes_to_hub": float(np.average(placed["minutes_to_hub"].fillna(0), weights=placed["pupils"].clip(lower=1))),
         "max_minutes_to_hub": float(placed["minutes_to_hub"].max()),
+        "clusters_in_pieces": int((clusters["pieces"] > 1).sum()),
         "links_added": [[a, b] for a, b in links_added],
     }
-    run = {
+
+
+def _run_record(s: gpd.GeoDataFrame, *, result: Any, rules: Rules, unit_graph: Any, times: Any, name: str,
+                settings_used: dict) -> dict[str, Any]:
+    from . import __version__
+
+    return {
         "name": name, "clustergeo": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "solver": result.solver, "status": result.status, "objective": result.objective, "bound": result.bound,
         "gap": result.gap, "seconds": round(result.seconds, 3), "rounds": result.rounds, "cuts": result.cuts,
@@ -221,6 +300,18 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
         "travel_times": times.label, "travel_method": times.method,
         "rules": rules.to_dict(), "input_hash": _hash(s), **settings_used,
     }
+
+
+def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any, rules: Rules,
+               unit_graph: Any, membership: pd.Series, school_graph: Any, cells: gpd.GeoSeries, times: Any,
+               links_added: list, name: str, layers: dict, settings_used: dict) -> Plan:
+    """Assemble, check and return the :class:`Plan` (raises if the independent check fails)."""
+    out = _school_table(s, status, cluster, result=result, unit_graph=unit_graph, membership=membership,
+                        times=times)
+    clusters = _cluster_table(out, cells)
+    metrics = _metrics(out, clusters, links_added)
+    run = _run_record(s, result=result, rules=rules, unit_graph=unit_graph, times=times, name=name,
+                      settings_used=settings_used)
     plan = Plan(name, out, clusters, metrics, run, rules, layers)
     problems = check_plan(plan.assignment, s)
     problems += check_partition(unit_graph, result.assignment, bounds=rules.bounds(),
