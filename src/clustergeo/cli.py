@@ -1,4 +1,4 @@
-"""The command line: ``clustergeo solve | check | compare | schools | scenarios | calibrate``."""
+"""The command line: ``clustergeo solve | check | compare | report | schools | scenarios | calibrate``."""
 
 from __future__ import annotations
 
@@ -17,12 +17,25 @@ EXIT_ERROR = 2  # a ClusterGeoError: bad input, no plan, solver failure
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
 
 
-def _print_table(df, limit: int = 60) -> None:
+#: Printed tables fit a terminal this wide (characters).
+TABLE_WIDTH = 100
+#: Short headings for printed tables.
+HEADINGS = {"mean_minutes_to_hub": "mean min", "max_minutes_to_hub": "max min", "current_clusters": "current",
+            "pinned_clusters": "pinned", "apart_clusters": "apart", "district_splits": "cross districts"}
+
+
+def _print_table(df, limit: int = 60, *, index: bool = False) -> None:
+    """Print ``df`` within 100 columns, names shortened with care (see :func:`clustergeo.labels.text_table`)."""
     import pandas as pd
 
-    with pd.option_context("display.max_rows", limit, "display.max_columns", 20, "display.width", 160,
-                           "display.max_colwidth", 45):
-        print(df.to_string() if len(df) <= limit else df.head(limit).to_string())
+    from .labels import text_table
+
+    df = df.reset_index().rename(columns={"index": "measure"}) if index else df
+    df = df.rename(columns=HEADINGS)
+    for c in ("cluster", "cluster_a", "cluster_b"):
+        if c in df and not pd.api.types.is_numeric_dtype(df[c]):
+            df[c] = [v.removesuffix(" cluster") if isinstance(v, str) else v for v in df[c]]
+    print(text_table(df, width=TABLE_WIDTH, limit=limit, keep={"cluster": 26, "name": 26, "index": 18}))
 
 
 _RUNNING_EVERY = 30.0  # seconds between "solving" lines within one round
@@ -69,7 +82,7 @@ def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None =
             table = metrics_table({p.name: p for p in plans})
             table.to_csv(out / "alternatives.csv")
             print("\nThe best distinct plans side by side (alternatives.csv):")
-            _print_table(table)
+            _print_table(table, index=True)
         else:
             plan = propose(schools, rules, **kwargs)
     except InfeasibleError as e:
@@ -166,7 +179,17 @@ def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
         any_ok |= _solve_one(sc, sc.rules.replace(**v.changes), f"{sc.name}: {v.name}", stage / sub, args,
                              shown=out / sub)
         done.append(f"variant {v.name!r}")
+    _report_versions(stage)
     return 0 if any_ok else EXIT_ERROR
+
+
+def _report_versions(out: Path) -> None:
+    """Rewrite the top plan's report once its variants exist, so it shows the versions side by side."""
+    from .outputs import read_plan
+    from .report import versions, write_report
+
+    if (out / "plan.json").exists() and versions(out) is not None:
+        write_report(read_plan(out), out)
 
 
 def cmd_check(args) -> int:
@@ -188,9 +211,21 @@ def cmd_compare(args) -> int:
 
     a, b = read_plan(args.a), read_plan(args.b)
     res = compare(a, b, out=args.out)
-    _print_table(res["metrics"])
-    print(f"\n{len(res['moves'])} schools move:")
-    _print_table(res["moves"], limit=40)
+    _print_table(res.metrics, index=True)
+    moves = res.moves
+    print(f"\n{res.words()[0].upper()}{res.words()[1:]}{':' if len(moves) else '.'}")
+    if len(moves):
+        _print_table(moves[[c for c in ("school_id", "name", "pupils", "cluster_a", "cluster_b") if c in moves]],
+                     limit=40)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from .outputs import read_plan, write_maps
+
+    plan = read_plan(args.folder)
+    paths = write_maps(plan, args.folder, pdf=not args.no_pdf)
+    print(f"{args.folder}: {', '.join(sorted(p.name for p in paths.values()))} rebuilt from the saved plan")
     return 0
 
 
@@ -202,7 +237,7 @@ def cmd_schools(args) -> int:
     print()
     print(summary(ds.schools).to_string())
     print(f"\nCurrent clusters (DERIVED: {ds.cluster_rule})\n")
-    _print_table(ds.current_clusters(), limit=100)
+    _print_table(ds.current_clusters(), limit=100, index=True)
     return 0
 
 
@@ -249,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("b")
     p.add_argument("--out", help="folder for moves.csv, metrics.csv and diff.png")
     p.set_defaults(func=cmd_compare)
+    p = sub.add_parser("report", help="rebuild the maps and report.html/report.pdf of a saved plan")
+    p.add_argument("folder")
+    p.add_argument("--no-pdf", action="store_true", help="write report.html only")
+    p.set_defaults(func=cmd_report)
     p = sub.add_parser("schools", help="summarise a shipped dataset")
     p.add_argument("dataset", choices=["norfolk", "north-lanarkshire", "nl"])
     p.set_defaults(func=cmd_schools)

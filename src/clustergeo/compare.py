@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -35,6 +37,8 @@ def moves(a: Plan, b: Plan) -> pd.DataFrame:
         columns={"cluster": "cluster_a", "status": "status_a"})
     right = b.schools[["school_id", "cluster", "status"]].rename(columns={"cluster": "cluster_b", "status": "status_b"})
     both = left.merge(right, on="school_id", how="outer")
+    # a school outside both plans (excluded by their rules) does not move
+    both = both[~((both["status_a"] == "excluded") & (both["status_b"] == "excluded"))]
     counts = both.groupby(["cluster_b", "cluster_a"]).size().reset_index(name="n")
     best = counts.sort_values(["n", "cluster_a"], ascending=[False, True]).drop_duplicates("cluster_b")
     match = dict(zip(best["cluster_b"], best["cluster_a"]))
@@ -42,22 +46,68 @@ def moves(a: Plan, b: Plan) -> pd.DataFrame:
     return moved.sort_values(["cluster_a", "name"], na_position="last").reset_index(drop=True)
 
 
-def compare(a: Plan, b: Plan, out: str | Path | None = None) -> dict:
-    """Moves and metrics of two plans; with ``out``, write ``moves.csv``, ``metrics.csv`` and ``diff.png``."""
-    result = {"moves": moves(a, b), "metrics": metrics_table({a.name or "A": a, b.name or "B": b})}
+@dataclass
+class Comparison:
+    """Two plans compared: ``moves`` (schools whose cluster differs) and ``metrics`` side by side.
+
+    Reads like the dict it replaces (``c["moves"]``, ``c["metrics"]``) and shows itself in a
+    notebook as a short summary with both tables.
+    """
+
+    a: str
+    b: str
+    moves: pd.DataFrame
+    metrics: pd.DataFrame
+
+    def __getitem__(self, key: str) -> Any:
+        return {"moves": self.moves, "metrics": self.metrics}[key]
+
+    def keys(self) -> list[str]:
+        return ["moves", "metrics"]
+
+    def words(self) -> str:
+        """The moves in words: "no school moves", "1 school moves", "12 schools move"."""
+        n = len(self.moves)
+        return "no school moves" if n == 0 else ("1 school moves" if n == 1 else f"{n} schools move")
+
+    def __repr__(self) -> str:
+        m = self.metrics
+        row = lambda k: " vs ".join(str(v) for v in m.loc[k]) if k in m.index else "-"  # noqa: E731
+        return (f"Comparison({self.a!r} vs {self.b!r}): {self.words()}\n"
+                f"  clusters {row('clusters')}; districts crossed {row('district_splits')}; "
+                f"schools moved from current {row('schools_moved')}")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        moves = self.moves.head(50).to_html(index=False, na_rep="-") if len(self.moves) else ""
+        return (f"<b>{html.escape(self.a)}</b> vs <b>{html.escape(self.b)}</b>: {self.words()}"
+                f"{self.metrics.to_html(na_rep='-', float_format=lambda v: f'{v:,.1f}')}{moves}")
+
+
+def compare(a: Plan, b: Plan, out: str | Path | None = None) -> Comparison:
+    """Moves and metrics of two plans; with ``out``, write ``moves.csv``, ``metrics.csv`` and ``diff.png``.
+
+    Examples
+    --------
+    >>> c = compare(plan_a, plan_b)  # doctest: +SKIP
+    >>> c.words()  # doctest: +SKIP
+    'no school moves'
+    """
+    result = Comparison(a.name or "A", b.name or "B", moves(a, b), metrics_table({a.name or "A": a, b.name or "B": b}))
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        result["moves"].to_csv(out / "moves.csv", index=False)
-        result["metrics"].to_csv(out / "metrics.csv")
-        _diff_map(a, b, result["moves"], out / "diff.png")
+        result.moves.to_csv(out / "moves.csv", index=False)
+        result.metrics.to_csv(out / "metrics.csv")
+        _diff_map(a, b, result.moves, out / "diff.png")
     return result
 
 
 def _diff_map(a: Plan, b: Plan, moved: pd.DataFrame, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 8))
+    fig, ax = plt.subplots(figsize=(11.69, 8.27))
     a.clusters[a.clusters.geometry.notna()].boundary.plot(ax=ax, color="tab:blue", linewidth=1.5, label=a.name)
     b.clusters[b.clusters.geometry.notna()].boundary.plot(ax=ax, color="tab:orange", linewidth=1, linestyle="--",
                                                           label=b.name)
@@ -66,8 +116,13 @@ def _diff_map(a: Plan, b: Plan, moved: pd.DataFrame, path: Path) -> None:
     moved_pts = s[s["school_id"].isin(moved["school_id"])]
     if len(moved_pts):
         moved_pts.plot(ax=ax, color="red", markersize=25, label="moved")
-    ax.legend(loc="lower left")
-    ax.set_title(f"{a.name} (blue) vs {b.name} (orange dashed): {len(moved)} schools move")
+    ax.legend(loc="lower left", fontsize=8)
+    n = len(moved)
+    words = "no school moves" if n == 0 else ("1 school moves" if n == 1 else f"{n} schools move")
+    import textwrap
+
+    fig.suptitle("\n".join(textwrap.wrap(f"{a.name} (blue) vs {b.name} (orange dashed): {words}", 90)), fontsize=11)
     ax.set_axis_off()
-    fig.savefig(path, dpi=100)
+    ax.set_aspect("equal")
+    fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Words shortened first (in this order) when a name does not fit, before any is cut.
 ABBREVIATIONS = [
@@ -24,12 +28,23 @@ def shorten(text: object, width: int) -> str:
     --------
     >>> shorten("St Mary's Catholic Primary School cluster", 30)
     "St Mary's Cath. Pri. cluster"
+    >>> shorten("Breckland; North Norfolk; South Norfolk", 20)
+    'Breckland +2'
     >>> shorten("short", 30)
     'short'
     """
     s = "" if text is None else str(text)
     if len(s) <= width:
         return s
+    if "; " in s:  # a list: as many whole items as fit, then how many more
+        items = s.split("; ")
+        for n in range(len(items) - 1, 0, -1):
+            head = "; ".join(shorten(x, width) for x in items[:n]) + f" +{len(items) - n}"
+            if len(head) <= width:
+                return head
+        s = items[0] + f" +{len(items) - 1}"
+        if len(s) <= width:
+            return s
     for pattern, short in ABBREVIATIONS:
         s = re.sub(pattern, short, s)
         if len(s) <= width:
@@ -39,3 +54,75 @@ def shorten(text: object, width: int) -> str:
     head = (width - 3 + 1) // 2
     tail = width - 3 - head
     return s[:head].rstrip() + "..." + (s[-tail:].lstrip() if tail else "")
+
+
+#: Narrowest a text column is shortened to when a table must fit its width.
+MIN_TEXT_WIDTH = 12
+
+
+def _cell(v: object) -> str:
+    """A value of a mixed column: whole numbers with thousands separators, others to 3 figures."""
+    import numbers
+
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    if isinstance(v, bool) or not isinstance(v, numbers.Number):
+        return str(v)
+    if float(v).is_integer():
+        return f"{int(v):,}"
+    return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
+
+
+def text_table(df: "pd.DataFrame", *, width: int = 100, limit: int | None = None,
+               keep: dict[str, int] | None = None) -> str:
+    """``df`` as plain text no wider than ``width`` characters, without the index.
+
+    Numbers are rounded to one decimal; the widest text columns are shortened (see
+    :func:`shorten`) until the table fits, never below 12 characters; rows past ``limit`` are
+    counted, not printed. ``keep`` gives columns a wider floor (e.g. ``{"cluster": 28}``): names
+    that tell rows apart are shortened last.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> print(text_table(pd.DataFrame({"cluster": ["A long name for a cluster"], "pupils": [3000]}), width=24))
+    cluster           pupils
+    A long...luster    3,000
+    """
+    import pandas as pd
+
+    more = 0
+    if limit is not None and len(df) > limit:
+        more, df = len(df) - limit, df.head(limit)
+    df = df.copy()
+    for c in df.columns:
+        if pd.api.types.is_float_dtype(df[c]):
+            df[c] = [("-" if pd.isna(v) else f"{v:,.1f}") for v in df[c]]
+        elif pd.api.types.is_integer_dtype(df[c]):
+            df[c] = [f"{v:,}" for v in df[c]]
+        else:
+            df[c] = [_cell(v) for v in df[c]]
+    caps = {c: max([len(str(c))] + [len(v) for v in df[c]]) for c in df.columns}
+    numeric = {c for c in df.columns if all(v.replace(",", "").replace(".", "").replace("-", "").isdigit()
+                                                 or v == "-" for v in df[c])}
+
+    def total() -> int:
+        return sum(caps.values()) + 2 * (len(caps) - 1)
+
+    while total() > width:
+        floor = {c: max(MIN_TEXT_WIDTH, len(str(c)), (keep or {}).get(c, 0)) for c in df.columns}
+        text = [c for c in df.columns if c not in numeric and caps[c] > floor[c]]
+        if not text:
+            text = [c for c in df.columns if c not in numeric and caps[c] > max(MIN_TEXT_WIDTH, len(str(c)))]
+        if not text:
+            break
+        widest = max(text, key=lambda c: caps[c])
+        caps[widest] -= 1
+    lines = ["  ".join((str(c)[:caps[c]].rjust(caps[c]) if c in numeric else str(c)[:caps[c]].ljust(caps[c]))
+                       for c in df.columns).rstrip()]
+    for _, row in df.iterrows():
+        lines.append("  ".join(row[c].rjust(caps[c]) if c in numeric else shorten(row[c], caps[c]).ljust(caps[c])
+                               for c in df.columns).rstrip())
+    if more:
+        lines.append(f"... and {more} more rows")
+    return "\n".join(lines)

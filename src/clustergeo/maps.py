@@ -129,7 +129,9 @@ def dense_areas(plan: Plan, *, max_areas: int = MAX_INSETS) -> list[dict[str, An
         if max(bx1 - bx0, by1 - by0) > INSET_MAX_SHARE * longest:
             continue
         col = "town" if "town" in s else "district"  # a town names a place better than a district
-        names = s.iloc[near][col].dropna().astype(str).str.title() if col in s else pd.Series(dtype=str)
+        names = s.iloc[near][col].dropna().astype(str) if col in s else pd.Series(dtype=str)
+        if col == "town" and names.str.isupper().all():
+            names = names.str.title()
         name = names.value_counts().index[0] if len(names) else f"area {len(areas) + 1}"
         areas.append({"name": name, "bounds": (float(bx0), float(by0), float(bx1), float(by1)),
                       "schools": len(near)})
@@ -229,7 +231,8 @@ def scale_bar(ax: Any) -> None:
     ax.add_patch(plt.Rectangle((bx, by), length / 2, h, fc="black", ec="black", lw=0.5, zorder=7))
     ax.add_patch(plt.Rectangle((bx + length / 2, by), length / 2, h, fc="white", ec="black", lw=0.5, zorder=7))
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(bx + length / 2, by + 2.2 * h, label, ha="center", va="bottom", fontsize=6, zorder=7)
+    ax.text(bx + length / 2, by + 1.6 * h, label, ha="center", va="bottom", fontsize=6, zorder=7,
+            bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))
 
 
 def _draw_base(ax: Any, plan: Plan, colours: dict, bounds: tuple | None = None) -> np.ndarray:
@@ -535,7 +538,7 @@ _PAGE = """<!DOCTYPE html>
 html,body{{margin:0;height:100%;font:13px/1.35 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}}
 #map{{position:absolute;inset:0;background:#f4f4f0}}
 .cg-legend{{background:#fff;padding:6px 8px;border-radius:4px;box-shadow:0 1px 4px rgba(0,0,0,.3);
-  max-height:70vh;overflow:auto;font-size:12px}}
+  max-height:calc(100vh - 60px);overflow:auto;font-size:11.5px;max-width:40vw}}
 .cg-legend h3{{margin:0 0 4px;font-size:13px}}
 .cg-legend .row{{display:flex;align-items:center;gap:6px;white-space:nowrap}}
 .cg-legend .sw{{width:14px;height:12px;border:1px solid #555;flex:none}}
@@ -550,7 +553,8 @@ table.cg th{{text-align:left;padding-right:8px;vertical-align:top}}
 <script>{js}</script>
 <script>
 const D = {data};
-const map = L.map('map', {{zoomSnap: 0.25, preferCanvas: false}});
+const map = L.map('map', {{zoomSnap: 0.25, attributionControl: false}});
+L.control.attribution({{prefix: 'Leaflet (BSD-2-Clause), drawn offline by clustergeo'}}).addTo(map);
 const clusters = L.geoJSON(D.clusters, {{
   style: f => ({{color:'#555', weight:1, fillColor:f.properties.colour, fillOpacity:1}}),
   onEachFeature: (f, layer) => layer.bindPopup(f.properties.popup, {{maxWidth: 360}})
@@ -566,10 +570,6 @@ const schools = L.layerGroup(D.schools.map(s => L.circleMarker(s.ll, {{
   radius: 2 + 5 * Math.sqrt(s.pupils / 2000), weight: s.apart ? 1 : 0, color:'#000',
   fillColor: s.excluded ? '#999' : (s.apart ? '#fff' : '#000'), fillOpacity: s.excluded ? 0.5 : 0.85
 }}).bindPopup(s.popup))).addTo(map);
-map.fitBounds(clusters.getBounds(), {{padding:[10,10]}});
-const LABEL_ZOOM = map.getZoom();
-function showLabels() {{ if (map.getZoom() >= LABEL_ZOOM) labels.addTo(map); else labels.remove(); }}
-map.on('zoomend', showLabels); showLabels();
 const title = L.control({{position:'topleft'}});
 title.onAdd = () => {{ const d = L.DomUtil.create('div', 'cg-title');
   d.textContent = D.title + ' \u2014 ' + D.caption; return d; }};
@@ -588,9 +588,17 @@ legend.onAdd = () => {{
   L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);
   d.querySelectorAll('input').forEach(cb => cb.addEventListener('change', e => {{
     const l = {{schools, districts, labels}}[e.target.dataset.l];
-    if (e.target.checked) l.addTo(map); else l.remove(); }}));
+    if (l === labels) {{ labelsOn = e.target.checked; showLabels(); }}
+    else if (e.target.checked) l.addTo(map); else l.remove(); }}));
   return d; }};
 legend.addTo(map);
+// leave room for the legend, then show cluster numbers from this zoom in (never on a crowded overview)
+map.fitBounds(clusters.getBounds(), {{paddingTopLeft:[10,40],
+  paddingBottomRight:[Math.min(legend.getContainer().offsetWidth + 20, window.innerWidth / 2), 10]}});
+const LABEL_ZOOM = map.getZoom();
+let labelsOn = true;
+function showLabels() {{ if (labelsOn && map.getZoom() >= LABEL_ZOOM) labels.addTo(map); else labels.remove(); }}
+map.on('zoomend', showLabels); showLabels();
 L.control.scale({{imperial:false}}).addTo(map);
 </script></body></html>
 """

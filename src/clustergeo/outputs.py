@@ -4,15 +4,17 @@ One folder per plan:
 
 ==================  ===========================================================================
 ``plan.gpkg``       GeoPackage: layers ``schools`` (points), ``clusters`` (polygons and their
-                    table) and ``run`` (the run record, one key/value row each)
+                    table), ``run`` (the run record, one key/value row each) and the plan's
+                    context layers (``districts``) for the maps
 ``schools.geojson`` schools in WGS84 (RFC 7946)
 ``clusters.geojson`` cluster polygons in WGS84 (apart clusters have no polygon)
 ``assignment.csv``  ``school_id,cluster,status`` keyed by URN or seed code
 ``clusters.csv``    the cluster table
 ``plan.json``       metrics, the run record and the rules
 ``summary.txt``     the plain-text summary
-``map.png``         static map; ``sizes.png``: cluster sizes against the bounds
-``map.html``        interactive map (with the ``maps`` extra)
+``map.png``         A4 landscape map with insets; ``sizes.png``: cluster sizes against the bounds
+``map.html``        interactive map, fully offline (one self-contained page)
+``report.html``     the report (self-contained, offline); ``report.pdf``: the same on A4 pages
 ==================  ===========================================================================
 """
 
@@ -38,6 +40,9 @@ from .plan import Plan
 from .rules import Rules
 
 log = logging.getLogger(__name__)
+
+#: Layers of ``plan.layers`` saved with the plan, so a saved plan's maps and report can be rebuilt.
+CONTEXT_LAYERS = ("districts",)
 
 SCHOOL_COLUMNS = ["school_id", "name", "phase", "pupils", "district", "division", "group", "current_cluster",
                   "cluster", "status", "unit", "hub_school", "minutes_to_hub", "excluded"]
@@ -119,7 +124,7 @@ def staging(folder: str | Path) -> Path:
 
 #: Files a run writes at the top of its folder (a plan's, or ``infeasible.txt``).
 RUN_FILES = ("plan.gpkg", "schools.geojson", "clusters.geojson", "assignment.csv", "clusters.csv", "plan.json",
-             "summary.txt", "map.png", "sizes.png", "map.html", "infeasible.txt")
+             "summary.txt", "map.png", "sizes.png", "map.html", "report.html", "report.pdf", "infeasible.txt")
 
 
 def install(stage: str | Path, folder: str | Path, *, whole: bool = True) -> Path:
@@ -188,8 +193,12 @@ def write_infeasible(text: str, folder: str | Path, *, replace: bool = True) -> 
     return Path(folder) / "infeasible.txt"
 
 
-def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True, replace: bool = True) -> dict[str, Path]:
+def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True, replace: bool = True,
+               report: bool = True) -> dict[str, Path]:
     """Write every output of ``plan`` into ``folder``. Returns the paths.
+
+    With ``maps``, the map, size chart and offline interactive map; with ``report`` too,
+    ``report.html`` and ``report.pdf``.
 
     With ``replace`` (the default) the files are written into a temporary folder beside
     ``folder`` and moved into place once complete: ``folder`` then holds this plan's files
@@ -207,7 +216,7 @@ def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True, replace: bo
     folder = staging(final) if replace else final
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        paths = _write_files(plan, folder, maps=maps)
+        paths = _write_files(plan, folder, maps=maps, report=report)
     except OSError as e:
         raise OutputError(f"writing the plan failed ({e.strerror or e}: {e.filename or folder}); "
                           f"what was written is in {folder}" + (f" ({final} is as it was)" if replace else "")) from e
@@ -217,7 +226,7 @@ def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True, replace: bo
     return {k: final / p.relative_to(folder) for k, p in paths.items()}
 
 
-def _write_files(plan: Plan, folder: Path, *, maps: bool) -> dict[str, Path]:
+def _write_files(plan: Plan, folder: Path, *, maps: bool, report: bool = True) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     cols = [c for c in SCHOOL_COLUMNS if c in plan.schools.columns]
     schools = plan.schools[cols + ["geometry"]].copy()
@@ -232,6 +241,9 @@ def _write_files(plan: Plan, folder: Path, *, maps: bool) -> dict[str, Path]:
     clusters.to_file(gpkg, layer="clusters", driver="GPKG")
     run = pd.DataFrame({"key": list(plan.run), "value": [json.dumps(_jsonable(v)) for v in plan.run.values()]})
     pyogrio.write_dataframe(run, gpkg, layer="run", append=False)
+    for name in CONTEXT_LAYERS:
+        if isinstance(plan.layers.get(name), gpd.GeoDataFrame) and len(plan.layers[name]):
+            plan.layers[name].to_file(gpkg, layer=name, driver="GPKG")
     paths["gpkg"] = gpkg
     for name, gdf in (("schools", schools), ("clusters", clusters[clusters.geometry.notna()])):
         p = folder / f"{name}.geojson"
@@ -254,14 +266,32 @@ def _write_files(plan: Plan, folder: Path, *, maps: bool) -> dict[str, Path]:
     (folder / "summary.txt").write_text(plan.summary() + "\n")
     paths["summary"] = folder / "summary.txt"
     if maps:
-        from . import maps as m
+        paths.update(write_maps(plan, folder, report=report))
+    return paths
 
-        paths["map"] = m.save_static_map(plan, folder / "map.png")
-        paths["sizes"] = m.save_size_chart(plan, folder / "sizes.png")
-        try:
-            paths["html"] = m.save_interactive_map(plan, folder / "map.html")
-        except ImportError:
-            log.warning("folium is not installed: no map.html (pip install 'clustergeo[maps]')")
+
+def write_maps(plan: Plan, folder: str | Path, *, report: bool = True, pdf: bool = True) -> dict[str, Path]:
+    """Write ``map.png``, ``sizes.png``, ``map.html`` (and ``report.html``/``report.pdf``) into ``folder``.
+
+    Examples
+    --------
+    >>> write_maps(read_plan("out/norfolk"), "out/norfolk")  # doctest: +SKIP
+    """
+    import matplotlib.pyplot as plt
+
+    from . import maps as m
+    from .report import write_report
+
+    folder = Path(folder)
+    paths: dict[str, Path] = {}
+    fig, _ = m.map_figure(plan)
+    fig.savefig(folder / "map.png", dpi=m.MAP_DPI)
+    paths["map"] = folder / "map.png"
+    paths["sizes"] = m.save_size_chart(plan, folder / "sizes.png")
+    paths["html"] = m.save_interactive_map(plan, folder / "map.html")
+    if report:
+        paths.update(write_report(plan, folder, map_figure=fig, pdf=pdf))
+    plt.close(fig)
     return paths
 
 
@@ -287,7 +317,9 @@ def read_plan(folder: str | Path) -> Plan:
         if c in schools:
             schools[c] = schools[c].astype(object).where(schools[c].notna(), None)
     meta = _meta(folder)
-    return Plan(meta["name"], schools, clusters, meta["metrics"], meta["run"], Rules.from_dict(meta["rules"]))
+    saved = {name for name, _kind in pyogrio.list_layers(gpkg)}
+    layers = {name: read_layer(gpkg, layer=name) for name in CONTEXT_LAYERS if name in saved}
+    return Plan(meta["name"], schools, clusters, meta["metrics"], meta["run"], Rules.from_dict(meta["rules"]), layers)
 
 
 def _meta(folder: Path) -> dict[str, Any]:

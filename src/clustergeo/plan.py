@@ -66,6 +66,24 @@ class Plan:
         ]
         return "\n".join(lines)
 
+    def __repr__(self) -> str:
+        m, r = self.metrics, self.run
+        gap = "" if r.get("gap") in (None, 0) else f", gap {100 * r['gap']:.2f}%"
+        return (f"Plan({self.name!r}: {m.get('clusters_total', m['clusters'])} clusters, "
+                f"{m['schools_placed']:,} schools placed, {m['schools_excluded']} excluded)\n"
+                f"  pupils per drawn cluster {m['pupils_min']:,}-{m['pupils_max']:,}; schools {m['schools_min']}-"
+                f"{m['schools_max']}; {m['district_splits']} cross district lines\n"
+                f"  solver {r.get('status')}{gap}; travel {r.get('travel_method', '-')}; .summary(), .table(), .save(folder)")
+
+    def _repr_html_(self) -> str:
+        import html
+
+        cols = [c for c in ("cluster", "kind", "schools", "pupils", "districts", "mean_minutes_to_hub",
+                            "current_clusters") if c in self.clusters]
+        table = self.table()[cols].to_html(index=False, na_rep="-", float_format=lambda v: f"{v:,.1f}")
+        return (f"<div><pre style='white-space:pre-wrap'>{html.escape(self.summary())}</pre>"
+                f"<details open><summary>{len(self.clusters)} clusters</summary>{table}</details></div>")
+
     def table(self) -> pd.DataFrame:
         """The cluster table without geometry, sorted by cluster."""
         return pd.DataFrame(self.clusters.drop(columns="geometry"))

@@ -1,0 +1,179 @@
+"""Maps and the report as a planner receives them: print-ready PNG, offline pages in a real browser."""
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from clustergeo import maps, report
+from clustergeo.proposal import propose
+from clustergeo.scenario import read_scenario
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.fixture(scope="module")
+def norfolk_plan():
+    sc = read_scenario("norfolk-option-4")
+    schools, boundary, layers = sc.load()
+    return propose(schools, sc.variant("districts as a penalty"), boundary=boundary, layers=layers, name=sc.name)
+
+
+@pytest.fixture(scope="module")
+def nl_plan():
+    sc = read_scenario("north-lanarkshire")
+    schools, boundary, layers = sc.load()
+    return propose(schools, sc.rules, boundary=boundary, layers=layers, name=sc.name)
+
+
+def _label_boxes(fig):
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    return [(t.get_text(), t.get_window_extent(r)) for t in fig.findobj(lambda a: a.get_gid() == "cluster-label")]
+
+
+@pytest.mark.parametrize("which", ["norfolk_plan", "nl_plan"])
+def test_map_png_labels_never_overlap_and_every_cluster_is_labelled(which, request, tmp_path):
+    plan = request.getfixturevalue(which)
+    fig, panels = maps.map_figure(plan)
+    boxes = _label_boxes(fig)
+    for i, (ta, a) in enumerate(boxes):
+        for tb, b in boxes[i + 1:]:
+            assert not a.overlaps(b), f"labels {ta} and {tb} overlap"
+    drawn = plan.clusters[plan.clusters.geometry.notna()]["cluster"]
+    numbers = maps.cluster_numbers(plan)
+    assert {str(numbers[c]) for c in drawn} <= {t for t, _ in boxes}
+    # no label sits on a school: school dots are obstacles of the placement
+    for name, ax in panels.items():
+        x0, x1 = ax.get_xlim()
+        y0, y1 = ax.get_ylim()
+        s = plan.schools[plan.schools["status"] != "excluded"]
+        px = ax.transData.transform(list(zip(s.geometry.x, s.geometry.y)))
+        for t in ax.texts:
+            if t.get_gid() != "cluster-label":
+                continue
+            bb = t.get_window_extent(fig.canvas.get_renderer())
+            hit = (px[:, 0] > bb.x0) & (px[:, 0] < bb.x1) & (px[:, 1] > bb.y0) & (px[:, 1] < bb.y1)
+            moved = t.get_position() != t.get_position()  # placement leaves crowded labels on their point
+            assert hit.sum() <= 1 or moved, f"label {t.get_text()} in {name} covers {hit.sum()} schools"
+    path = maps.save_static_map(plan, tmp_path / "map.png")
+    from PIL import Image
+
+    w, h = Image.open(path).size
+    assert w >= 11.69 * 200 and h >= 8.27 * 200
+
+
+def test_neighbouring_clusters_never_share_a_colour(norfolk_plan):
+    colours = maps.cluster_colours(norfolk_plan)
+    cl = norfolk_plan.clusters[norfolk_plan.clusters.geometry.notna()].reset_index(drop=True)
+    for i, a in cl.iterrows():
+        for j, b in cl.iterrows():
+            if i < j and a.geometry.distance(b.geometry) < 1:
+                assert colours[a["cluster"]] != colours[b["cluster"]], (a["cluster"], b["cluster"])
+    assert len(set(colours.values())) >= 6
+
+
+def test_insets_found_from_density(norfolk_plan, nl_plan):
+    names = [a["name"] for a in maps.dense_areas(norfolk_plan)]
+    assert names[0] == "Norwich" and "Great Yarmouth" in names and "King's Lynn and West Norfolk" in names
+    names = [a["name"] for a in maps.dense_areas(nl_plan)]
+    assert {"Coatbridge", "Motherwell"} <= set(names)
+
+
+def test_polygons_partition_norfolk_and_nothing_overlaps_by_accident(norfolk_plan, nl_plan):
+    for plan in (norfolk_plan, nl_plan):
+        cl = plan.clusters[plan.clusters.geometry.notna()]
+        assert cl.geometry.is_valid.all()
+        assert cl.geometry.union_all().area == pytest.approx(cl.area.sum(), rel=1e-9)
+        # a piece of a cluster holds at least one of its schools
+        for lab, geom in zip(cl["cluster"], cl.geometry):
+            pts = plan.schools[plan.schools["cluster"] == lab].geometry
+            for part in getattr(geom, "geoms", [geom]):
+                assert pts.intersects(part.buffer(1)).any(), lab
+    assert (norfolk_plan.clusters["pieces"] <= 2).all()
+    assert norfolk_plan.metrics["clusters_in_pieces"] == int((norfolk_plan.clusters["pieces"] > 1).sum())
+    title = maps._count_title(nl_plan)
+    assert title.startswith("15 clusters")
+
+
+def _chromium(args, tmp_path):
+    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+            "--disable-default-apps", "--no-pings", "--metrics-recording-only", "--disable-client-side-phishing-detection",
+            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            '--host-resolver-rules=MAP * ~NOTFOUND', "--virtual-time-budget=5000"]
+    return subprocess.run(base + args, capture_output=True, text=True, timeout=120)
+
+
+def _requests_to_other_hosts(netlog):
+    """URLs the page asked for over the network (the browser's own update and sign-in calls aside).
+
+    Chromium's net log records every request; those the browser makes for itself carry the
+    initiator "not an origin", those a page makes carry the page's origin ("null" for a file).
+    """
+    text = netlog.read_text(errors="replace").rstrip()
+    if not text.endswith("}"):  # a log cut short when the browser exits
+        text = text.rstrip(",") + "]}"
+    log = json.loads(text)
+    start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
+    urls = {e["params"]["url"] for e in log["events"] if e["type"] == start and "url" in e.get("params", {})
+            and e["params"].get("initiator") != "not an origin"}
+    return sorted(u for u in urls if not u.startswith(("file:", "data:", "blob:")))
+
+
+def _render(page, tmp_path, shot, min_bytes=20_000):
+    netlog = tmp_path / f"{shot.stem}-net.json"
+    dom = _chromium([f"--log-net-log={netlog}", "--dump-dom", page.as_uri()], tmp_path)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    res = _chromium(["--window-size=1400,1000", f"--screenshot={shot}", page.as_uri()], tmp_path)
+    assert res.returncode == 0 and shot.stat().st_size >= min_bytes
+    return dom.stdout, _requests_to_other_hosts(netlog)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_request_detector_sees_a_page_asking_the_network(tmp_path):
+    page = tmp_path / "leaky.html"
+    page.write_text('<!DOCTYPE html><html><body><img src="http://tiles.example.org/1/2/3.png">'
+                    '<link rel="stylesheet" href="https://cdn.example.org/a.css"></body></html>')
+    _dom, requests = _render(page, tmp_path, tmp_path / "leaky.png", min_bytes=0)
+    assert any("tiles.example.org" in u for u in requests) and any("cdn.example.org" in u for u in requests)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_map_html_offline_in_chromium(norfolk_plan, tmp_path):
+    page = maps.save_interactive_map(norfolk_plan, tmp_path / "map.html")
+    text = page.read_text()
+    ours = re.sub(r"<script>.*?</script>", "", text, count=1, flags=re.S)  # the page without Leaflet's code
+    assert "<script>" in text and not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", ours)
+    dom, requests = _render(page, tmp_path, tmp_path / "map-shot.png")
+    assert requests == [], requests
+    assert 'id="legend"' in dom
+    labels = set(re.findall(r'cg-label[^>]*>(\d+)<', dom))
+    numbers = maps.cluster_numbers(norfolk_plan)
+    drawn = norfolk_plan.clusters[norfolk_plan.clusters.geometry.notna()]["cluster"]
+    assert {str(numbers[c]) for c in drawn} <= labels
+    for c in drawn:
+        assert c.replace("&", "&amp;") in dom  # in the legend
+    assert dom.count("leaflet-interactive") >= len(drawn)
+    # the colours match the static map
+    data = json.loads(re.search(r"const D = (\{.*?\});\n", text, re.S).group(1))
+    colours = maps.cluster_colours(norfolk_plan)
+    assert {f["properties"]["n"]: f["properties"]["colour"] for f in data["clusters"]} == {
+        numbers[c]: colours[c] for c in drawn}
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
+def test_report_html_offline_in_chromium(nl_plan, tmp_path):
+    paths = report.write_report(nl_plan, tmp_path / "out")
+    assert paths["report_pdf"].read_bytes()[:5] == b"%PDF-"
+    page = paths["report_html"]
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page.read_text())
+    dom, requests = _render(page, tmp_path, tmp_path / "report-shot.png")
+    assert requests == [], requests
+    assert 'id="map"' in dom or "id=map" in dom
+    for c in nl_plan.clusters["cluster"]:
+        assert c.replace("&", "&amp;") in dom
+    assert "Principles" in dom and "Sizes against the bounds" in dom
