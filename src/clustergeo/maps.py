@@ -27,10 +27,10 @@ from .plan import Plan
 #: A4 landscape in inches, and the resolution of the saved map (dots per inch).
 A4_LANDSCAPE_IN = (11.69, 8.27)
 MAP_DPI = 220
-#: Qualitative palette (ColorBrewer Set3 without its grey, plus Paired's light blue): light enough
-#: for black labels and school dots, distinct enough that neighbours never look alike.
+#: Qualitative palette (ColorBrewer Set3 without its grey and its second yellow, plus Set2's tan):
+#: light enough for black labels and school dots, no two so alike that neighbours could be confused.
 PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
-           "#bc80bd", "#ccebc5", "#ffed6f", "#a6cee3"]
+           "#bc80bd", "#ccebc5", "#e5c494"]
 APART_COLOUR = "#d9d9d9"
 #: Polygons closer than this (metres) count as neighbours when colouring.
 NEIGHBOUR_M = 50.0
@@ -40,7 +40,7 @@ NEIGHBOUR_M = 50.0
 #: INSET_MAX_SHARE of the map's longer side (a larger one would repeat the main map).
 DENSE_RADIUS_M = 2500.0
 DENSE_MIN_SCHOOLS = 16
-DENSE_WINDOW_SHARE = 1.4
+DENSE_WINDOW_SHARE = 2.0
 INSET_MAX_SHARE = 0.4
 MAX_INSETS = 4
 #: Label search: offsets (points) tried around a cluster's label point, nearest first.
@@ -93,7 +93,7 @@ def dense_areas(plan: Plan, *, max_areas: int = MAX_INSETS) -> list[dict[str, An
     """Windows around the densest groups of schools, densest first: ``name`` and ``bounds``.
 
     A school seeds a window when at least 16 schools lie within 2.5 km of it; the window holds the
-    schools within 3.5 km. Seeds near an earlier window are skipped, and a window larger than 40% of
+    schools within 5 km. Seeds near an earlier window are skipped, and a window larger than 40% of
     the map is not drawn.
 
     Examples
@@ -125,17 +125,29 @@ def dense_areas(plan: Plan, *, max_areas: int = MAX_INSETS) -> list[dict[str, An
         pad = 0.25 * radius
         bx0, by0 = pts.min(axis=0) - pad
         bx1, by1 = pts.max(axis=0) + pad
-        taken[tree.query_ball_point(xy[i], 2 * DENSE_WINDOW_SHARE * radius)] = True
+        taken[(xy[:, 0] >= bx0) & (xy[:, 0] <= bx1) & (xy[:, 1] >= by0) & (xy[:, 1] <= by1)] = True
         if max(bx1 - bx0, by1 - by0) > INSET_MAX_SHARE * longest:
             continue
         col = "town" if "town" in s else "district"  # a town names a place better than a district
         names = s.iloc[near][col].dropna().astype(str) if col in s else pd.Series(dtype=str)
         if col == "town" and names.str.isupper().all():
             names = names.str.title()
-        name = names.value_counts().index[0] if len(names) else f"area {len(areas) + 1}"
+        name = _place_name(names, s.iloc[i].get(col) if col in s else None, fallback=f"area {len(areas) + 1}")
         areas.append({"name": name, "bounds": (float(bx0), float(by0), float(bx1), float(by1)),
                       "schools": len(near)})
     return areas
+
+
+def _place_name(names: pd.Series, seed: Any, *, fallback: str) -> str:
+    """The window's name: the place at its densest point, and a second place holding a third of its schools."""
+    if not len(names):
+        return fallback
+    counts = names.value_counts()
+    first = seed.title() if isinstance(seed, str) and seed.isupper() else seed
+    if not isinstance(first, str) or first not in counts.index:
+        first = counts.index[0]
+    others = [n for n in counts.index if n != first and counts[n] >= len(names) / 3]
+    return f"{first} and {others[0]}" if others else first
 
 
 def _label_point(geom: Any, window: Any = None) -> Any:
@@ -172,7 +184,9 @@ def place_labels(ax: Any, items: list[tuple[str, float, float]], obstacles: np.n
     px_per_pt = fig.dpi / 72.0
     clear = (SCHOOL_CLEARANCE_PT + 1.5) * px_per_pt
     axbox = ax.get_window_extent(renderer)
-    placed: list = []
+    # what is already written on the panel (scale bar, inset letters) is kept clear too
+    placed: list = [a.get_window_extent(renderer) for a in [*ax.texts, *ax.patches]
+                    if a.get_gid() in ("scale-bar", "inset-letter")]
     texts = []
     for text, x, y in items:
         t = ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, weight="bold", zorder=6,
@@ -228,10 +242,11 @@ def scale_bar(ax: Any) -> None:
     length = _nice_length(x1 - x0)
     bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
     h = 0.008 * (y1 - y0)
-    ax.add_patch(plt.Rectangle((bx, by), length / 2, h, fc="black", ec="black", lw=0.5, zorder=7))
-    ax.add_patch(plt.Rectangle((bx + length / 2, by), length / 2, h, fc="white", ec="black", lw=0.5, zorder=7))
+    ax.add_patch(plt.Rectangle((bx, by), length / 2, h, fc="black", ec="black", lw=0.5, zorder=7, gid="scale-bar"))
+    ax.add_patch(plt.Rectangle((bx + length / 2, by), length / 2, h, fc="white", ec="black", lw=0.5, zorder=7,
+                               gid="scale-bar"))
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(bx + length / 2, by + 1.6 * h, label, ha="center", va="bottom", fontsize=6, zorder=7,
+    ax.text(bx + length / 2, by + 1.6 * h, label, ha="center", va="bottom", fontsize=6, zorder=7, gid="scale-bar",
             bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))
 
 
@@ -242,8 +257,12 @@ def _draw_base(ax: Any, plan: Plan, colours: dict, bounds: tuple | None = None) 
     cl.boundary.plot(ax=ax, color="#555555", linewidth=0.35, zorder=2)
     districts = plan.layers.get("districts")
     if districts is not None and len(districts):
-        districts.to_crs(plan.clusters.crs).boundary.plot(ax=ax, color="black", linewidth=0.9, linestyle=(0, (4, 2)),
-                                                         zorder=3)
+        # one merged line, so the dashes run on along the whole boundary instead of restarting per segment
+        lines = shapely.line_merge(shapely.union_all(districts.to_crs(plan.clusters.crs).boundary.values))
+        import geopandas as gpd
+
+        gpd.GeoSeries([lines], crs=plan.clusters.crs).plot(ax=ax, color="black", linewidth=0.9,
+                                                          linestyle=(0, (4, 2)), zorder=3)
     s = plan.schools[plan.schools["status"] != "excluded"]
     groups = getattr(plan, "groups", None)
     if isinstance(groups, pd.DataFrame) and len(groups) and {"school", "group"} <= set(groups.columns):
@@ -300,7 +319,7 @@ def map_figure(plan: Plan, *, insets: bool = True, key: bool = True):
     fig = plt.figure(figsize=A4_LANDSCAPE_IN, dpi=MAP_DPI)
     areas = dense_areas(plan) if insets else []
     key_w = 0.215 if key else 0.0
-    main_w = (0.98 - key_w) * (0.68 if areas else 1.0)
+    main_w = (0.98 - key_w) * (0.7 if areas else 1.0)
     ax = fig.add_axes((0.01, 0.07, main_w, 0.85))
     panels = {"main": ax}
     pts = _draw_base(ax, plan, colours)
@@ -309,7 +328,7 @@ def map_figure(plan: Plan, *, insets: bool = True, key: bool = True):
     for letter, (a, w) in zip("ABCD", zip(areas, windows)):
         ax.plot(*w.exterior.xy, color="#b2182b", lw=1.0, zorder=5)
         ax.text(a["bounds"][0], a["bounds"][3], f" {letter}", color="#b2182b", fontsize=8, weight="bold",
-                va="bottom", ha="left", zorder=6)
+                va="bottom", ha="left", zorder=6, gid="inset-letter")
     scale_bar(ax)
     fig.canvas.draw()
     items = []

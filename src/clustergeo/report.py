@@ -49,7 +49,12 @@ def principles(plan: Plan) -> list[str]:
         ok = bool(geo["schools"].between(lo, hi).all())
         out.append(f"Every drawn cluster has {lo} to {hi if hi < 10**9 else 'any number of'} schools: "
                    f"{'held' if ok else 'GAVE WAY'} ({m['schools_min']} to {m['schools_max']}).")
-    if r.clusters is not None:
+    if isinstance(r.clusters, (tuple, list)):
+        lo, hi = r.clusters
+        fewest = " (as few as the other rules allow)" if getattr(r, "fewest", False) else ""
+        ok = lo <= m["clusters"] <= hi
+        out.append(f"{lo} to {hi} drawn clusters{fewest}: {'held' if ok else 'GAVE WAY'} ({m['clusters']}).")
+    elif r.clusters is not None:
         out.append(f"{r.clusters} drawn clusters asked for: {m['clusters']} drawn.")
     elif getattr(r, "fewest", False):
         out.append(f"As few clusters as the bounds allow: {m['clusters']}.")
@@ -63,7 +68,9 @@ def principles(plan: Plan) -> list[str]:
     if r.max_minutes is not None:
         out.append(f"No unit travels more than {r.max_minutes:g} minutes on average to its hub: held.")
     if m.get("clusters_in_pieces"):
-        out.append(f"{m['clusters_in_pieces']} clusters are drawn in pieces: their schools lie apart "
+        n = m["clusters_in_pieces"]
+        out.append(f"{n} cluster{'s are' if n > 1 else ' is'} drawn in pieces: {'their' if n > 1 else 'its'} "
+                   "schools lie apart "
                    "(overlapping catchment layers or a river), which the map shows as it is.")
     for key in ("explanation", "gave_way", "lead_reason"):
         if plan.run.get(key):
@@ -74,8 +81,9 @@ def principles(plan: Plan) -> list[str]:
 def summary_words(plan: Plan) -> str:
     """One paragraph a governor can read: what the plan is and how good it is."""
     m, r = plan.metrics, plan.run
-    parts = [f"{plan.name} places {m['schools_placed']:,} schools in {m.get('clusters_total', m['clusters'])} "
-             f"clusters: {m['clusters']} drawn on the map"]
+    total = m.get("clusters_total", m["clusters"])
+    parts = [f"{plan.name} places {m['schools_placed']:,} schools in {total} clusters"
+             + (f": {m['clusters']} drawn on the map" if total != m["clusters"] else "")]
     if m.get("pinned_clusters"):
         parts[-1] += f", {m['pinned_clusters']} kept as they are"
     if m.get("apart_clusters"):
@@ -252,7 +260,8 @@ def _table_pages(pdf: Any, title: str, df: pd.DataFrame, colours: dict | None = 
         fig.text(0.03, 0.95, title + (" (continued)" if start else ""), fontsize=13, weight="bold")
         ax = fig.add_axes((0.03, 0.04, 0.94, 0.88))
         ax.set_axis_off()
-        cells = [["-" if pd.isna(v) else (f"{v:,.1f}" if isinstance(v, float) else str(v)) for v in row]
+        cells = [["-" if pd.isna(v) else (f"{v:,.1f}" if isinstance(v, float) else
+                  (f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v))) for v in row]
                  for row in part.itertuples(index=False)]
         tab = ax.table(cellText=cells or [[""] * len(df.columns)], colLabels=[str(c) for c in df.columns],
                        loc="upper left", cellLoc="left")
