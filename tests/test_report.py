@@ -177,3 +177,57 @@ def test_report_html_offline_in_chromium(nl_plan, tmp_path):
     for c in nl_plan.clusters["cluster"]:
         assert c.replace("&", "&amp;") in dom
     assert "Principles" in dom and "Sizes against the bounds" in dom
+
+
+def test_peer_groups_drawn_and_reported_when_the_plan_has_them(nl_plan):
+    import pandas as pd
+
+    placed = nl_plan.schools[nl_plan.schools["status"] == "placed"]
+    groups = pd.DataFrame({"school": placed["school_id"].iloc[:6].tolist(), "cluster": placed["cluster"].iloc[:6].tolist(),
+                           "group": [1, 1, 1, 2, 2, 2]})
+    nl_plan.groups = groups
+    try:
+        fig, panels = maps.map_figure(nl_plan, insets=False)
+        purple = [ln for ln in panels["main"].get_lines() if ln.get_color() == "#6a3d9a"]
+        assert len(purple) == 4  # two groups of three schools: two links each
+        assert "Peer groups" in report.report_html(nl_plan)
+    finally:
+        del nl_plan.groups
+
+
+def test_report_command_rebuilds_from_a_saved_plan(nl_plan, tmp_path):
+    from clustergeo.cli import main
+    from clustergeo.outputs import read_plan, write_plan
+
+    write_plan(nl_plan, tmp_path, maps=False)
+    assert main(["report", str(tmp_path), "--no-pdf"]) == 0
+    for f in ("map.png", "map.html", "sizes.png", "report.html"):
+        assert (tmp_path / f).stat().st_size > 0
+    assert not (tmp_path / "report.pdf").exists()
+    assert "districts" in read_plan(tmp_path).layers
+
+
+def test_plan_and_comparison_show_themselves_briefly(nl_plan):
+    from clustergeo.compare import compare
+
+    text = repr(nl_plan)
+    assert len(text.splitlines()) <= 4 and len(text) < 400
+    html = nl_plan._repr_html_()
+    assert "<table" in html and all(c in html for c in nl_plan.clusters["cluster"].str.replace("&", "&amp;"))
+    c = compare(nl_plan, nl_plan)
+    assert c.words() == "no school moves" and "no school moves" in repr(c) and "<table" in c._repr_html_()
+    assert len(c["moves"]) == 0
+
+
+def test_compare_leaves_excluded_schools_out_and_tables_fit_100_columns(norfolk_plan, capsys):
+    from clustergeo.cli import _print_table
+    from clustergeo.compare import compare
+
+    assert (norfolk_plan.schools["status"] == "excluded").sum() == 32
+    assert len(compare(norfolk_plan, norfolk_plan).moves) == 0
+    cols = ["cluster", "kind", "schools", "pupils", "districts", "mean_minutes_to_hub", "current_clusters"]
+    _print_table(norfolk_plan.table()[cols])
+    out = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in out) <= 100 and len(out) == len(norfolk_plan.clusters) + 1
+    assert not out[1].startswith("0 ")  # no pandas index
+    assert "Wymondham College" in "\n".join(out)
