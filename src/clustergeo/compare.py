@@ -72,7 +72,10 @@ class Comparison:
 
     def __repr__(self) -> str:
         m = self.metrics
-        row = lambda k: " vs ".join(str(v) for v in m.loc[k]) if k in m.index else "-"  # noqa: E731
+
+        def row(k: str) -> str:
+            return " vs ".join(str(v) for v in m.loc[k]) if k in m.index else "-"
+
         return (f"Comparison({self.a!r} vs {self.b!r}): {self.words()}\n"
                 f"  clusters {row('clusters')}; districts crossed {row('district_splits')}; "
                 f"schools moved from current {row('schools_moved')}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import TYPE_CHECKING
 
@@ -64,7 +65,7 @@ def _cell(v: object) -> str:
     """A value of a mixed column: whole numbers with thousands separators, others to 3 figures."""
     import numbers
 
-    if v is None or (isinstance(v, float) and v != v):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
     if isinstance(v, bool) or not isinstance(v, numbers.Number):
         return str(v)
@@ -73,7 +74,7 @@ def _cell(v: object) -> str:
     return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-def text_table(df: "pd.DataFrame", *, width: int = 100, limit: int | None = None,
+def text_table(df: pd.DataFrame, *, width: int = 100, limit: int | None = None,
                keep: dict[str, int] | None = None) -> str:
     """``df`` as plain text no wider than ``width`` characters, without the index.
 

@@ -11,6 +11,7 @@ scale bar, and the travel-time basis in the caption. The interactive map uses th
 from __future__ import annotations
 
 import html as _html
+import itertools
 import json
 import math
 from pathlib import Path
@@ -269,7 +270,7 @@ def _draw_base(ax: Any, plan: Plan, colours: dict, bounds: tuple | None = None) 
         pos = dict(zip(plan.schools["school_id"].astype(str), zip(plan.schools.geometry.x, plan.schools.geometry.y)))
         for _g, grp in groups.groupby("group"):
             pts = [pos[str(x)] for x in grp["school"] if str(x) in pos]
-            for a, b in zip(pts, pts[1:]):
+            for a, b in itertools.pairwise(pts):
                 ax.plot([a[0], b[0]], [a[1], b[1]], color="#6a3d9a", lw=0.6, alpha=0.8, zorder=3.5)
     scale = max(s["pupils"].max(), 1) if len(s) else 1
     sizes = 1.5 + 14 * np.sqrt(s["pupils"].clip(lower=0) / scale) if bounds is None else \

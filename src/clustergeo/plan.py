@@ -321,16 +321,21 @@ def _run_record(s: gpd.GeoDataFrame, *, result: Any, rules: Rules, unit_graph: A
 
 
 def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any, rules: Rules,
-               unit_graph: Any, membership: pd.Series, school_graph: Any, cells: gpd.GeoSeries, times: Any,
-               links_added: list, name: str, layers: dict, settings_used: dict) -> Plan:
-    """Assemble, check and return the :class:`Plan` (raises if the independent check fails)."""
+               unit_graph: Any, membership: pd.Series, cells: gpd.GeoSeries, times: Any, name: str,
+               settings_used: dict, **context: Any) -> Plan:
+    """Assemble, check and return the :class:`Plan` (raises if the independent check fails).
+
+    ``context`` carries what the plan records but does not compute from: ``links_added`` (pairs
+    joined to connect stray parts), ``layers`` (context layers for the maps) and
+    ``school_graph`` (accepted for the record; the polygons come from ``cells``).
+    """
     out = _school_table(s, status, cluster, result=result, unit_graph=unit_graph, membership=membership,
                         times=times)
     clusters = _cluster_table(out, cells)
-    metrics = _metrics(out, clusters, links_added)
+    metrics = _metrics(out, clusters, context.get("links_added") or [])
     run = _run_record(s, result=result, rules=rules, unit_graph=unit_graph, times=times, name=name,
                       settings_used=settings_used)
-    plan = Plan(name, out, clusters, metrics, run, rules, layers)
+    plan = Plan(name, out, clusters, metrics, run, rules, context.get("layers") or {})
     problems = check_plan(plan.assignment, s)
     problems += check_partition(unit_graph, result.assignment, bounds=rules.bounds(),
                                 k=rules.clusters, district="district" if rules.districts == "within" else None,
