@@ -152,8 +152,10 @@ def test_map_html_offline_in_chromium(norfolk_plan, tmp_path):
     numbers = maps.cluster_numbers(norfolk_plan)
     drawn = norfolk_plan.clusters[norfolk_plan.clusters.geometry.notna()]["cluster"]
     assert {str(numbers[c]) for c in drawn} <= labels
-    for c in drawn:
-        assert c.replace("&", "&amp;") in dom  # in the legend
+    start = dom.index('id="legend"')
+    legend = dom[start:dom.index("<hr>", start)]
+    for c in norfolk_plan.clusters["cluster"]:
+        assert f'{numbers[c]}. {c.removesuffix(" cluster").replace("&", "&amp;")} (' in legend
     assert dom.count("leaflet-interactive") >= len(drawn)
     # the colours match the static map
     data = json.loads(re.search(r"const D = (\{.*?\});\n", text, re.DOTALL).group(1))

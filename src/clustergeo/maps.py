@@ -599,7 +599,7 @@ legend.onAdd = () => {{
   const d = L.DomUtil.create('div', 'cg-legend'); d.id = 'legend';
   let h = '<h3>Clusters (pupils)</h3>';
   D.legend.forEach(r => {{ h += '<div class="row"><span class="sw" style="background:' + r.colour +
-    '"></span><span>' + r.n + '. ' + r.name.replace(/&/g,'&amp;').replace(/</g,'&lt;') + ' (' +
+    '"></span><span>' + r.n + '. ' + r.name.replace(/ cluster$/, '').replace(/&/g,'&amp;').replace(/</g,'&lt;') + ' (' +
     r.pupils.toLocaleString('en-GB') + ')</span></div>'; }});
   h += '<hr><label><input type="checkbox" data-l="schools" checked> schools</label>' +
        '<label><input type="checkbox" data-l="districts" checked> district lines</label>' +
