@@ -40,6 +40,7 @@ class Plan:
     run: dict[str, Any]
     rules: Rules
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    edit_state: Any = field(default=None, repr=False, compare=False)  # clustergeo.edit: geography, plan before
 
     @property
     def assignment(self) -> pd.DataFrame:
@@ -92,6 +93,30 @@ class Plan:
 
         return write_plan(self, folder)
 
+    def move(self, school: str, *, to: str, lock: bool = True) -> Plan:
+        """A new plan with ``school`` moved to cluster ``to`` (see :func:`clustergeo.edit.move`)."""
+        from .edit import move
+
+        return move(self, school, to=to, lock=lock)
+
+    def lock(self, *, clusters: Any = None, schools: Any = None) -> Plan:
+        """A new plan with clusters and schools locked (see :func:`clustergeo.edit.lock`)."""
+        from .edit import lock
+
+        return lock(self, clusters=clusters, schools=schools)
+
+    def violations(self, rules: Rules | None = None) -> list[str]:
+        """Every rule the plan breaks, in words (see :func:`clustergeo.edit.violations`)."""
+        from .edit import violations
+
+        return violations(self, rules)
+
+    def undo(self) -> Plan:
+        """The plan before the last edit (see :func:`clustergeo.edit.undo`)."""
+        from .edit import undo
+
+        return undo(self)
+
 
 def polsby_popper(geom: Any) -> float:
     """4 pi area / perimeter^2: 1 for a circle, near 0 for a long thin shape."""
@@ -120,8 +145,12 @@ def _clean(geom: Any) -> Any:
 
 def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any, rules: Rules,
                unit_graph: Any, membership: pd.Series, school_graph: Any, cells: gpd.GeoSeries, times: Any,
-               links_added: list, name: str, layers: dict, settings_used: dict) -> Plan:
-    """Assemble, check and return the :class:`Plan` (raises if the independent check fails)."""
+               links_added: list, name: str, layers: dict, settings_used: dict, check: bool = True) -> Plan:
+    """Assemble, check and return the :class:`Plan` (raises if the independent check fails).
+
+    ``check=False`` skips the check, for plans a planner edited by hand that may break the
+    rules (:mod:`clustergeo.edit` lists what they break).
+    """
     from . import __version__
 
     # name geographic clusters after their hub school; keep pinned and apart names
@@ -222,6 +251,8 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
         "rules": rules.to_dict(), "input_hash": _hash(s), **settings_used,
     }
     plan = Plan(name, out, clusters, metrics, run, rules, layers)
+    if not check:
+        return plan
     problems = check_plan(plan.assignment, s)
     problems += check_partition(unit_graph, result.assignment, bounds=rules.bounds(),
                                 k=rules.clusters, district="district" if rules.districts == "within" else None,
