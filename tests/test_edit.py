@@ -180,3 +180,28 @@ def test_edits_survive_save_and_read(nl, tmp_path):
     assert back.violations() == []
     from clustergeo.outputs import check_saved
     assert check_saved(tmp_path / "p") == []
+
+
+def test_cli_start_lock_and_check(nl, tmp_path, capsys):
+    from clustergeo.cli import main
+
+    _schools, _boundary, plan = nl
+    sid, to = _neighbour_pair(plan)
+    keep = [c for c in _geo_clusters(plan) if c != to][0]
+    table = plan.assignment
+    table.loc[table["school_id"] == sid, "cluster"] = to  # the planner's edit, in a spreadsheet
+    table.to_csv(tmp_path / "edited.csv", index=False)
+    pd.DataFrame({"school_id": [sid, ""], "cluster": [to, keep]}).to_csv(tmp_path / "locks.csv", index=False)
+    broken = edit.read_assignment(tmp_path / "edited.csv", _schools, rules=plan.rules, boundary=_boundary)
+    expect = 1 if broken.violations() else 0
+    assert main(["check", str(tmp_path / "edited.csv"), "--scenario", "north-lanarkshire"]) == expect
+    out = tmp_path / "out"
+    assert main(["solve", "north-lanarkshire", "--start", str(tmp_path / "edited.csv"), "--lock",
+                 str(tmp_path / "locks.csv"), "--out", str(out)]) == 0
+    assert main(["check", str(out)]) == 0
+    got = pd.read_csv(out / "assignment.csv", dtype=str).set_index("school_id")["cluster"]
+    assert got[sid] == to
+    kept = sorted(plan.schools.loc[plan.schools["cluster"] == keep, "school_id"])
+    assert sorted(got[got == keep].index) == kept
+    assert main(["solve", "north-lanarkshire", "--lock", str(tmp_path / "locks.csv"), "--out", str(out)]) == 2
+    assert "--lock needs --start" in capsys.readouterr().err

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 EDIT_KEY = "edit"  # the run-record key holding the locks and the edits
 SEPARATION_TRIES = 5  # re-solves that rule out a plan joining two locked clusters before giving up
 ANCHOR = "locked: "  # prefix of the node that stands for a cluster's locked schools in a sub-problem
+HUB_KEEPS_NAME = 1e6  # matching weight: a cluster holding an old cluster's hub school keeps its name
 PLAN_COLUMNS = ("cluster", "status", "unit", "hub_school", "minutes_to_hub")  # added by build_plan
 
 
@@ -469,11 +470,13 @@ def read_assignment(source: str | Path | pd.DataFrame, schools: gpd.GeoDataFrame
     placed = s[(status == "placed").values]
     membership = units.make_units(placed, keep_whole=rules.keep_whole, split=rules.redraw,
                                   must_link=rules.must_link).to_dict()
-    # a unit the plan puts in several clusters is the planner's choice: its schools go one by one
+    # a unit the plan puts in several clusters is the planner's choice: the schools outside the
+    # cluster holding most of them go on their own (as a move does)
     spans: dict = {}
     for sid, u in membership.items():
-        spans.setdefault(u, set()).add(given.get(sid))
-    membership = {sid: (u if len(spans[u]) == 1 else sid) for sid, u in membership.items()}
+        spans.setdefault(u, []).append(given.get(sid))
+    main = {u: max(sorted(set(cs), key=str), key=cs.count) for u, cs in spans.items()}
+    membership = {sid: (u if given.get(sid) == main[u] else sid) for sid, u in membership.items()}
     geo = geography(s, status, boundary=boundary, areas=areas, network=network, links=links)
     board = _Board(geo, rules, membership, {membership[sid]: given[sid] for sid in membership}, {}, set(), {})
     board.labels_fixed = {sid: given[sid] for sid in s["school_id"] if status[sid] in ("pinned", "apart")}
@@ -807,6 +810,10 @@ def _apply(board: _Board, keys: dict, anchor_nodes: dict, region: set) -> None:
         for v, key in keys.items():
             if key in ki and old[v] in li:
                 kept[ki[key], li[old[v]]] += schools[v] + 1e-6 * pupils[v]
+        for lab in free_labels:  # a name follows its hub school first (clusters are named after it)
+            h = board.hub.get(lab)
+            if h in keys and keys[h] in ki:
+                kept[ki[keys[h]], li[lab]] += HUB_KEEPS_NAME
         for i, j in zip(*linear_sum_assignment(kept, maximize=True)):
             if kept[i, j] > 0:
                 name_of_key[free_keys[i]] = free_labels[j]
@@ -1036,3 +1043,34 @@ def _closest_neighbours(board: _Board, c: str, n: int) -> set:
             if x == c and y is not None and y != c and y not in board.locked:
                 shared[y] = shared.get(y, 0) + 1
     return set(sorted(shared, key=lambda y: (-shared[y], str(y)))[:n])
+
+
+def apply_locks(plan: Plan, source: str | Path | pd.DataFrame) -> Plan:
+    """Apply a locks file: ``school_id`` rows lock a school (moving it to ``cluster`` first when
+    that column names another cluster); rows with only ``cluster`` lock that whole cluster.
+
+    Examples
+    --------
+    >>> locked = cg.edit.apply_locks(plan, "locks.csv")  # doctest: +SKIP
+    """
+    if isinstance(source, pd.DataFrame):
+        table = source.astype(object).where(source.notna(), "")
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise DataError(Problem(f"no locks file at {path}", fix="give a CSV with school_id and/or cluster"))
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if not {"school_id", "cluster"} & set(table.columns):
+        raise DataError(Problem("the locks file needs a school_id or a cluster column", column="school_id",
+                                fix="one row per locked school (school_id) or locked cluster (cluster)"))
+    ids = table["school_id"].astype(str).str.strip() if "school_id" in table else pd.Series("", index=table.index)
+    labels = table["cluster"].astype(str).str.strip() if "cluster" in table else pd.Series("", index=table.index)
+    where = dict(zip(plan.schools["school_id"].astype(str), plan.schools["cluster"]))
+    for sid, c in zip(ids, labels):
+        if sid and c and where.get(sid) != c:
+            plan = move(plan, sid, to=c)
+        elif sid:
+            plan = lock(plan, schools=[sid])
+        elif c:
+            plan = lock(plan, clusters=[c])
+    return plan

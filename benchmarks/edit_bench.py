@@ -1,0 +1,112 @@
+"""Repairing an edited plan against solving it again: Norfolk school by school.
+
+The plan: Norfolk's 422 state-funded schools placed one by one (``keep_whole=None``), 2,500 to
+5,000 pupils per cluster, the fewest clusters in 22 to 32, each inside one district (the
+``norfolk-schools-within`` case of ``benchmarks/run.py``). Then, for a few schools on the border
+of two clusters, one school is moved to the neighbouring cluster and the plan is repaired with
+:func:`clustergeo.edit.repropose`. Each row gives the repair's time, the schools that moved, the
+free part and whether it was proved optimal. Results go to ``benchmarks/results/edit.md``.
+
+Run: ``python benchmarks/edit_bench.py [--time-limit 600] [--moves 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import clustergeo as cg
+from clustergeo import edit
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RULES = cg.Rules(min_pupils=2500, max_pupils=5000, clusters=(22, 32), fewest=True, keep_whole=None,
+                 districts="within")
+
+
+def border_moves(plan: cg.Plan, n: int) -> list[tuple[str, str]]:
+    """``n`` schools on the border of two clusters of one district (first by id, one per district)."""
+    geo = edit.geography_of(plan)
+    s = plan.schools.set_index("school_id")
+    out, seen = [], set()
+    for a, b in sorted(geo.graph.edges):
+        ca, cb = s.loc[a, "cluster"], s.loc[b, "cluster"]
+        district = s.loc[a, "district"]
+        if ca != cb and district == s.loc[b, "district"] and district not in seen:
+            out.append((a, cb))
+            seen.add(district)
+        if len(out) == n:
+            break
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--time-limit", type=float, default=600.0, help="seconds for the full solve")
+    ap.add_argument("--moves", type=int, default=3)
+    args = ap.parse_args()
+    cg.settings.threads, cg.settings.seed = 1, 0
+    ds = cg.datasets.load("norfolk")
+    schools = cg.read_schools(ds.schools, exclude={"sector": ["independent"]})
+    t0 = time.perf_counter()
+    plan = cg.propose(schools, RULES, boundary=ds.layers["authority"], time_limit=args.time_limit,
+                      progress=False, name="Norfolk school by school")
+    full_s = time.perf_counter() - t0
+    print(plan.summary(), flush=True)
+    rows = [{"step": "full solve", "seconds": round(full_s, 1), "status": plan.run["status"],
+             "gap": plan.run["gap"], "objective": plan.run["objective"], "clusters": plan.metrics["clusters"],
+             "free_clusters": plan.metrics["clusters"], "free_units": plan.run["units"], "schools_moved": None}]
+    for sid, to in border_moves(plan, args.moves):
+        name = plan.schools.set_index("school_id").loc[sid, "name"]
+        t1 = time.perf_counter()
+        edited = plan.move(sid, to=to)
+        move_s = time.perf_counter() - t1
+        broken = edited.violations()
+        t2 = time.perf_counter()
+        repaired = edit.repropose(edited, time_limit=120)
+        repair_s = time.perf_counter() - t2
+        rep = repaired.run["repair"]
+        assert repaired.violations() == [] and repaired.schools.set_index("school_id").loc[sid, "cluster"] == to
+        rows.append({"step": f"move {name} ({sid}) to {to}; repair", "seconds": round(repair_s, 1),
+                     "move_seconds": round(move_s, 1), "status": rep["status"], "gap": rep["region_gap"],
+                     "objective": rep["objective_after"], "change": rep["change"],
+                     "clusters": repaired.metrics["clusters"], "free_clusters": len(rep["free_clusters"]),
+                     "free_units": rep["free_units"], "widened": rep["widened"],
+                     "schools_moved": rep["schools_moved"], "broken_after_move": len(broken)})
+        print(rows[-1], flush=True)
+    write(rows, args)
+
+
+def write(rows: list[dict], args) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "edit.json").write_text(json.dumps(rows, indent=1, default=str))
+    head = ["step", "seconds", "status", "objective", "change", "clusters", "free_clusters", "free_units",
+            "widened", "schools_moved"]
+    fmt = {"objective": "{:,.1f}", "change": "{:+,.1f}"}
+    lines = ["# Editing a plan: repair against a full solve (Norfolk, school by school)", "",
+             f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+             f"{os.cpu_count()} cores shared with other jobs, HiGHS, 1 thread; "
+             f"`python benchmarks/edit_bench.py --time-limit {args.time_limit:g} --moves {args.moves}`.", "",
+             "Rules: 2,500-5,000 pupils, fewest clusters in 22-32, each inside one district, the 422 "
+             "state-funded schools placed one by one (the `norfolk-schools-within` case). Each repair moves "
+             "one school on a border to the neighbouring cluster (locked there) and re-optimises the two "
+             "clusters and their neighbours exactly (`repropose`, the same number of clusters there). "
+             "*schools moved*: schools the repair put in another cluster (the edited school not counted; "
+             "the free clusters keep the names that leave the most schools in place).", "",
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = []
+        for h in head:
+            v = r.get(h)
+            cells.append("" if v is None else fmt[h].format(v) if h in fmt else str(v))
+        lines.append("| " + " | ".join(cells) + " |")
+    (RESULTS / "edit.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
