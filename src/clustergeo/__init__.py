@@ -8,6 +8,7 @@ from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, No
                      RulesError, SolverError)
 from .check import check_partition, verify_plan
 from .compare import compare, metrics_table, moves
+from .edit import polish, read_assignment, repropose
 from .outputs import read_plan, write_plan
 from .plan import Plan
 from .proposal import alternatives, propose
@@ -16,6 +17,7 @@ from .scenario import read_scenario
 from .schools import read_schools, summary
 from .solve import PartitionResult, partition
 from .settings import settings
+from . import edit  # noqa: E402 - after the names it uses
 
 __version__ = "0.1.0"
 
@@ -24,4 +26,5 @@ __all__ = [
     "SolverError", "datasets", "graph", "travel", "units", "Plan", "PartitionResult", "Rules",
     "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "alternatives", "read_plan", "read_scenario", "verify_plan",
     "write_plan", "read_schools", "settings", "summary",
+    "edit", "polish", "read_assignment", "repropose",
 ]

@@ -1074,3 +1074,28 @@ def apply_locks(plan: Plan, source: str | Path | pd.DataFrame) -> Plan:
         elif c:
             plan = lock(plan, clusters=[c])
     return plan
+
+
+def border_schools(plan: Plan) -> pd.DataFrame:
+    """The schools on the border of two geographic clusters, which a planner might move:
+    one row per school and neighbouring geographic cluster (``school_id, name, cluster, next_to,
+    pupils``), sorted by cluster and name.
+
+    Examples
+    --------
+    >>> cg.edit.border_schools(plan).head()  # doctest: +SKIP
+    """
+    geo = geography_of(plan)
+    s = plan.schools.set_index(plan.schools["school_id"].astype(str))
+    geographic = set(_geographic(plan))
+    rows = set()
+    for a, b in geo.graph.edges:
+        for x, y in ((a, b), (b, a)):
+            cx, cy = s.at[x, "cluster"], s.at[y, "cluster"]
+            if cx != cy and cx in geographic and cy in geographic:
+                rows.add((x, cy))
+    out = pd.DataFrame(sorted(rows), columns=["school_id", "next_to"])
+    out.insert(1, "name", out["school_id"].map(s["name"]) if "name" in s else out["school_id"])
+    out.insert(2, "cluster", out["school_id"].map(s["cluster"]))
+    out["pupils"] = out["school_id"].map(s["pupils"]).astype(int)
+    return out.sort_values(["cluster", "name", "next_to"]).reset_index(drop=True)
