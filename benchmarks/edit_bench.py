@@ -1,13 +1,16 @@
-"""Repairing an edited plan against solving it again: Norfolk school by school.
+"""Repairing an edited plan against solving it again: Norfolk, school by school where it is redrawn.
 
-The plan: Norfolk's 422 state-funded schools placed one by one (``keep_whole=None``), 2,500 to
-5,000 pupils per cluster, the fewest clusters in 22 to 32, each inside one district (the
-``norfolk-schools-within`` case of ``benchmarks/run.py``). Then, for a few schools on the border
-of two clusters, one school is moved to the neighbouring cluster and the plan is repaired with
-:func:`clustergeo.edit.repropose`. Each row gives the repair's time, the schools that moved, the
-free part and whether it was proved optimal. Results go to ``benchmarks/results/edit.md``.
+The plan: Norfolk's lead plan, the scenario's "urban areas redrawn" variant (2,500 to 5,000
+pupils per cluster, the fewest clusters in 22 to 32, each inside one district; King's Lynn, Great
+Yarmouth and Norwich redrawn school by school, the other current clusters merged whole), or with
+``--rules schools`` all 422 state-funded schools placed one by one (the ``norfolk-schools-within``
+case of ``benchmarks/run.py``). Then, for a few schools on the border of two clusters (both
+sides single schools, one pair per district), one school is moved to the neighbouring cluster and
+the plan is repaired with :func:`clustergeo.edit.repropose`. Each row gives the repair's time, the
+schools that moved, the free part and whether it was proved optimal. Results go to
+``benchmarks/results/edit.md``.
 
-Run: ``python benchmarks/edit_bench.py [--time-limit 600] [--moves 3]``
+Run: ``python benchmarks/edit_bench.py [--rules urban|schools] [--time-limit 600] [--moves 3]``
 """
 
 from __future__ import annotations
@@ -24,19 +27,29 @@ import clustergeo as cg
 from clustergeo import edit
 
 RESULTS = Path(__file__).resolve().parent / "results"
-RULES = cg.Rules(min_pupils=2500, max_pupils=5000, clusters=(22, 32), fewest=True, keep_whole=None,
-                 districts="within")
+RULE_TEXT = {
+    "urban": "the lead plan's (scenario `norfolk-option-4`, variant \"urban areas redrawn\"): 2,500-5,000 pupils, "
+             "fewest clusters in 22-32, each inside one district, King's Lynn, Great Yarmouth and Norwich redrawn "
+             "school by school and the other current clusters merged whole; the moved schools are school-by-school "
+             "units on both sides.",
+    "schools": "2,500-5,000 pupils, fewest clusters in 22-32, each inside one district, the 422 state-funded "
+               "schools placed one by one (the `norfolk-schools-within` case).",
+}
+SCHOOL_BY_SCHOOL = cg.Rules(min_pupils=2500, max_pupils=5000, clusters=(22, 32), fewest=True, keep_whole=None,
+                            districts="within")
 
 
 def border_moves(plan: cg.Plan, n: int) -> list[tuple[str, str]]:
-    """``n`` schools on the border of two clusters of one district (first by id, one per district)."""
+    """``n`` schools on the border of two clusters of one district, both placed school by school
+    (first by id, one per district)."""
     geo = edit.geography_of(plan)
     s = plan.schools.set_index("school_id")
+    single = s["unit"].astype(str) == s.index.astype(str)
     out, seen = [], set()
     for a, b in sorted(geo.graph.edges):
         ca, cb = s.loc[a, "cluster"], s.loc[b, "cluster"]
         district = s.loc[a, "district"]
-        if ca != cb and district == s.loc[b, "district"] and district not in seen:
+        if ca != cb and single[a] and single[b] and district == s.loc[b, "district"] and district not in seen:
             out.append((a, cb))
             seen.add(district)
         if len(out) == n:
@@ -48,16 +61,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time-limit", type=float, default=600.0, help="seconds for the full solve")
     ap.add_argument("--moves", type=int, default=3)
+    ap.add_argument("--rules", choices=["urban", "schools"], default="urban",
+                    help="the lead plan's rules (urban areas redrawn) or every school on its own")
     args = ap.parse_args()
     cg.settings.threads, cg.settings.seed = 1, 0
-    ds = cg.datasets.load("norfolk")
-    schools = cg.read_schools(ds.schools, exclude={"sector": ["independent"]})
+    sc = cg.read_scenario("norfolk-option-4")
+    schools, boundary, layers = sc.load()
+    rules = sc.variant("urban areas redrawn") if args.rules == "urban" else SCHOOL_BY_SCHOOL
     t0 = time.perf_counter()
-    plan = cg.propose(schools, RULES, boundary=ds.layers["authority"], time_limit=args.time_limit,
-                      progress=False, name="Norfolk school by school")
+    plan = cg.propose(schools, rules, boundary=boundary, layers=layers, time_limit=args.time_limit,
+                      progress=False, name=f"Norfolk ({args.rules})")
     full_s = time.perf_counter() - t0
     print(plan.summary(), flush=True)
-    rows = [{"step": "full solve", "seconds": round(full_s, 1), "status": plan.run["status"],
+    rows = [{"step": f"full solve ({plan.run['units']} units)", "seconds": round(full_s, 1), "status": plan.run["status"],
              "gap": plan.run["gap"], "objective": plan.run["objective"], "clusters": plan.metrics["clusters"],
              "free_clusters": plan.metrics["clusters"], "free_units": plan.run["units"], "schools_moved": None}]
     for sid, to in border_moves(plan, args.moves):
@@ -87,16 +103,16 @@ def write(rows: list[dict], args) -> None:
     head = ["step", "seconds", "status", "objective", "change", "clusters", "free_clusters", "free_units",
             "widened", "schools_moved"]
     fmt = {"objective": "{:,.1f}", "change": "{:+,.1f}"}
-    lines = ["# Editing a plan: repair against a full solve (Norfolk, school by school)", "",
-             f"Run {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-             f"{os.cpu_count()} cores shared with other jobs, HiGHS, 1 thread; "
-             f"`python benchmarks/edit_bench.py --time-limit {args.time_limit:g} --moves {args.moves}`.", "",
-             "Rules: 2,500-5,000 pupils, fewest clusters in 22-32, each inside one district, the 422 "
-             "state-funded schools placed one by one (the `norfolk-schools-within` case). Each repair moves "
+    lines = [f"# Editing a plan: repair against a full solve (Norfolk, rules: {args.rules})", "",
+             (f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+              f"{os.cpu_count()} cores shared with other jobs, HiGHS, 1 thread; "
+              f"`python benchmarks/edit_bench.py --rules {args.rules} --time-limit {args.time_limit:g} "
+              f"--moves {args.moves}`."), "",
+             (f"Rules: {RULE_TEXT[args.rules]} Each repair moves "
              "one school on a border to the neighbouring cluster (locked there) and re-optimises the two "
              "clusters and their neighbours exactly (`repropose`, the same number of clusters there). "
              "*schools moved*: schools the repair put in another cluster (the edited school not counted; "
-             "the free clusters keep the names that leave the most schools in place).", "",
+             "the free clusters keep the names that leave the most schools in place)."), "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = []

@@ -187,7 +187,7 @@ def test_cli_start_lock_and_check(nl, tmp_path, capsys):
 
     _schools, _boundary, plan = nl
     sid, to = _neighbour_pair(plan)
-    keep = [c for c in _geo_clusters(plan) if c != to][0]
+    keep = next(c for c in _geo_clusters(plan) if c != to)
     table = plan.assignment
     table.loc[table["school_id"] == sid, "cluster"] = to  # the planner's edit, in a spreadsheet
     table.to_csv(tmp_path / "edited.csv", index=False)
@@ -205,3 +205,24 @@ def test_cli_start_lock_and_check(nl, tmp_path, capsys):
     assert sorted(got[got == keep].index) == kept
     assert main(["solve", "north-lanarkshire", "--lock", str(tmp_path / "locks.csv"), "--out", str(out)]) == 2
     assert "--lock needs --start" in capsys.readouterr().err
+
+
+def test_repair_widens_when_the_two_clusters_cannot_meet_the_rules(nl):
+    _schools, _boundary, plan = nl
+    sizes = plan.table().set_index("cluster")["schools"]
+    for _, row in edit.border_schools(plan).iterrows():
+        if sizes[row["next_to"]] != plan.rules.max_schools:
+            continue
+        edited = plan.move(row["school_id"], to=row["next_to"])
+        try:
+            edit.repropose(edited, free=[row["cluster"], row["next_to"]], widen=False)
+            continue  # the two clusters alone can take the edit
+        except cg.InfeasibleError as e:
+            assert "widen=True" in str(e)
+        repaired = edit.repropose(edited, free=[row["cluster"], row["next_to"]], widen=True)
+        if repaired.run["repair"]["widened"]:
+            assert len(repaired.run["repair"]["free_clusters"]) > 2
+            assert repaired.violations() == []
+            assert repaired.schools.set_index("school_id").loc[row["school_id"], "cluster"] == row["next_to"]
+            return
+    pytest.fail("no move needed a wider repair")

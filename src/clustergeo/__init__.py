@@ -3,7 +3,7 @@
 The flow of data: schools in -> units and graph -> problem -> solver -> plan -> outputs.
 """
 
-from . import datasets, graph, travel, units
+from . import datasets, edit, graph, travel, units
 from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, NoPlanInTimeError, Problem,
                      RulesError, SolverError)
 from .check import check_partition, verify_plan
@@ -17,7 +17,6 @@ from .scenario import read_scenario
 from .schools import read_schools, summary
 from .solve import PartitionResult, partition
 from .settings import settings
-from . import edit  # noqa: E402 - after the names it uses
 
 __version__ = "0.1.0"
 

@@ -143,7 +143,7 @@ def geography(schools: gpd.GeoDataFrame, status: pd.Series | None = None, *, bou
     st = pd.Series(status.values, index=s.index)
     geo = s[st.isin(["placed", "pinned"])]
     if areas is not None:
-        cells = areas.reset_index(drop=True).loc[geo.index] if len(areas) == len(s) else areas.loc[geo.index]
+        cells = areas.reset_index(drop=True).loc[geo.index]  # one area per school, in the table's order
     elif boundary is not None:
         cells = graphs.voronoi_cells(geo, boundary)
     else:
@@ -167,7 +167,7 @@ def _restore_links(g: nx.Graph, unit_edges: Iterable, membership: dict, tt: trav
     for a, b in unit_edges:
         ma, mb = members.get(str(a), []), members.get(str(b), [])
         if ma and mb and not any(g.has_edge(x, y) for x in ma for y in mb):
-            best = min(((tt(x, y), x, y) for x in ma for y in mb))
+            best = min((tt(x, y), x, y) for x in ma for y in mb)
             g.add_edge(best[1], best[2], link="restored")
 
 
@@ -302,7 +302,6 @@ def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> _Board:
     label = {}
     for sid, c in zip(placed["school_id"].astype(str), placed["cluster"]):
         label[membership[sid]] = c
-    u = geo.unit_graph(membership)[0]
     unit_of = membership.get
     hub: dict = {}
     for c, grp in placed.groupby("cluster"):
@@ -319,7 +318,6 @@ def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> _Board:
             board.anchors.setdefault(c, set()).add(membership[sid])
     board.labels_fixed = {str(a): c for a, c, st in zip(s["school_id"], s["cluster"], s["status"])
                           if st in ("pinned", "apart")}
-    del u
     return board
 
 
@@ -566,7 +564,8 @@ def move(plan: Plan, school: str, *, to: str, lock: bool = True, name: str | Non
     if sum(1 for u in board.membership.values() if u == unit) > 1:
         board.membership[sid] = sid  # the planner splits the unit: this school goes on its own
     board.label[board.membership[sid]] = to
-    board.label = {v: c for v, c in board.label.items() if v in set(board.membership.values())}
+    live = set(board.membership.values())
+    board.label = {v: c for v, c in board.label.items() if v in live}
     record["moves"].append({"school": sid, "name": str(row.get("name", sid)), "from": was, "to": to})
     if lock:
         record["locked_schools"][sid] = to
@@ -685,8 +684,9 @@ def _broken_clusters(board: _Board) -> set:
         if rules.districts == "within" and len({u.nodes[v].get("district") for v in ms}) > 1:
             out.add(c)
     for c, us in board.anchors.items():
-        out |= {board.label[v] for v in us if board.label.get(v) != c} | ({c} if any(board.label.get(v) != c
-                                                                                      for v in us) else set())
+        misplaced = {board.label.get(v) for v in us} - {c, None}
+        if misplaced:
+            out |= misplaced | {c}
     return out
 
 
@@ -785,8 +785,9 @@ def _solve_region(board: _Board, region: set, *, count: str, solver: str | None,
             keys = {v: real[r.assignment[node_of[v]]] for v in units_in}
             return keys, r, {c: real[r.assignment[n]] for c, n in anchor_nodes.items()}
         exclude.append(r.assignment)  # the best plan joins two locked clusters: rule it out, solve again
-    raise InfeasibleError([f"the locked schools of {', '.join(sorted(anchor_nodes))} keep ending up in one "
-                           f"cluster (after {SEPARATION_TRIES} tries)"], relaxations=["free more clusters"])
+    together = ", ".join(sorted(anchor_nodes))
+    reason = f"the locked schools of {together} keep ending up in one cluster (after {SEPARATION_TRIES} tries)"
+    raise InfeasibleError([reason], relaxations=["free more clusters"])
 
 
 def _apply(board: _Board, keys: dict, anchor_nodes: dict, region: set) -> None:
@@ -878,6 +879,12 @@ def _free_region(board: _Board, plan: Plan, free: Iterable[str] | None) -> set:
     return (seeds | _neighbour_clusters(board, seeds)) - board.locked
 
 
+def _with_anchors(board: _Board, region: set) -> set:
+    """Add the clusters that schools locked inside ``region`` belong to (they must be free too)."""
+    extra = {c for c, us in board.anchors.items() if any(board.label.get(v) in region for v in us)}
+    return region | (extra & set(board.label.values())) - board.locked
+
+
 def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] | None = None,
               free: Iterable[str] | None = None, count: str = "same", widen: bool | None = None,
               solver: str | None = None, time_limit: float | None = 60.0, seed: int | None = None,
@@ -937,7 +944,7 @@ def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] |
     for c in board.locked - set(record["locked_clusters"]):
         record["locked_clusters"][c] = sorted(plan.schools.loc[plan.schools["cluster"] == c, "school_id"].astype(str))
     widen = free is None if widen is None else widen
-    region = _free_region(board, plan, free)
+    region = _with_anchors(board, _free_region(board, plan, free))
     before = _objective(board)
     widened = 0
     while True:
@@ -951,11 +958,11 @@ def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] |
         except InfeasibleError as e:
             ring = _neighbour_clusters(board, region) - board.locked if widen else set()
             if not ring:
-                raise InfeasibleError([*e.reasons, f"(with {len(region)} clusters free"
-                                       f"{'' if widen else '; widen=True frees their neighbours too'})"],
+                hint = "" if widen else "; widen=True frees their neighbours too"
+                raise InfeasibleError([*e.reasons, f"that is with {len(region)} clusters free{hint}"],
                                       relaxations=e.relaxations) from e
             log.info("the %d free clusters cannot meet the rules: freeing %d more", len(region), len(ring))
-            region |= ring
+            region = _with_anchors(board, region | ring)
             widened += 1
     free_units = len(keys)
     _apply(board, keys, anchors, region)
