@@ -16,7 +16,9 @@ work on:
   at a time, each sub-problem solved exactly by :func:`clustergeo.partition`.
 
 A school a planner moved is locked where it was put; a locked school stays in the cluster of
-that name, and a locked cluster keeps exactly its schools. The locks and edits travel with the
+that name with the cluster's hub school (the school it is named after; in a repair, the locked
+schools, the hub and the units joining them inside that cluster are kept together), and a locked
+cluster keeps exactly its schools. The locks and edits travel with the
 plan in its run record (``plan.run["edit"]``).
 """
 
@@ -316,6 +318,9 @@ def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> _Board:
     for sid, c in rec["locked_schools"].items():
         if sid in membership:
             board.anchors.setdefault(c, set()).add(membership[sid])
+    for c, us in board.anchors.items():  # a locked school stays with its cluster's hub school
+        if hub.get(c) is not None:
+            us.add(hub[c])
     board.labels_fixed = {str(a): c for a, c, st in zip(s["school_id"], s["cluster"], s["status"])
                           if st in ("pinned", "apart")}
     return board
@@ -659,6 +664,8 @@ def _pieces(plan: Plan) -> list[str]:
 # --------------------------------------------------------------------------- repair around the edits
 
 def _neighbour_clusters(board: _Board, region: set) -> set:
+    """Clusters next to ``region``; with districts as hard lines, only those in its districts
+    (a cluster across the line can take none of its units)."""
     u, label = board.units, board.label
     out = set()
     for a, b in u.edges:
@@ -667,6 +674,10 @@ def _neighbour_clusters(board: _Board, region: set) -> set:
             out.add(cb)
         elif cb in region and ca is not None and ca not in region:
             out.add(ca)
+    if board.rules.districts == "within":
+        district = {c: {u.nodes[v].get("district") for v in ms} for c, ms in board.clusters().items()}
+        inside = set().union(*(district[c] for c in region if c in district))
+        out = {c for c in out if district[c] & inside}
     return out
 
 
@@ -747,7 +758,7 @@ def _region_count(board: _Board, region: set, count: str) -> tuple[Any, bool]:
 
 
 def _solve_region(board: _Board, region: set, *, count: str, solver: str | None, time_limit: float | None,
-                  seed: int | None) -> tuple[dict, PartitionResult, dict]:
+                  seed: int | None, move_cost: float = 0.0) -> tuple[dict, PartitionResult, dict]:
     """Re-partition the units of ``region`` exactly; returns unit -> new cluster key, the
     solver's result and the anchor nodes (cluster label -> node)."""
     rules = board.rules
@@ -768,6 +779,18 @@ def _solve_region(board: _Board, region: set, *, count: str, solver: str | None,
         if a in node_of and b in node_of and node_of[a] != node_of[b]:
             key = tuple(sorted((node_of[a], node_of[b]), key=str))
             ew[key] = ew.get(key, 0.0) + w
+    if move_cost > 0:
+        # a unit pays for each school it takes into a cluster headed from another cluster
+        now = {n: (n[len(ANCHOR):] if isinstance(n, str) and n.startswith(ANCHOR) else board.label[n])
+               for n in csub.nodes}
+        if objective_kind == "hess":
+            cost = {(a, b): c + (move_cost * csub.nodes[a]["schools"] if now[a] != now[b] else 0.0)
+                    for (a, b), c in cost.items()}
+        else:
+            for a, b in csub.edges:
+                if now[a] == now[b]:
+                    key = tuple(sorted((a, b), key=str))
+                    ew[key] = ew.get(key, 0.0) + move_cost * min(csub.nodes[a]["schools"], csub.nodes[b]["schools"])
     exclude: list = []
     for _attempt in range(SEPARATION_TRIES + 1):
         r = partition(csub, weight="pupils", bounds=rules.bounds(), k=k, fewest=fewest,
@@ -852,9 +875,12 @@ def _real_hub(board: _Board, node: Hashable, node_of: dict) -> Hashable:
 def _moves(before: Plan, after: Plan) -> list[dict]:
     a = dict(zip(before.schools["school_id"].astype(str), before.schools["cluster"]))
     b = after.schools
+    def same(x: Any, y: Any) -> bool:
+        return x == y or (pd.isna(x) and pd.isna(y))  # excluded schools have no cluster on either side
+
     return [{"school_id": sid, "name": str(nm), "from": a.get(sid), "to": c}
             for sid, nm, c in zip(b["school_id"].astype(str), b.get("name", b["school_id"]), b["cluster"])
-            if a.get(sid) != c]
+            if not same(a.get(sid), c)]
 
 
 def start_of_edits(plan: Plan) -> Plan:
@@ -866,7 +892,7 @@ def start_of_edits(plan: Plan) -> Plan:
     return p
 
 
-def _free_region(board: _Board, plan: Plan, free: Iterable[str] | None) -> set:
+def _free_region(board: _Board, plan: Plan, free: Iterable[str] | None, rings: int = 1) -> set:
     if free is not None:
         region = {_cluster_name(plan, str(c), what="free cluster") for c in free}
         return region - board.locked
@@ -876,7 +902,10 @@ def _free_region(board: _Board, plan: Plan, free: Iterable[str] | None) -> set:
     if not seeds:
         raise RulesError("nothing to repair: the plan has no edits and breaks no rule; pass free=[...] to "
                          "re-optimise chosen clusters, or use polish() to improve the whole plan")
-    return (seeds | _neighbour_clusters(board, seeds)) - board.locked
+    region = set(seeds)
+    for _ in range(rings):
+        region |= _neighbour_clusters(board, region)
+    return region - board.locked
 
 
 def _with_anchors(board: _Board, region: set) -> set:
@@ -886,7 +915,8 @@ def _with_anchors(board: _Board, region: set) -> set:
 
 
 def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] | None = None,
-              free: Iterable[str] | None = None, count: str = "same", widen: bool | None = None,
+              free: Iterable[str] | None = None, rings: int = 1, count: str = "same",
+              widen: bool | None = None, move_cost: float = 0.0,
               solver: str | None = None, time_limit: float | None = 60.0, seed: int | None = None,
               name: str | None = None) -> Plan:
     """Re-optimise the part of ``plan`` around its edits, exactly, and keep the rest as it was.
@@ -909,11 +939,18 @@ def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] |
     free : list of str, optional
         The clusters to re-optimise, instead of the default part (no widening unless
         ``widen=True``).
+    rings : int
+        How many rings of neighbouring clusters the default part takes around the clusters
+        touching the edits (default 1; 0: those clusters alone, widened only when needed).
     count : {"same", "rules"}
         The number of clusters in the free part: the same as now (default), or any number the
         rules' count allows together with the clusters outside (fewest first when the rules say so).
     widen : bool, optional
         Widen the free part when it cannot meet the rules (default: yes, unless ``free`` is given).
+    move_cost : float
+        Charged for each school the repair moves (in objective units: pupil-minutes, or split
+        neighbour pairs), to trade the objective for fewer moves; a school counts as moved when
+        its new cluster is headed from another cluster. 0 (default): the best objective alone.
     solver, time_limit, seed
         For the sub-problem (``time_limit`` in seconds per attempt).
 
@@ -944,7 +981,7 @@ def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] |
     for c in board.locked - set(record["locked_clusters"]):
         record["locked_clusters"][c] = sorted(plan.schools.loc[plan.schools["cluster"] == c, "school_id"].astype(str))
     widen = free is None if widen is None else widen
-    region = _with_anchors(board, _free_region(board, plan, free))
+    region = _with_anchors(board, _free_region(board, plan, free, rings))
     before = _objective(board)
     widened = 0
     while True:
@@ -953,7 +990,7 @@ def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] |
                                   relaxations=["unlock a cluster"])
         try:
             keys, result, anchors = _solve_region(board, region, count=count, solver=solver,
-                                                  time_limit=time_limit, seed=seed)
+                                                  time_limit=time_limit, seed=seed, move_cost=move_cost)
             break
         except InfeasibleError as e:
             ring = _neighbour_clusters(board, region) - board.locked if widen else set()
@@ -975,7 +1012,7 @@ def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] |
         "clusters_after": len(set(keys.values())), "status": result.status, "region_objective": result.objective,
         "region_bound": result.bound, "region_gap": result.gap, "objective_before": before,
         "objective_after": after, "change": after - before, "schools_moved": len(moved), "moves": moved,
-        "seconds": round(time.perf_counter() - t0, 3), "solver": result.solver,
+        "seconds": round(time.perf_counter() - t0, 3), "solver": result.solver, "move_cost": move_cost,
     }
     new.run["gap"] = result.gap
     return new
