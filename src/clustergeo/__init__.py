@@ -3,11 +3,12 @@
 The flow of data: schools in -> units and graph -> problem -> solver -> plan -> outputs.
 """
 
-from . import datasets, graph, travel, units
+from . import datasets, edit, graph, travel, units
 from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, NoPlanInTimeError, Problem,
                      RulesError, SolverError)
 from .check import check_partition, verify_plan
 from .compare import compare, metrics_table, moves
+from .edit import polish, read_assignment, repropose
 from .outputs import read_plan, write_plan
 from .plan import Plan
 from .proposal import alternatives, propose
@@ -24,4 +25,5 @@ __all__ = [
     "SolverError", "datasets", "graph", "travel", "units", "Plan", "PartitionResult", "Rules",
     "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "alternatives", "read_plan", "read_scenario", "verify_plan",
     "write_plan", "read_schools", "settings", "summary",
+    "edit", "polish", "read_assignment", "repropose",
 ]

@@ -129,6 +129,56 @@ def _silence_solver_banner() -> None:
         os.close(devnull)
 
 
+def cmd_solve_from(args) -> int:
+    """``solve SCENARIO --start PLAN [--lock LOCKS.csv]``: keep the locks, repair the rest."""
+    from . import edit
+    from .scenario import read_scenario
+
+    sc = read_scenario(args.scenario)
+    rules = sc.variant(args.variant) if args.variant else sc.rules
+    schools, boundary, layers = sc.load()
+    out = Path(args.out)
+    plan = edit.read_assignment(args.start, schools, rules=rules, boundary=boundary, network=sc.network,
+                                links=sc.links or None, name=f"{sc.name} (from {Path(args.start).name})")
+    plan.layers.update(layers)
+    if args.lock:
+        plan = edit.apply_locks(plan, args.lock)
+    record = plan.run[edit.EDIT_KEY]
+    broken = plan.violations()
+    print(f"Starting plan {args.start}: {len(record['moves'])} schools moved by the locks, "
+          f"{len(record['locked_schools'])} schools and {len(record['locked_clusters'])} clusters locked; "
+          f"it breaks {len(broken)} rules", file=sys.stderr)
+    for p in broken[:20]:
+        print(f"  - {p}", file=sys.stderr)
+    if not broken and not record["moves"]:
+        print("The starting plan meets the rules: nothing to repair.", file=sys.stderr)
+        repaired = plan
+    else:
+        opts = dict(sc.solver)
+        time_limit = args.time_limit if args.time_limit is not None else opts.get("time_limit", 120)
+        try:
+            repaired = edit.repropose(plan, solver=args.solver or opts.get("name"), time_limit=time_limit,
+                                      seed=opts.get("seed"), free=None if not args.free_all else
+                                      [c for c in plan.clusters.loc[plan.clusters["kind"] == "geographic", "cluster"]
+                                       if c not in record["locked_clusters"]])
+        except InfeasibleError as e:
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "infeasible.txt").write_text(str(e) + "\n")
+            print(f"\nNO REPAIR\n{e}\n(written to {out / 'infeasible.txt'})\n")
+            return 2
+        rep = repaired.run["repair"]
+        print(f"\nRepaired {len(rep['free_clusters'])} clusters ({rep['free_units']} units, {rep['status']}, "
+              f"{rep['seconds']:.1f} s): {rep['schools_moved']} schools moved, objective "
+              f"{rep['objective_before']:,.1f} -> {rep['objective_after']:,.1f} ({rep['change']:+,.1f})")
+        for m in rep["moves"][:40]:
+            print(f"  {m['name']} ({m['school_id']}): {m['from']} -> {m['to']}")
+    paths = repaired.save(out)
+    print()
+    print(repaired.summary())
+    print(f"\nFiles written to {out}: {', '.join(sorted(p.name for p in paths.values()))}")
+    return 0 if not repaired.violations() else 1
+
+
 def cmd_solve(args) -> int:
     """Solve into a temporary folder beside ``--out``, then move it into place: ``--out``
     holds exactly this run's files, or (on an error or Ctrl-C) what it held before."""
@@ -136,6 +186,10 @@ def cmd_solve(args) -> int:
     from .scenario import read_scenario
 
     _check_solve_args(args)
+    if getattr(args, "start", None):
+        return cmd_solve_from(args)
+    if getattr(args, "lock", None):
+        raise RulesError("--lock needs --start: the plan whose schools and clusters it locks")
     sc = read_scenario(args.scenario)
     out = Path(args.out)
     stage = staging(out)  # checks --out can be written before any solving
@@ -195,6 +249,8 @@ def _report_versions(out: Path) -> None:
 def cmd_check(args) -> int:
     from .outputs import check_saved
 
+    if getattr(args, "scenario", None):
+        return cmd_check_against(args)
     problems = check_saved(args.folder)
     if problems:
         print(f"{args.folder}: {len(problems)} problems")
@@ -202,6 +258,26 @@ def cmd_check(args) -> int:
             print(f"  - {p}")
         return EXIT_PROBLEMS
     print(f"{args.folder}: the plan meets its rules (independent check passed)")
+    return 0
+
+
+def cmd_check_against(args) -> int:
+    """``check PLAN --scenario S``: judge any plan (an edited CSV, say) by a scenario's rules."""
+    from . import edit
+    from .scenario import read_scenario
+
+    sc = read_scenario(args.scenario)
+    rules = sc.variant(args.variant) if args.variant else sc.rules
+    schools, boundary, _layers = sc.load()
+    plan = edit.read_assignment(args.folder, schools, rules=rules, boundary=boundary, network=sc.network,
+                                links=sc.links or None)
+    problems = plan.violations()
+    if problems:
+        print(f"{args.folder}: {len(problems)} problems under {sc.name}{': ' + args.variant if args.variant else ''}")
+        for p in problems:
+            print(f"  - {p}")
+        return 1
+    print(f"{args.folder}: the plan meets the rules of {sc.name} (independent check passed)")
     return 0
 
 
@@ -275,9 +351,19 @@ def main(argv: list[str] | None = None) -> int:
                    help="solver threads (default 1: repeatable runs; 2 runs HiGHS's parallel tree search)")
     p.add_argument("--alternatives", type=int, default=1, metavar="N",
                    help="also find the next best distinct plans (N in all) and compare them")
+    p.add_argument("--start", metavar="DIR_OR_CSV",
+                   help="start from this plan (school_id,cluster: a CSV, GeoPackage or plan folder) and "
+                        "repair it around its edits and broken rules instead of solving from scratch")
+    p.add_argument("--lock", metavar="LOCKS.csv",
+                   help="with --start: schools (school_id[,cluster]) and clusters (cluster) to keep")
+    p.add_argument("--free-all", action="store_true",
+                   help="with --start: re-optimise every unlocked cluster, not only those around the edits")
     p.set_defaults(func=cmd_solve)
-    p = sub.add_parser("check", help="re-verify a saved plan (and the files a planner edits) against its rules")
-    p.add_argument("folder")
+    p = sub.add_parser("check", help="re-verify a saved plan (and the files a planner edits) against its rules, "
+                                     "or any school_id,cluster file against a scenario's")
+    p.add_argument("folder", help="a plan folder, or with --scenario any school_id,cluster file")
+    p.add_argument("--scenario", help="judge the plan by this scenario's rules and schools")
+    p.add_argument("--variant", help="with --scenario: that variant's rules")
     p.set_defaults(func=cmd_check)
     p = sub.add_parser("compare", help="compare two saved plans")
     p.add_argument("a")

@@ -40,6 +40,7 @@ class Plan:
     run: dict[str, Any]
     rules: Rules
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
+    edit_state: Any = field(default=None, repr=False, compare=False)  # clustergeo.edit: geography, plan before
 
     @property
     def assignment(self) -> pd.DataFrame:
@@ -111,6 +112,30 @@ class Plan:
         from .outputs import write_plan
 
         return write_plan(self, folder)
+
+    def move(self, school: str, *, to: str, lock: bool = True) -> Plan:
+        """A new plan with ``school`` moved to cluster ``to`` (see :func:`clustergeo.edit.move`)."""
+        from .edit import move
+
+        return move(self, school, to=to, lock=lock)
+
+    def lock(self, *, clusters: Any = None, schools: Any = None) -> Plan:
+        """A new plan with clusters and schools locked (see :func:`clustergeo.edit.lock`)."""
+        from .edit import lock
+
+        return lock(self, clusters=clusters, schools=schools)
+
+    def violations(self, rules: Rules | None = None) -> list[str]:
+        """Every rule the plan breaks, in words (see :func:`clustergeo.edit.violations`)."""
+        from .edit import violations
+
+        return violations(self, rules)
+
+    def undo(self) -> Plan:
+        """The plan before the last edit (see :func:`clustergeo.edit.undo`)."""
+        from .edit import undo
+
+        return undo(self)
 
 
 def polsby_popper(geom: Any) -> float:
@@ -322,8 +347,11 @@ def _run_record(s: gpd.GeoDataFrame, *, result: Any, rules: Rules, unit_graph: A
 
 def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any, rules: Rules,
                unit_graph: Any, membership: pd.Series, cells: gpd.GeoSeries, times: Any, name: str,
-               settings_used: dict, **context: Any) -> Plan:
+               settings_used: dict, check: bool = True, **context: Any) -> Plan:
     """Assemble, check and return the :class:`Plan` (raises if the independent check fails).
+
+    ``check=False`` skips the check, for plans a planner edited by hand that may break the
+    rules (:mod:`clustergeo.edit` lists what they break).
 
     ``context`` carries what the plan records but does not compute from: ``links_added`` (pairs
     joined to connect stray parts), ``layers`` (context layers for the maps) and
@@ -336,6 +364,8 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
     run = _run_record(s, result=result, rules=rules, unit_graph=unit_graph, times=times, name=name,
                       settings_used=settings_used)
     plan = Plan(name, out, clusters, metrics, run, rules, context.get("layers") or {})
+    if not check:
+        return plan
     problems = check_plan(plan.assignment, s)
     problems += check_partition(unit_graph, result.assignment, bounds=rules.bounds(),
                                 k=rules.clusters, district="district" if rules.districts == "within" else None,
