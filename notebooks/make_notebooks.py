@@ -303,7 +303,8 @@ blocks between the free clusters; in a plan drawn school by school, a repair mov
 
 A cluster that works well is locked: it keeps exactly its schools. Here we undo the repair, lock one
 of the clusters that was free, and repair again: the locked cluster stays as it is.""",
-    """keep = [c for c in report["free_clusters"] if c != to][0]
+    """was = plan.schools.set_index("school_id").loc[school, "cluster"]
+keep = [c for c in report["free_clusters"] if c not in (was, to)][-1]
 again = cg.repropose(history[-2].lock(clusters=[keep]))
 same = sorted(edited.schools.loc[edited.schools["cluster"] == keep, "school_id"]) == \\
     sorted(again.schools.loc[again.schools["cluster"] == keep, "school_id"])

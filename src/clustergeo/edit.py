@@ -1061,12 +1061,16 @@ def polish(plan: Plan, rules: Rules | None = None, *, size: int = 3, time_limit:
             done.add(key)
             current = _objective(board, {lab: ms for lab, ms in board.clusters().items() if lab in region})
             try:
-                keys, result, anchors = _solve_region(board, region, count="same", solver=solver,
+                keys, _result, anchors = _solve_region(board, region, count="same", solver=solver,
                                                       time_limit=sub_time_limit, seed=seed)
             except InfeasibleError:
                 continue
             solved += 1
-            if result.objective is not None and result.objective < current - 1e-6 * max(abs(current), 1.0):
+            # judged on the units themselves (a contracted node of locked schools counts one district)
+            candidate: dict = {}
+            for v, head in keys.items():
+                candidate.setdefault(head, []).append(v)
+            if _objective(board, candidate) < current - 1e-6 * max(abs(current), 1.0):
                 _apply(board, keys, anchors, region)
                 improved, better = improved + 1, True
     after = _objective(board)
