@@ -12,7 +12,9 @@ What it does (nothing else is changed):
 * reprojects boundary polygons to British National Grid (EPSG:27700) and simplifies each
   layer as a *coverage* (``shapely.coverage_simplify``, 10 m tolerance), so that shared
   edges stay shared and no new gaps or overlaps appear;
-* writes one GeoPackage per case with its boundary layers.
+* writes one GeoPackage per case with its boundary layers;
+* writes one ``measures.csv`` per case: per-school counts used to share staff and money
+  (:mod:`clustergeo.allocate`), columns renamed, values unchanged (suppression symbols kept).
 """
 
 from __future__ import annotations
@@ -41,6 +43,28 @@ NL_COLUMNS = [
 ]
 
 
+#: North Lanarkshire per-school measures: 2025 school level summary statistics column -> shipped name.
+NL_MEASURES = {
+    "SeedCode": "seed_code",
+    "Teachers (Full Time Equivalent) [Note 1]": "teacher_fte",
+    "Pupils with an Additional Support Need recorded": "asn_pupils",
+    "P1-P5 pupils registered for free school meals [Note 5]": "fsm_p1_p5_pupils",
+    "P6-P7/S1-S6/SP pupils registered for free school meals [Note 5]": "fsm_p6_s6_pupils",
+    "SIMD Quintile 1 [Note 6]": "simd_q1_pupils",
+    "SIMD Quintile 2 [Note 6]": "simd_q2_pupils",
+    "SIMD Quintile 3 [Note 6]": "simd_q3_pupils",
+    "SIMD Quintile 4 [Note 6]": "simd_q4_pupils",
+    "SIMD Quintile 5 [Note 6]": "simd_q5_pupils",
+    "SIMD not availble [Note 6]": "simd_unknown_pupils",
+}
+#: Norfolk per-school measures: January 2023 census (spc 2022/23) column -> shipped name.
+NORFOLK_MEASURES = {
+    "urn": "URN",
+    "number of pupils known to be eligible for free school meals": "fsm_pupils",
+    "number of pupils of compulsory school age and above (rounded)": "school_age_pupils",
+}
+
+
 def _coverage_simplify(gdf: gpd.GeoDataFrame, tolerance: float = 10.0) -> gpd.GeoDataFrame:
     out = gdf.to_crs(BNG).copy()
     out["geometry"] = shapely.make_valid(shapely.coverage_simplify(out.geometry.values, tolerance))
@@ -52,6 +76,11 @@ def main(raw: Path) -> None:
     schools = pd.read_csv(nf / "norfolk_schools.csv", dtype={"URN": str, "LAESTAB": str})
     (HERE / "norfolk").mkdir(exist_ok=True)
     schools[NORFOLK_COLUMNS].to_csv(HERE / "norfolk" / "schools.csv", index=False)
+    spc = pd.read_csv(nf / "norfolk_schools_spc_2022_23_raw.csv", dtype=str)
+    spc = spc[list(NORFOLK_MEASURES)].rename(columns=NORFOLK_MEASURES)
+    # the census writes this count as a float ("111.0"): the value is a whole number, kept as one
+    spc["school_age_pupils"] = spc["school_age_pupils"].map(lambda v: v[:-2] if v.endswith(".0") else v)
+    spc.sort_values("URN").to_csv(HERE / "norfolk" / "measures.csv", index=False)
     gpkg = HERE / "norfolk" / "boundaries.gpkg"
     gpkg.unlink(missing_ok=True)
     districts = gpd.read_file(nf / "norfolk_districts.geojson")[["LAD13CD", "LAD13NM", "geometry"]]
@@ -66,6 +95,9 @@ def main(raw: Path) -> None:
     schools = pd.read_csv(nl / "nl_schools.csv", dtype=str)
     (HERE / "north-lanarkshire").mkdir(exist_ok=True)
     schools[NL_COLUMNS].to_csv(HERE / "north-lanarkshire" / "schools.csv", index=False)
+    stats = pd.read_csv(nl / "nl_school_level_summary_statistics_2025.csv", dtype=str)
+    stats = stats[list(NL_MEASURES)].rename(columns=NL_MEASURES)
+    stats.sort_values("seed_code").to_csv(HERE / "north-lanarkshire" / "measures.csv", index=False)
     gpkg = HERE / "north-lanarkshire" / "boundaries.gpkg"
     gpkg.unlink(missing_ok=True)
     catch = gpd.read_file(nl / "nl_secondary_catchments.geojson")

@@ -8,6 +8,10 @@
 Neither authority publishes its cluster membership as data, so the ``cluster`` column is a
 **derived stand-in**, built by the documented rules in :func:`derive_norfolk_clusters` and
 :func:`derive_north_lanarkshire_clusters`, and marked as derived (``cluster_source``).
+
+Each case also carries per-school **measures** (see :data:`MEASURES`) from the same census as
+its rolls, read and validated by :func:`read_measures`: what :func:`clustergeo.allocate` shares
+staff and money by.
 """
 
 from __future__ import annotations
@@ -32,6 +36,146 @@ NAMES = {"norfolk": "norfolk", "north-lanarkshire": "north-lanarkshire",
 #: The four North Lanarkshire clusters the 2025 plan keeps as they are.
 NL_KEPT = ("Airdrie Academy", "Clyde Valley High School", "Coatbridge High School",
            "St Margaret's High School")
+
+
+#: Per-school measures shipped with the cases (column -> what it counts). Counts are pupils.
+MEASURES: dict[str, str] = {
+    "teacher_fte": "teachers, full-time equivalent (North Lanarkshire, September 2025)",
+    "asn_pupils": "pupils with an additional support need recorded (North Lanarkshire, 2025)",
+    "fsm_p1_p5_pupils": "P1-P5 pupils registered for free school meals (universal in P1-P3: not a "
+                        "deprivation measure; North Lanarkshire, 2025)",
+    "fsm_p6_s6_pupils": "P6-P7, S1-S6 and special-school pupils registered for free school meals "
+                        "(North Lanarkshire, 2025)",
+    "simd_q1_pupils": "pupils living in SIMD quintile 1, the 20% most deprived data zones (North Lanarkshire, 2025)",
+    "simd_q2_pupils": "pupils living in SIMD quintile 2 (North Lanarkshire, 2025)",
+    "simd_q3_pupils": "pupils living in SIMD quintile 3 (North Lanarkshire, 2025)",
+    "simd_q4_pupils": "pupils living in SIMD quintile 4 (North Lanarkshire, 2025)",
+    "simd_q5_pupils": "pupils living in SIMD quintile 5, the 20% least deprived (North Lanarkshire, 2025)",
+    "simd_unknown_pupils": "pupils whose SIMD quintile is not available (North Lanarkshire, 2025)",
+    "fsm_pupils": "pupils known to be eligible for free school meals (Norfolk, January 2023)",
+    "school_age_pupils": "pupils of compulsory school age and above (Norfolk, January 2023)",
+}
+
+#: The census suppresses counts of 1 to 4 pupils as ``c``; such a cell is counted as this many
+#: pupils (the middle of 1-4, kept whole) and named in the school's ``suppressed`` column. SIMD
+#: quintile cells are the exception: their hidden cells share what the others leave of the roll.
+SUPPRESSED_PUPILS = 2
+#: Measures that are not pupil counts (no whole-number or "at most the roll" check).
+_NOT_COUNTS = frozenset({"teacher_fte"})
+_SIMD = ("simd_q1_pupils", "simd_q2_pupils", "simd_q3_pupils", "simd_q4_pupils", "simd_q5_pupils",
+         "simd_unknown_pupils")
+
+
+def _measure_value(v: object, col: str, school: str, problems: list[Problem]) -> tuple[float, bool]:
+    """One census cell as a number: ``z`` (not applicable) is 0, ``c`` is SUPPRESSED_PUPILS."""
+    text = "" if pd.isna(v) else str(v).strip()
+    if text == "z":
+        return 0.0, False
+    if text == "c":
+        return float(SUPPRESSED_PUPILS), True
+    num = pd.to_numeric(text, errors="coerce")
+    if text == "" or pd.isna(num) or not np.isfinite(num) or num < 0:
+        problems.append(Problem(f"{col} is {text!r}, not a number >= 0, 'c' (1-4, suppressed) or 'z' "
+                                "(not applicable)", column=col, school=school,
+                                fix="copy the census value unchanged (data/build_data.py)"))
+        return 0.0, False
+    if col not in _NOT_COUNTS and float(num) != round(float(num)):
+        problems.append(Problem(f"{col} is {text!r}, not a whole number of pupils", column=col, school=school,
+                                fix="copy the census count unchanged"))
+    return float(num), False
+
+
+def _check_measures(out: pd.DataFrame, pupils: pd.Series, label: pd.Series, problems: list[Problem]) -> None:
+    """Counts at most the roll; SIMD quintiles add up to the roll.
+
+    The census also hides further SIMD cells (of any size, 0 included) so that a small one cannot
+    be worked out, so hidden SIMD cells share what the published ones leave of the roll, equally."""
+    for col in (c for c in out.columns if c in MEASURES and c not in _NOT_COUNTS):
+        for i in out.index[out[col] > pupils]:
+            problems.append(Problem(f"{col} is {out.at[i, col]:.0f}, more than the {pupils[i]} pupils on the roll",
+                                    column=col, school=label[i], fix="check the census row of this school"))
+    if not all(c in out.columns for c in _SIMD):
+        return
+    for i in out.index:
+        hidden = [c for c in _SIMD if c in out.at[i, "suppressed"].split(";")]
+        known = sum(out.at[i, c] for c in _SIMD if c not in hidden)
+        left = pupils[i] - known
+        if left < 0 or (not hidden and left != 0):
+            problems.append(Problem(f"the published SIMD quintiles add up to {known:.0f} pupils"
+                                    f"{f' with {len(hidden)} suppressed cells' if hidden else ''}, "
+                                    f"which does not fit the roll of {pupils[i]}", column="simd_q1_pupils",
+                                    school=label[i], fix="check the census row of this school"))
+        for c in hidden:
+            out.at[i, c] = left / len(hidden)
+
+
+def read_measures(source: str | Path | pd.DataFrame, schools: pd.DataFrame, *, key: str) -> pd.DataFrame:
+    """Read and validate a per-school measures table, aligned to ``schools`` (same index).
+
+    Parameters
+    ----------
+    source : path or DataFrame
+        One row per school: ``key`` (the school id) and measure columns (see :data:`MEASURES`),
+        census values as published: ``z`` (not applicable) reads as 0, ``c`` (1 to 4 pupils,
+        suppressed) as :data:`SUPPRESSED_PUPILS` and is named in the ``suppressed`` column.
+    schools : DataFrame
+        The validated schools table (``school_id``, ``name``, ``pupils``).
+    key : str
+        The id column of ``source``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The measure columns (float) and ``suppressed``, indexed like ``schools``.
+
+    Raises
+    ------
+    DataError
+        Naming each school and column: a school with no row (or a row for no school), a value
+        that is not a count, a count above the roll, SIMD quintiles that do not add up.
+
+    Examples
+    --------
+    >>> ds = load("north-lanarkshire")
+    >>> int(ds.schools["asn_pupils"].sum()) > 0
+    True
+    """
+    raw = pd.read_csv(source, dtype=str) if not isinstance(source, pd.DataFrame) else source.astype(str)
+    if key not in raw.columns:
+        raise DataError(Problem("the measures table has no id column", column=key, fix=f"add a '{key}' column"))
+    raw = raw.assign(**{key: raw[key].str.strip()}).set_index(key)
+    label = schools["school_id"].astype(str) + " " + schools["name"].astype(str)
+    problems = [Problem("school has no row in the measures table", column=key, school=label[i],
+                        fix="add its census row") for i in schools.index if schools.at[i, "school_id"] not in raw.index]
+    problems += [Problem("measures row for a school that is not in the schools table", column=key, school=str(sid),
+                         fix="drop the row or add the school") for sid in sorted(set(raw.index) - set(schools["school_id"]))]
+    if raw.index.duplicated().any():
+        problems += [Problem("school has more than one measures row", column=key, school=str(sid), fix="keep one row")
+                     for sid in sorted(set(raw.index[raw.index.duplicated()]))]
+    if problems:
+        raise DataError(problems)
+    cols = [c for c in raw.columns if c in MEASURES]
+    out = pd.DataFrame(index=schools.index)
+    suppressed = pd.Series("", index=schools.index, dtype=object)
+    for col in cols:
+        values = []
+        for i, sid in zip(schools.index, schools["school_id"]):
+            v, hidden = _measure_value(raw.at[sid, col], col, label[i], problems)
+            values.append(v)
+            if hidden:
+                suppressed[i] = f"{suppressed[i]};{col}" if suppressed[i] else col
+        out[col] = values
+    out["suppressed"] = suppressed
+    _check_measures(out, schools["pupils"], label, problems)
+    if problems:
+        raise DataError(problems)
+    return out
+
+
+def _with_measures(schools: gpd.GeoDataFrame, path: Path, key: str) -> gpd.GeoDataFrame:
+    measures = read_measures(path, schools, key=key)
+    return gpd.GeoDataFrame(pd.concat([schools.drop(columns="geometry"), measures, schools[["geometry"]]], axis=1),
+                            geometry="geometry", crs=schools.crs)
 
 
 def data_dir() -> Path:
@@ -122,6 +266,7 @@ def _load_norfolk() -> Dataset:
     schools["group"] = np.where(rc, "catholic", np.where(schools["phase"].eq("special"), "special", None))
     schools["group"] = schools["group"].astype(object).where(schools["group"].notna(), None)
     schools = derive_norfolk_clusters(schools)
+    schools = _with_measures(schools, folder / "measures.csv", "URN")
     return Dataset("norfolk", schools, layers, NORFOLK_RULE)
 
 
@@ -212,6 +357,7 @@ def _load_north_lanarkshire() -> Dataset:
     schools["group"] = np.where(schools["phase"].eq("special"), "asn", None)
     schools["group"] = schools["group"].astype(object).where(schools["group"].notna(), None)
     schools = derive_north_lanarkshire_clusters(schools)
+    schools = _with_measures(schools, folder / "measures.csv", "seed_code")
     return Dataset("north-lanarkshire", schools, layers, NL_RULE)
 
 
