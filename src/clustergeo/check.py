@@ -246,4 +246,96 @@ def check_cluster_table(table: pd.DataFrame, schools: pd.DataFrame, *, where: st
                            f"{float(total[lab]):,.0f}")
     for lab in sorted(set(count.index.astype(str)) - set(listed)):
         out.append(f"cluster {lab!r} is missing from {where}")
+def check_groups(groups: pd.DataFrame, schools: pd.DataFrame, *, phase: str = "primary",
+                 sizes: tuple[int, ...] | list[int] = (3, 4), unsplittable: str = "share",
+                 clusters: list | None = None) -> list[str]:
+    """Every way a peer-group table breaks its rules, in words. Empty if none.
+
+    ``groups`` has ``school_id, cluster, group`` (and ``exception``); ``schools`` the plan's schools
+    (``school_id, cluster, phase, status``). Checked: every school of ``phase`` in a grouped cluster
+    is in exactly one group and nothing else is; each group's size is allowed and its schools share
+    one cluster, unless the group is an exception of the option named (``shared`` with
+    ``unsplittable="share"``, ``other-size`` with ``"other-size"``, at most one per cluster).
+    ``clusters`` limits the check to those clusters (default: every cluster in ``groups``).
+    """
+    out: list[str] = []
+    ids = groups["school_id"].astype(str)
+    for sid in sorted(set(ids[ids.duplicated()])):
+        out.append(f"school {sid} is in more than one peer group")
+    s = schools[(schools["phase"] == phase) & schools["cluster"].notna()]
+    if "status" in s.columns:
+        s = s[s["status"] != "excluded"]
+    wanted = set(groups["cluster"]) if clusters is None else set(clusters)
+    expected = set(s.loc[s["cluster"].isin(wanted), "school_id"].astype(str))
+    for sid in sorted(expected - set(ids)):
+        out.append(f"{phase} school {sid} is in no peer group")
+    for sid in sorted(set(ids) - expected):
+        out.append(f"school {sid} is in a peer group but is not a {phase} school of a grouped cluster")
+    home = dict(zip(s["school_id"].astype(str), s["cluster"]))
+    exception = groups["exception"] if "exception" in groups else pd.Series("", index=groups.index)
+    odd_per_cluster: dict = {}
+    for gid, grp in groups.assign(exception=exception.fillna("")).groupby("group"):
+        kind = set(grp["exception"]) - {""}
+        where = {home.get(str(x), c) for x, c in zip(grp["school_id"], grp["cluster"])}
+        for x, c in zip(grp["school_id"].astype(str), grp["cluster"]):
+            if x in home and home[x] != c:
+                out.append(f"school {x} is listed in cluster {c!r} but the plan puts it in {home[x]!r}")
+        if len(where) > 1 and not (kind == {"shared"} and unsplittable == "share" and len(where) == 2):
+            out.append(f"group {gid!r} mixes clusters {sorted(map(str, where))} without the 'share' option")
+        if len(grp) not in set(sizes):
+            if kind == {"other-size"} and unsplittable == "other-size" and len(where) == 1:
+                c = next(iter(where))
+                odd_per_cluster[c] = odd_per_cluster.get(c, 0) + 1
+            else:
+                out.append(f"group {gid!r} has {len(grp)} schools; allowed sizes are {sorted(sizes)}")
+    for c, n in sorted(odd_per_cluster.items(), key=lambda kv: str(kv[0])):
+        if n > 1:
+            out.append(f"cluster {c!r} has {n} groups of another size; the option allows one")
+    return out
+
+
+def check_allocation(table: pd.DataFrame, *, total: float, minimum: float = 0, maximum: float | None = None,
+                     unit: str = "posts") -> list[str]:
+    """Every way one allocation's table breaks its terms, in words. Empty if none.
+
+    ``table`` has ``cluster`` and ``amount`` (posts, or pounds). Checked: whole posts (whole pence
+    for pounds), adding up exactly to ``total``, each within ``minimum`` and ``maximum``.
+    """
+    out: list[str] = []
+    scale = 100 if unit == "pounds" else 1
+    got = {}
+    for c, a in zip(table["cluster"], table["amount"]):
+        units = float(a) * scale
+        if abs(units - round(units)) > 1e-6:
+            out.append(f"cluster {c!r} gets {a}, not a whole number of {'pence' if scale > 1 else 'posts'}")
+        got[c] = round(units)
+    if len(set(table["cluster"])) != len(table):
+        out.append("a cluster appears more than once in the allocation")
+    want = round(float(total) * scale)
+    if sum(got.values()) != want:
+        out.append(f"the amounts add up to {sum(got.values()) / scale:g}, not the total {total:g}")
+    for c, u in got.items():
+        if u < round(float(minimum) * scale):
+            out.append(f"cluster {c!r} gets {u / scale:g}, below the minimum {minimum:g}")
+        if maximum is not None and u > round(float(maximum) * scale):
+            out.append(f"cluster {c!r} gets {u / scale:g}, above the maximum {maximum:g}")
+    return out
+
+
+def check_inside(groups: pd.DataFrame | None, allocations: pd.DataFrame | None, schools: pd.DataFrame,
+                 run: Mapping) -> list[str]:
+    """Check a plan's peer groups and allocations against the terms its run record holds."""
+    out: list[str] = []
+    spec = run.get("peer_groups")
+    if groups is not None and spec:
+        out += check_groups(groups, schools, phase=spec["phase"], sizes=tuple(spec["sizes"]),
+                            unsplittable=spec["unsplittable"], clusters=[c["cluster"] for c in spec["clusters"]])
+    for rec in run.get("allocations") or []:
+        rows = allocations[allocations["allocation"] == rec["name"]] if allocations is not None else pd.DataFrame()
+        if rows.empty:
+            out.append(f"allocation {rec['name']!r} has no rows")
+            continue
+        out += [f"allocation {rec['name']!r}: {p}" for p in
+                check_allocation(rows, total=rec["total"], minimum=rec.get("minimum") or 0,
+                                 maximum=rec.get("maximum"), unit=rec["unit"])]
     return out

@@ -1,4 +1,4 @@
-"""The command line: ``clustergeo solve | check | compare | report | schools | scenarios | calibrate``."""
+"""The command line: ``clustergeo solve | check | compare | report | schools | scenarios | calibrate | groups | allocate``."""
 
 from __future__ import annotations
 
@@ -85,6 +85,7 @@ def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None =
             _print_table(table, index=True)
         else:
             plan = propose(schools, rules, **kwargs)
+        scenario.inside(plan)
     except InfeasibleError as e:
         out.mkdir(parents=True, exist_ok=True)
         (out / "infeasible.txt").write_text(str(e) + "\n")
@@ -336,6 +337,79 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def _pairs(text: str | None, flag: str) -> dict[str, float]:
+    """``pupils=0.5,asn_pupils=0.5`` -> {"pupils": 0.5, "asn_pupils": 0.5}."""
+    from .errors import RulesError
+
+    out: dict[str, float] = {}
+    for part in filter(None, (text or "").split(",")):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value) if value else 1.0
+        except ValueError as e:
+            raise RulesError(f"{flag}: {part!r} is not measure=number (e.g. {flag} pupils=0.5,asn_pupils=0.5)") from e
+    return out
+
+
+def cmd_groups(args) -> int:
+    from .groups import peer_groups
+    from .outputs import read_plan, write_plan
+
+    plan = read_plan(args.folder)
+    sizes = tuple(int(x) for x in args.sizes.split(","))
+    g = peer_groups(plan, phase=args.phase, sizes=sizes, cost=args.cost, unsplittable=args.unsplittable)
+    g.attach(plan)
+    print("\n".join(g.summary_lines()))
+    write_plan(plan, args.out or args.folder, maps=False)
+    print(f"\nWritten: {Path(args.out or args.folder) / 'peer_groups.csv'} (and the GeoPackage layer peer_groups)")
+    return 0
+
+
+def cmd_allocate(args) -> int:
+    from .allocate import allocate, attach
+    from .outputs import read_plan, write_plan
+
+    plan = read_plan(args.folder)
+    a = allocate(plan, total=args.total, by=_pairs(args.by, "--by") or None, rates=_pairs(args.rates, "--rates") or None,
+                 per_cluster=args.per_cluster, method=args.method, minimum=args.minimum, maximum=args.maximum,
+                 unit=args.unit, name=args.name, kinds=args.kinds.split(",") if args.kinds else None)
+    attach(plan, [a])
+    print(a.formula)
+    print()
+    _print_table(a.table.drop(columns=["allocation", "unit"]).round(3))
+    write_plan(plan, args.out or args.folder, maps=False)
+    print(f"\nWritten: {Path(args.out or args.folder) / 'allocations.csv'} (and the GeoPackage layer allocations)")
+    return 0
+
+
+def _inside_parsers(sub) -> None:
+    p = sub.add_parser("groups", help="form peer groups (trios and quads) inside each cluster of a saved plan")
+    p.add_argument("folder")
+    p.add_argument("--phase", default="primary")
+    p.add_argument("--sizes", default="3,4", help="allowed group sizes (default 3,4)")
+    p.add_argument("--cost", choices=["pairs", "hub"], default="pairs",
+                   help="minimise travel minutes between every two schools (pairs) or to a group hub (hub)")
+    p.add_argument("--unsplittable", choices=["share", "other-size", "error"], default="share",
+                   help="a cluster whose count cannot split: share a group with the nearest cluster, one group "
+                        "of another size, or stop")
+    p.add_argument("--out", help="folder to write the plan to (default: the plan's own folder)")
+    p.set_defaults(func=cmd_groups)
+    p = sub.add_parser("allocate", help="share posts or money among the clusters of a saved plan by a formula")
+    p.add_argument("folder")
+    p.add_argument("--name", default="posts", help="what is allocated (default 'posts')")
+    p.add_argument("--total", type=float, help="posts (or pounds) to share")
+    p.add_argument("--by", help="weights on measures for the share, e.g. pupils=0.5,asn_pupils=0.3,simd_q1_pupils=0.2")
+    p.add_argument("--rates", help="fixed amounts per unit of a measure, e.g. pupils=2 (£2 per pupil)")
+    p.add_argument("--per-cluster", type=float, default=0, help="a fixed amount for every cluster")
+    p.add_argument("--method", default="webster", choices=["webster", "hamilton", "huntington-hill"])
+    p.add_argument("--minimum", type=float, default=0)
+    p.add_argument("--maximum", type=float)
+    p.add_argument("--unit", choices=["posts", "pounds"], default="posts")
+    p.add_argument("--kinds", help="cluster kinds taking part, e.g. geographic,pinned (default all)")
+    p.add_argument("--out", help="folder to write the plan to (default: the plan's own folder)")
+    p.set_defaults(func=cmd_allocate)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="clustergeo", description="School cluster boundaries by integer programming.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver rounds and warnings")
@@ -381,6 +455,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=cmd_scenarios)
     p = sub.add_parser("calibrate", help="calibrate the straight-line travel-time estimate")
     p.set_defaults(func=cmd_calibrate)
+    _inside_parsers(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     return _run(args)

@@ -11,6 +11,10 @@ One folder per plan:
 ``assignment.csv``  ``school_id,cluster,status`` keyed by URN or seed code
 ``clusters.csv``    the cluster table
 ``plan.json``       metrics, the run record and the rules
+``peer_groups.csv`` peer groups inside the clusters (``school_id, name, cluster, group, ...``),
+                    also the GeoPackage layer ``peer_groups`` (points); when formed
+``allocations.csv`` staff and money per cluster, also the GeoPackage layer ``allocations``
+                    (a table); when made
 ``summary.txt``     the plain-text summary
 ``map.png``         A4 landscape map with insets; ``sizes.png``: cluster sizes against the bounds
 ``map.html``        interactive map, fully offline (one self-contained page)
@@ -35,6 +39,7 @@ import numpy as np
 import pandas as pd
 import pyogrio
 
+from .datasets import MEASURES
 from .errors import DataError, OutputError, Problem
 from .plan import Plan
 from .rules import Rules
@@ -46,6 +51,8 @@ CONTEXT_LAYERS = ("districts",)
 
 SCHOOL_COLUMNS = ["school_id", "name", "phase", "pupils", "district", "division", "group", "current_cluster",
                   "cluster", "status", "unit", "hub_school", "minutes_to_hub", "excluded"]
+# the per-school measures allocations share by travel with the plan
+SCHOOL_COLUMNS += [*MEASURES, "suppressed"]
 
 
 def _jsonable(v: Any) -> Any:
@@ -245,6 +252,7 @@ def _write_files(plan: Plan, folder: Path, *, maps: bool, report: bool = True) -
         if isinstance(plan.layers.get(name), gpd.GeoDataFrame) and len(plan.layers[name]):
             plan.layers[name].to_file(gpkg, layer=name, driver="GPKG")
     paths["gpkg"] = gpkg
+    paths.update(_write_inside(plan, folder, gpkg))
     for name, gdf in (("schools", schools), ("clusters", clusters[clusters.geometry.notna()])):
         p = folder / f"{name}.geojson"
         gdf.to_crs("EPSG:4326").to_file(p, driver="GeoJSON", RFC7946="YES") if len(gdf) else None
@@ -295,6 +303,26 @@ def write_maps(plan: Plan, folder: str | Path, *, report: bool = True, pdf: bool
     return paths
 
 
+def _write_inside(plan: Plan, folder: Path, gpkg: Path) -> dict[str, Path]:
+    """Peer groups and allocations, when the plan has them: CSV files and GeoPackage layers."""
+    paths: dict[str, Path] = {}
+    for name, table in (("peer_groups", getattr(plan, "groups", None)),
+                        ("allocations", getattr(plan, "allocations", None))):
+        p = folder / f"{name}.csv"
+        if table is None:
+            p.unlink(missing_ok=True)  # a stale file would describe another plan
+            continue
+        table.to_csv(p, index=False)
+        paths[name] = p
+        if name == "peer_groups":
+            xy = plan.schools.set_index("school_id").geometry
+            layer = gpd.GeoDataFrame(table, geometry=table["school_id"].map(xy).values, crs=plan.schools.crs)
+            layer.to_file(gpkg, layer=name, driver="GPKG")
+        else:
+            pyogrio.write_dataframe(table, gpkg, layer=name, append=False)
+    return paths
+
+
 def read_plan(folder: str | Path) -> Plan:
     """Read a plan written by :func:`write_plan`."""
     folder = Path(folder)
@@ -319,7 +347,12 @@ def read_plan(folder: str | Path) -> Plan:
     meta = _meta(folder)
     saved = {name for name, _kind in pyogrio.list_layers(gpkg)}
     layers = {name: read_layer(gpkg, layer=name) for name in CONTEXT_LAYERS if name in saved}
-    return Plan(meta["name"], schools, clusters, meta["metrics"], meta["run"], Rules.from_dict(meta["rules"]), layers)
+    plan = Plan(meta["name"], schools, clusters, meta["metrics"], meta["run"], Rules.from_dict(meta["rules"]), layers)
+    if (folder / "peer_groups.csv").exists():
+        plan.groups = pd.read_csv(folder / "peer_groups.csv", dtype={"school_id": str}, keep_default_na=False)
+    if (folder / "allocations.csv").exists():
+        plan.allocations = pd.read_csv(folder / "allocations.csv")
+    return plan
 
 
 def _meta(folder: Path) -> dict[str, Any]:
@@ -350,7 +383,7 @@ def check_saved(folder: str | Path) -> list[str]:
 
     Returns every problem in words; empty when the plan and its files agree and meet the rules.
     """
-    from .check import check_cluster_table, compare_assignments, verify_plan
+    from .check import check_cluster_table, check_inside, compare_assignments, verify_plan
     from .schools import read_csv
 
     folder = Path(folder)
@@ -387,6 +420,8 @@ def check_saved(folder: str | Path) -> list[str]:
         out += check_cluster_table(table, _numeric(edited), where="clusters.csv")
     else:
         out.append("clusters.csv is missing")
+    out += [f"peer groups or allocations: {named(p)}" for p in
+            check_inside(plan.groups, plan.allocations, plan.schools, plan.run)]
     return out
 
 

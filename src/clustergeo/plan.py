@@ -41,6 +41,12 @@ class Plan:
     rules: Rules
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     edit_state: Any = field(default=None, repr=False, compare=False)  # clustergeo.edit: geography, plan before
+    #: Peer groups inside the clusters (one row per school: ``school_id, name, cluster, group,
+    #: group_size, shared_with, exception, group_minutes``; see :mod:`clustergeo.groups`), or None.
+    groups: pd.DataFrame | None = None
+    #: Staff and money per cluster (one row per allocation and cluster: ``allocation, unit,
+    #: cluster, kind``, the measures, ``share, quota, amount``; see :mod:`clustergeo.allocate`), or None.
+    allocations: pd.DataFrame | None = None
 
     @property
     def assignment(self) -> pd.DataFrame:
@@ -65,6 +71,14 @@ class Plan:
             f"  solver: {r['status']}, objective {r['objective']:,.1f}, gap {gap}, {r['seconds']:.1f} s, "
             f"{r['solver']}",
         ]
+        if self.groups is not None and r.get("peer_groups"):
+            from .groups import summary_lines
+
+            lines += summary_lines(r["peer_groups"])
+        if self.allocations is not None and r.get("allocations"):
+            from .allocate import summary_lines as allocation_lines
+
+            lines += allocation_lines(self.allocations, r["allocations"])
         return "\n".join(lines)
 
     def __repr__(self) -> str:

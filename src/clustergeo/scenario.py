@@ -39,12 +39,15 @@ from typing import Any
 import geopandas as gpd
 
 from . import datasets
+from .allocate import read_section as read_allocations
+from .groups import read_section as read_peer_groups
 from .errors import RulesError
 from .rules import Rules
 from .schools import read_layer, read_schools
 
 TOP_KEYS = {"name", "description", "dataset", "schools", "exclude", "rules", "solver", "travel", "variants",
             "links"}
+TOP_KEYS |= {"peer_groups", "allocations"}  # worked inside the clusters: groups.py, allocate.py
 SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
 SCHOOLS_KEYS = {"file", "columns", "crs", "layer", "boundary", "boundary_layer", "districts", "districts_layer"}
 SOLVERS = ("highs", "cbc", "gurobi")
@@ -88,6 +91,10 @@ class Scenario:
     links: list[tuple[str, str]] = field(default_factory=list)
     variants: list[Variant] = field(default_factory=list)
     folder: Path = Path(".")
+    #: The ``[peer_groups]`` table (keyword arguments of :func:`clustergeo.groups.peer_groups`), or None.
+    peer_groups: dict[str, Any] | None = None
+    #: The ``[[allocations]]`` tables (keyword arguments of :func:`clustergeo.allocate.allocate`).
+    allocations: list[dict[str, Any]] = field(default_factory=list)
 
     def load(self) -> tuple[gpd.GeoDataFrame, Any, dict[str, gpd.GeoDataFrame]]:
         """The schools table (exclusions applied), the boundary and the map layers.
@@ -139,6 +146,35 @@ class Scenario:
             raise RulesError(f"scenario {self.name!r} names what its schools table does not hold:\n"
                              + "\n".join(errors))
 
+    def inside(self, plan: Any, *, times: Any = None) -> Any:
+        """Form the scenario's peer groups and allocations on ``plan``, check them, and return it.
+
+        Raises
+        ------
+        SolverError
+            When the independent checker finds a group or an allocation that breaks its terms.
+        """
+        from .allocate import allocate, attach
+        from .check import check_inside
+        from .errors import SolverError
+        from .groups import peer_groups
+
+        if self.peer_groups is not None:
+            if times is None and self.network is not None:
+                from .travel import travel_times
+
+                times = travel_times(plan.schools[plan.schools["status"] != "excluded"], network=self.network)
+            opts = dict(self.peer_groups)
+            if "sizes" in opts:
+                opts["sizes"] = tuple(opts["sizes"])
+            peer_groups(plan, times=times, **opts).attach(plan)
+        if self.allocations:
+            attach(plan, [allocate(plan, **a) for a in self.allocations])
+        problems = check_inside(plan.groups, plan.allocations, plan.schools, plan.run)
+        if problems:
+            raise SolverError("the peer groups or allocations failed the independent check: " + "; ".join(problems[:10]))
+        return plan
+
     def variant(self, name: str) -> Rules:
         for v in self.variants:
             if v.name == name or v.slug == name:
@@ -186,10 +222,13 @@ def read_scenario(path: str | Path) -> Scenario:
     if "network" in travel:
         _string(travel["network"], "network", f"{p} [travel]")
     network = (p.parent / travel["network"]) if "network" in travel else None
+    groups = read_peer_groups(data["peer_groups"], str(p)) if "peer_groups" in data else None
+    allocations = read_allocations(data["allocations"], str(p)) if "allocations" in data else []
     return Scenario(name=data.get("name", p.stem), rules=rules, description=data.get("description", ""),
                     dataset=data.get("dataset"), schools_spec=data.get("schools", {}),
                     exclude=data.get("exclude", {}), solver=solver, network=network,
-                    links=_links(data.get("links", []), p), variants=variants, folder=p.parent)
+                    links=_links(data.get("links", []), p), variants=variants, folder=p.parent,
+                    peer_groups=groups, allocations=allocations)
 
 
 def _locate(path: str | Path) -> Path:
