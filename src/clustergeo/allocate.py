@@ -105,25 +105,45 @@ def _divisor(weights: list[Fraction], total: int, method: str, lo: list[int], hi
             return s
 
 
-def _hamilton(quotas: list[Fraction], total: int, lo: list[int], hi: list[int | None], rank: list[int]) -> list[int]:
-    """Largest remainder; clusters whose quota breaks a bound are held at it and the rest re-shared."""
-    n = len(quotas)
-    fixed: dict[int, int] = {}
-    while True:
-        free = [i for i in range(n) if i not in fixed]
-        left = total - sum(fixed.values())
-        W = sum(quotas[i] for i in free)
-        q = {i: (quotas[i] * left / W if W else Fraction(left, len(free))) for i in free}
-        low = [i for i in free if q[i] < lo[i]]
-        high = [i for i in free if hi[i] is not None and q[i] > hi[i]]
-        if not low and not high:
+def _bounded_quotas(w: list[Fraction], total: int, lo: list[int], hi: list[int | None]) -> list[Fraction]:
+    """Quotas ``clamp(x * w_i, lo_i, hi_i)`` with the one scale ``x`` that makes them add up to ``total``."""
+    def clamp(i: int, x: Fraction) -> Fraction:
+        v = max(Fraction(lo[i]), x * w[i])
+        return v if hi[i] is None else min(v, Fraction(hi[i]))
+
+    def f(x: Fraction) -> Fraction:
+        return sum((clamp(i, x) for i in range(len(w))), Fraction(0))
+
+    points = sorted({Fraction(0)} | {Fraction(b) / w[i] for i in range(len(w)) if w[i] > 0
+                                     for b in (lo[i], hi[i]) if b is not None})
+    zero = [i for i in range(len(w)) if w[i] == 0]
+    if zero and all(hi[i] is not None for i in range(len(w)) if w[i] > 0) and f(points[-1]) < total:
+        # the weighted clusters are full: the clusters with no weight share the rest equally
+        full = [clamp(i, points[-1]) for i in range(len(w))]
+        rest = _bounded_quotas([Fraction(1)] * len(zero), total - int(sum(full[i] for i in range(len(w)) if w[i] > 0)),
+                               [lo[i] for i in zero], [hi[i] for i in zero])
+        for i, v in zip(zero, rest):
+            full[i] = v
+        return full
+    below = points[0]
+    for x in points:  # f is piecewise linear between the breakpoints: find the piece holding total
+        if f(x) >= total:
             break
-        for i in low or high:
-            fixed[i] = lo[i] if low else hi[i]  # type: ignore[assignment]
-    s = [fixed.get(i, 0) for i in range(n)]
-    for i in free:
-        s[i] = math.floor(q[i])
-    order = sorted(free, key=lambda i: (-(q[i] - s[i]), -q[i], rank[i]))
+        below = x
+    else:
+        x = below + 1
+        while f(x) < total:
+            x *= 2
+    fa, fb = f(below), f(x)
+    scale = x if fb == fa else below + (x - below) * (total - fa) / (fb - fa)
+    return [clamp(i, scale) for i in range(len(w))]
+
+
+def _hamilton(quotas: list[Fraction], total: int, lo: list[int], hi: list[int | None], rank: list[int]) -> list[int]:
+    """Largest remainder on quotas rescaled within the bounds (plain Hamilton when none binds)."""
+    q = _bounded_quotas(quotas, total, lo, hi)
+    s = [math.floor(v) for v in q]
+    order = sorted(range(len(q)), key=lambda i: (-(q[i] - s[i]), -q[i], rank[i]))
     for i in order[: total - sum(s)]:
         s[i] += 1
     return s
@@ -280,9 +300,10 @@ def _weights(spec: Mapping[str, Any] | None, key: str) -> dict[str, Fraction]:
 
 
 def _fmt(x: Any, unit: str) -> str:
+    d = Decimal(x.numerator) / Decimal(x.denominator) if isinstance(x, Fraction) else Decimal(str(x))
     if unit == "pounds":
-        return f"£{Decimal(str(x)).quantize(Decimal('0.01')):,}"
-    return f"{float(x):g}"
+        return f"£{d.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+    return f"{float(d):g}"
 
 
 def _label(measure: str, singular: int) -> str:

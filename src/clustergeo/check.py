@@ -308,16 +308,17 @@ def check_allocation(table: pd.DataFrame, *, total: float, minimum: float = 0, m
         units = float(a) * scale
         if abs(units - round(units)) > 1e-6:
             out.append(f"cluster {c!r} gets {a}, not a whole number of {'pence' if scale > 1 else 'posts'}")
-        got[c] = round(units)
+        got[c] = units
     if len(set(table["cluster"])) != len(table):
         out.append("a cluster appears more than once in the allocation")
     want = round(float(total) * scale)
-    if sum(got.values()) != want:
-        out.append(f"the amounts add up to {sum(got.values()) / scale:g}, not the total {total:g}")
+    added = sum(float(a) * scale for a in table["amount"])
+    if abs(added - want) > 1e-6:
+        out.append(f"the amounts add up to {added / scale:g}, not the total {total:g}")
     for c, u in got.items():
-        if u < round(float(minimum) * scale):
+        if u < round(float(minimum) * scale) - 1e-6:
             out.append(f"cluster {c!r} gets {u / scale:g}, below the minimum {minimum:g}")
-        if maximum is not None and u > round(float(maximum) * scale):
+        if maximum is not None and u > round(float(maximum) * scale) + 1e-6:
             out.append(f"cluster {c!r} gets {u / scale:g}, above the maximum {maximum:g}")
     return out
 
