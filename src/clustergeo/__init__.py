@@ -7,6 +7,8 @@ from . import datasets, edit, graph, travel, units
 from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, NoPlanInTimeError, Problem,
                      RulesError, SolverError)
 from .check import check_partition, verify_plan
+from .allocate import Allocation, allocate, apportion
+from .groups import PeerGroups, peer_groups
 from .compare import compare, metrics_table, moves
 from .edit import polish, read_assignment, repropose
 from .outputs import read_plan, write_plan
@@ -26,4 +28,5 @@ __all__ = [
     "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "alternatives", "read_plan", "read_scenario", "verify_plan",
     "write_plan", "read_schools", "settings", "summary",
     "edit", "polish", "read_assignment", "repropose",
+    "Allocation", "allocate", "apportion", "PeerGroups", "peer_groups",
 ]

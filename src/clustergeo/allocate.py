@@ -331,7 +331,7 @@ def _sentence(name: str, unit: str, total_units: int, table: pd.DataFrame, metho
     return f"{what}, rounded {rounding}" + (f" {note}" if note else "")
 
 
-def allocate(plan: Any, *, total: int | float | None = None, by: Mapping[str, float] | None = None,
+def allocate(plan: Any, *, total: float | None = None, by: Mapping[str, float] | None = None,
              rates: Mapping[str, float] | None = None, per_cluster: float = 0, method: str = "webster",
              minimum: float = 0, maximum: float | None = None, unit: str = "posts", name: str = "posts",
              kinds: Sequence[str] | None = None, note: str = "") -> Allocation:

@@ -272,8 +272,8 @@ def peer_groups(plan: Any, *, phase: str = "primary", sizes: Sequence[int] = (3,
     cost_of = _costs(ids, minutes, cost)
     chosen = _solve_parts(sorted(members), members, sizes, partner, odd, cost_of)
     return _result(s, chosen, members, partner, odd, sizes,
-                   dict(phase=phase, sizes=list(sizes), unsplittable=unsplittable, times=times.label,
-                        cost=cost if isinstance(cost, str) else getattr(cost, "__name__", "custom")))
+                   {"phase": phase, "sizes": list(sizes), "unsplittable": unsplittable, "times": times.label,
+                    "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", "custom")})
 
 
 def _solve_parts(clusters: list[str], members: dict[str, list[int]], sizes: Sequence[int], partner: dict[str, str],
@@ -353,9 +353,10 @@ def _check_args(sizes: Any, cost: Any, unsplittable: Any) -> tuple[int, ...]:
 
 def summary_lines(record: Mapping[str, Any]) -> list[str]:
     """The summary's lines: the measure, then one line per cluster."""
-    lines = [f"  peer groups of {record['phase']} schools ({_sizes_text(record['sizes'])}; minimising "
-             f"{record['measure']}: {record['total_minutes']:,.1f} min, {record['times']}; "
-             f"unsplittable counts: {record['unsplittable']}):"]
+    head = (f"  peer groups of {record['phase']} schools ({_sizes_text(record['sizes'])}; minimising "
+            f"{record['measure']}: {record['total_minutes']:,.1f} min, {record['times']}; "
+            f"unsplittable counts: {record['unsplittable']}):")
+    lines = [head]
     for c in record["clusters"]:
         tail = f"; {c['exception']}" if c["exception"] else ""
         lines.append(f"    {c['cluster']}: {c['schools']} {record['phase']} schools in {c['groups']} groups ({c['sizes']}), "

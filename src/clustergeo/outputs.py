@@ -379,7 +379,8 @@ def check_saved(folder: str | Path) -> list[str]:
       unknown or is listed twice, named) and, if it differs, against the rules and the
       schools data (sizes, counts, units kept whole, contiguity, districts, pinned clusters);
     * ``clusters.csv`` totals (schools, pupils) against the schools in each cluster;
-    * a folder holding both a plan and ``infeasible.txt`` (files of two runs).
+    * a folder holding both a plan and ``infeasible.txt`` (files of two runs);
+    * the peer groups and allocations against their terms (:func:`~clustergeo.check.check_inside`).
 
     Returns every problem in words; empty when the plan and its files agree and meet the rules.
     """

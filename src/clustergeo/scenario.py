@@ -40,8 +40,8 @@ import geopandas as gpd
 
 from . import datasets
 from .allocate import read_section as read_allocations
-from .groups import read_section as read_peer_groups
 from .errors import RulesError
+from .groups import read_section as read_peer_groups
 from .rules import Rules
 from .schools import read_layer, read_schools
 
