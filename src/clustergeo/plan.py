@@ -104,10 +104,12 @@ class Plan:
         return pd.DataFrame(self.clusters.drop(columns="geometry"))
 
     def check(self) -> list[str]:
-        """Re-check the plan with the independent checker (see :func:`clustergeo.check.verify_plan`)."""
-        from .check import verify_plan
+        """Re-check the plan with the independent checker (see :func:`clustergeo.check.verify_plan`),
+        and its peer groups and allocations when it has them (:func:`clustergeo.check.check_inside`)."""
+        from .check import check_inside, verify_plan
 
-        return verify_plan(self.schools, self.clusters, self.rules.to_dict(), self.run.get("unit_edges"))
+        problems = verify_plan(self.schools, self.clusters, self.rules.to_dict(), self.run.get("unit_edges"))
+        return problems + check_inside(self.groups, self.allocations, self.schools, self.run)
 
     def explore(self, **kwargs: Any):
         """An interactive folium map (needs the ``maps`` extra)."""
