@@ -51,7 +51,9 @@ def test_every_school_exactly_once_in_every_output(norfolk_out):
     assert (a.loc[a["status"] == "excluded"].shape[0]) == 32
     assert a.loc[a["status"] != "excluded", "cluster"].notna().all()
     layers = dict(pyogrio.list_layers(plan_dir / "plan.gpkg"))
-    assert {"schools", "clusters", "run"} <= set(layers) <= {"schools", "clusters", "run", "districts"}
+    # the administration allocation (£2 per pupil of school age) has its own layer
+    assert {"schools", "clusters", "run", "allocations"} <= set(layers) <= {"schools", "clusters", "run", "districts",
+                                                                          "allocations"}
     s = gpd.read_file(plan_dir / "plan.gpkg", layer="schools")
     assert {"school_id", "name", "pupils", "cluster"} <= set(s.columns) and len(s) == 454
     c = gpd.read_file(plan_dir / "plan.gpkg", layer="clusters")
