@@ -148,3 +148,19 @@ def test_bad_options_name_the_key():
         read_section({"size": [3]}, "s.toml")
     with pytest.raises(RulesError, match="phase"):
         read_section({"phase": "primaries"}, "s.toml")
+
+
+@pytest.mark.parametrize("option", ["share", "other-size"])
+def test_the_derived_north_lanarkshire_clusters_with_1_2_and_5_primaries(option):
+    import clustergeo as cg
+
+    s = cg.datasets.load("north-lanarkshire").schools.assign(status="placed")
+    plan = SimpleNamespace(schools=s, clusters=pd.DataFrame({"cluster": sorted(s.cluster.unique()),
+                                                             "kind": "geographic"}), run={}, groups=None)
+    g = peer_groups(plan, unsplittable=option)
+    counts = s[s.phase == "primary"].groupby("cluster").size()
+    odd = sorted(counts.index[counts.isin([1, 2, 5])])
+    assert odd and sorted(g.clusters.loc[g.clusters.exception.str.contains("do not split"), "cluster"]) == odd
+    assert check_groups(g.table, s, unsplittable=option) == []
+    if option == "share":  # Braidhurst's 2 cannot share with Our Lady's 3 (nearest): the next one it can
+        assert "Our Lady's High School" not in g.clusters.set_index("cluster").at["Braidhurst High School", "exception"]

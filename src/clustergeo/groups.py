@@ -16,9 +16,9 @@ The measure minimised (``cost``):
 A cluster whose count cannot be split into the allowed sizes (1, 2 or 5 primaries for trios and
 quads) is named, and handled by the option the planner chooses (``unsplittable``):
 
-``share``       one group shared with the nearest cluster (the plan's "collaborate with larger
-                clusters"): both clusters are solved together, with at most one group holding
-                schools of both.
+``share``       one group shared with the nearest cluster whose count allows it (the plan's
+                "collaborate with larger clusters"): both are solved together, with exactly one
+                group holding schools of both (nearest: the shortest time between a school of each).
 ``other-size``  one group of another size: the size nearest the allowed ones that makes the
                 count split, larger first (5 primaries: one group of 5; 2: a pair; 1: alone).
 ``error``       stop with the list of such clusters.
@@ -144,16 +144,25 @@ def _solve(cands: list[tuple[tuple[int, ...], float, str]], n: int, limits: Mapp
     return [cands[k] for k, v in enumerate(x) if (v.value() or 0) > 0.5]
 
 
-def _nearest(c: str, members: dict[str, list[int]], minutes: np.ndarray) -> str | None:
-    """The cluster with the school nearest (in minutes) to one of cluster ``c``'s schools."""
-    best, name = math.inf, None
+def can_share(n_a: int, n_b: int, sizes: Sequence[int]) -> bool:
+    """Whether clusters of ``n_a`` and ``n_b`` schools split with exactly one group holding both.
+
+    Examples
+    --------
+    >>> can_share(2, 3, (3, 4)), can_share(2, 4, (3, 4))
+    (False, True)
+    """
+    return any(splits(n_a - a, sizes) and splits(n_b - (s - a), sizes)
+               for s in sizes for a in range(1, min(n_a, s - 1) + 1) if 1 <= s - a <= n_b)
+
+
+def _partner(c: str, members: dict[str, list[int]], minutes: np.ndarray, sizes: Sequence[int]) -> str | None:
+    """The nearest cluster (shortest minutes between a school of each) that ``c`` can share a group with."""
+    near = []
     for other, idx in sorted(members.items()):
-        if other == c or not idx:
-            continue
-        t = float(minutes[np.ix_(members[c], idx)].min())
-        if t < best:
-            best, name = t, other
-    return name
+        if other != c and idx and can_share(len(members[c]), len(idx), sizes):
+            near.append((float(minutes[np.ix_(members[c], idx)].min()), other))
+    return min(near)[1] if near else None
 
 
 def _candidates(part: list[str], members: dict[str, list[int]], sizes: Sequence[int], partner: dict[str, str],
@@ -170,7 +179,7 @@ def _candidates(part: list[str], members: dict[str, list[int]], sizes: Sequence[
         if a not in part:
             continue
         both = sorted(members[a] + members[b])
-        tag = ",".join(sorted({f"shared:{a}"} | ({f"shared:{b}"} if b in partner else set())))
+        tag = ",".join(sorted({f"shared:{a}"} | ({f"shared:{b}"} if partner.get(b) == a else set())))
         for s in sizes:
             for g in itertools.combinations(both, s):
                 key = tuple(sorted(g))
@@ -264,10 +273,10 @@ def peer_groups(plan: Any, *, phase: str = "primary", sizes: Sequence[int] = (3,
                                f"{_sizes_text(sizes)}" for c in bad],
                               relaxations=["unsplittable='share' (a group shared with the nearest cluster)",
                                            "unsplittable='other-size' (one group of another size)"])
-    partner = {c: p for c in bad if unsplittable == "share" and (p := _nearest(c, members, minutes)) is not None}
+    partner = {c: p for c in bad if unsplittable == "share" and (p := _partner(c, members, minutes, sizes)) is not None}
     if unsplittable == "share" and len(partner) < len(bad):
-        raise InfeasibleError(f"{phase} schools of {sorted(set(bad) - set(partner))} have no other cluster to share "
-                              "with", relaxations=["unsplittable='other-size'"])
+        raise InfeasibleError(f"the {phase} schools of {sorted(set(bad) - set(partner))} have no cluster to share "
+                              f"one group of {_sizes_text(sizes)} with", relaxations=["unsplittable='other-size'"])
     odd = {c: other_size(len(members[c]), sizes) for c in bad if unsplittable == "other-size"}
     cost_of = _costs(ids, minutes, cost)
     chosen = _solve_parts(sorted(members), members, sizes, partner, odd, cost_of)
@@ -359,7 +368,8 @@ def summary_lines(record: Mapping[str, Any]) -> list[str]:
     lines = [head]
     for c in record["clusters"]:
         tail = f"; {c['exception']}" if c["exception"] else ""
-        lines.append(f"    {c['cluster']}: {c['schools']} {record['phase']} schools in {c['groups']} groups ({c['sizes']}), "
+        lines.append(f"    {c['cluster']}: {c['schools']} {record['phase']} schools in {c['groups']} "
+                     f"group{'s' * (c['groups'] != 1)} ({c['sizes']}), "
                      f"{c['minutes']:,.1f} min{tail}")
     return lines
 
