@@ -75,7 +75,7 @@ def test_optimal_against_brute_force(seed, cost):
         got = g.clusters.set_index("cluster").at[c, "minutes"]
         assert got == pytest.approx(best, abs=0.06)  # minutes are rounded to 0.1 in the table
         mine = g.table[g.table.cluster == c]
-        assert sum(fn(times, tuple(grp.school_id)) for _, grp in mine.groupby("group")) == pytest.approx(best)
+        assert sum(fn(times, tuple(grp.school)) for _, grp in mine.groupby("group")) == pytest.approx(best)
     assert check_groups(g.table, plan.schools, sizes=(3, 4)) == []
 
 

@@ -22,9 +22,9 @@ def nl_out(tmp_path_factory):
 
 def test_solve_writes_peer_groups_and_allocations(nl_out):
     plan = read_plan(nl_out)
-    groups = pd.read_csv(nl_out / "peer_groups.csv", dtype={"school_id": str}, keep_default_na=False)
+    groups = pd.read_csv(nl_out / "peer_groups.csv", dtype={"school": str}, keep_default_na=False)
     grouped = plan.schools[(plan.schools.phase == "primary") & plan.schools.cluster.isin(set(groups.cluster))]
-    assert sorted(groups.school_id) == sorted(grouped.school_id)  # every primary exactly once
+    assert sorted(groups.school) == sorted(grouped.school_id)  # every primary exactly once
     ok = groups.group_size.isin([3, 4]) | groups.exception.isin(["shared", "other-size"])
     assert ok.all()
     assert set(plan.schools.loc[plan.schools.phase == "primary", "cluster"]) <= set(groups.cluster)
@@ -47,7 +47,7 @@ def test_solve_writes_peer_groups_and_allocations(nl_out):
 def test_checker_catches_tampered_groups_and_allocations(nl_out, tmp_path):
     bad = tmp_path / "bad"
     shutil.copytree(nl_out, bad)
-    g = pd.read_csv(bad / "peer_groups.csv", dtype={"school_id": str}, keep_default_na=False)
+    g = pd.read_csv(bad / "peer_groups.csv", dtype={"school": str}, keep_default_na=False)
     pd.concat([g, g.iloc[[0]]]).to_csv(bad / "peer_groups.csv", index=False)
     a = pd.read_csv(bad / "allocations.csv")
     a.loc[a.index[a.allocation == "support for learning teachers"][0], "amount"] += 1

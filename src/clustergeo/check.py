@@ -246,12 +246,15 @@ def check_cluster_table(table: pd.DataFrame, schools: pd.DataFrame, *, where: st
                            f"{float(total[lab]):,.0f}")
     for lab in sorted(set(count.index.astype(str)) - set(listed)):
         out.append(f"cluster {lab!r} is missing from {where}")
+    return out
+
+
 def check_groups(groups: pd.DataFrame, schools: pd.DataFrame, *, phase: str = "primary",
                  sizes: tuple[int, ...] | list[int] = (3, 4), unsplittable: str = "share",
                  clusters: list | None = None) -> list[str]:
     """Every way a peer-group table breaks its rules, in words. Empty if none.
 
-    ``groups`` has ``school_id, cluster, group`` (and ``exception``); ``schools`` the plan's schools
+    ``groups`` has ``school`` (the school id), ``cluster``, ``group`` (and ``exception``); ``schools`` the plan's schools
     (``school_id, cluster, phase, status``). Checked: every school of ``phase`` in a grouped cluster
     is in exactly one group and nothing else is; each group's size is allowed and its schools share
     one cluster, unless the group is an exception of the option named (``shared`` with
@@ -259,7 +262,7 @@ def check_groups(groups: pd.DataFrame, schools: pd.DataFrame, *, phase: str = "p
     ``clusters`` limits the check to those clusters (default: every cluster in ``groups``).
     """
     out: list[str] = []
-    ids = groups["school_id"].astype(str)
+    ids = groups["school"].astype(str)
     for sid in sorted(set(ids[ids.duplicated()])):
         out.append(f"school {sid} is in more than one peer group")
     s = schools[(schools["phase"] == phase) & schools["cluster"].notna()]
@@ -276,8 +279,8 @@ def check_groups(groups: pd.DataFrame, schools: pd.DataFrame, *, phase: str = "p
     odd_per_cluster: dict = {}
     for gid, grp in groups.assign(exception=exception.fillna("")).groupby("group"):
         kind = set(grp["exception"]) - {""}
-        where = {home.get(str(x), c) for x, c in zip(grp["school_id"], grp["cluster"])}
-        for x, c in zip(grp["school_id"].astype(str), grp["cluster"]):
+        where = {home.get(str(x), c) for x, c in zip(grp["school"], grp["cluster"])}
+        for x, c in zip(grp["school"].astype(str), grp["cluster"]):
             if x in home and home[x] != c:
                 out.append(f"school {x} is listed in cluster {c!r} but the plan puts it in {home[x]!r}")
         if len(where) > 1 and not (kind == {"shared"} and unsplittable == "share" and len(where) == 2):

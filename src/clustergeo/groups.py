@@ -58,7 +58,7 @@ class PeerGroups:
     Attributes
     ----------
     table : DataFrame
-        One row per school: ``school_id, name, cluster, group, group_size, shared_with,
+        One row per school: ``school`` (its id), ``name, cluster, group, group_size, shared_with,
         exception, group_minutes`` (the group's cost, in minutes).
     clusters : DataFrame
         One row per cluster: ``cluster, schools, groups, sizes, minutes, exception``.
@@ -245,7 +245,7 @@ def peer_groups(plan: Any, *, phase: str = "primary", sizes: Sequence[int] = (3,
     >>> import clustergeo as cg
     >>> plan = cg.propose(...)  # doctest: +SKIP
     >>> g = peer_groups(plan, sizes=(3, 4), unsplittable="share")  # doctest: +SKIP
-    >>> g.table[["school_id", "cluster", "group"]]  # doctest: +SKIP
+    >>> g.table[["school", "cluster", "group"]]  # doctest: +SKIP
     """
     from .travel import estimate_travel_times
 
@@ -314,10 +314,10 @@ def _result(s: pd.DataFrame, chosen: list, members: dict[str, list[int]], partne
         exception = "shared" if len(home) > 1 else ("other-size" if len(g) not in sizes else "")
         for i in g:
             others = sorted(set(home) - {cluster_of[i]})
-            rows.append({"school_id": s.at[i, "school_id"], "name": s.at[i, "name"], "cluster": cluster_of[i],
+            rows.append({"school": s.at[i, "school_id"], "name": s.at[i, "name"], "cluster": cluster_of[i],
                          "group": gid, "group_size": len(g), "shared_with": "; ".join(others),
                          "exception": exception, "group_minutes": round(c, 3)})
-    table = pd.DataFrame(rows).sort_values(["cluster", "group", "school_id"]).reset_index(drop=True)
+    table = pd.DataFrame(rows).sort_values(["cluster", "group", "school"]).reset_index(drop=True)
     per = []
     for c, idx in sorted(members.items()):
         mine = table[table["cluster"] == c]

@@ -11,7 +11,7 @@ One folder per plan:
 ``assignment.csv``  ``school_id,cluster,status`` keyed by URN or seed code
 ``clusters.csv``    the cluster table
 ``plan.json``       metrics, the run record and the rules
-``peer_groups.csv`` peer groups inside the clusters (``school_id, name, cluster, group, ...``),
+``peer_groups.csv`` peer groups inside the clusters (``school, name, cluster, group, ...``),
                     also the GeoPackage layer ``peer_groups`` (points); when formed
 ``allocations.csv`` staff and money per cluster, also the GeoPackage layer ``allocations``
                     (a table); when made
@@ -316,7 +316,7 @@ def _write_inside(plan: Plan, folder: Path, gpkg: Path) -> dict[str, Path]:
         paths[name] = p
         if name == "peer_groups":
             xy = plan.schools.set_index("school_id").geometry
-            layer = gpd.GeoDataFrame(table, geometry=table["school_id"].map(xy).values, crs=plan.schools.crs)
+            layer = gpd.GeoDataFrame(table, geometry=table["school"].astype(str).map(xy).values, crs=plan.schools.crs)
             layer.to_file(gpkg, layer=name, driver="GPKG")
         else:
             pyogrio.write_dataframe(table, gpkg, layer=name, append=False)
@@ -349,7 +349,7 @@ def read_plan(folder: str | Path) -> Plan:
     layers = {name: read_layer(gpkg, layer=name) for name in CONTEXT_LAYERS if name in saved}
     plan = Plan(meta["name"], schools, clusters, meta["metrics"], meta["run"], Rules.from_dict(meta["rules"]), layers)
     if (folder / "peer_groups.csv").exists():
-        plan.groups = pd.read_csv(folder / "peer_groups.csv", dtype={"school_id": str}, keep_default_na=False)
+        plan.groups = pd.read_csv(folder / "peer_groups.csv", dtype={"school": str}, keep_default_na=False)
     if (folder / "allocations.csv").exists():
         plan.allocations = pd.read_csv(folder / "allocations.csv")
     return plan

@@ -41,7 +41,7 @@ class Plan:
     rules: Rules
     layers: dict[str, gpd.GeoDataFrame] = field(default_factory=dict)
     edit_state: Any = field(default=None, repr=False, compare=False)  # clustergeo.edit: geography, plan before
-    #: Peer groups inside the clusters (one row per school: ``school_id, name, cluster, group,
+    #: Peer groups inside the clusters (one row per school: ``school, name, cluster, group,
     #: group_size, shared_with, exception, group_minutes``; see :mod:`clustergeo.groups`), or None.
     groups: pd.DataFrame | None = None
     #: Staff and money per cluster (one row per allocation and cluster: ``allocation, unit,
