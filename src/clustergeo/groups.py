@@ -133,12 +133,16 @@ def _solve(cands: list[tuple[tuple[int, ...], float, str]], n: int, limits: Mapp
         tagged = [v for (_, _, t), v in zip(cands, x) if tag in t.split(",")]
         lp += pulp.lpSum(tagged) >= lo, f"lo_{len(lp.constraints)}"
         lp += pulp.lpSum(tagged) <= hi, f"hi_{len(lp.constraints)}"
+    from .solve import solvers
+
     try:
-        lp.solve(pulp.HiGHS(msg=False, threads=1, random_seed=0))
+        info = solvers.run(lp, solvers.make("highs", time_limit=None, gap=None, threads=1, seed=0, warm_start=False))
     except pulp.PulpSolverError as e:  # pragma: no cover - solver missing
         raise SolverError(f"HiGHS failed on the peer groups of {where}: {e}") from e
-    status = pulp.LpStatus[lp.status]
-    if status != "Optimal":
+    status = info.status
+    if status == "error" or (status != "infeasible" and not info.has_solution):
+        raise SolverError(f"HiGHS did not solve the peer groups of {where} ({status})")
+    if status != "optimal":
         raise InfeasibleError(f"{where}: the schools cannot be split into the groups asked for ({status}); "
                               "use unsplittable='other-size'")
     return [cands[k] for k, v in enumerate(x) if (v.value() or 0) > 0.5]
