@@ -34,6 +34,7 @@ NORFOLK_COLUMNS = [
     "ReligiousCharacter", "NumberOfPupils", "DistrictAdministrative_code",
     "DistrictAdministrative_name", "district_code_from_location", "district_name_from_location",
     "AdministrativeWard_name", "UrbanRural", "Postcode", "Easting", "Northing",
+    "pupils_nursery",  # nursery pupils, so a scenario can count pupils of school age only
 ]
 NL_COLUMNS = [
     "seed_code", "school_name", "school_type", "centre_type", "denomination", "pupil_roll_2025",

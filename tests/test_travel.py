@@ -70,11 +70,35 @@ def test_estimate_is_labelled():
     assert tt.is_estimate and "ESTIMATE" in tt.label
     i, j = 0, 1
     d = s.geometry.iloc[i].distance(s.geometry.iloc[j]) / 1000
-    assert tt.minutes[i, j] == pytest.approx(d * cg.settings.detour_factor / cg.settings.speed_kmh * 60)
+    one_speed = travel.estimate_travel_times(s, long_speed_kmh=None)
+    assert one_speed.minutes[i, j] == pytest.approx(d * cg.settings.detour_factor / cg.settings.speed_kmh * 60)
+    assert "DfT" in tt.label and "rural" in tt.label
+
+
+def test_estimate_speed_depends_on_trip_and_setting():
+    s = cg.datasets.load("norfolk").schools
+    tt = travel.estimate_travel_times(s)
+    flat = travel.estimate_travel_times(s, long_speed_kmh=None)
+    rural = travel.is_rural(s["UrbanRural"].tolist())
+    road = flat.minutes / 60 * cg.settings.speed_kmh
+    short = road <= travel.SHORT_TRIP_KM
+    assert tt.minutes[short] == pytest.approx(flat.minutes[short])  # short trips: the calibrated speed
+    both_urban = ~rural[:, None] & ~rural[None, :]
+    assert tt.minutes[both_urban] == pytest.approx(flat.minutes[both_urban])  # town traffic all the way
+    long_rural = (road > 20) & (rural[:, None] | rural[None, :])
+    assert long_rural.any() and (tt.minutes[long_rural] < flat.minutes[long_rural]).all()
+    # a 44 km road trip out of town: 3.9 km at the short-trip speed, the rest at the DfT average
+    expect = 60 * (travel.SHORT_TRIP_KM / cg.settings.speed_kmh + (44 - travel.SHORT_TRIP_KM) / travel.LONG_TRIP_SPEED_KMH)
+    assert 60 < expect < 75
+    assert list(travel.is_rural(["(England/Wales) Urban city and town", "(England/Wales) Rural village",
+                                 "Large urban areas", "Accessible small towns", None])) == [False, True, False, True, False]
 
 
 def test_calibration_figures():
-    c = travel.calibrate()
+    from clustergeo.calibration import calibrate
+
+    c = calibrate()
+    assert c["short_trip_km"] == pytest.approx(travel.SHORT_TRIP_KM, abs=0.05)
     assert 1.1 < c["detour_factor"] < 2.0
     assert 10 < c["speed_kmh"] < 60
     assert c["norfolk_km_correlation"] > 0.5 and c["nl_minutes_correlation"] > 0.5

@@ -10,7 +10,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from .errors import ClusterGeoError, InfeasibleError, RulesError
+from .errors import ClusterGeoError, InfeasibleError, NoPlanInTimeError, RulesError
 
 EXIT_PROBLEMS = 1  # `check` found problems; an unexpected internal error
 EXIT_ERROR = 2  # a ClusterGeoError: bad input, no plan, solver failure
@@ -55,8 +55,10 @@ def _progress(r) -> None:
     print(f"  {describe(r)}", file=sys.stderr, flush=True)
 
 
-def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None = None) -> bool:
-    """Solve one set of rules into ``out`` (``shown``: the folder named in messages)."""
+def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None = None,
+               solved: dict | None = None) -> bool:
+    """Solve one set of rules into ``out`` (``shown``: the folder named in messages; ``solved``
+    collects the plans by name)."""
     from .proposal import propose
 
     shown = out if shown is None else shown
@@ -74,7 +76,8 @@ def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None =
             from .compare import metrics_table
             from .proposal import alternatives
 
-            plans = alternatives(schools, rules, n=args.alternatives, **kwargs)
+            plans = alternatives(schools, rules, n=args.alternatives,
+                                 min_difference=getattr(args, "min_difference", None) or 0.0, **kwargs)
             plan = plans[0]
             for i, other in enumerate(plans[1:], start=2):
                 other.save(out / "alternatives" / f"plan-{i}")
@@ -87,10 +90,28 @@ def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None =
             plan = propose(schools, rules, **kwargs)
         scenario.inside(plan)
     except InfeasibleError as e:
+        from .principles import explain
+
+        from .scenario import Variant
+
+        others = [v for v in scenario.variants if f"{scenario.name}: {v.name}" != name]
+        main = {k: v for k, v in scenario.rules.to_dict().items() if rules.to_dict().get(k) != v}
+        if main:  # a variant failed: the main rules are one more version to try
+            others.insert(0, Variant("the main rules", main))
+        e = explain(e, rules, others)
         out.mkdir(parents=True, exist_ok=True)
         (out / "infeasible.txt").write_text(str(e) + "\n")
         print(f"\n{name}: NO PLAN\n{e}\n(written to {shown / 'infeasible.txt'})\n")
         return False
+    except NoPlanInTimeError as e:  # one version out of time does not stop the others
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "no-plan-in-time.txt").write_text(str(e) + "\n")
+        print(f"\n{name}: NO PLAN IN TIME ({time_limit:g} s)\n{e}\n")
+        return False
+    if scenario.principles:
+        plan.run["principles"] = list(scenario.principles)
+    if solved is not None:
+        solved[name] = plan
     paths = plan.save(out)
     print()
     print(plan.summary())
@@ -222,7 +243,8 @@ def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
         ok = _solve_one(sc, sc.variant(args.variant), f"{sc.name}: {args.variant}", stage, args, shown=out)
         done.append(args.variant)
         return 0 if ok else EXIT_ERROR
-    ok = _solve_one(sc, sc.rules, sc.name, stage, args, shown=out)
+    plans: dict = {}
+    ok = _solve_one(sc, sc.rules, sc.name, stage, args, shown=out, solved=plans)
     done.append("the main rules" + ("" if ok else " (no plan: infeasible.txt)"))
     todo = sc.variants if args.all_variants else ([] if ok else [v for v in sc.variants if v.fallback])
     if not ok and todo:
@@ -232,8 +254,15 @@ def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
     for v in todo:
         sub = Path("variants") / v.slug
         any_ok |= _solve_one(sc, sc.rules.replace(**v.changes), f"{sc.name}: {v.name}", stage / sub, args,
-                             shown=out / sub)
+                             shown=out / sub, solved=plans)
         done.append(f"variant {v.name!r}")
+    if len(plans) > 1:
+        from .versions import versions_table
+
+        table = versions_table(plans)
+        table.to_csv(stage / "versions.csv")
+        print(f"\nThe versions side by side ({out / 'versions.csv'}):")
+        _print_table(table, index=True)
     _report_versions(stage)
     return 0 if any_ok else EXIT_ERROR
 
@@ -330,7 +359,7 @@ def cmd_scenarios(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .travel import calibrate
+    from .calibration import calibrate
 
     for k, v in calibrate().items():
         print(f"{k:32s} {v:.3f}")
@@ -432,6 +461,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --start: schools (school_id[,cluster]) and clusters (cluster) to keep")
     p.add_argument("--free-all", action="store_true",
                    help="with --start: re-optimise every unlocked cluster, not only those around the edits")
+    p.add_argument("--min-difference", type=float, metavar="SHARE",
+                   help="with --alternatives: each plan puts at least this share (0-1) of the schools in a "
+                        "different cluster from every earlier one")
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("check", help="re-verify a saved plan (and the files a planner edits) against its rules, "
                                      "or any school_id,cluster file against a scenario's")

@@ -71,6 +71,7 @@ class Plan:
             f"  solver: {r['status']}, objective {r['objective']:,.1f}, gap {gap}, {r['seconds']:.1f} s, "
             f"{r['solver']}",
         ]
+        lines += proof_lines(self.run)
         if self.groups is not None and r.get("peer_groups"):
             from .groups import summary_lines
 
@@ -152,6 +153,29 @@ class Plan:
         from .edit import undo
 
         return undo(self)
+
+
+def proof_lines(run: dict[str, Any]) -> list[str]:
+    """The summary's lines for the proofs, the principles and what gave way (from the run record)."""
+    import textwrap
+
+    out = []
+    if run.get("size_measure"):
+        out.append(f"  pupils counted: {run['size_measure']} (the census headcount is in pupils_headcount)")
+    if run.get("fewest_proof"):
+        out.append(f"  fewest clusters: {run['fewest_proof']['fewest']}, proved: {run['fewest_proof']['proof']}")
+    if run.get("crossings_proof"):
+        cp = run["crossings_proof"]
+        of = f" of {cp['of']}" if cp.get("of") else ""
+        out.append(f"  fewest clusters crossing district lines (kept clusters included): {cp['fewest']}{of}; "
+                   f"{cp['proof']}")
+    if run.get("principles"):
+        out.append("  principles, in order: " + "; ".join(f"{i}. {p}" for i, p in enumerate(run["principles"], 1)))
+    for line in run.get("zoned_outside", []):
+        out.append(f"  zoned to a neighbouring council's secondary: {line}")
+    if run.get("gave_way"):
+        out += textwrap.wrap(run["gave_way"], width=100, initial_indent="  ", subsequent_indent="  ")
+    return out
 
 
 def polsby_popper(geom: Any) -> float:

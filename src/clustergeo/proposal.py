@@ -8,20 +8,30 @@ check it with the independent checker before returning it.
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 
+from . import crossings, travel, units
 from . import graph as graphs
-from . import travel, units
-from .errors import DataError, GraphError, Problem
+from .errors import (
+    DataError,
+    GraphError,
+    InfeasibleError,
+    Problem,
+    RulesError,
+    SolverError,
+)
 from .plan import Plan, build_plan
-from .rules import OBJECTIVES, Rules
+from .rules import OBJECTIVES, Rules, phase_measure
 from .settings import settings
 from .solve import partition
+from .solve.problem import CROSSING_CAP_KEY
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +54,12 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
             seed: int | None = None, progress: Callable | bool | None = None, name: str = "plan",
             layers: dict[str, gpd.GeoDataFrame] | None = None, exclude: list[Plan] | None = None) -> Plan:
     """Propose clusters for ``schools`` under ``rules``.
+
+    The stages, each a function of this module: :func:`set_aside` (excluded, apart and pinned
+    schools), :func:`neighbours` (graph and travel times), :func:`compile_units` (units and
+    the costs the rules imply), :func:`solve_units` (the optimiser, with the crossing cap or
+    fewest crossings when asked) and :func:`assemble` (the checked :class:`Plan`, with the
+    proofs and the district report in its run record).
 
     Parameters
     ----------
@@ -76,8 +92,95 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
     ------
     InfeasibleError
         With the reasons in planner language.
+
+    Examples
+    --------
+    >>> import clustergeo as cg
+    >>> ds = cg.datasets.load("north-lanarkshire")
+    >>> plan = cg.propose(ds.schools, cg.Rules(min_schools=8, max_schools=13, clusters=10),
+    ...                   boundary=ds.layers["authority"])  # doctest: +SKIP
     """
-    s = schools.reset_index(drop=True).copy()
+    prep = prepare(schools, rules, boundary=boundary, areas=areas, links=links, network=network)
+    opts = {"solver": solver, "time_limit": time_limit, "gap": gap, "threads": threads, "seed": seed, "progress": progress}
+    result, crossing_proof = solve_units(prep.u, rules, prep.compiled, opts, exclude=exclude,
+                                         fixed_crossings=prep.fixed_crossings)
+    return finish(prep, result, rules, crossing_proof=crossing_proof, name=name, layers=layers,
+                  settings_used={"threads": threads or settings.threads,
+                                 "seed": settings.seed if seed is None else seed,
+                                 "time_limit": time_limit, "gap_limit": gap})
+
+
+@dataclass
+class Prepared:
+    """What the stages before the solve produce (see :func:`prepare`)."""
+
+    schools: pd.DataFrame
+    status: pd.Series
+    cluster: pd.Series
+    school_graph: Any
+    cells: Any
+    times: Any
+    links_added: list
+    membership: pd.Series
+    u: Any
+    compiled: dict
+    fixed_crossings: int
+
+
+def prepare(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None, areas: Any = None,
+            links: list | None = None, network: Any = None) -> Prepared:
+    """Stages 1 to 3: set aside, neighbours and travel times, units and compiled rules."""
+    s = measured(schools.reset_index(drop=True).copy(), rules)
+    status, cluster = set_aside(s, rules)
+    g_all, g, cells, tt, added = neighbours(s, status, rules, boundary=boundary, areas=areas, links=links,
+                                            network=network)
+    membership, u, compiled = compile_units(s.loc[status == "placed"], g, rules, tt)
+    return Prepared(s, status, cluster, g_all, cells, tt, added, membership, u, compiled,
+                    _pinned_crossings(s, status, cluster))
+
+
+def finish(prep: Prepared, result: Any, rules: Rules, *, crossing_proof: dict | None = None, name: str = "plan",
+           layers: dict | None = None, settings_used: dict | None = None) -> Plan:
+    """Stage 5: schools back from units, the checked :class:`Plan`, its proofs and reports."""
+    cluster = prep.cluster.copy()
+    row_of = dict(zip(prep.schools["school_id"], prep.schools.index))
+    for sid, c in units.expand(result.assignment, prep.membership).items():
+        cluster[row_of[sid]] = c
+    plan = build_plan(prep.schools, prep.status, cluster, result=result, rules=rules, unit_graph=prep.u,
+                      membership=prep.membership, school_graph=prep.school_graph, cells=prep.cells,
+                      times=prep.times, links_added=prep.links_added, name=name, layers=layers or {},
+                      settings_used=settings_used or {})
+    return assemble(plan, prep.u, result, rules, crossing_proof)
+
+
+def _pinned_crossings(s: pd.DataFrame, status: pd.Series, cluster: pd.Series) -> int:
+    """How many pinned clusters have schools in more than one district (fixed before solving)."""
+    if "district" not in s.columns:
+        return 0
+    pinned = s[status == "pinned"].assign(cluster=cluster[status == "pinned"])
+    return int((pinned.groupby("cluster")["district"].nunique() > 1).sum())
+
+
+def measured(s: pd.DataFrame, rules: Rules) -> pd.DataFrame:
+    """Stage 0: the pupils every rule and report counts are ``rules.size_measure`` (the headcount
+    stays in ``pupils_headcount``)."""
+    m = rules.size_measure
+    if m == "pupils":
+        return s
+    if m not in s.columns:
+        raise DataError(Problem("the size measure is not a column of the schools table", column=m,
+                                fix="use 'pupils' or a column such as 'pupils_school_age'"))
+    vals = pd.to_numeric(s[m], errors="coerce")
+    bad = s.loc[vals.isna() | (vals < 0), "school_id"].tolist()
+    if bad:
+        raise DataError([Problem("the size measure is missing or negative", school=str(b), column=m,
+                                 fix="enter a whole number >= 0") for b in bad[:20]])
+    return s.assign(pupils_headcount=s["pupils"], pupils=vals.round().astype("int64"))
+
+
+def set_aside(s: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Series]:
+    """Stage 1: each school's status (placed, excluded, apart, pinned) and, for apart and pinned
+    schools, their cluster."""
     status = pd.Series("placed", index=s.index, dtype=object)
     cluster = pd.Series(None, index=s.index, dtype=object)
     excluded = s.get("excluded", pd.Series("", index=s.index)).fillna("") != ""
@@ -93,14 +196,18 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         known = set(s["cluster"].dropna())
         for label in rules.pinned:
             if label not in known:
-                import difflib
-
                 near = difflib.get_close_matches(label, sorted(known), 1)
                 raise DataError(Problem(f"pinned cluster {label!r} is not a current cluster", column="cluster",
                                         fix=f"did you mean {near[0]!r}?" if near else "check the label"))
         mask = s["cluster"].isin(rules.pinned) & (status == "placed")
         status[mask], cluster[mask] = "pinned", s.loc[mask, "cluster"]
+    return status, cluster
 
+
+def neighbours(s: pd.DataFrame, status: pd.Series, rules: Rules, *, boundary: Any, areas: Any,
+               links: list | None, network: Any) -> tuple[Any, Any, Any, Any, list]:
+    """Stage 2: the school graph (all geographic schools), the graph of the placed ones (stray
+    parts joined or reported), their cells and the travel times."""
     geo = s[status.isin(["placed", "pinned"])]
     if areas is None:
         if boundary is None:
@@ -110,8 +217,7 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
     else:
         cells = areas.loc[geo.index]
     g_all = graphs.school_graph(geo, cells)
-    placed_ids = s.loc[status == "placed", "school_id"].tolist()
-    g = g_all.subgraph(placed_ids).copy()
+    g = g_all.subgraph(s.loc[status == "placed", "school_id"].tolist()).copy()
     if links:
         graphs.add_links(g, links)
     tt = travel.travel_times(s.loc[status == "placed"], network=network)
@@ -122,11 +228,20 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         added = graphs.connect_nearest(g, cost=tt)
         for a, b in added:
             log.warning("joined stray part: %s -- %s (nearest by travel time)", g.nodes[a]["name"], g.nodes[b]["name"])
+    return g_all, g, cells, tt, added
 
-    placed = s.loc[status == "placed"]
+
+def compile_units(placed: pd.DataFrame, g: Any, rules: Rules, tt: Any) -> tuple[pd.Series, Any, dict]:
+    """Stage 3: planning units, the unit graph, and what the rules compile to: the cost, the
+    edge weights (keeping current clusters) and the unit-hub pairs a travel cap forbids."""
     membership = units.make_units(placed, keep_whole=rules.keep_whole, split=rules.redraw,
                                   must_link=rules.must_link)
     u = units.contract(g, membership)
+    phase_of = dict(zip(placed["school_id"], placed["phase"]))
+    for phase in rules.min_phase:  # schools of each phase per unit, for the composition rule
+        same = {"secondary": {"secondary", "all-through"}}.get(phase, {phase})
+        for v, d in u.nodes(data=True):
+            d[phase_measure(phase)] = sum(phase_of.get(m) in same for m in d.get("members", [v]))
     objective = OBJECTIVES[rules.objective]
     cost = tt.unit_costs(u) if objective == "hess" else None
     edge_w = None
@@ -146,43 +261,133 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         per_pupil = cost if cost is not None else tt.unit_costs(u)
         forbid = {(a, b) for (a, b), c in per_pupil.items()
                   if a != b and c / max(u.nodes[a]["pupils"], 1) > rules.max_minutes}
+    return membership, u, {"cost": cost, "objective": objective, "edge_weights": edge_w, "forbid": forbid}
+
+
+def partition_kwargs(rules: Rules, compiled: dict, opts: dict, *, exclude: list[Plan] | None = None) -> dict:
+    """The arguments of :func:`clustergeo.partition` the rules compile to."""
     k = rules.clusters
-    result = partition(
-        u, weight="pupils", bounds=rules.bounds(), k=k if k is not None else ("fewest" if rules.fewest else None),
-        fewest=rules.fewest and k is not None, cost=cost, objective=objective,
+    return dict(
+        weight="pupils", bounds=rules.bounds(), k=k if k is not None else ("fewest" if rules.fewest else None),
+        fewest=rules.fewest and k is not None, cost=compiled["cost"], objective=compiled["objective"],
         district="district" if rules.districts != "off" else None,
         district_mode=rules.districts if rules.districts != "off" else None,
         district_penalty=rules.district_penalty,
         division="division" if rules.divisions != "off" else None,
         division_mode=rules.divisions if rules.divisions != "off" else None,
-        division_penalty=rules.division_penalty, edge_weights=edge_w, forbid=forbid,
-        solver=solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, progress=progress,
+        division_penalty=rules.division_penalty, edge_weights=compiled["edge_weights"],
+        forbid=compiled["forbid"], **opts,
         exclude=[old.run["unit_clusters"] for old in (exclude or [])] or None)
-    school_cluster = units.expand(result.assignment, membership)
-    row_of = dict(zip(s["school_id"], s.index))
-    for sid, c in school_cluster.items():
-        cluster[row_of[sid]] = c
-    return build_plan(s, status, cluster, result=result, rules=rules, unit_graph=u, membership=membership,
-                      school_graph=g_all, cells=cells, times=tt, links_added=added, name=name,
-                      layers=layers or {}, settings_used={"threads": threads or settings.threads,
-                                                          "seed": settings.seed if seed is None else seed,
-                                                          "time_limit": time_limit, "gap_limit": gap})
 
 
-def alternatives(schools: gpd.GeoDataFrame, rules: Rules, n: int = 3, **kwargs: Any) -> list[Plan]:
+def solve_units(u: Any, rules: Rules, compiled: dict, opts: dict, *, exclude: list[Plan] | None = None,
+                fixed_crossings: int = 0) -> tuple[Any, dict | None]:
+    """Stage 4: :func:`clustergeo.partition` on the unit graph; with ``max_crossings`` or
+    ``fewest_crossings``, :func:`clustergeo.crossings.fewest_crossings` (then also its proof)."""
+    kwargs = partition_kwargs(rules, compiled, opts, exclude=exclude)
+    if rules.fewest_crossings or rules.max_crossings is not None:
+        if not rules.fewest_crossings:  # a cap alone: one solve under it
+            g = u.copy()
+            g.graph[CROSSING_CAP_KEY] = max(rules.max_crossings - fixed_crossings, 0)
+            if rules.max_crossings < fixed_crossings:
+                raise InfeasibleError([(f"the kept clusters alone cross district lines {fixed_crossings} times, "
+                                       f"more than the cap of {rules.max_crossings}")],
+                                      relaxations=[f"allow {fixed_crossings} crossing clusters"])
+            return partition(g, **{**kwargs, "contiguity": "cuts", "decompose": False}), None
+        return crossings.fewest_crossings(u, max_crossings=rules.max_crossings,
+                                          fixed_crossings=fixed_crossings, **kwargs)
+    return partition(u, **kwargs), None
+
+
+def assemble(plan: Plan, u: Any, result: Any, rules: Rules, crossing_proof: dict | None) -> Plan:
+    """Stage 5: record the proofs and the district report in the plan's run record and metrics."""
+    if rules.size_measure != "pupils":
+        plan.run["size_measure"] = rules.size_measure
+        plan.metrics["pupils_headcount"] = int(plan.schools.loc[plan.schools["status"] != "excluded",
+                                                                "pupils_headcount"].sum())
+    if rules.fewest:
+        plan.run["fewest_proof"] = crossings.count_proof(
+            u, result, bounds=rules.bounds(), k=rules.clusters,
+            district="district" if rules.districts == "within" else None)
+    if "district" in plan.schools.columns:
+        report = crossings.district_report(plan.schools)
+        plan.run["district_crossings"] = report.to_dict(orient="records")
+        plan.metrics["clusters_crossing_districts"] = len(report)
+        plan.metrics["schools_outside_district"] = int(report["outside"].sum())
+        cap = rules.max_crossings
+        if cap is not None and len(report) > cap:
+            raise SolverError(f"internal error: {len(report)} clusters cross district lines, above the cap of {cap}")
+        words = crossings.gave_way(report, clusters=int(plan.metrics["clusters_total"]))
+        if words and rules.districts == "within":
+            plan.run["gave_way"] = words
+    if crossing_proof is not None:
+        crossing_proof["of"] = int(plan.metrics["clusters"] + plan.metrics["pinned_clusters"])
+        plan.run["crossings_proof"] = crossing_proof
+    outside = _zoned_outside(plan.schools)
+    if outside:
+        plan.run["zoned_outside"] = outside
+    return plan
+
+
+def _zoned_outside(schools: pd.DataFrame) -> list[str]:
+    """The schools whose catchment secondary is outside the authority, where they were placed and how."""
+    if "cluster_source" not in schools.columns:
+        return []
+    rows = schools[schools["cluster_source"].astype(str).str.contains("out of authority")]
+    out = []
+    for _, r in rows.iterrows():
+        zoned = r.get("sn_catchment_secondary_name") or r.get("sn_catchment_secondary_seed") or "a secondary"
+        whole = r.get("unit") not in (None, r["school_id"])
+        how = {"apart": "with its group, outside the geography", "pinned": "in a kept cluster"}.get(
+            r["status"], (f"with its current cluster, {r.get('current_cluster')}'s, merged whole" if whole else
+                          "placed school by school") + f"; {r.get('current_cluster')} is the nearest council "
+                         "secondary of its layer")
+        out.append(f"{r['name']} (zoned to {zoned}, outside the council): in {r['cluster']} ({how})")
+    return out
+
+
+def alternatives(schools: gpd.GeoDataFrame, rules: Rules, n: int = 3, *, min_difference: float = 0.0,
+                 **kwargs: Any) -> list[Plan]:
     """The best ``n`` distinct plans under one set of rules, best first.
 
-    Each plan after the first is the best plan that differs from all earlier ones (a no-good
-    constraint on the partition). Compare them with :func:`clustergeo.metrics_table`. Fewer than
-    ``n`` come back when no further plan meets the rules.
+    Each plan after the first is the best plan that differs from all earlier ones: by at least
+    one school (a no-good constraint on the partition), or, with ``min_difference``, by at
+    least that share of the schools (0 to 1) in a different cluster after matching clusters
+    one to one (:func:`clustergeo.versions.difference`; enforced exactly, see
+    :func:`clustergeo.versions.differing_partition`). Compare them with
+    :func:`clustergeo.versions.versions_table`. Fewer than ``n`` come back when no further
+    plan meets the rules.
+
+    Examples
+    --------
+    >>> plans = alternatives(schools, rules, n=3, min_difference=0.1, boundary=b)  # doctest: +SKIP
     """
-    from .errors import InfeasibleError
+    from .versions import differing_partition
 
     plans: list[Plan] = []
     base = kwargs.pop("name", "plan")
+    if min_difference <= 0:
+        for i in range(n):
+            try:
+                plans.append(propose(schools, rules, exclude=plans, name=f"{base} #{i + 1}", **kwargs))
+            except InfeasibleError:
+                break
+        return plans
+    if rules.fewest_crossings or rules.max_crossings is not None:
+        raise RulesError("alternatives with a minimum difference do not combine with crossing caps yet; "
+                         "use min_difference=0 or drop max_crossings/fewest_crossings")
+    place = {key: kwargs.pop(key) for key in ("boundary", "areas", "links", "network") if key in kwargs}
+    layers = kwargs.pop("layers", None)
+    prep = prepare(schools, rules, **place)
+    opts = {key: kwargs.get(key) for key in ("solver", "time_limit", "gap", "threads", "seed", "progress")}
     for i in range(n):
+        earlier = [p.run["unit_clusters"] for p in plans]
         try:
-            plans.append(propose(schools, rules, exclude=plans, name=f"{base} #{i + 1}", **kwargs))
+            result = differing_partition(prep.u, earlier, min_difference=min_difference,
+                                         **partition_kwargs(rules, prep.compiled, opts))
         except InfeasibleError:
             break
+        plan = finish(prep, result, rules, name=f"{base} #{i + 1}", layers=layers,
+                      settings_used={"time_limit": opts["time_limit"], "min_difference": min_difference})
+        plans.append(plan)
     return plans

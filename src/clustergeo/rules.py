@@ -22,6 +22,11 @@ KEEP_WHOLE = ("cluster", "feeds")
 SCHOOL_BY_SCHOOL = ("none", "school", "schools", "off")
 
 
+def phase_measure(phase: str) -> str:
+    """The unit attribute counting a phase's schools (for the ``min_phase`` rule)."""
+    return f"{phase}_schools"
+
+
 @dataclass
 class Rules:
     """The rules a plan must meet.
@@ -67,6 +72,19 @@ class Rules:
     max_minutes : float, optional
         A travel cap: no unit's pupils travel more than this many minutes on average to their
         cluster's hub school (fixes those unit-hub pairs out before solving).
+    min_phase : dict of str to int
+        At least this many schools of a phase in each geographic cluster, e.g.
+        ``{"secondary": 1}`` (all-through schools count as secondary).
+    size_measure : str
+        The schools column the pupil bounds count (default ``"pupils"``, the headcount), e.g.
+        ``"pupils_school_age"`` (Norfolk: nursery pupils left out). The plan then reports
+        that measure as its pupils and records it in the run.
+    max_crossings : int, optional
+        At most this many clusters (pinned ones included) with schools in more than one district
+        (or locality), counted school by school. Use with ``districts = "off"``.
+    fewest_crossings : bool
+        Fewest clusters crossing district lines first, proved, then the most compact plan
+        with that many (lexicographic; within ``max_crossings`` if given).
     connect : {"error", "nearest"}
         What to do if the neighbour graph falls apart (islands, or parts cut off by pinned
         clusters): stop with the schools named, or join each stray part to its nearest neighbour.
@@ -91,6 +109,10 @@ class Rules:
     keep_current_weight: float = 0.0
     max_minutes: float | None = None
     connect: str = "nearest"
+    max_crossings: int | None = None
+    fewest_crossings: bool = False
+    size_measure: str = "pupils"
+    min_phase: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -127,6 +149,16 @@ class Rules:
                               ("connect", ("error", "nearest"))):
             _choice(name, getattr(self, name), allowed)
         self.apart = _apart(self.apart)
+        if self.max_crossings is not None and (not isinstance(self.max_crossings, int) or self.max_crossings < 0):
+            raise RulesError(f"rule 'max_crossings' must be a whole number >= 0, not {self.max_crossings!r}")
+        if not isinstance(self.fewest_crossings, bool):
+            raise RulesError(f"rule 'fewest_crossings' must be true or false, not {self.fewest_crossings!r}")
+        if (self.max_crossings is not None or self.fewest_crossings) and self.districts != "off":
+            raise RulesError("rules 'max_crossings' and 'fewest_crossings' are the district rule: "
+                             f"set districts = \"off\" (not {self.districts!r})")
+        for phase, n in self.min_phase.items():
+            if not isinstance(n, int) or n < 0:
+                raise RulesError(f"rule 'min_phase' for {phase!r} must be a whole number >= 0, not {n!r}")
 
     def check_names(self, schools: Any) -> None:
         """Raise :class:`RulesError` when a rule names something the schools table does not hold.
@@ -152,6 +184,8 @@ class Rules:
             out["pupils"] = (self.min_pupils, self.max_pupils)
         if self.min_schools is not None or self.max_schools is not None:
             out["schools"] = (self.min_schools, self.max_schools)
+        for phase, n in sorted(self.min_phase.items()):
+            out[phase_measure(phase)] = (n, None)
         return out
 
     def to_dict(self) -> dict[str, Any]:

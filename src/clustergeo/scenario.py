@@ -46,7 +46,7 @@ from .rules import Rules
 from .schools import read_layer, read_schools
 
 TOP_KEYS = {"name", "description", "dataset", "schools", "exclude", "rules", "solver", "travel", "variants",
-            "links"}
+            "links", "principles"}
 TOP_KEYS |= {"peer_groups", "allocations"}  # worked inside the clusters: groups.py, allocate.py
 SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
 SCHOOLS_KEYS = {"file", "columns", "crs", "layer", "boundary", "boundary_layer", "districts", "districts_layer"}
@@ -95,6 +95,7 @@ class Scenario:
     peer_groups: dict[str, Any] | None = None
     #: The ``[[allocations]]`` tables (keyword arguments of :func:`clustergeo.allocate.allocate`).
     allocations: list[dict[str, Any]] = field(default_factory=list)
+    principles: list[str] = field(default_factory=list)  # what the plan must meet, in order
 
     def load(self) -> tuple[gpd.GeoDataFrame, Any, dict[str, gpd.GeoDataFrame]]:
         """The schools table (exclusions applied), the boundary and the map layers.
@@ -228,7 +229,8 @@ def read_scenario(path: str | Path) -> Scenario:
                     dataset=data.get("dataset"), schools_spec=data.get("schools", {}),
                     exclude=data.get("exclude", {}), solver=solver, network=network,
                     links=_links(data.get("links", []), p), variants=variants, folder=p.parent,
-                    peer_groups=groups, allocations=allocations)
+                    peer_groups=groups, allocations=allocations,
+                    principles=_principles(data.get("principles", []), p))
 
 
 def _locate(path: str | Path) -> Path:
@@ -367,3 +369,11 @@ def _links(raw: Any, p: Path) -> list[tuple[str, str]]:
     if not ok:
         raise RulesError(f'{p}: links must be pairs of school ids, e.g. links = [["100001", "100002"]], not {raw!r}')
     return [(a, b) for a, b in raw]
+
+
+def _principles(value: Any, p: Path) -> list[str]:
+    """The scenario's principles, in order: a list of sentences."""
+    if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
+        raise RulesError(f"{p}: key 'principles' must be a list of sentences, in order, e.g. "
+                         "principles = [\"2,500 to 5,000 pupils per cluster\", \"the fewest clusters\"]")
+    return [x.strip() for x in value]

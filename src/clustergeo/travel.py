@@ -9,7 +9,8 @@
   loop of single-pair searches.
 * :func:`estimate_travel_times`: the fallback, straight-line distance times a detour factor
   divided by a speed, **labelled as an estimate** wherever it shows. Its defaults are
-  calibrated against published figures by :func:`calibrate`.
+  calibrated against published figures by :func:`clustergeo.calibration.calibrate`; the
+  speed beyond a short trip is the DfT's published local 'A' road average.
 
 Results are cached on disk keyed by a hash of every input (``settings.cache_folder``).
 """
@@ -127,22 +128,73 @@ def _pupils(points: Any, ids: list) -> dict:
     return {}
 
 
-def estimate_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, ids: Sequence[Hashable] | None = None, *,
-                          detour_factor: float | None = None, speed_kmh: float | None = None) -> TravelTimes:
-    """Straight-line estimate: ``distance x detour_factor / speed``, in minutes.
+#: Published average road speed for the long part of a trip out of town: the Department for
+#: Transport's average speed on local 'A' roads in England, weekday morning peak, year to June
+#: 2014 ("Congestion on local 'A' roads, England: April to June 2014"): 24.4 mph.
+LONG_TRIP_SPEED_KMH = 24.4 * 1.609344
+#: Road kilometres up to which the short-trip speed (calibrated on SIMD 2020 drive times to the
+#: nearest school) holds: the 95th percentile road length of those calibration trips
+#: (:func:`clustergeo.calibration.calibrate`, ``short_trip_km``).
+SHORT_TRIP_KM = 3.9
 
-    Defaults come from ``settings.detour_factor`` and ``settings.speed_kmh``, calibrated by
-    :func:`calibrate` on Norfolk's road distances and North Lanarkshire's drive times. The
-    result is labelled as an estimate.
+
+def is_rural(labels: Sequence[Any]) -> np.ndarray:
+    """Rural (True) or urban from a school's own classification (Norfolk's ``UrbanRural``, North
+    Lanarkshire's ``urban_rural_6fold``): urban when the label says urban and not rural; small
+    towns and unknown settings count as rural only when the label says rural or small town."""
+    out = []
+    for lab in labels:
+        t = str(lab).lower() if lab is not None and not (isinstance(lab, float) and np.isnan(lab)) else ""
+        out.append(("rural" in t or "small town" in t) and not ("urban" in t and "rural" not in t))
+    return np.asarray(out, dtype=bool)
+
+
+def _settings(points: Any, n: int) -> np.ndarray:
+    if isinstance(points, gpd.GeoDataFrame):
+        for col in ("UrbanRural", "urban_rural_6fold", "urban_rural"):
+            if col in points.columns:
+                return is_rural(points[col].tolist())
+    return np.zeros(n, dtype=bool)
+
+
+def estimate_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, ids: Sequence[Hashable] | None = None, *,
+                          detour_factor: float | None = None, speed_kmh: float | None = None,
+                          long_speed_kmh: float | None = LONG_TRIP_SPEED_KMH,
+                          short_trip_km: float = SHORT_TRIP_KM) -> TravelTimes:
+    """Straight-line estimate whose speed depends on the trip, in minutes.
+
+    Road distance is the straight line times ``detour_factor``. The first ``short_trip_km`` of
+    road go at ``speed_kmh`` (calibrated on short trips to the nearest school); the rest goes at
+    ``long_speed_kmh`` (the DfT's published average on local 'A' roads) when either school is
+    rural by its own classification, and at ``speed_kmh`` between two urban schools (town
+    traffic all the way). ``long_speed_kmh=None``: one speed for every trip. Defaults from
+    ``settings.detour_factor`` and ``settings.speed_kmh``. The result is labelled as an
+    estimate, with the assumption in words.
+
+    Examples
+    --------
+    >>> import clustergeo as cg
+    >>> tt = estimate_travel_times(cg.datasets.load("nl").schools)
+    >>> tt.is_estimate
+    True
     """
     ids, xy = _points(points, ids)
     f = settings.detour_factor if detour_factor is None else detour_factor
     v = settings.speed_kmh if speed_kmh is None else speed_kmh
-    d = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1])
-    minutes = d / 1000.0 * f / v * 60.0
-    return TravelTimes(ids, minutes, "estimate",
-                       f"ESTIMATE: straight line x {f:g} at {v:g} km/h (no road network)",
-                       {"detour_factor": f, "speed_kmh": v, "pupils": _pupils(points, ids)})
+    road_km = np.hypot(xy[:, None, 0] - xy[None, :, 0], xy[:, None, 1] - xy[None, :, 1]) / 1000.0 * f
+    if long_speed_kmh is None:
+        minutes = road_km / v * 60.0
+        label = f"ESTIMATE: straight line x {f:g} at {v:g} km/h (no road network)"
+    else:
+        rural = _settings(points, len(ids))
+        v_rest = np.where(rural[:, None] | rural[None, :], long_speed_kmh, v)
+        minutes = 60.0 * (np.minimum(road_km, short_trip_km) / v + np.maximum(road_km - short_trip_km, 0.0) / v_rest)
+        label = (f"ESTIMATE: straight line x {f:g}; {v:g} km/h for the first {short_trip_km:g} km, then "
+                 f"{long_speed_kmh:.1f} km/h (DfT local 'A' road average) where either school is rural "
+                 "(no road network)")
+    return TravelTimes(ids, minutes, "estimate", label,
+                       {"detour_factor": f, "speed_kmh": v, "long_speed_kmh": long_speed_kmh,
+                        "short_trip_km": short_trip_km, "pupils": _pupils(points, ids)})
 
 
 # --------------------------------------------------------------------------- road networks
@@ -338,67 +390,8 @@ def travel_times(points: gpd.GeoDataFrame, network: str | Path | nx.MultiDiGraph
     return road_travel_times(points, network, **kwargs)
 
 
-# --------------------------------------------------------------------------- calibration
-
 def calibrate(data: Path | None = None, *, max_area_km2: float = 2.0) -> dict[str, float]:
-    """Calibrate the straight-line estimate against published figures.
+    """Moved to :func:`clustergeo.calibration.calibrate` (beside the datasets it reads)."""
+    from .calibration import calibrate as run
 
-    * detour factor: Norfolk, IoD 2019 road distance (km) from each LSOA to its nearest
-      primary school, against the straight-line distance from the LSOA centroid to the
-      nearest state-funded primary (2023): least-squares slope through the origin, over the
-      compact LSOAs (under ``max_area_km2``), where the centroid stands for where people
-      live (in large rural LSOAs the population-weighted IoD distance is far shorter than
-      the distance from the centroid, which would push the factor below 1);
-    * speed: North Lanarkshire, SIMD 2020 drive time (minutes) from each data zone to its
-      nearest primary and secondary school, against the estimated time with that detour
-      factor: least-squares fit of the speed.
-
-    Returns the two parameters and how close the estimate comes (median absolute error and
-    Pearson correlation for each check).
-    """
-    from . import datasets
-
-    folder = data or datasets.data_dir() / "roads"
-    out: dict[str, float] = {}
-
-    def nearest(centres: np.ndarray, schools: gpd.GeoDataFrame) -> np.ndarray:
-        from scipy.spatial import cKDTree
-
-        pts = np.column_stack([schools.geometry.x, schools.geometry.y])
-        return cKDTree(pts).query(centres)[0]
-
-    nf = datasets.load("norfolk").schools
-    prim = nf[(nf["sector"] == "state-funded") & nf["phase"].isin(["primary", "all-through"])]
-    lsoa = gpd.read_file(folder / "areas.gpkg", layer="norfolk_lsoas")
-    km = pd.read_csv(folder / "norfolk_iod2019_road_km.csv")
-    lsoa = lsoa.merge(km, on="lsoa11_code")
-    c = lsoa.geometry.centroid
-    straight = nearest(np.column_stack([c.x, c.y]), prim) / 1000.0
-    road = lsoa["road_distance_to_a_primary_school_indicator_km"].to_numpy()
-    compact = lsoa.geometry.area.to_numpy() / 1e6 < max_area_km2
-    straight, road = straight[compact], road[compact]
-    f = float(np.dot(straight, road) / np.dot(straight, straight))
-    out["detour_factor"] = round(f, 3)
-    out["norfolk_km_median_abs_error"] = float(np.median(np.abs(f * straight - road)))
-    out["norfolk_km_correlation"] = float(np.corrcoef(f * straight, road)[0, 1])
-    out["norfolk_areas_used"] = float(compact.sum())
-
-    nl = datasets.load("north-lanarkshire").schools
-    dz = gpd.read_file(folder / "areas.gpkg", layer="nl_datazones")
-    times = pd.read_csv(folder / "nl_simd2020_drive_times.csv")
-    dz = dz.merge(times, on="dz11_code")
-    c = dz.geometry.centroid
-    cxy = np.column_stack([c.x, c.y])
-    d_p = nearest(cxy, nl[nl["phase"] == "primary"]) / 1000.0 * f
-    d_s = nearest(cxy, nl[nl["phase"] == "secondary"]) / 1000.0 * f
-    d = np.concatenate([d_p, d_s])
-    t = np.concatenate([dz["drive_primary"].to_numpy(), dz["drive_secondary"].to_numpy()])
-    # t = 60 d / v  ->  least squares in 1/v
-    inv_v = float(np.dot(d, t) / np.dot(d, d)) / 60.0
-    v = 1.0 / inv_v
-    out["speed_kmh"] = round(v, 1)
-    est = 60.0 * d / v
-    out["nl_minutes_median_abs_error"] = float(np.median(np.abs(est - t)))
-    out["nl_minutes_correlation"] = float(np.corrcoef(est, t)[0, 1])
-    out["nl_areas"] = float(len(dz))
-    return out
+    return run(data, max_area_km2=max_area_km2)

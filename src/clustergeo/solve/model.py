@@ -154,6 +154,10 @@ class HessModel:
             else:
                 prob += count >= lo_k, "count_min"
                 prob += count <= hi_k, "count_max"
+        if p.crossing_cap is not None:
+            self._add_crossing_cap(prob)
+        for r_idx, (terms, rhs) in enumerate(p.pair_rows):
+            _row(prob, [(x[i, j], w) for i, j, w in terms if (i, j) in x], LE, rhs, f"pairrow_{r_idx}")
         if stage == "count":
             prob += count
         elif stage == "feasibility":
@@ -234,6 +238,28 @@ class HessModel:
                     _row(self.prob, ((z[lab[i]], 1), (x[i, j], -1)), GE, 0, f"touch{tag}_{i}_{j}")
                 terms.append(pen * (pulp.lpSum(z.values()) - x[j, j]))
         return pulp.lpSum(terms)
+
+    def _add_crossing_cap(self, prob: pulp.LpProblem) -> None:
+        """At most ``p.crossing_cap`` clusters whose schools lie in more than one district.
+
+        ``c_j`` (binary) is 1 when hub ``j``'s cluster touches two or more of the labels
+        ``p.touches`` gives its units: ``y_jd >= x_ij`` for each label ``d`` of unit ``i``, and
+        ``(L_j - 1) c_j >= sum_d y_jd - x_jj`` with ``L_j`` the labels hub ``j`` could touch.
+        """
+        p, x = self.p, self.x
+        crossing = []
+        for j in self.hubs:
+            labels = sorted({d for i in self.by_hub[j] for d in p.touches[i]})
+            if len(labels) <= 1:
+                continue
+            y = {d: pulp.LpVariable(f"yc_{j}_{k}", lowBound=0, upBound=1) for k, d in enumerate(labels)}
+            c = pulp.LpVariable(f"cross_{j}", cat=pulp.LpBinary)
+            for i in self.by_hub[j]:
+                for d in sorted(p.touches[i]):
+                    _row(prob, ((y[d], 1), (x[i, j], -1)), GE, 0, f"cy_{i}_{j}_{labels.index(d)}")
+            _row(prob, [(c, len(labels) - 1), (x[j, j], 1)] + [(v, -1) for v in y.values()], GE, 0, f"cc_{j}")
+            crossing.append(c)
+        prob += pulp.lpSum(crossing) <= p.crossing_cap, "crossing_cap"
 
     def _add_nearer(self, prob: pulp.LpProblem) -> None:
         """The "closer neighbour" rule: a unit may join hub ``j`` only with a neighbour that is
@@ -423,7 +449,9 @@ class HessModel:
         t0 = time.perf_counter()
         run = ModelRun(None, "no solution", None, None, variables=len(solvers.problem_variables(self.prob)))
         incumbent = start
-        if start is not None and self.stage == "objective" and not self.excluding and reduced_cost_fixing:
+        # (a crossing cap or extra rows make a heuristic start's cost no valid upper bound: no fixing then)
+        if start is not None and self.stage == "objective" and not self.excluding and reduced_cost_fixing \
+                and self.p.crossing_cap is None and not self.p.pair_rows:
             from .heuristic import plan_cost
 
             if all((i, j) in self.x for i, j in enumerate(start)):

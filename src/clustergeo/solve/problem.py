@@ -29,6 +29,13 @@ from scipy.sparse.csgraph import dijkstra
 from ..errors import RulesError
 
 
+#: The graph attribute that caps the clusters crossing district lines (see
+#: :func:`clustergeo.crossings.fewest_crossings`): an additive hook read by :func:`build_problem`.
+CROSSING_CAP_KEY = "max_crossings"
+#: The graph attribute holding extra rows over unit-hub pairs (see :class:`Problem`).
+PAIR_ROWS_KEY = "pair_rows"
+
+
 @dataclass
 class Problem:
     """A partitioning problem on a plain graph, indexed 0..n-1 in sorted node order."""
@@ -51,6 +58,13 @@ class Problem:
     forbid: set[tuple[int, int]] = field(default_factory=set)
     hub_rank: np.ndarray | None = None  # cut edges: the hub of a cluster is its lowest-ranked unit
     hub_roots: int = 0  # ... and only the units ranked below this can be hubs (roots.py)
+    # at most this many clusters may touch more than one label of ``touches`` (the district
+    # labels of each unit's schools); set from ``graph.graph["max_crossings"]``
+    crossing_cap: int | None = None
+    touches: list[frozenset] | None = None
+    # extra rows sum(coef * x[i, j]) <= rhs over unit-hub pairs (e.g. a minimum difference from
+    # earlier plans); set from ``graph.graph["pair_rows"]`` as ([(node, hub, coef), ...], rhs)
+    pair_rows: list[tuple[list[tuple[int, int, float]], float]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
@@ -162,7 +176,15 @@ def build_problem(graph: nx.Graph, *, weight: str = "pupils", min_weight: float 
     for mode in (district_mode, division_mode):
         if mode not in (None, "within", "penalty", "off"):
             raise RulesError(f"a district rule is 'within', 'penalty' or 'off', not {mode!r}")
+    cap = graph.graph.get(CROSSING_CAP_KEY)
+    touches = None
+    if cap is not None:
+        touches = [frozenset(str(d) for d in (graph.nodes[v].get("districts") or [graph.nodes[v].get("district")])
+                             if d is not None) for v in nodes]
     return Problem(graph=graph, nodes=nodes, measures=measures, bounds=all_bounds, k=k, cost=c,
+                   crossing_cap=None if cap is None else int(cap), touches=touches,
+                   pair_rows=[([(pos[a], pos[b], float(w)) for a, b, w in terms if a in pos and b in pos], float(rhs))
+                              for terms, rhs in graph.graph.get(PAIR_ROWS_KEY, [])],
                    objective=objective,
                    district=labels(district) if district_mode in ("within", "penalty") else None,
                    district_mode=district_mode if district_mode in ("within", "penalty") else None,
