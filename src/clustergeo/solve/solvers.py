@@ -14,8 +14,11 @@ a 100-unit county graph, not for a school-by-school Norfolk.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -69,6 +72,35 @@ def problem_variables(lp: pulp.LpProblem) -> list:
     return cached[1]
 
 
+_banner_done = False
+
+
+def quiet_highs_banner() -> None:
+    """Create HiGHS's first object with the C-level stdout muted: HiGHS prints its copyright
+    banner there once per process, whatever its ``output_flag``, and a command's output (or a
+    piped CSV) must start with the library's own lines."""
+    global _banner_done
+    if _banner_done:
+        return
+    import highspy
+
+    _banner_done = True
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):  # no real stdout (some embedders): nothing to mute
+        highspy.Highs()
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 1)
+        highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(null)
+
+
 class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
     """PuLP's highspy HiGHS, plus a warm start from the variables' initial values, a model
     handed over in two bulk calls (PuLP's adds one column and one row at a time: about three
@@ -77,6 +109,7 @@ class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
 
     def __init__(self, *args, warm_start: bool = True, report: Callable[[Tick], object] | None = None,
                  **kwargs):
+        quiet_highs_banner()
         super().__init__(*args, **kwargs)
         self.warm_start = warm_start
         self.report = report
@@ -321,8 +354,8 @@ def version(name: str) -> str:
     if name == "highs":
         import highspy
 
-        h = highspy.Highs()
-        return f"HiGHS {h.version()} (highspy), PuLP {pulp.__version__}"
+        h = f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
+        return f"HiGHS {h} (highspy), PuLP {pulp.__version__}"
     if name == "gurobi":
         import gurobipy
 
@@ -389,122 +422,211 @@ def _solve(problem: pulp.LpProblem, solver) -> None:
         raise SolverError(f"Gurobi failed: {e}") from e
 
 
-def _cbc_increment(problem: pulp.LpProblem, solver) -> None:
-    """Scale CBC's cutoff increment to the objective. CBC prunes every node that cannot beat
-    the incumbent by a fixed absolute amount (about 1e-5): with a tiny objective (the Hess
-    cost of units a few metres apart: 2.6e-5 in all) it called a plan 8% above the optimum
-    optimal. With fractional coefficients the increment becomes a millionth of the smallest
-    one, when that is smaller; integral objectives keep CBC's own (it derives 1 there)."""
+def _cbc_options(problem: pulp.LpProblem, options: list) -> list:
+    """CBC's options with its cutoff increment scaled to the objective. CBC prunes every node
+    that cannot beat the incumbent by a fixed absolute amount (about 1e-5): with a tiny
+    objective (the Hess cost of units a few metres apart: 2.6e-5 in all) it called a plan 8%
+    above the optimum optimal. With fractional coefficients the increment becomes a millionth
+    of the smallest one, when that is smaller; integral objectives keep CBC's own (it derives 1)."""
     if problem.objective is None:
-        return
+        return options
     coefs = [abs(a) for a in problem.objective.values() if a != 0]
     if not coefs or all(float(a).is_integer() for a in coefs):
-        return
+        return options
     increment = min(1e-5, 1e-6 * min(coefs))
-    solver.options = [o for o in solver.options if not str(o).startswith("increment")] + [f"increment {increment:.3g}"]
+    return [o for o in options if not str(o).startswith("increment")] + [f"increment {increment:.3g}"]
 
 
 #: HiGHS's ``presolve_rule_off`` bit for the solution enumeration reduction (HiGHS#3216).
 PRESOLVE_ENUMERATION = 1 << 16
 
 
+def _gap(status: str, obj: float | None, bound: float | None) -> float | None:
+    if obj is None or bound is None:
+        return None
+    return 0.0 if status == "optimal" else abs(obj - bound) / max(abs(obj), 1e-9)
+
+
+class Backend:
+    """One solver behind PuLP: solve a problem with a configured PuLP solver object and read
+    back status, objective, bound and gap.
+
+    A backend works on its own copy of the solver object (retries change options and the time
+    limit), so the caller's object is never changed."""
+
+    name = ""
+
+    def __init__(self, problem: pulp.LpProblem, solver) -> None:
+        self.problem = problem
+        self.solver = copy.copy(solver)
+        self.started = time.perf_counter()
+
+    @staticmethod
+    def handles(solver) -> bool:
+        raise NotImplementedError
+
+    def solve(self) -> SolveInfo:
+        _solve(self.problem, self.solver)
+        return self.read()
+
+    def read(self) -> SolveInfo:
+        raise NotImplementedError
+
+    def seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def left(self) -> None:
+        """Shorten the copy's time limit by the time spent so far (before a retry)."""
+        if self.solver.timeLimit is not None:
+            self.solver.timeLimit = max(self.solver.timeLimit - self.seconds(), 1.0)
+
+
+class HiGHSBackend(Backend):
+    """HiGHS (highspy), with two guards for HiGHS 1.16.0: a solve error from presolve is
+    retried without the faulty reduction, then without presolve; an objective that disagrees
+    with the model's after a warm start is solved again cold."""
+
+    name = "highs"
+
+    @staticmethod
+    def handles(solver) -> bool:
+        return isinstance(solver, pulp.HiGHS)
+
+    def __init__(self, problem: pulp.LpProblem, solver) -> None:
+        super().__init__(problem, solver)
+        self.solver.optionsDict = dict(solver.optionsDict)
+
+    def solve(self) -> SolveInfo:
+        import highspy
+
+        _solve(self.problem, self.solver)
+        # HiGHS 1.16.0's presolve can reduce a MIP to a wrong "optimum" that breaks the model's
+        # rows once restored, then stop with a solve error and no plan; HiGHS#3216 traces a like
+        # fault to the solution enumeration reduction on equality cliques ("one cluster per unit")
+        off = int(self.solver.optionsDict.get("presolve_rule_off", 0)) | PRESOLVE_ENUMERATION
+        for fix in ({"presolve_rule_off": off}, {"presolve": "off"}):
+            if self.problem.solverModel.getModelStatus() != highspy.HighsModelStatus.kSolveError:
+                break
+            log.warning("HiGHS stopped with a solve error: solving again with %s", fix)
+            self.solver.optionsDict.update(fix)
+            self.left()
+            _solve(self.problem, self.solver)
+        if self._mismatch() and getattr(self.solver, "warm_start", False):
+            log.warning("HiGHS reported objective %s for a plan worth %s after a warm start: solving again "
+                        "without it", self.problem.solverModel.getInfo().objective_function_value,
+                        _value(self.problem))
+            self.solver.warm_start = False
+            self.left()
+            _solve(self.problem, self.solver)
+        return self.read()
+
+    def _mismatch(self) -> bool:
+        info = self.problem.solverModel.getInfo()
+        return info.primal_solution_status == 2 and _disagrees(self.problem, info.objective_function_value)
+
+    def read(self) -> SolveInfo:
+        import highspy
+
+        h = self.problem.solverModel
+        info = h.getInfo()
+        mismatch = self._mismatch()
+        seconds = self.seconds()
+        ms = h.getModelStatus()
+        has = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        bound = info.mip_dual_bound if math.isfinite(info.mip_dual_bound) else None
+        maximise = self.problem.sense == pulp.LpMaximize
+        if bound is not None and maximise:  # HiGHS solved the negated model (buildSolverModel)
+            bound = -bound
+        nodes = int(info.mip_node_count)
+        if ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+            return SolveInfo("infeasible", False, None, None, None, seconds, nodes)
+        if ms == highspy.HighsModelStatus.kOptimal and not mismatch:
+            status = "optimal"
+        else:
+            status = "feasible" if has else "no solution"
+        obj = _value(self.problem) if has else None
+        if status == "optimal" and obj is not None:
+            bound = obj if bound is None else (max(bound, obj) if maximise else min(bound, obj))
+        return SolveInfo(status, has, obj, bound, _gap(status, obj, bound), seconds, nodes)
+
+
+class GurobiBackend(Backend):
+    """Gurobi (gurobipy); Ctrl-C, which Gurobi catches, stops the library too."""
+
+    name = "gurobi"
+
+    @staticmethod
+    def handles(solver) -> bool:
+        return isinstance(solver, pulp.GUROBI)
+
+    def read(self) -> SolveInfo:
+        from gurobipy import GRB
+
+        m = self.problem.solverModel
+        seconds = self.seconds()
+        if m.Status == GRB.INTERRUPTED:
+            raise KeyboardInterrupt("the solve was interrupted; Gurobi stopped cleanly and no plan is returned")
+        nodes = int(m.NodeCount) if m.IsMIP else None
+        if m.Status in (GRB.INFEASIBLE, GRB.INF_OR_UNBD):
+            return SolveInfo("infeasible", False, None, None, None, seconds, nodes)
+        has = m.SolCount > 0
+        obj = _value(self.problem) if has else None
+        bound = float(m.ObjBound) if m.IsMIP and math.isfinite(m.ObjBound) else None
+        if m.Status == GRB.OPTIMAL and has:
+            status = "optimal"
+            if bound is None:
+                bound = obj
+            else:  # Gurobi's bound is on the problem's own side (below for a minimum)
+                bound = min(bound, obj) if self.problem.sense == pulp.LpMinimize else max(bound, obj)
+        else:
+            status = "feasible" if has else "no solution"
+        return SolveInfo(status, has, obj, bound, _gap(status, obj, bound), seconds, nodes)
+
+
+class CBCBackend(Backend):
+    """CBC (bundled with PuLP 3), with its cutoff increment scaled to the objective."""
+
+    name = "cbc"
+
+    @staticmethod
+    def handles(solver) -> bool:
+        return isinstance(solver, pulp.COIN_CMD)
+
+    def solve(self) -> SolveInfo:
+        self.solver.options = _cbc_options(self.problem, list(self.solver.options))
+        return super().solve()
+
+    def read(self) -> SolveInfo:
+        seconds = self.seconds()
+        if self.problem.status == pulp.LpStatusInfeasible:
+            return SolveInfo("infeasible", False, None, None, None, seconds)
+        has = self.problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
+        obj = _value(self.problem) if has else None
+        if self.problem.sol_status == pulp.LpSolutionOptimal:
+            status, bound = "optimal", obj
+        else:
+            status, bound = ("feasible" if has else "no solution"), None
+        return SolveInfo(status, has, obj, bound, _gap(status, obj, bound), seconds, None)
+
+
+#: The backends, tried in this order for a solver object.
+BACKENDS: tuple[type[Backend], ...] = (HiGHSBackend, GurobiBackend, CBCBackend)
+
+
+def backend(problem: pulp.LpProblem, solver) -> Backend:
+    """The backend for a PuLP solver object (from :func:`make`)."""
+    for cls in BACKENDS:
+        if cls.handles(solver):
+            return cls(problem, solver)
+    raise SolverError(f"no backend for the solver object {type(solver).__name__}; use solvers.make()")
+
+
 def run(problem: pulp.LpProblem, solver) -> SolveInfo:
-    """Solve ``problem`` and report status, objective, bound and gap.
+    """Solve ``problem`` and report status, objective, bound and gap; ``solver`` is not changed.
 
     The objective is always the model's objective at the returned values, never the solver's
     own figure: HiGHS 1.16.0, warm-started with the integer variables only, can keep a wrong
     value for the start it completes (the cut-edge helpers), then prune with it and call the
     start optimal. When the two disagree after a warm start, the model is solved again
     without it; if they still disagree the answer is reported as feasible, not optimal."""
-    t0 = time.perf_counter()
-    if isinstance(solver, pulp.COIN_CMD):
-        _cbc_increment(problem, solver)
-    _solve(problem, solver)
-    if isinstance(solver, pulp.HiGHS):
-        import highspy
-
-        h = problem.solverModel
-        # HiGHS 1.16.0's presolve can reduce a MIP to a wrong "optimum" that breaks the model's
-        # rows once restored, and then stop with a solve error and no plan (an 8-unit cut-edge
-        # model in the tests). Turning off one reduction, solution enumeration (the rule that
-        # HiGHS#3216 traces a like fault to, on equality cliques such as our "one cluster per
-        # unit" rows), solves that model: solve again so, and if that fails too, without presolve
-        retries = ({"presolve_rule_off": int(solver.optionsDict.get("presolve_rule_off", 0)) | PRESOLVE_ENUMERATION},
-                   {"presolve": "off"})
-        for fix in retries:
-            if h.getModelStatus() != highspy.HighsModelStatus.kSolveError:
-                break
-            log.warning("HiGHS stopped with a solve error: solving again with %s", fix)
-            solver.optionsDict.update(fix)
-            if solver.timeLimit is not None:
-                solver.timeLimit = max(solver.timeLimit - (time.perf_counter() - t0), 1.0)
-            _solve(problem, solver)
-            h = problem.solverModel
-        info = h.getInfo()
-        mismatch = info.primal_solution_status == 2 and _disagrees(problem, info.objective_function_value)
-        if mismatch and getattr(solver, "warm_start", False):
-            log.warning("HiGHS reported objective %s for a plan worth %s after a warm start: solving again "
-                        "without it", info.objective_function_value, _value(problem))
-            solver.warm_start = False
-            if solver.timeLimit is not None:
-                solver.timeLimit = max(solver.timeLimit - (time.perf_counter() - t0), 1.0)
-            _solve(problem, solver)
-            h = problem.solverModel
-            info = h.getInfo()
-            mismatch = info.primal_solution_status == 2 and _disagrees(problem, info.objective_function_value)
-        seconds = time.perf_counter() - t0
-        ms = h.getModelStatus()
-        has = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        bound = info.mip_dual_bound if math.isfinite(info.mip_dual_bound) else None
-        maximise = problem.sense == pulp.LpMaximize
-        if bound is not None and maximise:  # HiGHS solved the negated model (buildSolverModel)
-            bound = -bound
-        nodes = int(info.mip_node_count)
-        if ms == highspy.HighsModelStatus.kOptimal and not mismatch:
-            status = "optimal"
-        elif ms in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-            return SolveInfo("infeasible", False, None, None, None, seconds, nodes)
-        else:
-            status = "feasible" if has else "no solution"
-        obj = _value(problem) if has else None
-        if status == "optimal":
-            bound = obj if bound is None else (max(bound, obj) if maximise else min(bound, obj))
-    elif isinstance(solver, pulp.GUROBI):
-        from gurobipy import GRB
-
-        m = problem.solverModel
-        seconds = time.perf_counter() - t0
-        if m.Status == GRB.INTERRUPTED:  # Gurobi caught Ctrl-C and stopped: stop the library too
-            raise KeyboardInterrupt("the solve was interrupted; Gurobi stopped cleanly and no plan is returned")
-        nodes = int(m.NodeCount) if m.IsMIP else None
-        if m.Status in (GRB.INFEASIBLE, GRB.INF_OR_UNBD):
-            return SolveInfo("infeasible", False, None, None, None, seconds, nodes)
-        has = m.SolCount > 0
-        obj = _value(problem) if has else None
-        bound = None
-        if m.IsMIP:
-            bound = float(m.ObjBound) if math.isfinite(m.ObjBound) else None
-        if m.Status == GRB.OPTIMAL and has:
-            status = "optimal"
-            if bound is None:
-                bound = obj
-            else:  # Gurobi's bound is on the problem's own side (below for a minimum)
-                bound = min(bound, obj) if problem.sense == pulp.LpMinimize else max(bound, obj)
-        else:
-            status = "feasible" if has else "no solution"
-    else:
-        seconds = time.perf_counter() - t0
-        nodes = None
-        st = problem.status
-        if st == pulp.LpStatusInfeasible:
-            return SolveInfo("infeasible", False, None, None, None, seconds)
-        has = problem.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible)
-        obj = _value(problem) if has else None
-        if problem.sol_status == pulp.LpSolutionOptimal:
-            status, bound = "optimal", obj
-        else:
-            status, bound = ("feasible" if has else "no solution"), None
-    gap = None
-    if obj is not None and bound is not None:
-        gap = 0.0 if status == "optimal" else abs(obj - bound) / max(abs(obj), 1e-9)
-    return SolveInfo(status, has, obj, bound, gap, seconds, nodes)
+    return backend(problem, solver).solve()
