@@ -347,7 +347,7 @@ def cases(mode: str) -> list[Case]:
             out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", formulation="cuts",
                             time_limit=900))
     # the real cases
-    nf_rules = {"min_weight": 2500, "max_weight": 5000, "k": "fewest"}
+    nf_rules = {"min_weight": 2500, "max_weight": 5000, "fewest": True}
     out.append(Case("norfolk-units-penalty", "norfolk-units",
                     {"rules": {**nf_rules, "district": "district", "district_mode": "penalty",
                                "district_penalty": 50000}}, time_limit=300, quick=True))

@@ -123,7 +123,7 @@ def test_fewest_matches_enumeration(inst):
     g, _k, lo, hi = inst
     cost = cost_of(g)
     expect = brute_force(g, lo=lo, hi=hi, cost=cost, fewest=True)
-    r = run_or_none(g, min_weight=lo, max_weight=hi, k="fewest", cost=cost)
+    r = run_or_none(g, min_weight=lo, max_weight=hi, fewest=True, cost=cost)
     if expect is None:
         assert r is None
         return
@@ -275,7 +275,7 @@ def test_columns_match_enumeration(inst, objective, within, fewest):
     district = "district" if within else None
     expect = brute_force(g, lo=lo, hi=hi, k=None if fewest else k, objective=objective, cost=cost,
                          district=district, fewest=fewest)
-    r = run_or_none(g, min_weight=lo, max_weight=hi, k="fewest" if fewest else k, cost=cost, objective=objective,
+    r = run_or_none(g, min_weight=lo, max_weight=hi, k=None if fewest else k, fewest=fewest, cost=cost, objective=objective,
                     district=district, district_mode="within" if within else None, contiguity="columns",
                     decompose=False)
     if expect is None:
@@ -432,7 +432,7 @@ def test_hess_model_with_warm_start_fixing_matches_enumeration(inst, fewest):
     part_mod.NEARER_MIN_UNITS = 0  # use the closer-neighbour seed even on these small graphs
     try:
         expect = brute_force(g, lo=lo, hi=hi, k=None if fewest else k, cost=cost, fewest=fewest)
-        r = run_or_none(g, min_weight=lo, max_weight=hi, k="fewest" if fewest else k, cost=cost,
+        r = run_or_none(g, min_weight=lo, max_weight=hi, k=None if fewest else k, fewest=fewest, cost=cost,
                         contiguity="cuts")
     finally:
         part_mod.NEARER_MIN_UNITS = old
@@ -482,7 +482,7 @@ def test_reported_objective_is_the_plans_own_after_a_warm_start():
         g.add_node(v, pupils=w)
     g.add_edges_from([(0, 1), (0, 2), (1, 2), (1, 4), (1, 5), (2, 4), (4, 5)])
     for contiguity in ("cuts", "flow"):
-        r = partition(g, min_weight=7, max_weight=21, k="fewest", objective="cut_edges", contiguity=contiguity)
+        r = partition(g, min_weight=7, max_weight=21, fewest=True, objective="cut_edges", contiguity=contiguity)
         cut = sum(1 for a, b in g.edges if r.assignment[a] != r.assignment[b])
         assert r.objective == pytest.approx(cut) and cut == 3 and r.status == "optimal"
 

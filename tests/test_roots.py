@@ -66,7 +66,7 @@ def test_rooted_cut_edges_model_matches_enumeration(inst, within, contiguity, fe
     district = "district" if within else None
     expect = brute_force(g, lo=lo, hi=hi, k=None if fewest else k, objective="cut_edges",
                          district=district, fewest=fewest)
-    r = run_or_none(g, min_weight=lo, max_weight=hi, k="fewest" if fewest else k, objective="cut_edges",
+    r = run_or_none(g, min_weight=lo, max_weight=hi, k=None if fewest else k, fewest=fewest, objective="cut_edges",
                     contiguity=contiguity, district=district, district_mode="within" if within else None)
     assert_optimum(g, r, expect, lo, hi, None if fewest else k)
     if r is not None and not within:
@@ -83,6 +83,6 @@ def test_a_highs_presolve_solve_error_is_solved_again_without_the_faulty_rule():
                   (3, 7), (3, 5), (3, 4), (4, 5), (6, 7)])
     nx.set_node_attributes(g, dict(enumerate(pupils)), "pupils")
     expect = brute_force(g, lo=6, hi=18, objective="cut_edges", fewest=True)
-    r = cg.partition(g, min_weight=6, max_weight=18, k="fewest", objective="cut_edges", contiguity="flow")
+    r = cg.partition(g, min_weight=6, max_weight=18, fewest=True, objective="cut_edges", contiguity="flow")
     assert r.k == expect[1]
     assert_optimum(g, r, expect, 6, 18)

@@ -268,8 +268,8 @@ def partition_kwargs(rules: Rules, compiled: dict, opts: dict, *, exclude: list[
     """The arguments of :func:`clustergeo.partition` the rules compile to."""
     k = rules.clusters
     return dict(
-        weight="pupils", bounds=rules.bounds(), k=k if k is not None else ("fewest" if rules.fewest else None),
-        fewest=rules.fewest and k is not None, cost=compiled["cost"], objective=compiled["objective"],
+        weight="pupils", bounds=rules.bounds(), k=k, fewest=rules.fewest, cost=compiled["cost"],
+        objective=compiled["objective"],
         district="district" if rules.districts != "off" else None,
         district_mode=rules.districts if rules.districts != "off" else None,
         district_penalty=rules.district_penalty,

@@ -28,7 +28,7 @@ def _name(p: Problem, i: int) -> str:
     return f"{name}" if str(name) == str(p.nodes[i]) else f"{name} ({p.nodes[i]})"
 
 
-def _parts(p: Problem) -> list[tuple[str, list[int]]]:
+def independent_parts(p: Problem) -> list[tuple[str, list[int]]]:
     """The independent parts: connected pieces of the graph (inside each district under 'within')."""
     adj = p.adjacency
     lab = p.district if p.district_mode == "within" else None
@@ -85,7 +85,7 @@ def precheck(p: Problem) -> list[str]:
             reasons.append(f"{_name(p, int(i))} has {_fmt(m, p.measures[m][i])} on its own, above the "
                            f"maximum of {_fmt(m, hi)} per cluster: raise the maximum or let it be split")
     k_lo_total, k_hi_total = 0, 0
-    for where, comp in _parts(p):
+    for where, comp in independent_parts(p):
         lo_k, hi_k = count_range(p, comp)
         for m, (lo, hi) in p.bounds.items():
             total = float(p.measures[m][comp].sum())

@@ -7,7 +7,7 @@
 
 Contiguity: ``"cuts"`` (separator cuts in a solve-separate-resolve loop), ``"flow"`` (a compact
 single-commodity flow per hub, big-M = the most units a cluster can hold), ``"auto"`` (cuts, then
-flow on top of them after three rounds while the flow model stays moderate) or ``"nearer"`` (the
+flow on top of them after ``AUTO_ROUNDS`` (four) rounds while the flow model stays moderate) or ``"nearer"`` (the
 closer-neighbour rule: exact about contiguity but restrictive, so only a warm start). With a warm
 start in hand, :meth:`HessModel.fix_by_reduced_cost` fixes out the pairs no better plan can use.
 """
@@ -29,10 +29,8 @@ from .progress import RoundLog, describe, stage, ticker
 log = logging.getLogger("clustergeo.solve")
 
 FLOW_SWITCH_ARCS = 60_000  # auto: add the flow model after a few cut rounds up to this many flow arcs
-#: auto: rounds of cuts before the flow model is added. Four, not three: Oklahoma's counties
-#: (Hess objective, +-0.5%) become contiguous in the fourth round, 41 s in all, while the flow
-#: solve added after three took 45 s more (82 s); Norfolk school by school 226 s either way,
-#: Nebraska 9-12 s either way, and the grids and planar graphs need one round (HiGHS 1.16.0)
+#: auto: rounds of cuts before the flow model is added (the county graphs mostly become
+#: contiguous within four rounds, faster than with the flow model added earlier)
 AUTO_ROUNDS = 4
 # LP reduced-cost fixing only up to this many unit-hub pairs: above it the LP did not finish
 # within a quarter of the limit on any benchmark graph (grid 20 x 20: 160,000 pairs, 45 s

@@ -22,19 +22,27 @@ from ..errors import InfeasibleError, NoPlanInTimeError, RulesError, SolverError
 from ..settings import settings
 from ..validate import validate_partition_input
 from . import heuristic, labeling, recom, solvers, tabu
-from .explain import _parts, count_range, precheck
+from .explain import count_range, independent_parts, precheck
 from .model import HessModel
-from .progress import RoundLog, StatusLine, interactive, stage
+from .options import BUDGET, CONTIGUITY, Costs, Districts, Request, Sizes, SolverOptions, request
 from .problem import Problem, allowed_hubs, build_problem
+from .progress import RoundLog, StatusLine, interactive, stage
 from .roots import root_order
 
 log = logging.getLogger("clustergeo.solve")
 
 NEARER_MIN_UNITS = 40  # from this many units the closer-neighbour model seeds the exact solve
 NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it is a MIP too
-CONTIGUITY = ("auto", "cuts", "flow", "columns", "labeling")
-COLUMNS_MAX_PER_CLUSTER = 12  # units per cluster above which "auto" does not try listing clusters
-ROOTS_SECONDS = 10.0  # the most the root search (max-B MIP) may take
+#: units per cluster above which "auto" does not try listing clusters (too many shapes: every
+#: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
+COLUMNS_MAX_PER_CLUSTER = 12
+COLUMNS_MAX_UNITS = 60  # "auto" lists clusters on graphs up to this size ...
+COLUMNS_MAX_UNITS_TIGHT = 150  # ... or this size when a size window is narrow (tight_balance)
+COLUMNS_MAX_SETS = 500_000  # the most clusters listed before the Hess model takes over
+COLUMNS_MAX_SETS_TIGHT = 3_000_000  # ... with a narrow window (few sets fit, listing pays)
+COLUMNS_MAX_SETS_FORCED = 50_000_000  # ... with contiguity="columns"
+
+__all__ = ["BUDGET", "CONTIGUITY", "Costs", "Districts", "PartitionResult", "Sizes", "SolverOptions", "partition"]
 
 
 @dataclass
@@ -112,19 +120,10 @@ def _status_line(fn: Callable) -> Callable:
 
 @_status_line
 def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | None = None,
-              max_weight: float | None = None, bounds: Mapping[str, tuple] | None = None,
-              k: int | tuple[int, int] | str | None = None, fewest: bool = False,
-              cost: Mapping[tuple[Hashable, Hashable], float] | None = None, objective: str = "hess",
-              contiguous: bool = True, contiguity: str = "auto",
-              district: str | None = None, district_mode: str | None = None, district_penalty: float = 0.0,
-              division: str | None = None, division_mode: str | None = None, division_penalty: float = 0.0,
-              edge_weights: Mapping[tuple[Hashable, Hashable], float] | None = None,
-              max_cost: float | None = None, solver: str | None = None, time_limit: float | None = None,
-              gap: float | None = None, threads: int | None = None, seed: int | None = None,
-              msg: bool = False, progress: Callable[[RoundLog], Any] | None = None,
-              explain: bool = True, decompose: bool = True,
-              exclude: list[Mapping[Hashable, Hashable]] | None = None,
-              forbid: set[tuple[Hashable, Hashable]] | None = None) -> PartitionResult:
+              max_weight: float | None = None, k: int | tuple[int, int] | None = None, fewest: bool = False,
+              objective: str = "hess", cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
+              contiguity: str = "auto", time_limit: float | None = None,
+              progress: Callable[[RoundLog], Any] | None = None, **options: Any) -> PartitionResult:
     """Partition a graph into contiguous clusters within size bounds, optimally.
 
     Parameters
@@ -136,11 +135,12 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         The main measure and its bounds per cluster (e.g. pupils, 2,500 to 5,000).
     bounds : dict, optional
         More measures: ``{"schools": (8, 13)}``. All bounds apply at once.
-    k : int, (min, max) or "fewest", optional
-        Number of clusters: exact, a range, or ``"fewest"``: the smallest feasible count first
-        (then the objective with that count).
+    k : int or (min, max), optional
+        Number of clusters: exact or a range (None: any).
     fewest : bool
-        With a range ``k``: the smallest feasible count in the range first.
+        The smallest feasible count (in the range ``k``, or at all) first, then the objective
+        with that count. (``k="fewest"`` is the old spelling: it still works, with a
+        ``DeprecationWarning``.)
     cost : dict, optional
         ``cost[i, j]``: cost of unit ``i`` in the cluster hubbed at unit ``j`` (objective
         ``"hess"``), e.g. pupils x minutes. Default: weight x squared distance (km^2) from x/y.
@@ -149,14 +149,15 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         For cut edges the hub is only a representative: the Hess model takes it from the few
         "root" units every cluster must hold (:mod:`clustergeo.solve.roots`; reported in
         ``fixing["roots"]``), which removes the hub symmetry and most unit-hub pairs.
-    contiguous : bool
-        Every cluster connected in the graph (default). ``contiguity`` chooses how:
+    contiguity : {"auto", "cuts", "flow", "columns", "labeling", "none"}
+        Every cluster connected in the graph, and how (``"none"``: clusters may be in pieces;
+        ``contiguous=False`` is the old spelling, with a ``DeprecationWarning``):
         ``"cuts"`` (separator cuts, solve-separate-resolve), ``"flow"`` (compact flow model), or
         ``"columns"`` (list every connected set that fits the bounds, then choose the best
         covering set: Garfinkel & Nemhauser's method, exact and fast when the size window is
         narrow; falls back to the Hess model when there are too many sets), or ``"auto"``
         (default: columns on up to 60 units, or up to 150 when a size window is within 5%
-        (max/min <= 1.05), if the list stays within budget; else cuts for three rounds, then the
+        (max/min <= 1.05), if the list stays within budget; else cuts for ``AUTO_ROUNDS`` (four) rounds, then the
         flow model on top of the cuts found when it stays under ``FLOW_SWITCH_ARCS`` flow arcs,
         cuts to the end otherwise), or ``"labeling"`` (objective ``"cut_edges"`` with an exact
         count only: numbered clusters in the order of their first root units, one flow;
@@ -177,9 +178,13 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         clusters intact).
     max_cost : float, optional
         Fix out ``cost[i, j]`` above this (a travel cap in cost units).
+    time_limit : float, optional
+        Seconds for the whole solve, shared between its stages by :data:`BUDGET`.
     solver : {"highs", "cbc", "gurobi"}
-        Default ``settings.default_solver``. ``time_limit`` (s), ``gap`` (relative),
-        ``threads`` and ``seed`` go to the solver.
+        Default ``settings.default_solver``. ``gap`` (relative), ``threads``, ``seed`` and
+        ``msg`` (the solver's log) go to the solver; or pass them whole as
+        ``solver_options=SolverOptions(...)`` (likewise ``districts=Districts(...)``,
+        ``sizes=Sizes(...)``, ``costs=Costs(...)``: see :mod:`clustergeo.solve.options`).
     progress : callable, False or None
         Called with a :class:`~clustergeo.solve.progress.RoundLog` at the end of every round
         and, during a HiGHS solve, every ``settings.progress_interval`` seconds (status
@@ -194,6 +199,10 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     exclude : list of dict, optional
         Earlier answers (node -> cluster) to rule out: the result is a different partition
         (used to list the best few distinct plans).
+    explain : bool
+        On an infeasible problem, relax one group of rules at a time to name what to relax.
+    decompose : bool
+        Solve independent pieces (districts under ``"within"``, islands) one by one.
 
     Returns
     -------
@@ -203,261 +212,375 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     ------
     InfeasibleError
         When no partition exists, with the reasons in planner language.
+    TypeError
+        For an unknown keyword (the message lists the known ones).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> g = nx.path_graph(6)
+    >>> nx.set_node_attributes(g, 1, "pupils")
+    >>> r = partition(g, min_weight=2, max_weight=3, k=2, objective="cut_edges", progress=False)
+    >>> r.k, r.status, r.objective
+    (2, 'optimal', 1.0)
     """
+    req = request({"weight": weight, "min_weight": min_weight, "max_weight": max_weight, "k": k,
+                   "fewest": fewest, "objective": objective, "cost": cost, "contiguity": contiguity,
+                   "time_limit": time_limit, "progress": progress, **options})
+    return _solve(graph, req)
+
+
+@dataclass
+class _Solve:
+    """The state of one solve as it passes from stage to stage."""
+
+    graph: nx.Graph
+    req: Request
+    p: Problem
+    t0: float
+    contiguity: str
+    excl: list
+    allowed: list = field(default_factory=list)
+    stats: dict = field(default_factory=dict)
+    start: list[int] | None = None
+    heur_obj: float | None = None
+    rounds: list = field(default_factory=list)
+    cuts: int = 0
+    k_best: int | None = None
+    formulation: str = ""
+    model: Any = None
+    run: Any = None
+    start_s: float = 0.0
+    late_s: float = 0.0
+    near_s: float = 0.0
+
+    @property
+    def opts(self) -> dict:
+        return self.req.solver_kwargs()
+
+    @property
+    def time_limit(self) -> float | None:
+        return self.req.solver.time_limit
+
+    @property
+    def fewest(self) -> bool:
+        return self.req.sizes.fewest
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def left(self, reserve: float = 0.0) -> float | None:
+        """The time limit left (minus ``reserve`` seconds), at least a solver call's minimum."""
+        if self.time_limit is None:
+            return None
+        return max(self.time_limit - self.elapsed() - reserve, BUDGET.min_seconds)
+
+    def cost_of(self, plan: list[int]) -> float:
+        return heuristic.plan_cost(self.p, plan)
+
+
+def _solve(graph: nx.Graph, req: Request) -> PartitionResult:
+    """The stages of :func:`partition`, in order."""
+    s = _begin(graph, req)
+    decomposed = _solve_parts(s)
+    if decomposed is not None:
+        return decomposed
+    _hubs(s)
+    listed = _try_columns(s)
+    if listed is not None:
+        return listed
+    s.formulation = f"hess+{s.contiguity}"
+    _find_roots(s)
+    _share_time(s)
+    _warm_start(s)
+    if s.fewest:
+        _fewest_count(s)
+    else:
+        _exact_solve(s)
+    if s.run.status == "infeasible":
+        stage(req.progress, "no plan meets the rules: finding which rule to relax")
+        _raise_infeasible(s.p, s.allowed, "auto" if s.contiguity == "labeling" else s.contiguity, s.opts,
+                          req.explain)
+    late = _late_search(s)
+    return _finish(s, late)
+
+
+def _begin(graph: nx.Graph, req: Request) -> _Solve:
+    """Choose the method's inputs: the problem in index form, checked for plain impossibilities."""
     t0 = time.perf_counter()
-    validate_partition_input(graph, weight=weight, bounds=bounds, cost=cost, district=district,
-                             district_mode=district_mode)
-    if contiguity not in CONTIGUITY:
-        raise RulesError(f"contiguity must be one of {', '.join(repr(c) for c in CONTIGUITY)}, not {contiguity!r}")
-    if k == "fewest":
-        k, fewest = None, True
-    solver = (solver or settings.default_solver).lower()
-    threads = settings.threads if threads is None else threads
-    seed = settings.seed if seed is None else seed
-    p = build_problem(graph, weight=weight, min_weight=min_weight, max_weight=max_weight, bounds=bounds,
-                      k=k, cost=cost, objective=objective, district=district, district_mode=district_mode,
-                      district_penalty=district_penalty, division=division, division_mode=division_mode,
-                      division_penalty=division_penalty, edge_weights=edge_weights, max_cost=max_cost,
-                      forbid=forbid)
+    z, d, c = req.sizes, req.districts, req.costs
+    validate_partition_input(graph, weight=z.weight, bounds=z.bounds, cost=c.cost, district=d.district,
+                             district_mode=d.district_mode)
+    p = build_problem(graph, weight=z.weight, min_weight=z.min_weight, max_weight=z.max_weight, bounds=z.bounds,
+                      k=z.k, cost=c.cost, objective=c.objective, district=d.district,
+                      district_mode=d.district_mode, district_penalty=d.district_penalty, division=d.division,
+                      division_mode=d.division_mode, division_penalty=d.division_penalty,
+                      edge_weights=c.edge_weights, max_cost=c.max_cost, forbid=c.forbid)
     reasons = precheck(p)
     if reasons:
         raise InfeasibleError(reasons)
-    contiguity = contiguity if contiguous else "none"
-    opts = dict(solver=solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, msg=msg,
-                progress=progress)
-
     pos = {v: i for i, v in enumerate(p.nodes)}
-    excl = [[pos[old[v]] if old[v] in pos else -1 for v in p.nodes] for old in (exclude or [])]
-    parts = _parts(p)
-    if decompose and len(parts) > 1 and (k is None or fewest) and not p.edge_weights and not excl:
-        # independent pieces (districts under 'within', or islands): solve each on its own
-        results, failures = [], []
-        for number, (where, comp) in enumerate(parts, start=1):
-            if isinstance(progress, StatusLine):
-                short = where if len(where) <= 40 else where[:39] + "..."
-                progress.part = f"part {number} of {len(parts)} ({short})"
-            sub = graph.subgraph([p.nodes[i] for i in comp]).copy()
-            sub_cost = None
-            if cost is not None:
-                keep = set(sub.nodes)
-                sub_cost = {(a, b): v for (a, b), v in cost.items() if a in keep and b in keep}
-            try:
-                results.append(partition(sub, weight=weight, min_weight=min_weight, max_weight=max_weight,
-                                     bounds=bounds, k=None, fewest=fewest, cost=sub_cost, objective=objective,
-                                     contiguous=contiguous, contiguity=contiguity if contiguous else "cuts",
-                                     district=district, district_mode=district_mode,
-                                     district_penalty=district_penalty, division=division,
-                                     division_mode=division_mode, division_penalty=division_penalty,
-                                     max_cost=max_cost, explain=explain, decompose=False, forbid=forbid,
-                                     **{**opts, "time_limit": None if time_limit is None else
-                                        max(time_limit - (time.perf_counter() - t0), 1.0)}))
-            except InfeasibleError as e:
-                failures.append((where, e))
-        if failures:
-            raise InfeasibleError([f"in {where}: {r}" for where, e in failures for r in e.reasons],
-                                  relaxations=sorted({x for _, e in failures for x in e.relaxations}))
-        total = sum(r.k for r in results)
-        lo_k, hi_k = p.k_range()
-        if total > hi_k:
-            raise InfeasibleError([f"the districts need at least {total} clusters together "
-                                   f"({', '.join(f'{w}: {r.k}' for (w, _), r in zip(parts, results))}), "
-                                   f"more than the maximum of {hi_k}"], relaxations=["the number of clusters"])
-        if total >= lo_k:
-            return _combine(results, p, time.perf_counter() - t0, solver, contiguity)
-        log.info("fewest per part gives %s clusters, below the minimum %s: solving as one model", total, lo_k)
+    excl = [[pos[old[v]] if old[v] in pos else -1 for v in p.nodes] for old in req.exclude]
+    return _Solve(graph, req, p, t0, req.contiguity, excl)
 
-    allowed, stats = allowed_hubs(p, contiguous=contiguity != "none")
-    self_ok = [j in set(allowed[j]) for j in range(p.n)]
-    hubs_possible = sorted({j for i in range(p.n) for j in allowed[i] if self_ok[j]})
-    if not hubs_possible:
+
+def _solve_parts(s: _Solve) -> PartitionResult | None:
+    """Independent pieces (districts under 'within', or islands): each solved on its own; None
+    when the problem is one piece, or its pieces' fewest counts fall below the minimum."""
+    p, req = s.p, s.req
+    parts = independent_parts(p)
+    if not (req.decompose and len(parts) > 1 and (req.sizes.k is None or s.fewest) and not p.edge_weights
+            and not s.excl):
+        return None
+    results, failures = [], []
+    for number, (where, comp) in enumerate(parts, start=1):
+        if isinstance(req.progress, StatusLine):
+            short = where if len(where) <= 40 else where[:39] + "..."
+            req.progress.part = f"part {number} of {len(parts)} ({short})"
+        sub = s.graph.subgraph([p.nodes[i] for i in comp]).copy()
+        sub_cost = None
+        if req.costs.cost is not None:
+            keep = set(sub.nodes)
+            sub_cost = {(a, b): v for (a, b), v in req.costs.cost.items() if a in keep and b in keep}
+        sub_req = dataclasses.replace(
+            req, sizes=dataclasses.replace(req.sizes, k=None),
+            costs=dataclasses.replace(req.costs, cost=sub_cost, edge_weights=None),
+            solver=dataclasses.replace(req.solver, time_limit=s.left()), exclude=(), decompose=False)
+        try:
+            results.append(_solve(sub, sub_req))
+        except InfeasibleError as e:
+            failures.append((where, e))
+    if failures:
+        raise InfeasibleError([f"in {where}: {r}" for where, e in failures for r in e.reasons],
+                              relaxations=sorted({x for _, e in failures for x in e.relaxations}))
+    total = sum(r.k for r in results)
+    lo_k, hi_k = p.k_range()
+    if total > hi_k:
+        raise InfeasibleError([f"the districts need at least {total} clusters together "
+                               f"({', '.join(f'{w}: {r.k}' for (w, _), r in zip(parts, results))}), "
+                               f"more than the maximum of {hi_k}"], relaxations=["the number of clusters"])
+    if total >= lo_k:
+        return _combine(results, p, s.elapsed(), req.solver.solver, s.contiguity)
+    log.info("fewest per part gives %s clusters, below the minimum %s: solving as one model", total, lo_k)
+    return None
+
+
+def _hubs(s: _Solve) -> None:
+    """The unit-hub pairs that can be in a plan at all."""
+    p = s.p
+    s.allowed, s.stats = allowed_hubs(p, contiguous=s.contiguity != "none")
+    self_ok = [j in set(s.allowed[j]) for j in range(p.n)]
+    if not any(self_ok[j] for i in range(p.n) for j in s.allowed[i]):
         raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
+
+
+def _try_columns(s: _Solve) -> PartitionResult | None:
+    """The column method when it applies (forced, or small graphs and narrow windows under
+    ``"auto"``); None when it does not apply or there were too many clusters to list."""
+    p = s.p
     tight = tight_balance(p)
-    # a cluster of many units has too many possible shapes to list: every run that listed
-    # them all had at most 8 units per cluster; the county graphs (19 to 31) spent 7 s
-    # finding out
     per_cluster = p.n / max(p.k_range()[0], precheck_count(p), 1)
-    if contiguity == "columns" or (contiguity == "auto" and per_cluster <= COLUMNS_MAX_PER_CLUSTER
-                                   and (p.n <= 60 or (tight and p.n <= 150))):
-        # listing clusters pays off when few fit (a narrow window) or the graph is small; the
-        # list is abandoned at a budget, so a failed try costs a second or a few
-        stage(progress, "listing every cluster that could be formed")
-        result = _solve_by_columns(graph, p, allowed, stats, fewest, excl, opts, t0, explain,
-                                   forced=contiguity == "columns", max_sets=3_000_000 if tight else 500_000)
-        if result is not None:
-            return result
-        contiguity = "auto" if contiguity == "columns" else contiguity
-    if p.objective == "cut_edges" and contiguity != "none":
-        # the hub is only a representative: take it from the few units every cluster must
-        # hold (roots.py), which removes nearly all hub symmetry and most pairs
-        # fewer roots, fewer pairs: the max-B MIP stops once it proves its answer. Longer
-        # searches rarely pay: Oklahoma has 14 roots at 10 s (proof 45 s) and 13 at 60 s
-        # (proof 41 s); Arkansas and Iowa have the same roots at 10 s and at 60 s
-        roots_s = min(ROOTS_SECONDS, 0.1 * time_limit if time_limit is not None else ROOTS_SECONDS)
-        stage(progress, "finding the units every cluster must hold (root units)")
-        found = root_order(p, seconds=roots_s, threads=threads, seed=seed)
-        if found is not None:
-            p.hub_rank, p.hub_roots = found
-            allowed, stats = allowed_hubs(p, contiguous=True)
-            stats["roots"] = p.hub_roots
-    # the spanning-tree search is the cut-edge objective's best source of plans (the MIP's
-    # bound is weak there), so it gets three times longer for that objective
-    per_unit = 0.06 if p.objective == "cut_edges" else 0.02
-    heur_s = min(10.0, max(0.5, per_unit * p.n), 0.1 * time_limit if time_limit is not None else 10.0)
-    late_s = 0.0
-    if p.objective == "cut_edges" and contiguity != "none" and time_limit is not None and not excl:
-        # for cut edges the MIP's incumbent rarely beats the search (Arkansas, Oklahoma and
-        # Iowa: never in 180 s), while more restarts of the search do; they run at the end,
-        # only when the proof did not come in time (up to 15% of the limit in all)
-        late_s = max(min(30.0, 0.15 * time_limit) - heur_s, 0.0)
-    near_s = min(60.0, 0.15 * time_limit if time_limit is not None else 60.0)
+    wanted = s.contiguity == "columns" or (
+        s.contiguity == "auto" and per_cluster <= COLUMNS_MAX_PER_CLUSTER
+        and (p.n <= COLUMNS_MAX_UNITS or (tight and p.n <= COLUMNS_MAX_UNITS_TIGHT)))
+    if not wanted:
+        return None
+    # listing clusters pays off when few fit (a narrow window) or the graph is small; the list
+    # is abandoned at a budget, so a failed try costs a second or a few
+    stage(s.req.progress, "listing every cluster that could be formed")
+    result = _solve_by_columns(s, forced=s.contiguity == "columns",
+                               max_sets=COLUMNS_MAX_SETS_TIGHT if tight else COLUMNS_MAX_SETS)
+    if result is None and s.contiguity == "columns":
+        s.contiguity = "auto"
+    return result
 
-    def best_start(count: int | None) -> list[int] | None:
-        """The best of greedy amalgamation, the spanning-tree search and (on larger graphs) the
-        closer-neighbour model, at ``count`` clusters."""
-        stage(progress, "finding a good starting plan" + ("" if count is None else f" with {count} clusters"))
-        found = [c for c in (heuristic.greedy(p, fewest=fewest, target=count),) if c is not None
-                 and (count is None or len(set(c)) == count)]
-        if count is not None and contiguity != "none":
-            # bounded by work (the same plan on any machine), with twice the time as a cap
-            tree = recom.search(p, count, seconds=2 * heur_s, seed_value=seed,
-                                work=recom.WORK_PER_SECOND * heur_s)
-            if tree is not None and tabu.applies(p):
-                # small moves near the plan: Iowa's 35 cut edges become 33 (the optimum) within a
-                # quarter of a second, and the proof from there takes about two thirds as long
-                tree = tabu.polish(p, tree, seed_value=seed, work=tabu.WORK_PER_SECOND * heur_s / 3,
-                                   seconds=2 * heur_s / 3)
-            if tree is not None:
-                found.append(tree)
-            if contiguity in ("cuts", "auto") and p.objective == "hess" and p.n > NEARER_MIN_UNITS \
-                    and sum(len(a) for a in allowed) <= NEARER_MAX_PAIRS:
-                # the exact model on the plans where every unit has a nearer neighbour in its
-                # cluster: contiguous by construction, near-optimal, a tight upper bound for
-                # reduced-cost fixing
-                best = min(found, key=lambda c: heuristic.plan_cost(p, c)) if found else None
-                near = nearer_plan(p, allowed, count, best, opts, seconds=near_s)
-                if near is not None:
-                    found.append(near)
-        found = [c for c in found if within_caps(p, c)]  # the heuristics know no travel cap
-        return min(found, key=lambda c: heuristic.plan_cost(p, c)) if found else None
 
-    lo_k0, hi_k0 = p.k_range()
-    start = None if fewest else best_start(lo_k0 if lo_k0 == hi_k0 else None)
-    if start is None and not fewest and lo_k0 != hi_k0:
-        start = best_start(hi_k0)
-    heur_obj = heuristic.plan_cost(p, start) if start is not None else None
-    if start is not None:  # the proof's length hangs on it (Iowa: about half as long from 33 cut edges as from 35)
-        log.info("warm start: %d clusters, objective %s (%.1f s so far)", len(set(start)), f"{heur_obj:,.1f}",
-                 time.perf_counter() - t0)
-    rounds: list[RoundLog] = []
-    cuts = 0
-    k_best = None
-    formulation = f"hess+{contiguity}"
-    if fewest:
-        # Count up from a lower bound (each part's total over the maximum): the first count
-        # with a plan is the fewest, and that plan is solved for compactness at the same time.
-        # This proves the count minimal without ever minimising it (a model with very many
-        # equally good answers, on which the cut loop crawls).
-        lo_k, hi_k = p.k_range()
-        lower = max(precheck_count(p), lo_k)
-        run = None
-        for kk in range(lower, min(hi_k, p.n) + 1):
-            stage(progress, f"fewest clusters: trying {kk} clusters for these {p.n} units")
-            seed_plan = best_start(kk) if not excl else None
-            if seed_plan is not None and (start is None or len(set(start)) != kk or
-                                          heuristic.plan_cost(p, seed_plan) < heuristic.plan_cost(p, start)):
-                start, heur_obj = seed_plan, heuristic.plan_cost(p, seed_plan)
-            model = HessModel(p, allowed, stage="objective", k_fixed=kk, contiguity=contiguity, exclude=excl)
-            left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0) - late_s, 1.0)
-            run = model.solve(start=seed_plan, **{**opts, "time_limit": left})
-            rounds += run.rounds
-            cuts += run.cuts
-            k_best = kk
-            if run.status != "infeasible":
-                break
-        if run is None:
-            raise InfeasibleError(["the count range leaves no number of clusters to try"])
+def _find_roots(s: _Solve) -> None:
+    """Cut edges: take each hub from the few units every cluster must hold (roots.py), which
+    removes nearly all hub symmetry and most unit-hub pairs."""
+    p = s.p
+    if p.objective != "cut_edges" or s.contiguity == "none":
+        return
+    limit = s.time_limit
+    roots_s = min(BUDGET.roots_seconds, BUDGET.roots_share * limit if limit is not None else BUDGET.roots_seconds)
+    stage(s.req.progress, "finding the units every cluster must hold (root units)")
+    found = root_order(p, seconds=roots_s, threads=s.req.solver.threads, seed=s.req.solver.seed)
+    if found is not None:
+        p.hub_rank, p.hub_roots = found
+        s.allowed, s.stats = allowed_hubs(p, contiguous=True)
+        s.stats["roots"] = p.hub_roots
+
+
+def _share_time(s: _Solve) -> None:
+    """The seconds of the starting-plan search, the late search and the closer-neighbour model."""
+    p, limit = s.p, s.time_limit
+    per_unit = BUDGET.start_seconds_per_unit_cut_edges if p.objective == "cut_edges" else \
+        BUDGET.start_seconds_per_unit
+    s.start_s = min(BUDGET.start_seconds, max(BUDGET.start_min_seconds, per_unit * p.n),
+                    BUDGET.start_share * limit if limit is not None else BUDGET.start_seconds)
+    if p.objective == "cut_edges" and s.contiguity != "none" and limit is not None and not s.excl:
+        s.late_s = max(min(BUDGET.late_seconds, BUDGET.late_share * limit) - s.start_s, 0.0)
+    s.near_s = min(BUDGET.nearer_seconds, BUDGET.nearer_share * limit if limit is not None else
+                   BUDGET.nearer_seconds)
+
+
+def _best_start(s: _Solve, count: int | None) -> list[int] | None:
+    """The best of greedy amalgamation, the spanning-tree search and (on larger graphs) the
+    closer-neighbour model, at ``count`` clusters."""
+    p, seed = s.p, s.req.solver.seed
+    stage(s.req.progress, "finding a good starting plan" + ("" if count is None else f" with {count} clusters"))
+    found = [c for c in (heuristic.greedy(p, fewest=s.fewest, target=count),) if c is not None
+             and (count is None or len(set(c)) == count)]
+    if count is not None and s.contiguity != "none":
+        # bounded by work (the same plan on any machine), with a time cap
+        tree = recom.search(p, count, seconds=BUDGET.tree_cap * s.start_s, seed_value=seed,
+                            work=recom.WORK_PER_SECOND * s.start_s)
+        if tree is not None and tabu.applies(p):
+            # small moves near the plan: the proof from a better start is shorter (Iowa: 35 cut
+            # edges become the optimal 33, and the proof takes two thirds as long)
+            tree = tabu.polish(p, tree, seed_value=seed, work=tabu.WORK_PER_SECOND * s.start_s / BUDGET.polish_part,
+                               seconds=BUDGET.tree_cap * s.start_s / BUDGET.polish_part)
+        if tree is not None:
+            found.append(tree)
+        if s.contiguity in ("cuts", "auto") and p.objective == "hess" and p.n > NEARER_MIN_UNITS \
+                and sum(len(a) for a in s.allowed) <= NEARER_MAX_PAIRS:
+            # contiguous by construction, near-optimal: a tight upper bound for reduced-cost fixing
+            best = min(found, key=s.cost_of) if found else None
+            near = nearer_plan(p, s.allowed, count, best, s.opts, seconds=s.near_s)
+            if near is not None:
+                found.append(near)
+    found = [c for c in found if within_caps(p, c)]  # the heuristics know no travel cap
+    return min(found, key=s.cost_of) if found else None
+
+
+def _warm_start(s: _Solve) -> None:
+    """The starting plan of the exact solve (the fewest-count search finds one per count)."""
+    lo_k, hi_k = s.p.k_range()
+    if not s.fewest:
+        s.start = _best_start(s, lo_k if lo_k == hi_k else None)
+        if s.start is None and lo_k != hi_k:
+            s.start = _best_start(s, hi_k)
+    if s.start is not None:  # the proof's length hangs on it
+        s.heur_obj = s.cost_of(s.start)
+        log.info("warm start: %d clusters, objective %s (%.1f s so far)", len(set(s.start)),
+                 f"{s.heur_obj:,.1f}", s.elapsed())
+
+
+def _fewest_count(s: _Solve) -> None:
+    """Count up from a lower bound (each part's total over the maximum): the first count with a
+    plan is the fewest, and that plan is solved for compactness at the same time. This proves
+    the count minimal without ever minimising it (a model with very many equally good answers,
+    on which the cut loop crawls)."""
+    p = s.p
+    lo_k, hi_k = p.k_range()
+    for kk in range(max(precheck_count(p), lo_k), min(hi_k, p.n) + 1):
+        stage(s.req.progress, f"fewest clusters: trying {kk} clusters for these {p.n} units")
+        seed_plan = _best_start(s, kk) if not s.excl else None
+        if seed_plan is not None and (s.start is None or len(set(s.start)) != kk or
+                                      s.cost_of(seed_plan) < s.cost_of(s.start)):
+            s.start, s.heur_obj = seed_plan, s.cost_of(seed_plan)
+        s.model = HessModel(p, s.allowed, stage="objective", k_fixed=kk, contiguity=s.contiguity, exclude=s.excl)
+        s.run = s.model.solve(start=seed_plan, **{**s.opts, "time_limit": s.left(s.late_s)})
+        s.rounds += s.run.rounds
+        s.cuts += s.run.cuts
+        s.k_best = kk
+        if s.run.status != "infeasible":
+            return
+    if s.run is None:
+        raise InfeasibleError(["the count range leaves no number of clusters to try"])
+
+
+def _exact_solve(s: _Solve) -> None:
+    """The exact model for a given count or range: the labelling model for cut edges with an
+    exact count and enough roots, the Hess model otherwise, within the time left."""
+    p = s.p
+    lo_k, hi_k = p.k_range()
+    k_exact = lo_k if lo_k == hi_k else None
+    applies = labeling.applies(p, k_exact, exclude=bool(s.excl))
+    if s.contiguity == "labeling" and not applies:
+        raise RulesError("contiguity='labeling' needs objective='cut_edges', an exact number of clusters, "
+                         "a minimum size, no district rule and no excluded plans; use 'auto'")
+    if s.contiguity in ("auto", "labeling") and applies and p.hub_roots >= k_exact:
+        # numbered clusters in the orbitope order with one flow proved the county graphs about
+        # twice as fast as the rooted Hess model; Gurobi's pip licence stops at 2,000 columns
+        build = labeling.CompactLabelingModel if s.req.solver.solver == "gurobi" else labeling.LabelingModel
+        s.model = build(p, k_exact, s.allowed)
+        s.formulation = "labeling+flow"
     else:
-        k_exact = lo_k0 if lo_k0 == hi_k0 else None
-        if contiguity == "labeling" and not labeling.applies(p, k_exact, exclude=bool(excl)):
-            raise RulesError("contiguity='labeling' needs objective='cut_edges', an exact number of clusters, "
-                             "a minimum size, no district rule and no excluded plans; use 'auto'")
-        if contiguity in ("auto", "labeling") and labeling.applies(p, k_exact, exclude=bool(excl)) \
-                and p.hub_roots >= k_exact:
-            # cut edges: numbered clusters in the orbitope order with one flow proved the county
-            # graphs about twice as fast as the rooted Hess model (labeling.py); Gurobi gets the
-            # compact layout (its pip licence stops at 2,000 columns and rows)
-            build = labeling.CompactLabelingModel if opts["solver"] == "gurobi" else labeling.LabelingModel
-            model = build(p, k_exact, allowed)
-            formulation = "labeling+flow"
-        else:
-            model = HessModel(p, allowed, stage="objective", contiguity=contiguity, exclude=excl)
-        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0) - late_s, 1.0)
-        run = model.solve(start=start if not excl else None, **{**opts, "time_limit": left})
-        cuts += run.cuts
-        rounds += run.rounds
-    if run.status == "infeasible":
-        stage(progress, "no plan meets the rules: finding which rule to relax")
-        _raise_infeasible(p, allowed, "auto" if contiguity == "labeling" else contiguity, opts, explain)
+        s.model = HessModel(p, s.allowed, stage="objective", contiguity=s.contiguity, exclude=s.excl)
+    s.run = s.model.solve(start=s.start if not s.excl else None, **{**s.opts, "time_limit": s.left(s.late_s)})
+    s.cuts += s.run.cuts
+    s.rounds += s.run.rounds
+
+
+def _late_search(s: _Solve) -> list[int] | None:
+    """When the proof did not finish in time: more spanning-tree search, then a tabu polish of
+    the better of its plan and the solver's, in the time kept for it."""
+    p, run, limit = s.p, s.run, s.time_limit
+    if run.status == "optimal" or s.late_s <= 0 or limit is None:
+        return None
+    lo_k, hi_k = p.k_range()
+    plan = run.assignment if run.assignment is not None else s.start or []
+    count = s.k_best if s.fewest else (lo_k if lo_k == hi_k else len(set(plan)) or None)
+    if count is None:
+        return None
+    seed = s.req.solver.seed
+    stage(s.req.progress, "the proof did not finish in time: searching for a better plan")
+    left = max(limit - s.elapsed(), 0.5)
+    polish = tabu.applies(p)
+    search_s = left * BUDGET.late_tree_share if polish else left
+    late = recom.search(p, count, seconds=search_s, seed_value=seed + 1, work=recom.WORK_PER_SECOND * search_s)
+    if late is not None and not within_caps(p, late):
+        late = None
+    if polish:
+        base = [c for c in (late, run.assignment) if c is not None and len(set(c)) == count]
+        if base:
+            best = min(base, key=s.cost_of)
+            left = max(limit - s.elapsed(), 0.1)
+            polished = tabu.polish(p, best, seed_value=seed + 1, work=tabu.WORK_PER_SECOND * left, seconds=left)
+            if within_caps(p, polished) and (late is None or s.cost_of(polished) < s.cost_of(late)):
+                late = polished
+    return late
+
+
+def _finish(s: _Solve, late: list[int] | None) -> PartitionResult:
+    """The best plan in hand (the solver's, or a heuristic's at the limit), its bound and gap,
+    checked independently."""
+    p, run = s.p, s.run
+    fits = [c for c in (run.incumbent, s.start, late) if c is not None and (not s.fewest or len(set(c)) == s.k_best)]
     assignment, status, objective = run.assignment, run.status, run.objective
-    late = None
-    if run.status != "optimal" and late_s > 0:
-        count = k_best if fewest else (lo_k0 if lo_k0 == hi_k0 else
-                                       len(set(assignment if assignment is not None else start or [])) or None)
-        if count is not None:
-            stage(progress, "the proof did not finish in time: searching for a better plan")
-            left = max(time_limit - (time.perf_counter() - t0), 0.5)
-            # two thirds for the spanning-tree search, a third to polish the better of its
-            # plan and the solver's incumbent by tabu search (as the warm start is)
-            polish = tabu.applies(p)
-            search_s = left * 2 / 3 if polish else left
-            late = recom.search(p, count, seconds=search_s, seed_value=seed + 1,
-                                work=recom.WORK_PER_SECOND * search_s)
-            if late is not None and not within_caps(p, late):
-                late = None
-            if polish:
-                base = [c for c in (late, assignment) if c is not None and len(set(c)) == count]
-                if base:
-                    best = min(base, key=lambda c: heuristic.plan_cost(p, c))
-                    left = max(time_limit - (time.perf_counter() - t0), 0.1)
-                    polished = tabu.polish(p, best, seed_value=seed + 1, work=tabu.WORK_PER_SECOND * left,
-                                           seconds=left)
-                    if within_caps(p, polished) and \
-                            (late is None or heuristic.plan_cost(p, polished) < heuristic.plan_cost(p, late)):
-                        late = polished
     if assignment is None:
-        candidates = [c for c in (run.incumbent, start, late) if c is not None and (not fewest or len(set(c)) == k_best)]
-        fallback = min(candidates, key=lambda c: heuristic.plan_cost(p, c)) if candidates else None
-        if fallback is None:
+        if not fits:
             raise NoPlanInTimeError(
                 "the time limit ran out before any contiguous plan was found (the greedy heuristic and the "
                 "spanning-tree search found none either) and before the solver could prove that none exists; "
                 "raise time_limit, or relax the size bounds or the count")
-        assignment, status, objective = fallback, "heuristic", heuristic.plan_cost(p, fallback)
+        assignment = min(fits, key=s.cost_of)
+        status, objective = "heuristic", s.cost_of(assignment)
     else:
-        objective = heuristic.plan_cost(p, assignment) if p.objective == "hess" or p.edge_weights or \
-            p.district_mode == "penalty" or p.division_mode == "penalty" else objective
-        if status != "optimal" and not excl:
+        if p.objective == "hess" or p.edge_weights or p.district_mode == "penalty" or p.division_mode == "penalty":
+            objective = s.cost_of(assignment)
+        if status != "optimal" and not s.excl:
             # stopped at the limit: the best plan in hand may be a heuristic's, not the solver's
-            for other in (run.incumbent, start, late):
-                if other is not None and (not fewest or len(set(other)) == k_best):
-                    other_cost = heuristic.plan_cost(p, other)
-                    if other_cost < objective - 1e-9:
-                        assignment, objective = other, other_cost
+            for other in fits:
+                other_cost = s.cost_of(other)
+                if other_cost < objective - 1e-9:
+                    assignment, objective = other, other_cost
     bound = run.bound
     if status == "optimal":
         bound = objective if bound is None else min(bound, objective)
     gap_v = None if bound is None or objective is None else max(objective - bound, 0.0) / max(abs(objective), 1e-9)
-    if status == "optimal":
-        gap_v = gap_v if gap is not None else 0.0
+    if status == "optimal" and s.req.solver.gap is None:
+        gap_v = 0.0
     result = PartitionResult(
         assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(assignment)},
         hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(assignment))},
-        status=status, objective=objective, bound=bound, gap=gap_v, seconds=time.perf_counter() - t0,
-        solver=solvers.version(solver), rounds=len(rounds), cuts=cuts,
-        formulation=formulation, fixing={**stats, "fixed_by_lagrangian": model.fixed_by_lagrangian,
-                "fixed_by_reduced_cost": model.fixed_by_cost},
-        log=rounds, heuristic_objective=heur_obj)
-    _verify(graph, result, p, contiguous)
+        status=status, objective=objective, bound=bound, gap=gap_v, seconds=s.elapsed(),
+        solver=solvers.version(s.req.solver.solver), rounds=len(s.rounds), cuts=s.cuts,
+        formulation=s.formulation, fixing={**s.stats, "fixed_by_lagrangian": s.model.fixed_by_lagrangian,
+                                           "fixed_by_reduced_cost": s.model.fixed_by_cost},
+        log=s.rounds, heuristic_objective=s.heur_obj)
+    _verify(s.graph, result, p, s.contiguity != "none")
     return result
 
 
@@ -466,8 +589,8 @@ def nearer_plan(p: Problem, allowed, count: int, start: list[int] | None, opts: 
     """The best plan under the "closer neighbour" rule (:meth:`HessModel._add_nearer`), within
     ``seconds``: a contiguous plan, usually within a fraction of a percent of the optimum."""
     model = HessModel(p, allowed, stage="objective", k_fixed=count, contiguity="nearer")
-    run = model.solve(start=start, **{**opts, "time_limit": max(seconds, 1.0), "progress": None,
-                                      "gap": 1e-4}, reduced_cost_fixing=False)
+    run = model.solve(start=start, **{**opts, "time_limit": max(seconds, BUDGET.min_seconds), "progress": None,
+                                      "gap": BUDGET.nearer_gap}, reduced_cost_fixing=False)
     if run.assignment is None or -1 in run.assignment:
         return None
     log.info("closer-neighbour plan: %s (%s)", f"{heuristic.plan_cost(p, run.assignment):,.1f}", run.status)
@@ -480,48 +603,46 @@ def tight_balance(p: Problem, ratio: float = 1.05) -> bool:
     return any(lo is not None and hi is not None and lo > 0 and hi / lo <= ratio for lo, hi in p.bounds.values())
 
 
-def _solve_by_columns(graph: nx.Graph, p: Problem, allowed, stats: dict, fewest: bool, excl, opts: dict,
-                      t0: float, explain: bool, forced: bool, max_sets: int = 3_000_000) -> PartitionResult | None:
+def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionResult | None:
     """Enumerate every possible cluster and pick the best set (exact); None when there are
     too many clusters to list (the Hess model takes over)."""
     from . import columns
 
-    limit = opts["time_limit"]
-    budget = (limit / 4 if limit is not None else 60.0) if not forced else limit
+    p, opts, limit = s.p, s.opts, s.time_limit
+    budget = (limit * BUDGET.columns_share if limit is not None else BUDGET.columns_seconds) if not forced else limit
     deadline = None if budget is None else time.perf_counter() + budget
-    cols = columns.enumerate_clusters(p, allowed, max_sets=(max_sets if not forced else 50_000_000),
+    cols = columns.enumerate_clusters(p, s.allowed, max_sets=(max_sets if not forced else COLUMNS_MAX_SETS_FORCED),
                                       deadline=deadline)
     if cols is None:
         log.info("too many possible clusters to list them all: using the Hess model")
         return None
-    log.info("listed %d possible clusters in %.1f s; choosing among them", len(cols), time.perf_counter() - t0)
-    left = None if limit is None else max(limit - (time.perf_counter() - t0), 1.0)
+    log.info("listed %d possible clusters in %.1f s; choosing among them", len(cols), s.elapsed())
     k = None if p.k in (None, "fewest") else p.k
-    run = columns.solve(p, cols, k=k, fewest=fewest, solver=opts["solver"], time_limit=left, gap=opts["gap"],
-                        threads=opts["threads"], seed=opts["seed"], msg=opts["msg"], exclude=excl)
+    run = columns.solve(p, cols, k=k, fewest=s.fewest, solver=opts["solver"], time_limit=s.left(), gap=opts["gap"],
+                        threads=opts["threads"], seed=opts["seed"], msg=opts["msg"], exclude=s.excl)
     if run.status == "infeasible":
         stage(opts["progress"], "no plan meets the rules: finding which rule to relax")
-        _raise_infeasible(p, allowed, "cuts", opts, explain)
+        _raise_infeasible(p, s.allowed, "cuts", opts, s.req.explain)
     if run.assignment is None:
         return None
     objective = heuristic.plan_cost(p, run.assignment)
     bound = run.bound if run.status != "optimal" else objective
     gap_v = 0.0 if run.status == "optimal" else (None if bound is None else
                                                   max(objective - bound, 0.0) / max(abs(objective), 1e-9))
-    rl = RoundLog(1, run.status, objective, bound, 0, time.perf_counter() - t0)
+    rl = RoundLog(1, run.status, objective, bound, 0, s.elapsed())
     result = PartitionResult(
         assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(run.assignment)},
         hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(run.assignment))},
         status="optimal" if run.status == "optimal" else "feasible", objective=objective, bound=bound, gap=gap_v,
-        seconds=time.perf_counter() - t0, solver=solvers.version(opts["solver"]), rounds=1, cuts=0,
-        formulation="columns", fixing={**stats, "columns": len(cols)}, log=[rl])
-    _verify(graph, result, p, True)
+        seconds=s.elapsed(), solver=solvers.version(opts["solver"]), rounds=1, cuts=0,
+        formulation="columns", fixing={**s.stats, "columns": len(cols)}, log=[rl])
+    _verify(s.graph, result, p, True)
     return result
 
 
 def precheck_count(p: Problem) -> int:
     """A lower bound on the number of clusters: each part needs its total over the maximum."""
-    return sum(count_range(p, comp)[0] for _where, comp in _parts(p))
+    return sum(count_range(p, comp)[0] for _where, comp in independent_parts(p))
 
 
 def within_caps(p: Problem, plan: list[int]) -> bool:
@@ -603,7 +724,7 @@ GROUPS = {"contiguity": "contiguity (clusters in one piece)", "count": "the numb
           "min": "the minimum sizes", "max": "the maximum sizes", "district": "the district rule"}
 
 
-def diagnose(p: Problem, contiguity: str, opts: dict, seconds: float = 20.0) -> list[str]:
+def diagnose(p: Problem, contiguity: str, opts: dict, seconds: float = BUDGET.diagnose_seconds) -> list[str]:
     """Relax one group of rules at a time; name those whose relaxation makes a plan possible."""
     found = []
     for group, words in GROUPS.items():
