@@ -19,8 +19,7 @@ from .scenario import read_scenario
 from .schools import read_schools, summary
 from .solve import PartitionResult, partition
 from .settings import settings
-
-__version__ = "0.1.0"
+from .version import __version__
 
 __all__ = [
     "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "NoPlanInTimeError", "Problem", "RulesError",

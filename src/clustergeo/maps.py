@@ -15,7 +15,7 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -23,7 +23,9 @@ import pandas as pd
 import shapely
 
 from .labels import shorten
-from .plan import Plan
+
+if TYPE_CHECKING:  # Plan's methods call these functions: no import of plan at run time
+    from .plan import Plan
 
 #: A4 landscape in inches, and the resolution of the saved map (dots per inch).
 A4_LANDSCAPE_IN = (11.69, 8.27)

@@ -32,7 +32,7 @@ import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -41,8 +41,10 @@ import pyogrio
 
 from .datasets import MEASURES
 from .errors import DataError, OutputError, Problem
-from .plan import Plan
 from .rules import Rules
+
+if TYPE_CHECKING:  # Plan's methods call these functions: plan is imported only to build one
+    from .plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -325,6 +327,8 @@ def _write_inside(plan: Plan, folder: Path, gpkg: Path) -> dict[str, Path]:
 
 def read_plan(folder: str | Path) -> Plan:
     """Read a plan written by :func:`write_plan`."""
+    from .plan import Plan
+
     folder = Path(folder)
     gpkg = folder / "plan.gpkg"
     if not folder.is_dir():

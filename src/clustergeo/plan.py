@@ -27,6 +27,7 @@ import shapely
 from .check import check_partition, check_plan
 from .errors import SolverError
 from .rules import Rules
+from .version import __version__
 
 
 @dataclass
@@ -369,8 +370,6 @@ def _metrics(out: gpd.GeoDataFrame, clusters: gpd.GeoDataFrame, links_added: lis
 
 def _run_record(s: gpd.GeoDataFrame, *, result: Any, rules: Rules, unit_graph: Any, times: Any, name: str,
                 settings_used: dict) -> dict[str, Any]:
-    from . import __version__
-
     return {
         "name": name, "clustergeo": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "solver": result.solver, "status": result.status, "objective": result.objective, "bound": result.bound,

@@ -24,7 +24,9 @@ class SeparatorCut:
     separator: tuple[int, ...]
 
 
-def _components(members: set[int], adj: list[list[int]]) -> list[set[int]]:
+def components(members: set[int], adj: list[list[int]]) -> list[set[int]]:
+    """The connected pieces of ``members`` in the graph ``adj`` (unit -> neighbours), in the
+    order of their smallest unit; shared by the cut loop and the heuristics."""
     seen: set[int] = set()
     comps = []
     for s in sorted(members):
@@ -63,7 +65,7 @@ def separate(assignment: list[int], adj: list[list[int]]) -> list[SeparatorCut]:
         clusters.setdefault(j, set()).add(i)
     cuts = []
     for j in sorted(clusters):
-        comps = _components(clusters[j], adj)
+        comps = components(clusters[j], adj)
         if len(comps) == 1:
             continue
         for piece in comps:

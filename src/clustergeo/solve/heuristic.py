@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cuts import components
 from .problem import Problem
 
 
@@ -135,8 +136,6 @@ def local_search(p: Problem, assignment: list[int], max_passes: int = 20) -> lis
 
     A move is kept only if both clusters still meet every bound and stay connected.
     """
-    from .cuts import _components
-
     adj = p.adjacency
     a = list(assignment)
     best = plan_cost(p, a)
@@ -157,7 +156,7 @@ def local_search(p: Problem, assignment: list[int], max_passes: int = 20) -> lis
                     ts, td = w[list(src_members)].sum(), w[list(dst_members)].sum()
                     if (lo is not None and ts < lo - 1e-9) or (hi is not None and td > hi + 1e-9):
                         ok = False
-                if not ok or len(_components(src_members, adj)) != 1:
+                if not ok or len(components(src_members, adj)) != 1:
                     continue
                 trial = list(a)
                 trial[u] = dst
@@ -186,8 +185,6 @@ def repair(p: Problem, assignment: list[int]) -> list[int] | None:
     Returns a plan meeting every bound and the count, or ``None``. Used to warm-start the next
     round of the cut loop from the last (disconnected) solution.
     """
-    from .cuts import _components
-
     adj = p.adjacency
     a = list(assignment)
     for _ in range(p.n):
@@ -196,7 +193,7 @@ def repair(p: Problem, assignment: list[int]) -> list[int] | None:
             clusters.setdefault(j, set()).add(i)
         stray = []
         for j, members in clusters.items():
-            for comp in _components(members, adj):
+            for comp in components(members, adj):
                 if j not in comp:
                     stray.append(comp)
         if not stray:

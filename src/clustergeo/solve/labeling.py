@@ -33,7 +33,7 @@ import time
 import pulp
 
 from . import solvers
-from .model import EQ, GE, LE, ModelRun, _row, most_units
+from .model import EQ, GE, LE, ModelRun, add_row, most_units
 from .problem import Problem
 from .progress import RoundLog, ticker
 
@@ -61,15 +61,15 @@ def _assign_and_bounds(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> Non
     """Each unit in one cluster; each cluster within every size bound (the pairs in ``x``)."""
     labels = range(k)
     for i in range(p.n):
-        _row(prob, [(x[i, c], 1) for c in labels if (i, c) in x], EQ, 1, f"assign_{i}")
+        add_row(prob, [(x[i, c], 1) for c in labels if (i, c) in x], EQ, 1, f"assign_{i}")
     for m, (lo, hi) in sorted(p.bounds.items()):
         w = p.measures[m]
         for c in labels:
             terms = [(x[i, c], float(w[i])) for i in range(p.n) if w[i] != 0 and (i, c) in x]
             if lo is not None:
-                _row(prob, terms, GE, float(lo), f"min_{m}_{c}")
+                add_row(prob, terms, GE, float(lo), f"min_{m}_{c}")
             if hi is not None:
-                _row(prob, terms, LE, float(hi), f"max_{m}_{c}")
+                add_row(prob, terms, LE, float(hi), f"max_{m}_{c}")
 
 
 def _edge_weights(p: Problem) -> dict[tuple[int, int], float]:
@@ -98,7 +98,7 @@ def _cut_edges(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> dict:
                 continue
             z[a, b, c] = pulp.LpVariable(f"z_{a}_{b}_{c}", cat=pulp.LpBinary)
             terms = [(z[a, b, c], 1), (x[a, c], -1)] + ([(x[b, c], 1)] if (b, c) in x else [])
-            _row(prob, terms, GE, 0, f"cut_{a}_{b}_{c}")
+            add_row(prob, terms, GE, 0, f"cut_{a}_{b}_{c}")
     prob += pulp.LpAffineExpression([(z[a, b, c], w_e) for (a, b), w_e in sorted(edge_w.items())
                                      for c in range(k) if w_e != 0 and (a, b, c) in z])
     return z
@@ -114,10 +114,10 @@ def _flow(prob: pulp.LpProblem, p: Problem, r: dict, z: dict, k: int) -> None:
         f[a, b] = pulp.LpVariable(f"f_{a}_{b}", lowBound=0)
         f[b, a] = pulp.LpVariable(f"f_{b}_{a}", lowBound=0)
     for v in range(p.n):
-        _row(prob, [(f[u_, v], 1) for u_ in adj[v]] + [(f[v, u_], -1) for u_ in adj[v]]
+        add_row(prob, [(f[u_, v], 1) for u_ in adj[v]] + [(f[v, u_], -1) for u_ in adj[v]]
              + [(r[v, c], big) for c in labels if (v, c) in r], GE, 1, f"flow_{v}")
     for a, b in p.edges():  # every edge has its cut variables (each counts at least 1)
-        _row(prob, [(f[a, b], 1), (f[b, a], 1)] + [(z[a, b, c], big - 1) for c in labels if (a, b, c) in z],
+        add_row(prob, [(f[a, b], 1), (f[b, a], 1)] + [(z[a, b, c], big - 1) for c in labels if (a, b, c) in z],
              LE, big - 1, f"fcap_{a}_{b}")
 
 
@@ -139,25 +139,25 @@ class LabelingModel:
         u = {(i, c): pulp.LpVariable(f"u_{i}_{c}", lowBound=0) for i in range(n) for c in labels}
         for i in range(n):
             for c in range(k - 1):
-                _row(prob, ((x[i, c], 1), (s[i, c], -1), (s[i, c + 1], 1)), EQ, 0, f"os_{i}_{c}")
-            _row(prob, ((x[i, k - 1], 1), (s[i, k - 1], -1)), EQ, 0, f"os_{i}_{k - 1}")
+                add_row(prob, ((x[i, c], 1), (s[i, c], -1), (s[i, c + 1], 1)), EQ, 0, f"os_{i}_{c}")
+            add_row(prob, ((x[i, k - 1], 1), (s[i, k - 1], -1)), EQ, 0, f"os_{i}_{k - 1}")
             for c in labels:
-                _row(prob, ((r[i, c], 1), (x[i, c], -1)), LE, 0, f"rx_{i}_{c}")
-                _row(prob, ((s[i, c], 1), (w_[i, c], -1)), LE, 0, f"sw_{i}_{c}")
+                add_row(prob, ((r[i, c], 1), (x[i, c], -1)), LE, 0, f"rx_{i}_{c}")
+                add_row(prob, ((s[i, c], 1), (w_[i, c], -1)), LE, 0, f"sw_{i}_{c}")
         for c in labels:
-            _row(prob, ((r[order[0], c], 1), (w_[order[0], c], -1)), EQ, 0, f"ow_0_{c}")
+            add_row(prob, ((r[order[0], c], 1), (w_[order[0], c], -1)), EQ, 0, f"ow_0_{c}")
             for t in range(1, n):
-                _row(prob, ((r[order[t], c], 1), (w_[order[t], c], -1), (w_[order[t - 1], c], 1)), EQ, 0,
+                add_row(prob, ((r[order[t], c], 1), (w_[order[t], c], -1), (w_[order[t - 1], c], 1)), EQ, 0,
                      f"ow_{t}_{c}")
         for t in range(n - 1):
             a, b = order[t], order[t + 1]
             for c in range(k - 1):
-                _row(prob, ((u[a, c], 1), (r[a, c], 1), (u[b, c], -1), (r[b, c + 1], -1)), EQ, 0, f"ou_{t}_{c}")
-            _row(prob, ((u[a, k - 1], 1), (r[a, k - 1], 1), (u[b, k - 1], -1)), EQ, 0, f"ou_{t}_{k - 1}")
+                add_row(prob, ((u[a, c], 1), (r[a, c], 1), (u[b, c], -1), (r[b, c + 1], -1)), EQ, 0, f"ou_{t}_{c}")
+            add_row(prob, ((u[a, k - 1], 1), (r[a, k - 1], 1), (u[b, k - 1], -1)), EQ, 0, f"ou_{t}_{k - 1}")
         last = order[-1]
         for c in range(k - 1):
-            _row(prob, ((u[last, c], 1), (r[last, c], 1)), EQ, 0, f"oend_{c}")
-        _row(prob, ((u[last, k - 1], 1), (r[last, k - 1], 1)), EQ, 1, "oend_last")
+            add_row(prob, ((u[last, c], 1), (r[last, c], 1)), EQ, 0, f"oend_{c}")
+        add_row(prob, ((u[last, k - 1], 1), (r[last, k - 1], 1)), EQ, 1, "oend_last")
         r[order[0], 0].lowBound = 1
         _flow(prob, p, r, z, k)
         # fixing
@@ -191,7 +191,7 @@ class LabelingModel:
                         x[i, c].upBound = 0
                         fixed += 1
                     else:
-                        _row(prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in can], LE, 0, f"reach_{i}_{c}")
+                        add_row(prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in can], LE, 0, f"reach_{i}_{c}")
         self._end(fixed)
 
     def _begin(self, p: Problem, k: int) -> tuple[pulp.LpProblem, list[int], int]:
@@ -342,25 +342,25 @@ class CompactLabelingModel(LabelingModel):
         for i in roots:
             for c in labels:
                 if (i, c) in r:
-                    _row(prob, ((r[i, c], 1), (x[i, c], -1)), LE, 0, f"rx_{i}_{c}")
+                    add_row(prob, ((r[i, c], 1), (x[i, c], -1)), LE, 0, f"rx_{i}_{c}")
                 later = [(x[i, d], 1) for d in range(c, k) if (i, d) in x]
                 if later:
-                    _row(prob, later + [(w_[i, c], -1)], LE, 0, f"sw_{i}_{c}")
+                    add_row(prob, later + [(w_[i, c], -1)], LE, 0, f"sw_{i}_{c}")
         for c in labels:
-            _row(prob, rt(roots[0], c, 1) + [(w_[roots[0], c], -1)], EQ, 0, f"ow_0_{c}")
+            add_row(prob, rt(roots[0], c, 1) + [(w_[roots[0], c], -1)], EQ, 0, f"ow_0_{c}")
             for t in range(1, q):
-                _row(prob, rt(roots[t], c, 1) + [(w_[roots[t], c], -1), (w_[roots[t - 1], c], 1)], EQ, 0,
+                add_row(prob, rt(roots[t], c, 1) + [(w_[roots[t], c], -1), (w_[roots[t - 1], c], 1)], EQ, 0,
                      f"ow_{t}_{c}")
         for t in range(q - 1):
             a, b = roots[t], roots[t + 1]
             for c in range(k - 1):
-                _row(prob, [(u[a, c], 1)] + rt(a, c, 1) + [(u[b, c], -1)] + rt(b, c + 1, -1), EQ, 0,
+                add_row(prob, [(u[a, c], 1)] + rt(a, c, 1) + [(u[b, c], -1)] + rt(b, c + 1, -1), EQ, 0,
                      f"ou_{t}_{c}")
-            _row(prob, [(u[a, k - 1], 1)] + rt(a, k - 1, 1) + [(u[b, k - 1], -1)], EQ, 0, f"ou_{t}_{k - 1}")
+            add_row(prob, [(u[a, k - 1], 1)] + rt(a, k - 1, 1) + [(u[b, k - 1], -1)], EQ, 0, f"ou_{t}_{k - 1}")
         last = roots[-1]
         for c in range(k - 1):
-            _row(prob, [(u[last, c], 1)] + rt(last, c, 1), EQ, 0, f"oend_{c}")
-        _row(prob, [(u[last, k - 1], 1)] + rt(last, k - 1, 1), EQ, 1, "oend_last")
+            add_row(prob, [(u[last, c], 1)] + rt(last, c, 1), EQ, 0, f"oend_{c}")
+        add_row(prob, [(u[last, k - 1], 1)] + rt(last, k - 1, 1), EQ, 1, "oend_last")
         if (roots[0], 0) in r:
             r[roots[0], 0].lowBound = 1
         _flow(prob, p, r, z, k)
@@ -369,7 +369,7 @@ class CompactLabelingModel(LabelingModel):
         # to start cluster c. Oklahoma's tree closed in 101 s with these rows, 158 s without
         for (i, c) in sorted(reach):
             if (i, c) in x:
-                _row(prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in reach[i, c] if (j, c) in r], LE, 0,
+                add_row(prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in reach[i, c] if (j, c) in r], LE, 0,
                      f"reach_{i}_{c}")
         fixed = 2 * n * k - len(x) - len(r)
         self._end(fixed)

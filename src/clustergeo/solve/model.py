@@ -73,7 +73,7 @@ class ModelRun:
     incumbent: list[int] | None = None  # best contiguous plan seen (repaired), for time limits
 
 
-def _row(prob: pulp.LpProblem, terms, sense: int, rhs: float, name: str, *, merge: bool = False) -> None:
+def add_row(prob: pulp.LpProblem, terms, sense: int, rhs: float, name: str, *, merge: bool = False) -> None:
     """Add ``sum(coef * var for var, coef in terms) <sense> rhs`` to ``prob``, built straight
     from the pairs (PuLP's operators copy the expression at every step: a minute for the rows
     of a million unit-hub pairs). With ``merge`` a repeated variable's coefficients add up, as
@@ -130,18 +130,18 @@ class HessModel:
             by_hub[j].append(i)
         self.by_hub, self.by_unit = by_hub, by_unit
         for i in range(n):
-            _row(prob, [(x[i, j], 1) for j in by_unit[i]], EQ, 1, f"assign_{i}")
+            add_row(prob, [(x[i, j], 1) for j in by_unit[i]], EQ, 1, f"assign_{i}")
         for i, j in self.pairs:
             if i != j:
-                _row(prob, ((x[i, j], 1), (x[j, j], -1)), LE, 0, f"link_{i}_{j}")
+                add_row(prob, ((x[i, j], 1), (x[j, j], -1)), LE, 0, f"link_{i}_{j}")
         for m, (lo, hi) in sorted(p.bounds.items()):
             w = p.measures[m]
             for j in self.hubs:
                 terms = [(x[i, j], float(w[i])) for i in by_hub[j]]
                 if lo is not None and "min" not in relax:
-                    _row(prob, terms + [(x[j, j], -float(lo))], GE, 0, f"min_{m}_{j}", merge=True)
+                    add_row(prob, terms + [(x[j, j], -float(lo))], GE, 0, f"min_{m}_{j}", merge=True)
                 if hi is not None and "max" not in relax:
-                    _row(prob, terms + [(x[j, j], -float(hi))], LE, 0, f"max_{m}_{j}", merge=True)
+                    add_row(prob, terms + [(x[j, j], -float(hi))], LE, 0, f"max_{m}_{j}", merge=True)
         count = pulp.lpSum(x[j, j] for j in self.hubs)
         if k_fixed is not None:
             prob += count == k_fixed, "count"
@@ -177,7 +177,7 @@ class HessModel:
             adj = p.adjacency
             for i, j in self.pairs:
                 if i != j and j not in adj[i]:
-                    _row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in adj[i] if (k, j) in x], LE, 0,
+                    add_row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in adj[i] if (k, j) in x], LE, 0,
                          f"nb_{i}_{j}")
         self.excluding = bool(exclude)
         self.fixed_by_cost = 0
@@ -217,7 +217,7 @@ class HessModel:
                 for j in self.by_unit[a]:
                     if j in common:
                         z = pulp.LpVariable(f"w_{a}_{b}_{j}", lowBound=0, upBound=1)
-                        _row(self.prob, ((z, 1), (x[a, j], -1), (x[b, j], 1)), GE, 0, f"wa_{a}_{b}_{j}")
+                        add_row(self.prob, ((z, 1), (x[a, j], -1), (x[b, j], 1)), GE, 0, f"wa_{a}_{b}_{j}")
                         parts.append(z)
                     else:
                         parts.append(x[a, j])
@@ -233,7 +233,7 @@ class HessModel:
                     continue
                 z = {d: pulp.LpVariable(f"z{tag}_{j}_{k}", lowBound=0, upBound=1) for k, d in enumerate(labels)}
                 for i in self.by_hub[j]:
-                    _row(self.prob, ((z[lab[i]], 1), (x[i, j], -1)), GE, 0, f"touch{tag}_{i}_{j}")
+                    add_row(self.prob, ((z[lab[i]], 1), (x[i, j], -1)), GE, 0, f"touch{tag}_{i}_{j}")
                 terms.append(pen * (pulp.lpSum(z.values()) - x[j, j]))
         return pulp.lpSum(terms)
 
@@ -277,7 +277,7 @@ class HessModel:
             for i in self.by_hub[j]:
                 if i != j:
                     nearer = [k for k in adj[i] if k in key and key[k] < key[i]]
-                    _row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in nearer], LE, 0, f"near_{i}_{j}")
+                    add_row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in nearer], LE, 0, f"near_{i}_{j}")
 
     def _flow_size(self) -> int:
         """Flow variables the compact model would add (arcs inside each hub's reach)."""
@@ -299,10 +299,10 @@ class HessModel:
                 for v in adj[u]:
                     if v in members and v != j:
                         f[u, v] = pulp.LpVariable(f"f_{j}_{u}_{v}", lowBound=0)
-                        _row(prob, ((f[u, v], 1), (self.x[v, j], -big)), LE, 0, f"fcap_{j}_{u}_{v}")
-                        _row(prob, ((f[u, v], 1), (self.x[u, j], -big)), LE, 0, f"fcapo_{j}_{u}_{v}")
+                        add_row(prob, ((f[u, v], 1), (self.x[v, j], -big)), LE, 0, f"fcap_{j}_{u}_{v}")
+                        add_row(prob, ((f[u, v], 1), (self.x[u, j], -big)), LE, 0, f"fcapo_{j}_{u}_{v}")
             for i in sorted(members - {j}):
-                _row(prob, [(f[u, i], 1) for u in adj[i] if (u, i) in f]
+                add_row(prob, [(f[u, i], 1) for u in adj[i] if (u, i) in f]
                      + [(f[i, v], -1) for v in adj[i] if (i, v) in f] + [(self.x[i, j], -1)], EQ, 0,
                      f"fbal_{j}_{i}")
 

@@ -157,6 +157,32 @@ def known_options() -> list[str]:
     return sorted([*_FIELDS, *_FLAGS, *_GROUPS, "contiguous"])
 
 
+def group(options: dict[str, Any], *names: str) -> dict[str, Any]:
+    """The option groups ``names`` (e.g. ``"sizes"``) from keywords: a whole group given by its
+    name (``districts=Districts(...)``), its fields given one by one on top. The fields used are
+    removed from ``options``; an unknown field of these groups is a :class:`TypeError`."""
+    out = {}
+    for name in names:
+        cls = _GROUPS[name]
+        base = options.pop(name, None) or cls()
+        if not isinstance(base, cls):
+            raise TypeError(f"{name}= must be a {cls.__name__}, not {type(base).__name__}")
+        mine = {f: options.pop(f) for f in list(options) if _FIELDS.get(f) == name}
+        out[name] = dataclasses.replace(base, **mine)
+    return out
+
+
+def problem_options(options: dict[str, Any]) -> tuple[Sizes, Districts, Costs]:
+    """:func:`~clustergeo.solve.problem.build_problem`'s keywords as groups (no solver options)."""
+    options = dict(options)
+    groups = group(options, "sizes", "districts", "costs")
+    if options:
+        known = sorted(f for f, g in _FIELDS.items() if g != "solver_options") + ["costs", "districts", "sizes"]
+        raise TypeError(f"build_problem() got unexpected keyword argument(s) {', '.join(map(repr, sorted(options)))}; "
+                        f"it accepts {', '.join(known)}")
+    return groups["sizes"], groups["districts"], groups["costs"]
+
+
 def request(options: dict[str, Any]) -> Request:
     """A :class:`Request` from ``partition()``'s keywords: plain options, whole groups, and
     the old spellings (with a :class:`DeprecationWarning`)."""
@@ -177,13 +203,7 @@ def request(options: dict[str, Any]) -> Request:
     contiguity = options.get("contiguity", "auto")
     if contiguity not in CONTIGUITY:
         raise RulesError(f"contiguity must be one of {', '.join(repr(c) for c in CONTIGUITY)}, not {contiguity!r}")
-    groups = {}
-    for group, cls in _GROUPS.items():
-        base = options.pop(group, None) or cls()
-        if not isinstance(base, cls):
-            raise TypeError(f"{group}= must be a {cls.__name__}, not {type(base).__name__}")
-        mine = {name: options.pop(name) for name in list(options) if _FIELDS.get(name) == group}
-        groups[group] = dataclasses.replace(base, **mine)
+    groups = group(options, *_GROUPS)
     return Request(sizes=groups["sizes"], districts=groups["districts"], costs=groups["costs"],
                    solver=groups["solver_options"].resolved(), contiguity=contiguity,
                    exclude=tuple(options.get("exclude") or ()), explain=options.get("explain", True),

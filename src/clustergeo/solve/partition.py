@@ -308,14 +308,9 @@ def _solve(graph: nx.Graph, req: Request) -> PartitionResult:
 def _begin(graph: nx.Graph, req: Request) -> _Solve:
     """Choose the method's inputs: the problem in index form, checked for plain impossibilities."""
     t0 = time.perf_counter()
-    z, d, c = req.sizes, req.districts, req.costs
-    validate_partition_input(graph, weight=z.weight, bounds=z.bounds, cost=c.cost, district=d.district,
-                             district_mode=d.district_mode)
-    p = build_problem(graph, weight=z.weight, min_weight=z.min_weight, max_weight=z.max_weight, bounds=z.bounds,
-                      k=z.k, cost=c.cost, objective=c.objective, district=d.district,
-                      district_mode=d.district_mode, district_penalty=d.district_penalty, division=d.division,
-                      division_mode=d.division_mode, division_penalty=d.division_penalty,
-                      edge_weights=c.edge_weights, max_cost=c.max_cost, forbid=c.forbid)
+    validate_partition_input(graph, weight=req.sizes.weight, bounds=req.sizes.bounds, cost=req.costs.cost,
+                             district=req.districts.district, district_mode=req.districts.district_mode)
+    p = build_problem(graph, sizes=req.sizes, districts=req.districts, costs=req.costs)
     reasons = precheck(p)
     if reasons:
         raise InfeasibleError(reasons)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -27,6 +28,10 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from ..errors import RulesError
+from .options import problem_options
+from .roots import rooted_reach
+
+M2_PER_KM2 = 1e6  # the default cost is in km^2 from x/y in metres
 
 
 #: The graph attribute that caps the clusters crossing district lines (see
@@ -99,29 +104,61 @@ class Problem:
         return int(lo), int(hi)
 
 
-def build_problem(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | None = None,
-                  max_weight: float | None = None, bounds: Mapping[str, tuple] | None = None,
-                  k: int | tuple[int, int] | str | None = None,
-                  cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
-                  objective: str = "hess", district: str | None = None, district_mode: str | None = None,
-                  district_penalty: float = 0.0, division: str | None = None,
-                  division_mode: str | None = None, division_penalty: float = 0.0,
-                  edge_weights: Mapping[tuple[Hashable, Hashable], float] | None = None,
-                  max_cost: float | None = None,
-                  forbid: set[tuple[Hashable, Hashable]] | None = None) -> Problem:
-    """Check the arguments of :func:`clustergeo.partition` and build a :class:`Problem`."""
-    if objective not in ("hess", "cut_edges"):
-        raise RulesError(f"objective must be 'hess' or 'cut_edges', not {objective!r}")
+def build_problem(graph: nx.Graph, **options: Any) -> Problem:
+    """Check the arguments of :func:`clustergeo.partition` and build a :class:`Problem`.
+
+    ``options`` are the fields of :class:`~clustergeo.solve.options.Sizes`,
+    :class:`~clustergeo.solve.options.Districts` and :class:`~clustergeo.solve.options.Costs`
+    (``min_weight=``, ``district=``, ``cost=`` ...), or those groups whole (``sizes=Sizes(...)``)."""
+    z, d, c = problem_options(options)
+    if c.objective not in ("hess", "cut_edges"):
+        raise RulesError(f"objective must be 'hess' or 'cut_edges', not {c.objective!r}")
     if graph.number_of_nodes() == 0:
         raise RulesError("the graph has no nodes")
     nodes = sorted(graph.nodes, key=lambda v: (str(type(v)), v) if isinstance(v, (int, float)) else (str(type(v)), str(v)))
     all_bounds: dict[str, tuple[float | None, float | None]] = {}
-    if min_weight is not None or max_weight is not None:
-        all_bounds[weight] = (min_weight, max_weight)
-    for m, (lo, hi) in (bounds or {}).items():
+    if z.min_weight is not None or z.max_weight is not None:
+        all_bounds[z.weight] = (z.min_weight, z.max_weight)
+    for m, (lo, hi) in (z.bounds or {}).items():
         all_bounds[m] = (lo, hi)
+    measures = _measures(graph, nodes, sorted(set(all_bounds) | {z.weight}))
+    for m, (lo, hi) in all_bounds.items():
+        if lo is not None and hi is not None and lo > hi:
+            raise RulesError(f"the minimum {m} ({lo:g}) is above the maximum ({hi:g})")
+    _check_count(z.k)
+    pos = {v: i for i, v in enumerate(nodes)}
+    cost = _unit_costs(graph, nodes, measures[z.weight], c.cost) if c.objective == "hess" else None
+    ew = {}
+    for (a, b), val in (c.edge_weights or {}).items():
+        if a in pos and b in pos:
+            ew[min(pos[a], pos[b]), max(pos[a], pos[b])] = float(val)
+    for mode in (d.district_mode, d.division_mode):
+        if mode not in (None, "within", "penalty", "off"):
+            raise RulesError(f"a district rule is 'within', 'penalty' or 'off', not {mode!r}")
+    ruled = ("within", "penalty")
+    cap = graph.graph.get(CROSSING_CAP_KEY)
+    touches = None
+    if cap is not None:
+        touches = [frozenset(str(d) for d in (graph.nodes[v].get("districts") or [graph.nodes[v].get("district")])
+                             if d is not None) for v in nodes]
+    return Problem(graph=graph, nodes=nodes, measures=measures, bounds=all_bounds, k=z.k, cost=cost,
+                   crossing_cap=None if cap is None else int(cap), touches=touches,
+                   pair_rows=[([(pos[a], pos[b], float(w)) for a, b, w in terms if a in pos and b in pos], float(rhs))
+                              for terms, rhs in graph.graph.get(PAIR_ROWS_KEY, [])],
+                   objective=c.objective,
+                   district=_labels(graph, nodes, d.district) if d.district_mode in ruled else None,
+                   district_mode=d.district_mode if d.district_mode in ruled else None,
+                   district_penalty=d.district_penalty,
+                   division=_labels(graph, nodes, d.division) if d.division_mode in ruled else None,
+                   division_mode=d.division_mode if d.division_mode in ruled else None,
+                   division_penalty=d.division_penalty, edge_weights=ew, max_cost=c.max_cost,
+                   forbid={(pos[a], pos[b]) for a, b in (c.forbid or ()) if a in pos and b in pos and a != b})
+
+
+def _measures(graph: nx.Graph, nodes: list, names: list[str]) -> dict[str, np.ndarray]:
+    """Each measure per node, in node order (``schools`` defaults to 1)."""
     measures: dict[str, np.ndarray] = {}
-    for m in sorted(set(all_bounds) | {weight}):
+    for m in names:
         vals = []
         for v in nodes:
             d = graph.nodes[v]
@@ -133,9 +170,10 @@ def build_problem(graph: nx.Graph, *, weight: str = "pupils", min_weight: float 
                                  f"(or drop the bound on {m!r})")
             vals.append(float(d[m]))
         measures[m] = np.asarray(vals)
-    for m, (lo, hi) in all_bounds.items():
-        if lo is not None and hi is not None and lo > hi:
-            raise RulesError(f"the minimum {m} ({lo:g}) is above the maximum ({hi:g})")
+    return measures
+
+
+def _check_count(k: Any) -> None:
     if isinstance(k, tuple):
         if len(k) != 2 or k[0] > k[1] or k[0] < 1:
             raise RulesError(f"k as a range must be (min, max) with 1 <= min <= max, not {k!r}")
@@ -143,56 +181,31 @@ def build_problem(graph: nx.Graph, *, weight: str = "pupils", min_weight: float 
         raise RulesError(f"k must be an int, a (min, max) tuple or 'fewest', not {k!r}")
     elif isinstance(k, int) and k < 1:
         raise RulesError("k must be at least 1")
+
+
+def _unit_costs(graph: nx.Graph, nodes: list, w: np.ndarray,
+                cost: Mapping[tuple[Hashable, Hashable], float] | None) -> dict[tuple[int, int], float]:
+    """Unit-hub costs by index: the given ones, or the measure x squared straight-line distance
+    (km^2) between x/y."""
+    if cost is None:
+        xy = np.array([[graph.nodes[v].get("x", 0.0), graph.nodes[v].get("y", 0.0)] for v in nodes])
+        if not all("x" in graph.nodes[v] for v in nodes):
+            raise RulesError("objective 'hess' needs a cost, or x/y on every node")
+        d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1) / M2_PER_KM2
+        return {(i, j): float(w[i] * d2[i, j]) for i in range(len(nodes)) for j in range(len(nodes))}
     pos = {v: i for i, v in enumerate(nodes)}
-    c = None
-    if objective == "hess":
-        if cost is None:  # squared straight-line distance between x/y, weighted by the measure
-            xy = np.array([[graph.nodes[v].get("x", 0.0), graph.nodes[v].get("y", 0.0)] for v in nodes])
-            if not all("x" in graph.nodes[v] for v in nodes):
-                raise RulesError("objective 'hess' needs a cost, or x/y on every node")
-            d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1) / 1e6
-            w = measures[weight]
-            c = {(i, j): float(w[i] * d2[i, j]) for i in range(len(nodes)) for j in range(len(nodes))}
-        else:
-            c = {}
-            for (a, b), val in cost.items():
-                if a in pos and b in pos:
-                    c[pos[a], pos[b]] = float(val)
-    ew = {}
-    for (a, b), val in (edge_weights or {}).items():
-        if a in pos and b in pos:
-            ew[min(pos[a], pos[b]), max(pos[a], pos[b])] = float(val)
+    return {(pos[a], pos[b]): float(val) for (a, b), val in cost.items() if a in pos and b in pos}
 
-    def labels(attr: str | None) -> np.ndarray | None:
-        if attr is None:
-            return None
-        vals = [graph.nodes[v].get(attr) for v in nodes]
-        missing = [v for v, x in zip(nodes, vals) if x is None]
-        if missing:
-            raise RulesError(f"{len(missing)} nodes have no {attr!r} (e.g. {missing[:3]}); "
-                             f"give every node a {attr} or turn the {attr} rule off")
-        return np.asarray([str(x) for x in vals], dtype=object)
 
-    for mode in (district_mode, division_mode):
-        if mode not in (None, "within", "penalty", "off"):
-            raise RulesError(f"a district rule is 'within', 'penalty' or 'off', not {mode!r}")
-    cap = graph.graph.get(CROSSING_CAP_KEY)
-    touches = None
-    if cap is not None:
-        touches = [frozenset(str(d) for d in (graph.nodes[v].get("districts") or [graph.nodes[v].get("district")])
-                             if d is not None) for v in nodes]
-    return Problem(graph=graph, nodes=nodes, measures=measures, bounds=all_bounds, k=k, cost=c,
-                   crossing_cap=None if cap is None else int(cap), touches=touches,
-                   pair_rows=[([(pos[a], pos[b], float(w)) for a, b, w in terms if a in pos and b in pos], float(rhs))
-                              for terms, rhs in graph.graph.get(PAIR_ROWS_KEY, [])],
-                   objective=objective,
-                   district=labels(district) if district_mode in ("within", "penalty") else None,
-                   district_mode=district_mode if district_mode in ("within", "penalty") else None,
-                   district_penalty=district_penalty,
-                   division=labels(division) if division_mode in ("within", "penalty") else None,
-                   division_mode=division_mode if division_mode in ("within", "penalty") else None,
-                   division_penalty=division_penalty, edge_weights=ew, max_cost=max_cost,
-                   forbid={(pos[a], pos[b]) for a, b in (forbid or ()) if a in pos and b in pos and a != b})
+def _labels(graph: nx.Graph, nodes: list, attr: str | None) -> np.ndarray | None:
+    if attr is None:
+        return None
+    vals = [graph.nodes[v].get(attr) for v in nodes]
+    missing = [v for v, x in zip(nodes, vals) if x is None]
+    if missing:
+        raise RulesError(f"{len(missing)} nodes have no {attr!r} (e.g. {missing[:3]}); "
+                         f"give every node a {attr} or turn the {attr} rule off")
+    return np.asarray([str(x) for x in vals], dtype=object)
 
 
 def _same(labels: np.ndarray | None, mode: str | None) -> np.ndarray | None:
@@ -256,8 +269,6 @@ def allowed_hubs(p: Problem, *, contiguous: bool = True) -> tuple[list[list[int]
             stats["fixed_by_travel"] = stats.get("fixed_by_travel", 0) + 1
     if p.objective == "cut_edges" and p.hub_rank is not None and contiguous:
         # hub = first root in the rank order; a root reaches only later units (roots.py)
-        from .roots import rooted_reach
-
         rooted = rooted_reach(p, p.hub_rank, p.hub_roots)
         stats["fixed_by_roots"] = int((ok & ~rooted).sum())
         ok &= rooted

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pulp
@@ -31,7 +32,9 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from . import solvers
-from .problem import Problem
+
+if TYPE_CHECKING:
+    from .problem import Problem
 
 log = logging.getLogger("clustergeo.solve")
 

@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from .cuts import _components
+from .cuts import components
 from .heuristic import choose_hubs
 from .problem import Problem
 
@@ -48,131 +48,150 @@ def polish(p: Problem, assignment: list[int], *, seed_value: int = 0, work: floa
     moves and swaps; the hubs of the result follow :meth:`Problem.first_hub`."""
     if not applies(p):
         return list(assignment)
-    rng = np.random.default_rng(seed_value)
-    n, adj = p.n, p.adjacency
-    names = sorted(p.bounds)
-    wu = [tuple(float(p.measures[m][i]) for m in names) for i in range(n)]
-    lo = [-np.inf if p.bounds[m][0] is None else p.bounds[m][0] - 1e-9 for m in names]
-    hi = [np.inf if p.bounds[m][1] is None else p.bounds[m][1] + 1e-9 for m in names]
-    dims = range(len(names))
-    within = [lab for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
-              if lab is not None and mode == "within"]
-    edge_w: dict[tuple[int, int], float] = {}
-    for (a, b), v in p.edge_weights.items():
-        key = (min(a, b), max(a, b))
-        edge_w[key] = edge_w.get(key, 0.0) + v
-    for e in p.edges():
-        edge_w[e] = edge_w.get(e, 0.0) + 1.0
-    wt = [{v: edge_w[(min(u, v), max(u, v))] for v in adj[u]} for u in range(n)]
-
-    hubs = sorted(set(assignment))
-    index = {h: c for c, h in enumerate(hubs)}
-    k = len(hubs)
-
-    def totals(lab: list[int]) -> list[list[float]]:
-        tot = [[0.0] * len(names) for _ in range(k)]
-        for i in range(n):
-            for m in dims:
-                tot[lab[i]][m] += wu[i][m]
-        return tot
-
-    def fits(t: list[float], sign: float, x: tuple, y: tuple | None) -> bool:
-        """Whether t + sign * (x - y) is inside every bound."""
-        for m in dims:
-            v = t[m] + sign * (x[m] - (y[m] if y is not None else 0.0))
-            if v < lo[m] or v > hi[m]:
-                return False
-        return True
-
-    lab = [index[h] for h in assignment]
-    tot = totals(lab)
-    district_of = [tuple(lb[i] for lb in within) for i in range(n)]
-    spent = 0
-
-    def connected_after(c: int, out: int, into: int) -> bool:
-        """Whether cluster c stays connected once ``out`` leaves it and ``into`` joins it
-        (-1 for neither)."""
-        nonlocal spent
-        members = {i for i in range(n) if lab[i] == c}
-        members.discard(out)
-        if into >= 0:
-            members.add(into)
-        spent += n
-        return bool(members) and len(_components(members, adj)) == 1
-
-    def pull(u: int, c: int) -> float:
-        """Edge weight from unit u to cluster c."""
-        return sum(x for v, x in wt[u].items() if lab[v] == c)
-
-    cur = sum(v for (a, b), v in edge_w.items() if lab[a] != lab[b])
-    best, best_lab = cur, list(lab)
-    tabu: dict[int, int] = {}
-    step = restarts = 0
-    t_end = time.perf_counter() + seconds
-    while spent < work and time.perf_counter() < t_end:
-        step += 1
-        touches = [{lab[v] for v in adj[u]} - {lab[u]} for u in range(n)]
-        cdistrict = {}
-        for i in range(n):
-            cdistrict.setdefault(lab[i], district_of[i])
-        boundary = [u for u in range(n) if touches[u]]
-        moves = []
-        for u in boundary:
-            a = lab[u]
-            for b in sorted(touches[u]):
-                if within and district_of[u] != cdistrict[b]:
-                    continue
-                gain_u = pull(u, a) - pull(u, b)  # cut weight added by moving u from a to b
-                if fits(tot[a], -1.0, wu[u], None) and fits(tot[b], 1.0, wu[u], None):
-                    moves.append((gain_u, u, -1, a, b))
-                for v in boundary:
-                    # v goes the other way: it must stay next to a without u
-                    if lab[v] != b or not any(lab[x] == a and x != u for x in adj[v]):
-                        continue
-                    if within and district_of[v] != cdistrict[a]:
-                        continue
-                    if not (fits(tot[a], -1.0, wu[u], wu[v]) and fits(tot[b], 1.0, wu[u], wu[v])):
-                        continue
-                    e = wt[u].get(v, 0.0)
-                    moves.append((gain_u + pull(v, b) - pull(v, a) + 2 * e, u, v, a, b))
-        spent += len(moves) + len(boundary) * (1 + sum(len(touches[u]) for u in boundary))  # pairs weighed
-        shuffled = [moves[i] for i in rng.permutation(len(moves))]
-        shuffled.sort(key=lambda mv: mv[0])
-        moved = False
-        for delta, u, v, a, b in shuffled:
-            banned = tabu.get(u, 0) > step or (v >= 0 and tabu.get(v, 0) > step)
-            if banned and cur + delta >= best - 1e-9:
-                continue
-            if not (connected_after(a, u, v) and connected_after(b, v, u)):
-                continue
-            lab[u] = b
-            tabu[u] = step + TENURE
-            for m in dims:
-                tot[a][m] -= wu[u][m]
-                tot[b][m] += wu[u][m]
-            if v >= 0:
-                lab[v] = a
-                tabu[v] = step + TENURE
-                for m in dims:
-                    tot[b][m] -= wu[v][m]
-                    tot[a][m] += wu[v][m]
-            cur += delta
-            moved = True
-            break
-        if cur < best - 1e-9:
-            best, best_lab = cur, list(lab)
-        if not moved:
-            restarts += 1
-            if restarts > RESTARTS:
-                break
-            lab, cur, tabu = list(best_lab), best, {}
-            tot = totals(lab)
+    search = _Search(p, assignment, np.random.default_rng(seed_value))
+    best_lab = search.run(work=work, seconds=seconds)
+    n, k = p.n, search.k
     clusters = [{i for i in range(n) if best_lab[i] == c} for c in range(k)]
     out = [0] * n
     for members, h in zip(clusters, choose_hubs(p, clusters)):
         for i in members:
             out[i] = h
     return out
+
+
+class _Search:
+    """The state of one tabu search: cluster labels, their totals, the cut weight, the tabu list
+    and the work spent (unit-pairs weighed, so the same plan comes out on any machine)."""
+
+    def __init__(self, p: Problem, assignment: list[int], rng: np.random.Generator) -> None:
+        self.p, self.rng = p, rng
+        n, adj = p.n, p.adjacency
+        self.n, self.adj = n, adj
+        names = sorted(p.bounds)
+        self.wu = [tuple(float(p.measures[m][i]) for m in names) for i in range(n)]
+        self.lo = [-np.inf if p.bounds[m][0] is None else p.bounds[m][0] - 1e-9 for m in names]
+        self.hi = [np.inf if p.bounds[m][1] is None else p.bounds[m][1] + 1e-9 for m in names]
+        self.dims = range(len(names))
+        self.within = [lab for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
+                       if lab is not None and mode == "within"]
+        edge_w: dict[tuple[int, int], float] = {}
+        for (a, b), v in p.edge_weights.items():
+            key = (min(a, b), max(a, b))
+            edge_w[key] = edge_w.get(key, 0.0) + v
+        for e in p.edges():
+            edge_w[e] = edge_w.get(e, 0.0) + 1.0
+        self.edge_w = edge_w
+        self.wt = [{v: edge_w[(min(u, v), max(u, v))] for v in adj[u]} for u in range(n)]
+        hubs = sorted(set(assignment))
+        index = {h: c for c, h in enumerate(hubs)}
+        self.k = len(hubs)
+        self.lab = [index[h] for h in assignment]
+        self.tot = self.totals(self.lab)
+        self.district_of = [tuple(lb[i] for lb in self.within) for i in range(n)]
+        self.spent = 0
+        self.cur = sum(v for (a, b), v in edge_w.items() if self.lab[a] != self.lab[b])
+
+    def totals(self, lab: list[int]) -> list[list[float]]:
+        tot = [[0.0] * len(self.dims) for _ in range(self.k)]
+        for i in range(self.n):
+            for m in self.dims:
+                tot[lab[i]][m] += self.wu[i][m]
+        return tot
+
+    def fits(self, t: list[float], sign: float, x: tuple, y: tuple | None) -> bool:
+        """Whether t + sign * (x - y) is inside every bound."""
+        for m in self.dims:
+            v = t[m] + sign * (x[m] - (y[m] if y is not None else 0.0))
+            if v < self.lo[m] or v > self.hi[m]:
+                return False
+        return True
+
+    def connected_after(self, c: int, out: int, into: int) -> bool:
+        """Whether cluster c stays connected once ``out`` leaves it and ``into`` joins it
+        (-1 for neither)."""
+        members = {i for i in range(self.n) if self.lab[i] == c}
+        members.discard(out)
+        if into >= 0:
+            members.add(into)
+        self.spent += self.n
+        return bool(members) and len(components(members, self.adj)) == 1
+
+    def pull(self, u: int, c: int) -> float:
+        """Edge weight from unit u to cluster c."""
+        return sum(x for v, x in self.wt[u].items() if self.lab[v] == c)
+
+    def moves(self) -> list[tuple[float, int, int, int, int]]:
+        """Every single move (u to b) and swap (u to b, v to a) within the bounds, with the cut
+        weight each adds."""
+        lab, adj, wu, within = self.lab, self.adj, self.wu, self.within
+        touches = [{lab[v] for v in adj[u]} - {lab[u]} for u in range(self.n)]
+        cdistrict: dict = {}
+        for i in range(self.n):
+            cdistrict.setdefault(lab[i], self.district_of[i])
+        boundary = [u for u in range(self.n) if touches[u]]
+        moves = []
+        for u in boundary:
+            a = lab[u]
+            for b in sorted(touches[u]):
+                if within and self.district_of[u] != cdistrict[b]:
+                    continue
+                gain_u = self.pull(u, a) - self.pull(u, b)  # cut weight added by moving u from a to b
+                if self.fits(self.tot[a], -1.0, wu[u], None) and self.fits(self.tot[b], 1.0, wu[u], None):
+                    moves.append((gain_u, u, -1, a, b))
+                for v in boundary:
+                    # v goes the other way: it must stay next to a without u
+                    if lab[v] != b or not any(lab[x] == a and x != u for x in adj[v]):
+                        continue
+                    if within and self.district_of[v] != cdistrict[a]:
+                        continue
+                    if not (self.fits(self.tot[a], -1.0, wu[u], wu[v]) and self.fits(self.tot[b], 1.0, wu[u], wu[v])):
+                        continue
+                    e = self.wt[u].get(v, 0.0)
+                    moves.append((gain_u + self.pull(v, b) - self.pull(v, a) + 2 * e, u, v, a, b))
+        self.spent += len(moves) + len(boundary) * (1 + sum(len(touches[u]) for u in boundary))  # pairs weighed
+        return moves
+
+    def shift(self, u: int, a: int, b: int) -> None:
+        self.lab[u] = b
+        for m in self.dims:
+            self.tot[a][m] -= self.wu[u][m]
+            self.tot[b][m] += self.wu[u][m]
+
+    def run(self, *, work: float, seconds: float) -> list[int]:
+        """Search until ``work`` pairs are weighed or ``seconds`` pass; the best labels found."""
+        best, best_lab = self.cur, list(self.lab)
+        tabu: dict[int, int] = {}
+        step = restarts = 0
+        t_end = time.perf_counter() + seconds
+        while self.spent < work and time.perf_counter() < t_end:
+            step += 1
+            moves = self.moves()
+            shuffled = [moves[i] for i in self.rng.permutation(len(moves))]
+            shuffled.sort(key=lambda mv: mv[0])
+            moved = False
+            for delta, u, v, a, b in shuffled:
+                banned = tabu.get(u, 0) > step or (v >= 0 and tabu.get(v, 0) > step)
+                if banned and self.cur + delta >= best - 1e-9:
+                    continue
+                if not (self.connected_after(a, u, v) and self.connected_after(b, v, u)):
+                    continue
+                self.shift(u, a, b)
+                tabu[u] = step + TENURE
+                if v >= 0:
+                    self.shift(v, b, a)
+                    tabu[v] = step + TENURE
+                self.cur += delta
+                moved = True
+                break
+            if self.cur < best - 1e-9:
+                best, best_lab = self.cur, list(self.lab)
+            if not moved:
+                restarts += 1
+                if restarts > RESTARTS:
+                    break
+                self.lab, self.cur, tabu = list(best_lab), best, {}
+                self.tot = self.totals(self.lab)
+        return best_lab
 
 
 __all__ = ["applies", "polish"]
