@@ -5,15 +5,13 @@ import math
 
 import networkx as nx
 import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clustergeo.solve import partition
 from clustergeo.solve.bounds import lagrangian_bound
 from clustergeo.solve.problem import allowed_hubs, build_problem
-
-from test_partition import cost_of, planar_instances, set_partitions
+from conftest import cost_of, planar_instances, set_partitions
 
 
 def hubbed_plans(g, p, lo, hi, k):

@@ -13,8 +13,7 @@ from clustergeo.solve import partition
 from clustergeo.solve.labeling import LabelingModel
 from clustergeo.solve.problem import build_problem
 from clustergeo.solve.roots import root_order
-
-from test_partition import assert_optimum, brute_force, planar_instances, run_or_none
+from conftest import assert_optimum, brute_force, planar_instances, run_or_none
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -1,6 +1,5 @@
 """The optimiser against exhaustive enumeration, and its infeasibility explanations."""
 
-import itertools
 import math
 
 import networkx as nx
@@ -12,97 +11,7 @@ from hypothesis import strategies as st
 import clustergeo as cg
 from clustergeo.check import check_partition
 from clustergeo.solve import partition
-
-
-def set_partitions(items):
-    if not items:
-        yield []
-        return
-    first, rest = items[0], items[1:]
-    for smaller in set_partitions(rest):
-        for i in range(len(smaller)):
-            yield smaller[:i] + [[first] + smaller[i]] + smaller[i + 1:]
-        yield [[first]] + smaller
-
-
-def brute_force(g, *, lo, hi, k=None, objective="hess", cost=None, district=None, fewest=False):
-    """Best objective over every contiguous partition meeting the rules (None if none)."""
-    best = {}
-    for part in set_partitions(sorted(g.nodes)):
-        if k is not None and len(part) != k:
-            continue
-        ok = True
-        for block in part:
-            w = sum(g.nodes[v]["pupils"] for v in block)
-            if w < lo or w > hi or not nx.is_connected(g.subgraph(block)):
-                ok = False
-                break
-            if district and len({g.nodes[v][district] for v in block}) > 1:
-                ok = False
-                break
-        if not ok:
-            continue
-        if objective == "hess":
-            val = sum(min(sum(cost[i, j] for i in block) for j in block) for block in part)
-        else:
-            where = {v: n for n, block in enumerate(part) for v in block}
-            val = sum(1 for a, b in g.edges if where[a] != where[b])
-        key = len(part) if fewest else 0
-        best[key] = min(best.get(key, math.inf), val)
-    if not best:
-        return None
-    return best[min(best)] if fewest else best[0], (min(best) if fewest else None)
-
-
-@st.composite
-def planar_instances(draw):
-    n = draw(st.integers(5, 8))
-    pts = draw(st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)), min_size=n, max_size=n, unique=True))
-    from scipy.spatial import Delaunay
-
-    g = nx.Graph()
-    for i, (x, y) in enumerate(pts):
-        g.add_node(i, x=float(x) * 100, y=float(y) * 100, pupils=draw(st.integers(1, 9)),
-                   district="A" if x < 50 else "B")
-    try:
-        tri = Delaunay(np.array(pts, dtype=float))
-        for s in tri.simplices:
-            for a, b in itertools.combinations(s, 2):
-                g.add_edge(int(a), int(b))
-    except Exception:  # collinear points: a path
-        order = sorted(range(n), key=lambda i: pts[i])
-        nx.add_path(g, order)
-    total = sum(d["pupils"] for _, d in g.nodes(data=True))
-    k = draw(st.integers(2, 3))
-    slack = draw(st.sampled_from([0.2, 0.5, 1.0]))
-    lo = max(1, math.floor(total / k * (1 - slack)))
-    hi = math.ceil(total / k * (1 + slack))
-    return g, k, lo, hi
-
-
-def cost_of(g):
-    return {(i, j): g.nodes[i]["pupils"] * math.hypot(g.nodes[i]["x"] - g.nodes[j]["x"],
-                                                      g.nodes[i]["y"] - g.nodes[j]["y"]) / 100
-            for i in g for j in g}
-
-
-def assert_optimum(g, r, expect, lo, hi, k=None):
-    """``r`` (None when infeasible) agrees with the enumeration's ``expect`` (None or (best, k));
-    ``k``: the count the plan must have (default: the plan's own)."""
-    if expect is None:
-        assert r is None
-        return
-    assert r is not None and r.status == "optimal"
-    assert r.objective == pytest.approx(expect[0], rel=1e-6, abs=1e-6)
-    assert check_partition(g, r.assignment, bounds={"pupils": (lo, hi)}, k=r.k if k is None else k) == []
-
-
-def run_or_none(g, **kw):
-    try:
-        r = partition(g, **kw)
-    except cg.InfeasibleError:
-        return None
-    return r
+from conftest import assert_optimum, brute_force, cost_of, planar_instances, run_or_none
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

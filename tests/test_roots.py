@@ -4,17 +4,13 @@ fixing keeps every valid plan (against enumeration on small planar graphs)."""
 import itertools
 
 import networkx as nx
-import numpy as np
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import clustergeo as cg
-from clustergeo.solve import partition
 from clustergeo.solve.problem import allowed_hubs, build_problem
 from clustergeo.solve.roots import root_order, too_light
-
-from test_partition import assert_optimum, brute_force, planar_instances, run_or_none, set_partitions
+from conftest import assert_optimum, brute_force, planar_instances, run_or_none
 
 
 def _problem(g, lo, hi, k, within=False):

@@ -4,28 +4,36 @@ The flow of data: schools in -> units and graph -> problem -> solver -> plan -> 
 """
 
 from . import datasets, edit, graph, travel, units
-from .errors import (ClusterGeoError, DataError, GraphError, InfeasibleError, NoPlanInTimeError, Problem,
-                     RulesError, SolverError)
-from .check import check_partition, verify_plan
 from .allocate import Allocation, allocate, apportion
-from .groups import PeerGroups, peer_groups
+from .check import check_partition, verify_plan
 from .compare import compare, metrics_table, moves
 from .edit import polish, read_assignment, repropose
+from .errors import (
+    ClusterGeoError,
+    DataError,
+    GraphError,
+    InfeasibleError,
+    NoPlanInTimeError,
+    Problem,
+    RulesError,
+    SolverError,
+)
+from .groups import PeerGroups, peer_groups
 from .outputs import read_plan, write_plan
 from .plan import Plan
 from .proposal import alternatives, propose
 from .rules import Rules
 from .scenario import read_scenario
 from .schools import read_schools, summary
-from .solve import PartitionResult, partition
 from .settings import settings
+from .solve import PartitionResult, partition
 from .version import __version__
 
 __all__ = [
     "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "NoPlanInTimeError", "Problem", "RulesError",
     "SolverError", "datasets", "graph", "travel", "units", "Plan", "PartitionResult", "Rules",
-    "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "alternatives", "read_plan", "read_scenario", "verify_plan",
-    "write_plan", "read_schools", "settings", "summary",
+    "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "alternatives", "read_plan",
+    "read_scenario", "verify_plan", "write_plan", "read_schools", "settings", "summary", "__version__",
     "edit", "polish", "read_assignment", "repropose",
     "Allocation", "allocate", "apportion", "PeerGroups", "peer_groups",
 ]

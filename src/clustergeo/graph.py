@@ -195,7 +195,7 @@ def connect_nearest(graph: nx.Graph, cost: Callable[[Hashable, Hashable], float]
     while len(comps) > 1:
         main = set(comps[0])
         stray = comps[-1]
-        best = min(((cost(a, b), str(a), str(b), a, b) for a in stray for b in main))
+        best = min((cost(a, b), str(a), str(b), a, b) for a in stray for b in main)
         graph.add_edge(best[3], best[4], link="nearest")
         added.append((best[3], best[4]))
         comps = components(graph)

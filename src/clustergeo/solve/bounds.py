@@ -189,7 +189,7 @@ def lagrangian_bound(p: Problem, allowed: list[list[int]], *, k: tuple[int, int]
     best, best_lam = -np.inf, lam.copy()
     theta, stall = 2.0, 0
     it = 0
-    for it in range(1, max_iterations + 1):
+    for it in range(1, max_iterations + 1):  # noqa: B007 - the count is reported after the loop
         values, x, _mu, _red = ks.solve(lam)
         chosen = _open(values, lo_k, hi_k)
         if len(chosen) < lo_k or not np.isfinite(values[chosen]).all():

@@ -26,6 +26,9 @@ import pulp
 from . import solvers
 from .problem import Problem
 
+#: a partial cluster while listing: its units, their weight, units it may grow by, units ruled out
+_Branch = tuple[tuple[int, ...], float, tuple[int, ...], frozenset[int]]
+
 
 @dataclass
 class Column:
@@ -73,7 +76,8 @@ def _connected_sets(adj: list[list[int]], w: list[float], lo: float, hi: float, 
     for r in range(len(adj)):
         if w[r] > hi:
             continue
-        stack = [((r,), w[r], tuple(v for v in adj[r] if v > r and (same is None or same[r][v])), frozenset((r,)))]
+        first = tuple(v for v in adj[r] if v > r and (same is None or same[r][v]))
+        stack: list[_Branch] = [((r,), w[r], first, frozenset((r,)))]
         while stack:
             s, wt, ext, blocked = stack.pop()
             visited += 1
@@ -124,7 +128,8 @@ def _remainder_ok(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np
             flat = lab * len(block) + r_idx
             tot = np.bincount(flat, weights=w[m, v_idx], minlength=n * len(block)).reshape(n, len(block))
             has = (np.bincount(flat, minlength=n * len(block)) > 0).reshape(n, len(block))
-            m_lo = np.ones_like(tot) if not (np.isfinite(hi[m]) and hi[m] > 0) else np.maximum(np.ceil(tot / hi[m] - 1e-9), 1)
+            m_lo = np.ones_like(tot) if not (np.isfinite(hi[m]) and hi[m] > 0) else \
+                np.maximum(np.ceil(tot / hi[m] - 1e-9), 1)
             m_hi = np.full_like(tot, np.inf) if not lo[m] > 0 else np.floor(tot / lo[m] + 1e-9)
             bad = has & (m_lo > m_hi)
             ok[start:start + len(block)] &= ~bad.any(axis=0)
@@ -215,8 +220,9 @@ def solve(p: Problem, columns: list[Column], *, k: int | tuple[int, int] | None,
         groups: dict[int, list[int]] = {}
         for i, h in enumerate(old):
             groups.setdefault(h, []).append(i)
-        ids = [index.get(tuple(sorted(g))) for g in groups.values()]
-        if all(c is not None for c in ids):  # else that plan is not among the choices anyway
+        found = [index.get(tuple(sorted(g))) for g in groups.values()]
+        ids = [c for c in found if c is not None]
+        if len(ids) == len(found):  # else that plan is not among the choices anyway
             prob += pulp.lpSum(y[c] for c in ids) <= len(ids) - 1, f"nogood_{e}"
 
     def run(objective) -> solvers.SolveInfo:
@@ -230,7 +236,7 @@ def solve(p: Problem, columns: list[Column], *, k: int | tuple[int, int] | None,
 
     if fewest:
         info = run(count)
-        if info.status != "optimal":
+        if info.status != "optimal" or info.objective is None:
             return ColumnRun(None, info.status if info.status == "infeasible" else "no solution", None, None,
                              time.perf_counter() - t0, len(columns))
         kk = int(round(info.objective))

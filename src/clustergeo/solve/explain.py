@@ -87,7 +87,7 @@ def precheck(p: Problem) -> list[str]:
     k_lo_total, k_hi_total = 0, 0
     for where, comp in independent_parts(p):
         lo_k, hi_k = count_range(p, comp)
-        for m, (lo, hi) in p.bounds.items():
+        for m, (lo, _hi) in p.bounds.items():
             total = float(p.measures[m][comp].sum())
             if lo is not None and total < lo - 1e-9:
                 reasons.append(f"{where} holds only {_fmt(m, total)}, fewer than the minimum of "

@@ -40,8 +40,9 @@ def choose_hubs(p: Problem, clusters: list[set[int]], allowed: list[list[int]] |
     hubs = []
     for c in clusters:
         members = sorted(c)
-        if p.objective == "hess" and p.cost is not None:
-            best = min(members, key=lambda j: (sum(p.cost.get((i, j), np.inf) for i in members), j))
+        cost = p.cost
+        if p.objective == "hess" and cost is not None:
+            best = min(members, key=lambda j: (sum(cost.get((i, j), np.inf) for i in members), j))
         else:
             best = p.first_hub(members)
         hubs.append(best)
@@ -125,8 +126,8 @@ def greedy(p: Problem, *, target: int | None = None, fewest: bool = False) -> li
     clusters = [members[c] for c in sorted(members)]
     hubs = choose_hubs(p, clusters)
     out = [0] * n
-    for c, h in zip(clusters, hubs):
-        for u in c:
+    for group, h in zip(clusters, hubs):
+        for u in group:
             out[u] = h
     return local_search(p, out)
 

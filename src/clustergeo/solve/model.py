@@ -17,12 +17,14 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pulp
 
 from . import solvers
 from .cuts import SeparatorCut, separate
+from .options import BUDGET
 from .problem import Problem
 from .progress import RoundLog, describe, stage, ticker
 
@@ -32,13 +34,11 @@ FLOW_SWITCH_ARCS = 60_000  # auto: add the flow model after a few cut rounds up 
 #: auto: rounds of cuts before the flow model is added (the county graphs mostly become
 #: contiguous within four rounds, faster than with the flow model added earlier)
 AUTO_ROUNDS = 4
-# LP reduced-cost fixing only up to this many unit-hub pairs: above it the LP did not finish
-# within a quarter of the limit on any benchmark graph (grid 20 x 20: 160,000 pairs, 45 s
-# spent for nothing), and the Lagrangian bound has already fixed what it can
+# LP reduced-cost fixing only up to this many unit-hub pairs: above it the LP does not finish
+# within its share of the limit on the benchmark graphs, and the Lagrangian bound fixes enough
 LP_FIXING_MAX_PAIRS = 100_000
-# HiGHS 1.16's presolve on the Hess model, per unit-hub pair: planar 1,000 units (a million
-# pairs) spent about 150 s in it and ran 35-110 s past a 180 s limit without a bound; with no
-# presolve HiGHS stopped on time with the same plan (and the Lagrangian bound)
+# HiGHS's presolve time on the Hess model per unit-hub pair (it ignores the time limit, so a
+# model whose presolve would not finish in the time left is solved without it)
 PRESOLVE_SECONDS_PER_PAIR = 150e-6
 
 
@@ -198,7 +198,7 @@ class HessModel:
     def _objective(self, count: pulp.LpAffineExpression) -> pulp.LpAffineExpression:
         p, x = self.p, self.x
         terms = []
-        if p.objective == "hess":
+        if p.objective == "hess" and p.cost is not None:
             cost = p.cost.get  # zero costs left out, as PuLP's operators do
             terms.append(pulp.LpAffineExpression([(x[i, j], c) for i, j in self.pairs
                                                   if (c := cost((i, j), 0.0)) != 0]))
@@ -426,7 +426,7 @@ class HessModel:
         No presolve when it could not finish in ``time_left`` seconds (about
         ``PRESOLVE_SECONDS_PER_PAIR`` a unit-hub pair): HiGHS's presolve does not stop at its
         time limit, so the solve would overrun the limit and give nothing more."""
-        options = {}
+        options: dict[str, Any] = {}
         if self.p.objective == "cut_edges" and self.stage == "objective":
             options["mip_pscost_minreliable"] = 0
         if time_left is not None and len(self.x) * PRESOLVE_SECONDS_PER_PAIR > time_left:
@@ -455,20 +455,18 @@ class HessModel:
             if all((i, j) in self.x for i, j in enumerate(start)):
                 stage(progress, "ruling out unit-hub pairs that no better plan can use")
                 upper = plan_cost(self.p, start)
-                # seconds on a few hundred units; it stops early once the steps stall. Where the
-                # LP fixing below is skipped (too many pairs) it also takes the LP's share of the
-                # time: its bound is then the only one at the limit (HiGHS's presolve alone ran
-                # past the limit on 1,000 units), and planar 1,000 units needs about 600 steps,
-                # 30 s, to get there (gap 8.5% after 30 s against 17.9% after 10 s)
-                share = 0.08 if len(self.x) <= LP_FIXING_MAX_PAIRS else 0.25
-                self.fix_by_lagrangian(start, upper, seconds=30.0 if time_limit is None else
-                                       min(30.0, max(share * time_limit, 1.0)))
+                # without the LP fixing (too many pairs) the Lagrangian bound is the only one at
+                # the limit, so it takes the LP's share of the time too
+                share = BUDGET.lagrangian_share if len(self.x) <= LP_FIXING_MAX_PAIRS else BUDGET.lp_fixing_share
+                self.fix_by_lagrangian(start, upper, seconds=BUDGET.lagrangian_seconds if time_limit is None else
+                                       min(BUDGET.lagrangian_seconds, max(share * time_limit, BUDGET.min_seconds)))
                 if self.lagrangian_bound is not None:
                     run.bound = self.lagrangian_bound
                 if len(self.x) <= LP_FIXING_MAX_PAIRS:
                     self.fixed_by_cost = self.fix_by_reduced_cost(
                         upper, threads=threads, seed=seed,
-                        time_limit=None if time_limit is None else max(0.25 * time_limit, 1.0))
+                        time_limit=None if time_limit is None else max(BUDGET.lp_fixing_share * time_limit,
+                                                                       BUDGET.min_seconds))
                 if self.lp_bound is not None:  # the LP relaxation bounds the problem too
                     run.bound = self.lp_bound if run.bound is None else max(run.bound, self.lp_bound)
                 log.info("reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
@@ -489,7 +487,8 @@ class HessModel:
                 run.rounds.append(RoundLog(r, "no solution", None, info.bound, 0, info.seconds))
                 break
             assignment = self.read()
-            cuts = [] if self.contiguity in ("flow", "none", "flow+cuts", "nearer") else separate(assignment, self.p.adjacency)
+            cuts = [] if self.contiguity in ("flow", "none", "flow+cuts", "nearer") else \
+                separate(assignment, self.p.adjacency)
             added = self.add_cuts(cuts) if cuts else 0
             # a lower bound of a relaxation (fewer cuts) bounds the full problem too
             if info.bound is not None:

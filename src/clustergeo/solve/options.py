@@ -118,6 +118,11 @@ class Budget:
     #: listing every cluster (column method): a share of the limit, or this without a limit
     columns_share: float = 0.25
     columns_seconds: float = 60.0
+    #: the Lagrangian fixing before the exact solve (a share of the limit, or this at most) ...
+    lagrangian_seconds: float = 30.0
+    lagrangian_share: float = 0.08
+    #: ... and the LP reduced-cost fixing after it
+    lp_fixing_share: float = 0.25
     #: each rule group relaxed while diagnosing an infeasible problem
     diagnose_seconds: float = 20.0
     #: the least a solver call is given, however little of the limit is left
@@ -147,7 +152,7 @@ class Request:
         return {**dataclasses.asdict(self.solver), "progress": self.progress}
 
 
-_GROUPS: dict[str, type] = {"sizes": Sizes, "districts": Districts, "costs": Costs, "solver_options": SolverOptions}
+_GROUPS: dict[str, Any] = {"sizes": Sizes, "districts": Districts, "costs": Costs, "solver_options": SolverOptions}
 _FLAGS = ("contiguity", "exclude", "explain", "decompose", "progress")
 _FIELDS = {f.name: group for group, cls in _GROUPS.items() for f in dataclasses.fields(cls)}
 
@@ -164,7 +169,7 @@ def group(options: dict[str, Any], *names: str) -> dict[str, Any]:
     out = {}
     for name in names:
         cls = _GROUPS[name]
-        base = options.pop(name, None) or cls()
+        base: Any = options.pop(name, None) or cls()
         if not isinstance(base, cls):
             raise TypeError(f"{name}= must be a {cls.__name__}, not {type(base).__name__}")
         mine = {f: options.pop(f) for f in list(options) if _FIELDS.get(f) == name}

@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 
@@ -255,6 +255,14 @@ class _Solve:
     near_s: float = 0.0
 
     @property
+    def solver_name(self) -> str:
+        return cast(str, self.req.solver.solver)  # resolved by request()
+
+    @property
+    def seed(self) -> int:
+        return cast(int, self.req.solver.seed)
+
+    @property
     def opts(self) -> dict:
         return self.req.solver_kwargs()
 
@@ -355,7 +363,7 @@ def _solve_parts(s: _Solve) -> PartitionResult | None:
                                f"({', '.join(f'{w}: {r.k}' for (w, _), r in zip(parts, results))}), "
                                f"more than the maximum of {hi_k}"], relaxations=["the number of clusters"])
     if total >= lo_k:
-        return _combine(results, p, s.elapsed(), req.solver.solver, s.contiguity)
+        return _combine(results, p, s.elapsed(), s.solver_name, s.contiguity)
     log.info("fewest per part gives %s clusters, below the minimum %s: solving as one model", total, lo_k)
     return None
 
@@ -399,7 +407,7 @@ def _find_roots(s: _Solve) -> None:
     limit = s.time_limit
     roots_s = min(BUDGET.roots_seconds, BUDGET.roots_share * limit if limit is not None else BUDGET.roots_seconds)
     stage(s.req.progress, "finding the units every cluster must hold (root units)")
-    found = root_order(p, seconds=roots_s, threads=s.req.solver.threads, seed=s.req.solver.seed)
+    found = root_order(p, seconds=roots_s, threads=cast(int, s.req.solver.threads), seed=s.seed)
     if found is not None:
         p.hub_rank, p.hub_roots = found
         s.allowed, s.stats = allowed_hubs(p, contiguous=True)
@@ -422,7 +430,7 @@ def _share_time(s: _Solve) -> None:
 def _best_start(s: _Solve, count: int | None) -> list[int] | None:
     """The best of greedy amalgamation, the spanning-tree search and (on larger graphs) the
     closer-neighbour model, at ``count`` clusters."""
-    p, seed = s.p, s.req.solver.seed
+    p, seed = s.p, s.seed
     stage(s.req.progress, "finding a good starting plan" + ("" if count is None else f" with {count} clusters"))
     found = [c for c in (heuristic.greedy(p, fewest=s.fewest, target=count),) if c is not None
              and (count is None or len(set(c)) == count)]
@@ -495,7 +503,7 @@ def _exact_solve(s: _Solve) -> None:
     if s.contiguity == "labeling" and not applies:
         raise RulesError("contiguity='labeling' needs objective='cut_edges', an exact number of clusters, "
                          "a minimum size, no district rule and no excluded plans; use 'auto'")
-    if s.contiguity in ("auto", "labeling") and applies and p.hub_roots >= k_exact:
+    if s.contiguity in ("auto", "labeling") and applies and k_exact is not None and p.hub_roots >= k_exact:
         # numbered clusters in the orbitope order with one flow proved the county graphs about
         # twice as fast as the rooted Hess model; Gurobi's pip licence stops at 2,000 columns
         build = labeling.CompactLabelingModel if s.req.solver.solver == "gurobi" else labeling.LabelingModel
@@ -519,7 +527,7 @@ def _late_search(s: _Solve) -> list[int] | None:
     count = s.k_best if s.fewest else (lo_k if lo_k == hi_k else len(set(plan)) or None)
     if count is None:
         return None
-    seed = s.req.solver.seed
+    seed = s.seed
     stage(s.req.progress, "the proof did not finish in time: searching for a better plan")
     left = max(limit - s.elapsed(), 0.5)
     polish = tabu.applies(p)
@@ -571,7 +579,7 @@ def _finish(s: _Solve, late: list[int] | None) -> PartitionResult:
         assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(assignment)},
         hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(assignment))},
         status=status, objective=objective, bound=bound, gap=gap_v, seconds=s.elapsed(),
-        solver=solvers.version(s.req.solver.solver), rounds=len(s.rounds), cuts=s.cuts,
+        solver=solvers.version(s.solver_name), rounds=len(s.rounds), cuts=s.cuts,
         formulation=s.formulation, fixing={**s.stats, "fixed_by_lagrangian": s.model.fixed_by_lagrangian,
                                            "fixed_by_reduced_cost": s.model.fixed_by_cost},
         log=s.rounds, heuristic_objective=s.heur_obj)
@@ -612,7 +620,7 @@ def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionRes
         log.info("too many possible clusters to list them all: using the Hess model")
         return None
     log.info("listed %d possible clusters in %.1f s; choosing among them", len(cols), s.elapsed())
-    k = None if p.k in (None, "fewest") else p.k
+    k = None if isinstance(p.k, str) else p.k
     run = columns.solve(p, cols, k=k, fewest=s.fewest, solver=opts["solver"], time_limit=s.left(), gap=opts["gap"],
                         threads=opts["threads"], seed=opts["seed"], msg=opts["msg"], exclude=s.excl)
     if run.status == "infeasible":
@@ -643,11 +651,12 @@ def precheck_count(p: Problem) -> int:
 def within_caps(p: Problem, plan: list[int]) -> bool:
     """Whether no unit of ``plan`` (hub per unit) is with a hub that the travel cap
     (``max_cost``) or ``forbid`` rules out."""
-    capped = p.max_cost is not None and p.cost is not None
-    if not p.forbid and not capped:
+    cap = p.max_cost if p.cost is not None else None
+    cost = p.cost or {}
+    if not p.forbid and cap is None:
         return True
     for i, h in enumerate(plan):
-        if i != h and ((i, h) in p.forbid or (capped and p.cost.get((i, h), float("inf")) > p.max_cost)):
+        if i != h and ((i, h) in p.forbid or (cap is not None and cost.get((i, h), float("inf")) > cap)):
             return False
     return True
 
@@ -682,8 +691,9 @@ def _combine(results: list[PartitionResult], p: Problem, seconds: float, solver:
     part_of = {v: n for n, r in enumerate(results) for v in r.assignment}
     between = sum(1 for a, b in p.edges() if part_of[p.nodes[a]] != part_of[p.nodes[b]]) \
         if p.objective == "cut_edges" else 0
-    objective = sum(r.objective for r in results) + between
-    bound = sum(r.bound for r in results) + between if all(r.bound is not None for r in results) else None
+    objective = sum(float(r.objective or 0.0) for r in results) + between
+    bounds = [r.bound for r in results if r.bound is not None]
+    bound = sum(bounds) + between if len(bounds) == len(results) else None
     gap = None if bound is None else max(objective - bound, 0.0) / max(abs(objective), 1e-9)
     fixing: dict = {}
     for r in results:
@@ -691,12 +701,12 @@ def _combine(results: list[PartitionResult], p: Problem, seconds: float, solver:
             fixing[key] = fixing.get(key, 0) + v
     fixing["pairs"] = p.n * p.n
     fixing["fixed_by_decomposition"] = p.n * p.n - sum(len(r.assignment) ** 2 for r in results)
-    heur = [r.heuristic_objective for r in results]
+    heur = [r.heuristic_objective for r in results if r.heuristic_objective is not None]
     res = PartitionResult(assignment, hubs, status, objective, bound, gap if status != "optimal" else 0.0,
                           seconds, solvers.version(solver), sum(r.rounds for r in results),
                           sum(r.cuts for r in results), f"hess+{contiguity}, decomposed", fixing,
                           [x for r in results for x in r.log],
-                          sum(heur) if all(h is not None for h in heur) else None, parts=len(results))
+                          sum(heur) if len(heur) == len(results) else None, parts=len(results))
     _verify(p.graph, res, p, contiguity != "none")
     return res
 
@@ -709,7 +719,8 @@ def _raise_infeasible(p: Problem, allowed, contiguity: str, opts: dict, explain:
         if relax:
             sizes = "; ".join(f"{m} {'-' if lo is None else f'{lo:,.0f}'} to {'-' if hi is None else f'{hi:,.0f}'}"
                               for m, (lo, hi) in p.bounds.items())
-            reasons = [f"the units here ({p.n}, holding {', '.join(f'{p.measures[m].sum():,.0f} {m}' for m in p.bounds)}) "
+            held = ", ".join(f"{p.measures[m].sum():,.0f} {m}" for m in p.bounds)
+            reasons = [f"the units here ({p.n}, holding {held}) "
                        f"cannot be grouped into connected clusters of {sizes} under these rules; a plan exists "
                        f"once you relax {' or '.join(relax)}"]
     raise InfeasibleError(reasons, relaxations=relax)

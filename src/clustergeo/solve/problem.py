@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import networkx as nx
 import numpy as np
@@ -88,9 +88,10 @@ class Problem:
     def first_hub(self, members) -> int:
         """The representative hub of a cluster when the objective does not care which unit
         heads it: the lowest rank (see :mod:`~clustergeo.solve.roots`), else the lowest index."""
-        if self.hub_rank is None:
+        rank = self.hub_rank
+        if rank is None:
             return int(min(members))
-        return int(min(members, key=lambda i: (self.hub_rank[i], i)))
+        return int(min(members, key=lambda i: (rank[i], i)))
 
     def edges(self) -> list[tuple[int, int]]:
         return sorted({(min(i, j), max(i, j)) for i, a in enumerate(self.adjacency) for j in a})
@@ -100,7 +101,7 @@ class Problem:
             return 1, self.n
         if isinstance(self.k, int):
             return self.k, self.k
-        lo, hi = self.k
+        lo, hi = cast(tuple, self.k)
         return int(lo), int(hi)
 
 
@@ -115,7 +116,8 @@ def build_problem(graph: nx.Graph, **options: Any) -> Problem:
         raise RulesError(f"objective must be 'hess' or 'cut_edges', not {c.objective!r}")
     if graph.number_of_nodes() == 0:
         raise RulesError("the graph has no nodes")
-    nodes = sorted(graph.nodes, key=lambda v: (str(type(v)), v) if isinstance(v, (int, float)) else (str(type(v)), str(v)))
+    nodes = sorted(graph.nodes, key=lambda v: (str(type(v)), v) if isinstance(v, (int, float)) else
+                   (str(type(v)), str(v)))
     all_bounds: dict[str, tuple[float | None, float | None]] = {}
     if z.min_weight is not None or z.max_weight is not None:
         all_bounds[z.weight] = (z.min_weight, z.max_weight)

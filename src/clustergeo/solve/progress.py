@@ -112,7 +112,7 @@ class StatusLine:
         self.file = file
         self._t0 = time.perf_counter()
         self._text = "starting"
-        self._bar = None
+        self._bar: Any = None
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._clock = threading.Thread(target=self._tick, args=(every,), daemon=True, name="clustergeo-status")

@@ -33,7 +33,6 @@ from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 from .problem import Problem
 
-
 #: The work of one spanning tree: its units plus this many (a tree of 11 units takes 0.55 ms
 #: on the reference machine, one of 267 units 4.7 ms: about 0.016 ms a unit plus 0.4 ms).
 TREE_WORK = 25
@@ -166,7 +165,8 @@ def seed(p: Problem, k: int, *, rng: np.random.Generator, attempts: int = 200,
     for _ in range(attempts):
         if (budgeted and d.spent()) or (deadline is not None and time.perf_counter() > deadline):
             return None
-        rest, clusters, ok = everything, [], True
+        clusters: list = []
+        rest, ok = everything, True
         while len(clusters) < k - 1:
             found = None
             for _t in range(20):

@@ -39,8 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("clustergeo.solve")
 
 MIP_MAX_UNITS = 500  # above this the max-B MIP's build alone outlasts its time; greedy only
-#: Nodes the max-B MIP may explore. The county graphs at +-0.5% (Arkansas, Oklahoma, Nebraska,
-#: Iowa) get the same roots with 60 or 120 nodes as with 10 s (207-270 nodes), in 6-7 s.
+#: Nodes the max-B MIP may explore: more rarely finds fewer roots on the county graphs.
 MIP_NODES = 100
 
 

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pulp
 
@@ -101,7 +102,7 @@ def quiet_highs_banner() -> None:
         os.close(null)
 
 
-class _HiGHSWarm(pulp.HiGHS):  # type: ignore[misc,valid-type]
+class _HiGHSWarm(pulp.HiGHS):
     """PuLP's highspy HiGHS, plus a warm start from the variables' initial values, a model
     handed over in two bulk calls (PuLP's adds one column and one row at a time: about three
     times slower, over a minute on a million variables), and a time limit that counts the
@@ -397,7 +398,7 @@ def make(name: str, *, time_limit: float | None, gap: float | None, threads: int
     if name == "gurobi":
         return pulp.GUROBI(msg=msg, timeLimit=time_limit, gapRel=gap, warmStart=warm_start, Threads=threads,
                            Seed=seed, env=None if msg else _quiet_gurobi_env())
-    kw = {}
+    kw: dict[str, Any] = {}
     if "PULP_CBC_CMD" in pulp.listSolvers(onlyAvailable=True):
         cls = pulp.PULP_CBC_CMD
     else:  # pragma: no cover
@@ -572,7 +573,7 @@ class GurobiBackend(Backend):
         has = m.SolCount > 0
         obj = _value(self.problem) if has else None
         bound = float(m.ObjBound) if m.IsMIP and math.isfinite(m.ObjBound) else None
-        if m.Status == GRB.OPTIMAL and has:
+        if m.Status == GRB.OPTIMAL and obj is not None:
             status = "optimal"
             if bound is None:
                 bound = obj

@@ -69,8 +69,9 @@ class _Search:
         self.n, self.adj = n, adj
         names = sorted(p.bounds)
         self.wu = [tuple(float(p.measures[m][i]) for m in names) for i in range(n)]
-        self.lo = [-np.inf if p.bounds[m][0] is None else p.bounds[m][0] - 1e-9 for m in names]
-        self.hi = [np.inf if p.bounds[m][1] is None else p.bounds[m][1] + 1e-9 for m in names]
+        sizes = [p.bounds[m] for m in names]
+        self.lo = [-np.inf if lo is None else lo - 1e-9 for lo, _ in sizes]
+        self.hi = [np.inf if hi is None else hi + 1e-9 for _, hi in sizes]
         self.dims = range(len(names))
         self.within = [lab for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
                        if lab is not None and mode == "within"]
