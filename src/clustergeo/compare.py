@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .plan import Plan
+if TYPE_CHECKING:  # annotations only: no import of plan at run time
+    from .plan import Plan
 
 METRICS = ["clusters", "pinned_clusters", "apart_clusters", "pupils_min", "pupils_max", "pupils_mean",
            "pupil_balance", "schools_min", "schools_max", "district_splits", "division_splits",

@@ -13,12 +13,14 @@ import html
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .labels import shorten
-from .plan import Plan
+
+if TYPE_CHECKING:  # annotations only: no import of plan at run time
+    from .plan import Plan
 
 #: Rows of the cluster table on one PDF page.
 PDF_TABLE_ROWS = 30
