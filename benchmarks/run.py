@@ -203,7 +203,7 @@ def run_peers(case: Case) -> list[dict]:
     import numpy as np
 
     from clustergeo.check import check_partition
-    from clustergeo.solve import heuristic
+    from clustergeo.solve.heuristics import greedy as heuristic
     from clustergeo.solve.problem import build_problem
 
     warnings.filterwarnings("ignore")
@@ -241,7 +241,7 @@ def run_peers(case: Case) -> list[dict]:
     a = heuristic.greedy(p)
     record("greedy (clustergeo)", None if a is None else {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)},
            time.perf_counter() - t0, "greedy got stuck")
-    from clustergeo.solve import recom
+    from clustergeo.solve.heuristics import recom
 
     t0 = time.perf_counter()
     a = recom.search(p, k, seconds=min(10.0, max(0.5, 0.02 * p.n)))

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 import clustergeo as cg
 from clustergeo.solve import partition
-from clustergeo.solve.labeling import LabelingModel
+from clustergeo.solve.models.labeling import LabelingModel
 from clustergeo.solve.problem import build_problem
 from clustergeo.solve.roots import root_order
 from conftest import assert_optimum, brute_force, planar_instances, run_or_none
@@ -33,7 +33,7 @@ def test_labelling_model_matches_enumeration(inst):
 def test_compact_labelling_model_matches_enumeration(inst):
     # the layout Gurobi gets (no fixed variables, orbitope rows over the roots only), solved
     # here by HiGHS so that CI checks it without Gurobi
-    from clustergeo.solve import labeling
+    from clustergeo.solve.models import labeling
 
     g, k, lo, hi = inst
     expect = brute_force(g, lo=lo, hi=hi, k=k, objective="cut_edges")
@@ -44,7 +44,7 @@ def test_compact_labelling_model_matches_enumeration(inst):
 
 
 def test_compact_layout_is_smaller_with_the_same_lp_bound():
-    from clustergeo.solve.labeling import CompactLabelingModel
+    from clustergeo.solve.models.labeling import CompactLabelingModel
     from clustergeo.solve.problem import allowed_hubs
 
     g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 6))

@@ -228,7 +228,7 @@ def test_tight_window_uses_columns_and_agrees_with_cuts():
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(planar_instances(), st.sampled_from(["hess", "cut_edges"]))
 def test_spanning_tree_heuristic_plans_meet_the_rules(inst, objective):
-    from clustergeo.solve import recom
+    from clustergeo.solve.heuristics import recom
     from clustergeo.solve.problem import build_problem
 
     g, k, lo, hi = inst
@@ -241,7 +241,7 @@ def test_spanning_tree_heuristic_plans_meet_the_rules(inst, objective):
     assert expect is not None
     assign = {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)}
     assert check_partition(g, assign, bounds={"pupils": (lo, hi)}, k=k) == []
-    from clustergeo.solve.heuristic import plan_cost
+    from clustergeo.solve.heuristics.greedy import plan_cost
 
     assert plan_cost(p, a) >= expect[0] - 1e-6
 
@@ -252,8 +252,8 @@ def test_tabu_polish_keeps_the_rules_and_never_worsens(inst, with_district):
     """Small moves from a spanning-tree plan: still contiguous, inside the bounds, the same
     count (and inside one district each under ``within``), never worse, never below the
     exhaustive optimum."""
-    from clustergeo.solve import recom, tabu
-    from clustergeo.solve.heuristic import plan_cost
+    from clustergeo.solve.heuristics import recom, tabu
+    from clustergeo.solve.heuristics.greedy import plan_cost
     from clustergeo.solve.problem import build_problem
 
     g, k, lo, hi = inst
@@ -279,8 +279,8 @@ def test_tabu_polish_keeps_the_rules_and_never_worsens(inst, with_district):
 def test_tabu_polish_straightens_a_bent_boundary():
     """A 4 x 4 grid in two halves of 8 units: from an L-shaped half (6 cut edges) the small
     moves reach a straight boundary (4 cut edges, the optimum)."""
-    from clustergeo.solve import tabu
-    from clustergeo.solve.heuristic import plan_cost
+    from clustergeo.solve.heuristics import tabu
+    from clustergeo.solve.heuristics.greedy import plan_cost
     from clustergeo.solve.problem import build_problem
 
     g = nx.grid_2d_graph(4, 4)
@@ -300,7 +300,7 @@ def test_tabu_polish_straightens_a_bent_boundary():
 def test_spanning_tree_search_bounded_by_work_is_reproducible():
     """With a work budget the search's plan does not hang on the clock: two runs with the same
     seed agree, and a budget of nothing still returns a first plan."""
-    from clustergeo.solve import recom
+    from clustergeo.solve.heuristics import recom
     from clustergeo.solve.problem import build_problem
 
     g = grid(6, seed=3)
@@ -368,7 +368,7 @@ def test_closer_neighbour_plans_are_contiguous_and_never_beat_the_optimum(inst):
     assert expect is not None
     assignment = {p.nodes[i]: p.nodes[j] for i, j in enumerate(plan)}
     assert check_partition(g, assignment, bounds={"pupils": (lo, hi)}, k=k) == []
-    from clustergeo.solve.heuristic import plan_cost
+    from clustergeo.solve.heuristics.greedy import plan_cost
 
     assert plan_cost(p, plan) >= expect[0] - 1e-6 * max(1.0, abs(expect[0]))
 
@@ -422,7 +422,7 @@ def test_forbidden_pairs_hold_in_every_plan(objective):
 
 
 def _has_gurobi() -> bool:
-    from clustergeo.solve import solvers
+    from clustergeo.solve.backends import solvers
 
     return "gurobi" in solvers.available()
 
@@ -448,7 +448,7 @@ def test_a_maximum_reports_its_bound_on_its_own_side(solver):
     # HiGHS is handed the negated model of a maximum; its bound used to come back negated too
     import pulp
 
-    from clustergeo.solve import solvers
+    from clustergeo.solve.backends import solvers
 
     rng = np.random.default_rng(1)
     prob = pulp.LpProblem("knapsack", pulp.LpMaximize)
@@ -468,7 +468,7 @@ def test_no_presolve_when_it_could_not_finish_in_the_time_left():
 
     from clustergeo.solve.problem import allowed_hubs, build_problem
 
-    model_mod = importlib.import_module("clustergeo.solve.model")
+    model_mod = importlib.import_module("clustergeo.solve.models.hess")
     g = nx.grid_2d_graph(4, 4)
     for v in g:
         g.nodes[v].update(pupils=1, x=1000.0 * v[0], y=1000.0 * v[1])

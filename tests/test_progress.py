@@ -13,7 +13,7 @@ import pulp
 import pytest
 
 import clustergeo as cg
-from clustergeo.solve import solvers
+from clustergeo.solve.backends import solvers
 from clustergeo.solve.progress import RoundLog, StatusLine, describe
 
 
@@ -164,7 +164,7 @@ def test_a_notebook_interrupt_stops_a_solve_and_the_kernel_goes_on():
     try:
         kc.execute(f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
                    "from test_progress import market_split\n"
-                   "from clustergeo.solve import solvers\n"
+                   "from clustergeo.solve.backends import solvers\n"
                    "s = solvers.make('highs', time_limit=120, gap=None, threads=1, seed=0, warm_start=False)\n"
                    "print('solving', flush=True)\n"
                    "solvers.run(market_split(), s)")

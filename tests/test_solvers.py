@@ -6,7 +6,7 @@ import sys
 import pulp
 import pytest
 
-from clustergeo.solve import solvers
+from clustergeo.solve.backends import solvers
 
 
 def knapsack() -> pulp.LpProblem:
@@ -32,7 +32,7 @@ def test_backends_agree_and_leave_the_solver_alone(name):
 
 
 def test_no_highs_banner_on_stdout():
-    code = ("from clustergeo.solve import solvers\n"
+    code = ("from clustergeo.solve.backends import solvers\n"
             "import pulp\n"
             "p = pulp.LpProblem('p', pulp.LpMinimize); x = pulp.LpVariable('x', 0, 1, cat='Binary')\n"
             "p += x; p += x >= 1\n"

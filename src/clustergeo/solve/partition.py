@@ -21,9 +21,11 @@ from ..check import check_partition
 from ..errors import InfeasibleError, NoPlanInTimeError, RulesError, SolverError
 from ..settings import settings
 from ..validate import validate_partition_input
-from . import heuristic, labeling, recom, solvers, tabu
+from .backends import solvers
 from .explain import count_range, independent_parts, precheck
-from .model import HessModel
+from .heuristics import greedy, recom, tabu
+from .models import labeling
+from .models.hess import HessModel
 from .options import BUDGET, CONTIGUITY, Costs, Districts, Request, Sizes, SolverOptions, request
 from .problem import Problem, allowed_hubs, build_problem
 from .progress import RoundLog, StatusLine, interactive, stage
@@ -161,7 +163,7 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
         flow model on top of the cuts found when it stays under ``FLOW_SWITCH_ARCS`` flow arcs,
         cuts to the end otherwise), or ``"labeling"`` (objective ``"cut_edges"`` with an exact
         count only: numbered clusters in the order of their first root units, one flow;
-        :mod:`clustergeo.solve.labeling`; what ``"auto"`` uses there when the clusters cannot
+        :mod:`clustergeo.solve.models.labeling`; what ``"auto"`` uses there when the clusters cannot
         be listed). On more than ``NEARER_MIN_UNITS`` units the Hess model is
         seeded with the best plan under the "closer neighbour" rule (contiguous by
         construction, near-optimal, never taken as the answer without the exact proof) and the
@@ -284,7 +286,7 @@ class _Solve:
         return max(self.time_limit - self.elapsed() - reserve, BUDGET.min_seconds)
 
     def cost_of(self, plan: list[int]) -> float:
-        return heuristic.plan_cost(self.p, plan)
+        return greedy.plan_cost(self.p, plan)
 
 
 def _solve(graph: nx.Graph, req: Request) -> PartitionResult:
@@ -432,7 +434,7 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
     closer-neighbour model, at ``count`` clusters."""
     p, seed = s.p, s.seed
     stage(s.req.progress, "finding a good starting plan" + ("" if count is None else f" with {count} clusters"))
-    found = [c for c in (heuristic.greedy(p, fewest=s.fewest, target=count),) if c is not None
+    found = [c for c in (greedy.greedy(p, fewest=s.fewest, target=count),) if c is not None
              and (count is None or len(set(c)) == count)]
     if count is not None and s.contiguity != "none":
         # bounded by work (the same plan on any machine), with a time cap
@@ -596,7 +598,7 @@ def nearer_plan(p: Problem, allowed, count: int, start: list[int] | None, opts: 
                                       "gap": BUDGET.nearer_gap}, reduced_cost_fixing=False)
     if run.assignment is None or -1 in run.assignment:
         return None
-    log.info("closer-neighbour plan: %s (%s)", f"{heuristic.plan_cost(p, run.assignment):,.1f}", run.status)
+    log.info("closer-neighbour plan: %s (%s)", f"{greedy.plan_cost(p, run.assignment):,.1f}", run.status)
     return run.assignment
 
 
@@ -609,7 +611,7 @@ def tight_balance(p: Problem, ratio: float = 1.05) -> bool:
 def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionResult | None:
     """Enumerate every possible cluster and pick the best set (exact); None when there are
     too many clusters to list (the Hess model takes over)."""
-    from . import columns
+    from .models import columns
 
     p, opts, limit = s.p, s.opts, s.time_limit
     budget = (limit * BUDGET.columns_share if limit is not None else BUDGET.columns_seconds) if not forced else limit
@@ -628,7 +630,7 @@ def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionRes
         _raise_infeasible(p, s.allowed, "cuts", opts, s.req.explain)
     if run.assignment is None:
         return None
-    objective = heuristic.plan_cost(p, run.assignment)
+    objective = greedy.plan_cost(p, run.assignment)
     bound = run.bound if run.status != "optimal" else objective
     gap_v = 0.0 if run.status == "optimal" else (None if bound is None else
                                                   max(objective - bound, 0.0) / max(abs(objective), 1e-9))

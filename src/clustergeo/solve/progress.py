@@ -64,7 +64,7 @@ def describe(r: RoundLog, *, clock: bool = True) -> str:
 
 
 def ticker(progress: Callable[[RoundLog], Any] | None, round_: int, t0: float) -> Callable:
-    """What a solver calls with a :class:`~clustergeo.solve.solvers.Tick` during round
+    """What a solver calls with a :class:`~clustergeo.solve.backends.solvers.Tick` during round
     ``round_`` of a solve that started at ``t0`` (``time.perf_counter``): logs it and passes it
     on to ``progress`` as a running :class:`RoundLog`."""
 

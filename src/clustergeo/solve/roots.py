@@ -31,7 +31,7 @@ import pulp
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from . import solvers
+from .backends import solvers
 
 if TYPE_CHECKING:
     from .problem import Problem

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .cuts import components
-from .problem import Problem
+from ..cuts import components
+from ..problem import Problem
 
 
 def _fits_upper(p: Problem, totals: dict[str, float]) -> bool:

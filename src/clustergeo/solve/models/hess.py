@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import pulp
 
-from . import solvers
-from .cuts import SeparatorCut, separate
-from .options import BUDGET
-from .problem import Problem
-from .progress import RoundLog, describe, stage, ticker
+from ..backends import solvers
+from ..cuts import SeparatorCut, separate
+from ..options import BUDGET
+from ..problem import Problem
+from ..progress import RoundLog, describe, stage, ticker
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -371,7 +371,7 @@ class HessModel:
         and fix out the pairs no plan cheaper than ``upper`` (the plan ``start``) can use.
         Seconds where the LP of a model with 100,000+ pairs takes minutes. Returns the number
         of pairs fixed; the bound is kept in ``lagrangian_bound``."""
-        from .bounds import lagrangian_bound
+        from ..bounds import lagrangian_bound
 
         p = self.p
         if p.objective != "hess" or p.cost is None or min(p.edge_weights.values(), default=0.0) < 0 \
@@ -450,7 +450,7 @@ class HessModel:
         # (a crossing cap or extra rows make a heuristic start's cost no valid upper bound: no fixing then)
         if start is not None and self.stage == "objective" and not self.excluding and reduced_cost_fixing \
                 and self.p.crossing_cap is None and not self.p.pair_rows:
-            from .heuristic import plan_cost
+            from ..heuristics.greedy import plan_cost
 
             if all((i, j) in self.x for i, j in enumerate(start)):
                 stage(progress, "ruling out unit-hub pairs that no better plan can use")
@@ -510,7 +510,7 @@ class HessModel:
                 self.contiguity = "flow+cuts"
                 log.info("switching to the flow formulation after %d rounds", r)
             if self.stage == "objective":  # warm-start the next round from the repaired plan
-                from .heuristic import plan_cost, repair
+                from ..heuristics.greedy import plan_cost, repair
 
                 fixed = repair(self.p, assignment)
                 if fixed is not None and (incumbent is None or plan_cost(self.p, fixed) < plan_cost(self.p, incumbent)):

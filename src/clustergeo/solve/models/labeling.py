@@ -32,10 +32,10 @@ import time
 
 import pulp
 
-from . import solvers
-from .model import EQ, GE, LE, ModelRun, add_row, most_units
-from .problem import Problem
-from .progress import RoundLog, ticker
+from ..backends import solvers
+from ..problem import Problem
+from ..progress import RoundLog, ticker
+from .hess import EQ, GE, LE, ModelRun, add_row, most_units
 
 log = logging.getLogger("clustergeo.solve")
 

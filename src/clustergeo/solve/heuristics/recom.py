@@ -31,7 +31,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
-from .problem import Problem
+from ..problem import Problem
 
 #: The work of one spanning tree: its units plus this many (a tree of 11 units takes 0.55 ms
 #: on the reference machine, one of 267 units 4.7 ms: about 0.016 ms a unit plus 0.4 ms).
@@ -272,7 +272,7 @@ def search(p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0,
     reproducible, see the module's docstring; about ``work / WORK_PER_SECOND`` seconds) or
     after ``seconds``, whichever comes first. The first plan is sought until ``seconds``,
     whatever the budget."""
-    from .heuristic import plan_cost
+    from .greedy import plan_cost
 
     rng = np.random.default_rng(seed_value)
     d = _Data(p)

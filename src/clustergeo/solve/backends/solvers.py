@@ -27,7 +27,7 @@ from typing import Any
 
 import pulp
 
-from ..errors import SolverError
+from ...errors import SolverError
 
 SOLVERS = ("highs", "cbc", "gurobi")
 
@@ -253,7 +253,7 @@ def _report_ticks(h, lp: pulp.LpProblem, report: Callable[[Tick], object]) -> No
     of a HiGHS MIP solve (from HiGHS's interrupt check, which it makes many times a second)."""
     if not hasattr(h, "cbMipInterrupt"):  # pragma: no cover - highspy before 1.8
         return
-    from ..settings import settings
+    from ...settings import settings
 
     every = float(settings.progress_interval)
     sign = -1.0 if lp.sense == pulp.LpMaximize else 1.0  # HiGHS solves the negated maximum

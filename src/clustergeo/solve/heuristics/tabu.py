@@ -1,6 +1,6 @@
 """Tabu search on the boundary of a plan, for the cut-edges objective.
 
-The spanning-tree search (:mod:`~clustergeo.solve.recom`) makes big moves: it redraws two
+The spanning-tree search (:mod:`~clustergeo.solve.heuristics.recom`) makes big moves: it redraws two
 neighbouring clusters at once. Near a good plan, small moves do better: move one boundary
 unit to a neighbouring cluster, or swap two units across a boundary (under a tight size
 window a single move rarely fits, a swap of two similar units often does). :func:`polish`
@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from .cuts import components
-from .heuristic import choose_hubs
-from .problem import Problem
+from ..cuts import components
+from ..problem import Problem
+from .greedy import choose_hubs
 
 #: Steps a moved unit may not move again (unless that gives the best plan yet).
 TENURE = 7

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from . import solvers
-from .problem import Problem
+from ..backends import solvers
+from ..problem import Problem
 
 #: a partial cluster while listing: its units, their weight, units it may grow by, units ruled out
 _Branch = tuple[tuple[int, ...], float, tuple[int, ...], frozenset[int]]

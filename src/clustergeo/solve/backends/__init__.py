@@ -1,0 +1,1 @@
+"""The MIP solvers behind PuLP (HiGHS, CBC, Gurobi), one backend class each."""
