@@ -58,7 +58,8 @@ def test_map_png_labels_never_overlap_and_every_cluster_is_labelled(which, reque
     path = maps.save_static_map(plan, tmp_path / "map.png")
     from PIL import Image
 
-    w, h = Image.open(path).size
+    with Image.open(path) as image:
+        w, h = image.size
     assert w >= 11.69 * 200 and h >= 8.27 * 200
 
 
