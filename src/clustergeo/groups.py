@@ -133,7 +133,7 @@ def _solve(cands: list[tuple[tuple[int, ...], float, str]], n: int, limits: Mapp
         tagged = [v for (_, _, t), v in zip(cands, x) if tag in t.split(",")]
         lp += pulp.lpSum(tagged) >= lo, f"lo_{len(lp.constraints)}"
         lp += pulp.lpSum(tagged) <= hi, f"hi_{len(lp.constraints)}"
-    from .solve import solvers
+    from .solve.backends import solvers
 
     try:
         info = solvers.run(lp, solvers.make("highs", time_limit=None, gap=None, threads=1, seed=0, warm_start=False))

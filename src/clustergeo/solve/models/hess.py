@@ -155,7 +155,7 @@ class HessModel:
         if p.crossing_cap is not None:
             self._add_crossing_cap(prob)
         for r_idx, (terms, rhs) in enumerate(p.pair_rows):
-            _row(prob, [(x[i, j], w) for i, j, w in terms if (i, j) in x], LE, rhs, f"pairrow_{r_idx}")
+            add_row(prob, [(x[i, j], w) for i, j, w in terms if (i, j) in x], LE, rhs, f"pairrow_{r_idx}")
         if stage == "count":
             prob += count
         elif stage == "feasibility":
@@ -254,8 +254,8 @@ class HessModel:
             c = pulp.LpVariable(f"cross_{j}", cat=pulp.LpBinary)
             for i in self.by_hub[j]:
                 for d in sorted(p.touches[i]):
-                    _row(prob, ((y[d], 1), (x[i, j], -1)), GE, 0, f"cy_{i}_{j}_{labels.index(d)}")
-            _row(prob, [(c, len(labels) - 1), (x[j, j], 1)] + [(v, -1) for v in y.values()], GE, 0, f"cc_{j}")
+                    add_row(prob, ((y[d], 1), (x[i, j], -1)), GE, 0, f"cy_{i}_{j}_{labels.index(d)}")
+            add_row(prob, [(c, len(labels) - 1), (x[j, j], 1)] + [(v, -1) for v in y.values()], GE, 0, f"cc_{j}")
             crossing.append(c)
         prob += pulp.lpSum(crossing) <= p.crossing_cap, "crossing_cap"
 
