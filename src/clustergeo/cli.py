@@ -91,7 +91,6 @@ def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None =
         scenario.inside(plan)
     except InfeasibleError as e:
         from .principles import explain
-
         from .scenario import Variant
 
         others = [v for v in scenario.variants if f"{scenario.name}: {v.name}" != name]

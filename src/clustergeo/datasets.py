@@ -17,7 +17,7 @@ staff and money by.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -246,7 +246,7 @@ def load(name: str) -> Dataset:
                    ds.cluster_rule)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_cached(key: str) -> Dataset:
     return _load_norfolk() if key == "norfolk" else _load_north_lanarkshire()
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -310,7 +309,7 @@ def _result(s: pd.DataFrame, chosen: list, members: dict[str, list[int]], partne
             odd: dict[str, int], sizes: Sequence[int], record: dict[str, Any]) -> PeerGroups:
     cluster_of = s["cluster"].tolist()
     rows, counter = [], {}
-    for g, c, tag in sorted(chosen, key=lambda t: (cluster_of[t[0][0]], t[1], t[0])):
+    for g, c, _tag in sorted(chosen, key=lambda t: (cluster_of[t[0][0]], t[1], t[0])):
         home = sorted({cluster_of[i] for i in g})
         label = " + ".join(home)
         counter[label] = counter.get(label, 0) + 1

@@ -371,7 +371,7 @@ def _metrics(out: gpd.GeoDataFrame, clusters: gpd.GeoDataFrame, links_added: lis
 def _run_record(s: gpd.GeoDataFrame, *, result: Any, rules: Rules, unit_graph: Any, times: Any, name: str,
                 settings_used: dict) -> dict[str, Any]:
     return {
-        "name": name, "clustergeo": __version__, "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "name": name, "clustergeo": __version__, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "solver": result.solver, "status": result.status, "objective": result.objective, "bound": result.bound,
         "gap": result.gap, "seconds": round(result.seconds, 3), "rounds": result.rounds, "cuts": result.cuts,
         "formulation": result.formulation, "units": unit_graph.number_of_nodes(),

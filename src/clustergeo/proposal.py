@@ -47,12 +47,24 @@ def _select(schools: pd.DataFrame, selector: dict[str, Any], what: str) -> pd.Se
     return mask
 
 
+#: the solver settings :func:`propose` takes as keywords, with their defaults
+SOLVER_OPTIONS = {"solver": None, "time_limit": 120.0, "gap": None, "threads": None, "seed": None}
+
+
+def _solver_options(given: dict[str, Any]) -> dict[str, Any]:
+    """The solver settings with their defaults; an unknown keyword is a TypeError naming it."""
+    unknown = sorted(set(given) - set(SOLVER_OPTIONS))
+    if unknown:
+        raise TypeError(f"propose() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+                        f"the solver settings are {', '.join(SOLVER_OPTIONS)}")
+    return {**SOLVER_OPTIONS, **given}
+
+
 def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
             areas: gpd.GeoSeries | None = None, network: Any = None,
-            links: list[tuple[str, str]] | None = None, solver: str | None = None,
-            time_limit: float | None = 120.0, gap: float | None = None, threads: int | None = None,
-            seed: int | None = None, progress: Callable | bool | None = None, name: str = "plan",
-            layers: dict[str, gpd.GeoDataFrame] | None = None, exclude: list[Plan] | None = None) -> Plan:
+            links: list[tuple[str, str]] | None = None, progress: Callable | bool | None = None,
+            name: str = "plan", layers: dict[str, gpd.GeoDataFrame] | None = None,
+            exclude: list[Plan] | None = None, **solver_options: Any) -> Plan:
     """Propose clusters for ``schools`` under ``rules``.
 
     The stages, each a function of this module: :func:`set_aside` (excluded, apart and pinned
@@ -76,8 +88,9 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
         are the labelled straight-line estimate.
     links : list of (school_id, school_id), optional
         Neighbour links added by hand (bridges, ferries).
-    solver, time_limit, gap, threads, seed
-        Passed to the solver. ``time_limit`` in seconds (default 120).
+    **solver_options
+        ``solver``, ``time_limit`` (seconds, default 120), ``gap``, ``threads`` and ``seed``,
+        passed to the solver (:data:`SOLVER_OPTIONS`).
     progress : callable, False or None
         How the solve reports as it goes (see :func:`clustergeo.partition`): by default a
         status line on stderr once it has run 2 s; False for nothing.
@@ -100,8 +113,10 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
     >>> plan = cg.propose(ds.schools, cg.Rules(min_schools=8, max_schools=13, clusters=10),
     ...                   boundary=ds.layers["authority"])  # doctest: +SKIP
     """
+    opts = {**_solver_options(solver_options), "progress": progress}
+    rules.check_names(schools)  # a mistyped name would otherwise change nothing without a word
     prep = prepare(schools, rules, boundary=boundary, areas=areas, links=links, network=network)
-    opts = {"solver": solver, "time_limit": time_limit, "gap": gap, "threads": threads, "seed": seed, "progress": progress}
+    threads, seed, time_limit, gap = opts["threads"], opts["seed"], opts["time_limit"], opts["gap"]
     result, crossing_proof = solve_units(prep.u, rules, prep.compiled, opts, exclude=exclude,
                                          fixed_crossings=prep.fixed_crossings)
     return finish(prep, result, rules, crossing_proof=crossing_proof, name=name, layers=layers,
