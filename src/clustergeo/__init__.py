@@ -16,6 +16,7 @@ from .scenario import read_scenario
 from .schools import read_schools, summary
 from .solve import PartitionResult, partition
 from .settings import settings
+from .sweep import SweepResult, iter_sweep, read_sweep, sweep
 
 __version__ = "0.1.0"
 
@@ -23,5 +24,5 @@ __all__ = [
     "ClusterGeoError", "DataError", "GraphError", "InfeasibleError", "NoPlanInTimeError", "Problem", "RulesError",
     "SolverError", "datasets", "graph", "travel", "units", "Plan", "PartitionResult", "Rules",
     "check_partition", "compare", "metrics_table", "moves", "partition", "propose", "alternatives", "read_plan", "read_scenario", "verify_plan",
-    "write_plan", "read_schools", "settings", "summary",
+    "write_plan", "read_schools", "settings", "summary", "sweep", "iter_sweep", "read_sweep", "SweepResult",
 ]
