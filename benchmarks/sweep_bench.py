@@ -38,6 +38,7 @@ def run(spec, workers: int, out: Path) -> dict:
     per_worker = t.groupby("worker")["peak_memory_mb"].max()
     return {"workers": workers, "tasks": len(t), "wall_seconds": round(wall, 1),
             "task_seconds_sum": round(float(t["seconds"].sum()), 1),
+            "task_cpu_seconds_sum": round(float(t["cpu_seconds"].sum()), 1) if "cpu_seconds" in t else None,
             "statuses": t["status"].value_counts().to_dict(), "worker_processes": int(t["worker"].nunique()),
             "peak_memory_mb_per_worker": {k: float(v) for k, v in per_worker.items()},
             "peak_memory_mb_max": float(per_worker.max()), "figures": t[FIGURES].astype(object).where(t[FIGURES].notna(), None).to_dict("list")}
@@ -45,18 +46,22 @@ def run(spec, workers: int, out: Path) -> dict:
 
 def write_md(record: dict, path: Path) -> None:
     one, two = record["runs"]
+    shared = max(record["load_before"][0], record["load_after"][0]) > record["cores"]
+    note = ("the machine was shared: a load average above its cores means other processes competed for them, "
+            "which slows the 2-worker run more than the 1-worker run" if shared else "the machine was otherwise idle")
     lines = [
         f"# Sweep benchmark: {record['sweep']} ({one['tasks']} scenarios)", "",
         f"Run {record['date']} on {record['machine']}, clustergeo {record['clustergeo']}, Python "
         f"{record['python']}; load average before {record['load_before']}, after {record['load_after']} "
-        f"({record['cores']} cores; other jobs were running on the same machine).", "",
-        "| workers | wall time, s | sum of task times, s | worker processes | peak memory per worker, MB |",
-        "| --- | --- | --- | --- | --- |",
+        f"on {record['cores']} cores: {note}.", "",
+        "| workers | wall time, s | sum of task times, s | sum of task CPU, s | worker processes | "
+        "peak memory per worker, MB |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in (one, two):
         mem = ", ".join(f"{v:.0f}" for v in r["peak_memory_mb_per_worker"].values())
-        lines.append(f"| {r['workers']} | {r['wall_seconds']} | {r['task_seconds_sum']} | {r['worker_processes']} | "
-                     f"{mem} |")
+        lines.append(f"| {r['workers']} | {r['wall_seconds']} | {r['task_seconds_sum']} | "
+                     f"{r['task_cpu_seconds_sum']} | {r['worker_processes']} | {mem} |")
     lines += ["", f"Speed-up on 2 workers: **{record['speedup']:.2f}x** (target {TARGET_SPEEDUP}x); "
               f"same answers on 1 and 2 workers: {record['same_answers']}.",
               f"Statuses: {one['statuses']}.", "",

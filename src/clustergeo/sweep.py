@@ -673,6 +673,8 @@ def tradeoff_chart(table: pd.DataFrame, path: str | Path, *, title: str = "Sweep
             ax.annotate(", ".join(str(int(n)) for n in grp["number"]), (x, y), textcoords="offset points",
                         xytext=(5, 4), fontsize=7, color="#333333")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if col == "district_crossings":
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("geographic clusters")
         ax.set_ylabel(what)
         ax.grid(alpha=0.3)
