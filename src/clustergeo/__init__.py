@@ -27,6 +27,7 @@ from .scenario import read_scenario
 from .schools import read_schools, summary
 from .settings import settings
 from .solve import PartitionResult, partition
+from .sweep import SweepResult, iter_sweep, read_sweep, sweep
 from .version import __version__
 
 __all__ = [
@@ -36,4 +37,5 @@ __all__ = [
     "read_scenario", "verify_plan", "write_plan", "read_schools", "settings", "summary", "__version__",
     "edit", "polish", "read_assignment", "repropose",
     "Allocation", "allocate", "apportion", "PeerGroups", "peer_groups",
+    "sweep", "iter_sweep", "read_sweep", "SweepResult",
 ]

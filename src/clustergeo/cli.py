@@ -1,4 +1,4 @@
-"""The command line: ``clustergeo solve | check | compare | report | schools | scenarios | calibrate | groups | allocate``."""
+"""The command line: ``clustergeo solve | sweep | check | compare | report | schools | scenarios | calibrate | groups | allocate``."""
 
 from __future__ import annotations
 
@@ -275,6 +275,38 @@ def _report_versions(out: Path) -> None:
         write_report(read_plan(out), out)
 
 
+def cmd_sweep(args) -> int:
+    from .sweep import DONE, read_sweep, sweep
+
+    spec = read_sweep(args.sweep)
+    executor, client = None, None
+    if args.scheduler:
+        try:
+            from distributed import Client
+        except ImportError as e:
+            from .errors import SolverError
+
+            raise SolverError("--scheduler needs Dask: pip install 'clustergeo[dask]'") from e
+        client = Client(args.scheduler)
+        executor = client.get_executor()
+    print(f"Sweep {spec.name}: {spec.description or ''}", file=sys.stderr, flush=True)
+    try:
+        res = sweep(spec.scenarios if len(spec.scenarios) > 1 else spec.scenarios[0], spec.grid, out=args.out,
+                    executor=executor, workers=args.workers, rules=spec.rules, solver=spec.solver,
+                    maps=spec.maps and not args.no_maps)
+    finally:
+        if client is not None:
+            client.close()
+    t = res.table
+    varied = [c for c in t.columns if c not in ("number", "worker", "key", "reason", "plan", "objective",
+                                                "solver_status", "clusters_total", "max_minutes", "peak_memory_mb")]
+    _print_table(t[varied].round(2), limit=100)
+    print(f"\n{len(t)} tasks ({res.ran} solved now, {res.skipped} kept from before): "
+          + ", ".join(f"{n} {s}" for s, n in t["status"].value_counts().items()))
+    print(f"Files written to {res.folder}: sweep.csv, tradeoff.png, plans/")
+    return 0 if t["status"].isin(DONE).all() else 1
+
+
 def cmd_check(args) -> int:
     from .outputs import check_saved
 
@@ -464,6 +496,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="with --alternatives: each plan puts at least this share (0-1) of the schools in a "
                         "different cluster from every earlier one")
     p.set_defaults(func=cmd_solve)
+    p = sub.add_parser("sweep", help="solve every combination of a sweep file's grid, in parallel, resumably")
+    p.add_argument("sweep", help="a sweep file (TOML) or the name of a shipped sweep")
+    p.add_argument("--out", required=True, help="folder for sweep.csv, tradeoff.png and the plans")
+    p.add_argument("--workers", type=int, help="worker processes (default: the cores)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler (the dask extra)")
+    p.add_argument("--no-maps", action="store_true", help="skip each plan's map images (faster)")
+    p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("check", help="re-verify a saved plan (and the files a planner edits) against its rules, "
                                      "or any school_id,cluster file against a scenario's")
     p.add_argument("folder", help="a plan folder, or with --scenario any school_id,cluster file")
