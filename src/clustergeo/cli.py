@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .errors import ClusterGeoError, InfeasibleError, NoPlanInTimeError, RulesError
 
+EXIT_OK = 0
 EXIT_PROBLEMS = 1  # `check` found problems; an unexpected internal error
 EXIT_ERROR = 2  # a ClusterGeoError: bad input, no plan, solver failure
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
@@ -132,24 +133,6 @@ def _check_solve_args(args) -> None:
         raise RulesError(f"--alternatives must be at least 1, not {args.alternatives}")
 
 
-def _silence_solver_banner() -> None:
-    """HiGHS prints its copyright banner on stdout when the first solver object is made:
-    make that one with stdout pointed at /dev/null, so the banner never mixes with the output."""
-    try:
-        import highspy
-    except ImportError:
-        return
-    sys.stdout.flush()
-    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        highspy.Highs()
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
 def cmd_solve_from(args) -> int:
     """``solve SCENARIO --start PLAN [--lock LOCKS.csv]``: keep the locks, repair the rest."""
     from . import edit
@@ -214,7 +197,9 @@ def cmd_solve(args) -> int:
     sc = read_scenario(args.scenario)
     out = Path(args.out)
     stage = staging(out)  # checks --out can be written before any solving
-    _silence_solver_banner()
+    from .solve.backends.solvers import quiet_highs_banner
+
+    quiet_highs_banner()  # the banner must never mix with the command's own output
     done: list[str] = []
     try:
         code = _solve_all(sc, stage, out, args, done)
@@ -544,6 +529,9 @@ def _run(args) -> int:
     except KeyboardInterrupt:
         print(f"\nInterrupted (Ctrl-C) during '{args.command}'; nothing more was written.", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except Exception as e:  # a bug, not bad input: say so without a wall of traceback
         if args.verbose:
             traceback.print_exc()
