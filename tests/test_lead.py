@@ -122,18 +122,18 @@ def test_count_proof_by_totals_and_by_solver():
     g = _path(4)
     nx.set_node_attributes(g, {0: 3, 1: 3, 2: 3, 3: 3}, "pupils")
     nx.set_node_attributes(g, "D", "district")
-    r = cg.partition(g, min_weight=3, max_weight=7, k="fewest", progress=False)
+    r = cg.partition(g, min_weight=3, max_weight=7, fewest=True, progress=False)
     proof = crossings.count_proof(g, r, bounds={"pupils": (3, 7)}, k=None, district="district")
     assert proof["fewest"] == 2 and proof["proof"].startswith("no plan with 1 clusters exists")
     # 5 + 1 + 5 pupils in a path, at most 6: the totals say 2, but no 2-cluster plan fits
     h = _path(3)
     nx.set_node_attributes(h, {0: 5, 1: 1, 2: 5}, "pupils")
     nx.set_node_attributes(h, "D", "district")
-    r = cg.partition(h, min_weight=1, max_weight=6, k="fewest", progress=False)
+    r = cg.partition(h, min_weight=1, max_weight=6, fewest=True, progress=False)
     proof = crossings.count_proof(h, r, bounds={"pupils": (1, 6)}, k=None, district="district")
     assert proof["fewest"] == 2
     h.nodes[1]["pupils"] = 2  # now 5 + 2 + 5: 12 pupils need 2, but 2 cannot be cut: 3
-    r = cg.partition(h, min_weight=1, max_weight=6, k="fewest", progress=False)
+    r = cg.partition(h, min_weight=1, max_weight=6, fewest=True, progress=False)
     proof = crossings.count_proof(h, r, bounds={"pupils": (1, 6)}, k=None, district="district")
     assert proof["fewest"] == 3 and "solver proved" in proof["proof"]
 

@@ -18,7 +18,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shuti
 def norfolk_plan():
     sc = read_scenario("norfolk-option-4")
     schools, boundary, layers = sc.load()
-    return propose(schools, sc.variant("districts as a penalty"), boundary=boundary, layers=layers, name=sc.name)
+    return propose(schools, sc.rules, boundary=boundary, layers=layers, name=sc.name)
 
 
 @pytest.fixture(scope="module")

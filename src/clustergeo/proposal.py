@@ -114,7 +114,6 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
     ...                   boundary=ds.layers["authority"])  # doctest: +SKIP
     """
     opts = {**_solver_options(solver_options), "progress": progress}
-    rules.check_names(schools)  # a mistyped name would otherwise change nothing without a word
     prep = prepare(schools, rules, boundary=boundary, areas=areas, links=links, network=network)
     threads, seed, time_limit, gap = opts["threads"], opts["seed"], opts["time_limit"], opts["gap"]
     result, crossing_proof = solve_units(prep.u, rules, prep.compiled, opts, exclude=exclude,
