@@ -13,34 +13,17 @@ import clustergeo as cg
 from clustergeo import crossings, versions
 from clustergeo.errors import InfeasibleError, RulesError
 from clustergeo.solve.problem import CROSSING_CAP_KEY
-
-
-def _set_partitions(items):
-    if not items:
-        yield []
-        return
-    first, rest = items[0], items[1:]
-    for part in _set_partitions(rest):
-        for i in range(len(part)):
-            yield part[:i] + [[first] + part[i]] + part[i + 1:]
-        yield [[first]] + part
+from conftest import set_partitions
 
 
 def _brute(g, lo, hi, k):
     """Every contiguous plan of k clusters within lo..hi pupils: (crossings, cost) each."""
     out = []
-    for plan in _set_partitions(sorted(g.nodes)):
-        if len(plan) != k or not all(nx.is_connected(g.subgraph(c)) for c in plan):
-            continue
-        if not all(lo <= sum(g.nodes[v]["pupils"] for v in c) <= hi for c in plan):
-            continue
-        cost = 0.0
-        for c in plan:
-            cost += min(sum(g.nodes[v]["pupils"] * ((g.nodes[v]["x"] - g.nodes[h]["x"]) ** 2 +
-                                                    (g.nodes[v]["y"] - g.nodes[h]["y"]) ** 2) / 1e6 for v in c)
-                        for h in c)
-        cross = sum(len({g.nodes[v]["district"] for v in c}) > 1 for c in plan)
-        out.append((cross, cost))
+    for assignment, cost in _brute_plans(g, lo, hi, k):
+        clusters: dict = {}
+        for v, c in assignment.items():
+            clusters.setdefault(c, set()).add(g.nodes[v]["district"])
+        out.append((sum(len(d) > 1 for d in clusters.values()), cost))
     return out
 
 
@@ -201,7 +184,7 @@ def test_north_lanarkshire_fewest_locality_crossings():
 def _brute_plans(g, lo, hi, k):
     """Every contiguous plan of k clusters within lo..hi pupils, as (node -> cluster, cost)."""
     out = []
-    for plan in _set_partitions(sorted(g.nodes)):
+    for plan in set_partitions(sorted(g.nodes)):
         if len(plan) != k or not all(nx.is_connected(g.subgraph(c)) for c in plan):
             continue
         if not all(lo <= sum(g.nodes[v]["pupils"] for v in c) <= hi for c in plan):
