@@ -29,15 +29,16 @@ from clustergeo import edit
 RESULTS = Path(__file__).resolve().parent / "results"
 REPAIR_SECONDS = 60.0  # the solver's time limit for one repair
 RULE_TEXT = {
-    "urban": "the lead plan's (scenario `norfolk-option-4`, variant \"urban areas redrawn\"): 2,500-5,000 pupils, "
-             "fewest clusters in 22-32, each inside one district, King's Lynn, Great Yarmouth and Norwich redrawn "
-             "school by school and the other current clusters merged whole; the moved schools are school-by-school "
-             "units on both sides.",
+    "urban": 'the lead plan\'s (scenario `norfolk-option-4`, variant "urban areas redrawn"): 2,500-5,000 pupils, '
+    "fewest clusters in 22-32, each inside one district, King's Lynn, Great Yarmouth and Norwich redrawn "
+    "school by school and the other current clusters merged whole; the moved schools are school-by-school "
+    "units on both sides.",
     "schools": "2,500-5,000 pupils, fewest clusters in 22-32, each inside one district, the 422 state-funded "
-               "schools placed one by one (the `norfolk-schools-within` case).",
+    "schools placed one by one (the `norfolk-schools-within` case).",
 }
-SCHOOL_BY_SCHOOL = cg.Rules(min_pupils=2500, max_pupils=5000, clusters=(22, 32), fewest=True, keep_whole=None,
-                            districts="within")
+SCHOOL_BY_SCHOOL = cg.Rules(
+    min_pupils=2500, max_pupils=5000, clusters=(22, 32), fewest=True, keep_whole=None, districts="within"
+)
 
 
 def border_moves(plan: cg.Plan, n: int) -> list[tuple[str, str]]:
@@ -62,8 +63,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--time-limit", type=float, default=600.0, help="seconds for the full solve")
     ap.add_argument("--moves", type=int, default=3)
-    ap.add_argument("--rules", choices=["urban", "schools"], default="urban",
-                    help="the lead plan's rules (urban areas redrawn) or every school on its own")
+    ap.add_argument(
+        "--rules",
+        choices=["urban", "schools"],
+        default="urban",
+        help="the lead plan's rules (urban areas redrawn) or every school on its own",
+    )
     ap.add_argument("--start", help="a plan folder saved by an earlier full solve under the same rules")
     args = ap.parse_args()
     cg.settings.threads, cg.settings.seed = 1, 0
@@ -77,14 +82,31 @@ def main() -> None:
         full_s = plan.run["seconds"]
     else:
         t0 = time.perf_counter()
-        plan = cg.propose(schools, rules, boundary=boundary, layers=layers, time_limit=args.time_limit,
-                          progress=False, name=f"Norfolk ({args.rules})")
+        plan = cg.propose(
+            schools,
+            rules,
+            boundary=boundary,
+            layers=layers,
+            time_limit=args.time_limit,
+            progress=False,
+            name=f"Norfolk ({args.rules})",
+        )
         full_s = time.perf_counter() - t0
     print(plan.summary(), flush=True)
     how = "earlier full solve, solver time" if args.start else "full solve"
-    rows = [{"step": f"{how} ({plan.run['units']} units)", "seconds": round(full_s, 1), "status": plan.run["status"],
-             "gap": plan.run["gap"], "objective": plan.run["objective"], "clusters": plan.metrics["clusters"],
-             "free_clusters": plan.metrics["clusters"], "free_units": plan.run["units"], "schools_moved": None}]
+    rows = [
+        {
+            "step": f"{how} ({plan.run['units']} units)",
+            "seconds": round(full_s, 1),
+            "status": plan.run["status"],
+            "gap": plan.run["gap"],
+            "objective": plan.run["objective"],
+            "clusters": plan.metrics["clusters"],
+            "free_clusters": plan.metrics["clusters"],
+            "free_units": plan.run["units"],
+            "schools_moved": None,
+        }
+    ]
     for sid, to in border_moves(plan, args.moves):
         name = plan.schools.set_index("school_id").loc[sid, "name"]
         t1 = time.perf_counter()
@@ -96,19 +118,35 @@ def main() -> None:
             try:
                 repaired = edit.repropose(edited, rings=rings, time_limit=REPAIR_SECONDS)
             except cg.ClusterGeoError as e:  # no plan in time, or none at all: recorded, not hidden
-                rows.append({"step": f"move {name} ({sid}) to {to}; repair, rings={rings}",
-                             "seconds": round(time.perf_counter() - t2, 1), "status": type(e).__name__})
+                rows.append(
+                    {
+                        "step": f"move {name} ({sid}) to {to}; repair, rings={rings}",
+                        "seconds": round(time.perf_counter() - t2, 1),
+                        "status": type(e).__name__,
+                    }
+                )
                 print(rows[-1], flush=True)
                 continue
             repair_s = time.perf_counter() - t2
             rep = repaired.run["repair"]
             assert repaired.violations() == [] and repaired.schools.set_index("school_id").loc[sid, "cluster"] == to
-            rows.append({"step": f"move {name} ({sid}) to {to}; repair, rings={rings}", "seconds": round(repair_s, 1),
-                         "move_seconds": round(move_s, 1), "status": rep["status"], "gap": rep["region_gap"],
-                         "objective": rep["objective_after"], "change": rep["change"],
-                         "clusters": repaired.metrics["clusters"], "free_clusters": len(rep["free_clusters"]),
-                         "free_units": rep["free_units"], "widened": rep["widened"],
-                         "schools_moved": rep["schools_moved"], "broken_after_move": len(broken)})
+            rows.append(
+                {
+                    "step": f"move {name} ({sid}) to {to}; repair, rings={rings}",
+                    "seconds": round(repair_s, 1),
+                    "move_seconds": round(move_s, 1),
+                    "status": rep["status"],
+                    "gap": rep["region_gap"],
+                    "objective": rep["objective_after"],
+                    "change": rep["change"],
+                    "clusters": repaired.metrics["clusters"],
+                    "free_clusters": len(rep["free_clusters"]),
+                    "free_units": rep["free_units"],
+                    "widened": rep["widened"],
+                    "schools_moved": rep["schools_moved"],
+                    "broken_after_move": len(broken),
+                }
+            )
             print(rows[-1], flush=True)
     write(rows, args)
 
@@ -116,23 +154,44 @@ def main() -> None:
 def write(rows: list[dict], args) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "edit.json").write_text(json.dumps(rows, indent=1, default=str))
-    head = ["step", "seconds", "status", "objective", "change", "clusters", "free_clusters", "free_units",
-            "widened", "schools_moved"]
+    head = [
+        "step",
+        "seconds",
+        "status",
+        "objective",
+        "change",
+        "clusters",
+        "free_clusters",
+        "free_units",
+        "widened",
+        "schools_moved",
+    ]
     fmt = {"objective": "{:,.1f}", "change": "{:+,.1f}"}
-    lines = [f"# Editing a plan: repair against a full solve (Norfolk, rules: {args.rules})", "",
-             (f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-              f"{os.cpu_count()} cores shared with other jobs, HiGHS, 1 thread; "
-              f"`python benchmarks/edit_bench.py --rules {args.rules} --moves {args.moves}"
-              + (" --start PLAN" if args.start else f" --time-limit {args.time_limit:g}") + "`."), "",
-             (f"Rules: {RULE_TEXT[args.rules]} Each repair moves "
-             "one school on a border to the neighbouring cluster (locked there, with that cluster's hub school) and "
-             "re-optimises exactly the two clusters (`rings=0`, widened only if they cannot meet the rules) or "
-             "the two and their neighbours in the same district (`rings=1`, the default), with the same number "
-             "of clusters there (`repropose`). *seconds* for a repair include rebuilding the plan's tables. "
-             "*schools moved*: schools the repair put in another cluster (the edited school not counted; "
-             "the free clusters keep the names that leave the most schools in place). *change*: the objective "
-             "after the repair minus the edited plan's (pupil-minutes)."), "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines = [
+        f"# Editing a plan: repair against a full solve (Norfolk, rules: {args.rules})",
+        "",
+        (
+            f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
+            f"{os.cpu_count()} cores shared with other jobs, HiGHS, 1 thread; "
+            f"`python benchmarks/edit_bench.py --rules {args.rules} --moves {args.moves}"
+            + (" --start PLAN" if args.start else f" --time-limit {args.time_limit:g}")
+            + "`."
+        ),
+        "",
+        (
+            f"Rules: {RULE_TEXT[args.rules]} Each repair moves "
+            "one school on a border to the neighbouring cluster (locked there, with that cluster's hub school) and "
+            "re-optimises exactly the two clusters (`rings=0`, widened only if they cannot meet the rules) or "
+            "the two and their neighbours in the same district (`rings=1`, the default), with the same number "
+            "of clusters there (`repropose`). *seconds* for a repair include rebuilding the plan's tables. "
+            "*schools moved*: schools the repair put in another cluster (the edited school not counted; "
+            "the free clusters keep the names that leave the most schools in place). *change*: the objective "
+            "after the repair minus the edited plan's (pupil-minutes)."
+        ),
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
     for r in rows:
         cells = []
         for h in head:

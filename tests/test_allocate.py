@@ -68,20 +68,33 @@ def test_huntington_hill_gives_everyone_one_and_bounds_hold(w, extra, lo):
 
 def _schools(counts, seed=0):
     rng = random.Random(seed)
-    rows = [{"school_id": f"{c}{i}", "cluster": c, "pupils": rng.randint(20, 600), "fsm_pupils": rng.randint(0, 80)}
-            for c, n in counts.items() for i in range(n)]
+    rows = [
+        {"school_id": f"{c}{i}", "cluster": c, "pupils": rng.randint(20, 600), "fsm_pupils": rng.randint(0, 80)}
+        for c, n in counts.items()
+        for i in range(n)
+    ]
     return pd.DataFrame(rows)
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(min_value=1, max_value=10 ** 9), st.integers(min_value=0, max_value=1000),
-       st.sampled_from(["hamilton", "webster"]))
+@given(
+    st.integers(min_value=1, max_value=10**9),
+    st.integers(min_value=0, max_value=1000),
+    st.sampled_from(["hamilton", "webster"]),
+)
 def test_money_sums_exactly_to_the_penny(pence, rate_pence, method):
     s = _schools({"A": 3, "B": 5, "C": 2, "D": 4}, seed=pence % 97)
     fixed = rate_pence * int(s["pupils"].sum())
     total = (fixed + pence) / 100
-    a = allocate(s, total=round(total, 2), rates={"pupils": rate_pence / 100},
-                 by={"fsm_pupils": 1, "pupils": 1}, unit="pounds", method=method, name="money")
+    a = allocate(
+        s,
+        total=round(total, 2),
+        rates={"pupils": rate_pence / 100},
+        by={"fsm_pupils": 1, "pupils": 1},
+        unit="pounds",
+        method=method,
+        name="money",
+    )
     assert int(a.table["pence"].sum()) == fixed + pence
     assert check_allocation(a.table, total=round(total, 2), unit="pounds") == []
 

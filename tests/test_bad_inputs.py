@@ -19,6 +19,9 @@ import networkx as nx
 import pandas as pd
 import pytest
 import shapely
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 import clustergeo as cg
 from clustergeo.cli import main
@@ -34,11 +37,20 @@ def schools_table() -> pd.DataFrame:
     rows = []
     for i in range(12):
         c, r = i % 4, i // 4
-        rows.append({"school_id": f"S{i:02d}", "name": f"School {chr(65 + i)}",
-                     "phase": "secondary" if i in (0, 3) else "primary", "pupils": str(100 + 10 * i),
-                     "x": str(X0 + STEP_M * c), "y": str(Y0 + STEP_M * r),
-                     "cluster": "Alpha" if c < 2 else "Beta", "district": "West" if c < 2 else "East",
-                     "group": "asn" if i == 11 else "", "sector": "state"})
+        rows.append(
+            {
+                "school_id": f"S{i:02d}",
+                "name": f"School {chr(65 + i)}",
+                "phase": "secondary" if i in (0, 3) else "primary",
+                "pupils": str(100 + 10 * i),
+                "x": str(X0 + STEP_M * c),
+                "y": str(Y0 + STEP_M * r),
+                "cluster": "Alpha" if c < 2 else "Beta",
+                "district": "West" if c < 2 else "East",
+                "group": "asn" if i == 11 else "",
+                "sector": "state",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -91,6 +103,7 @@ def run_cli(argv, capsys) -> tuple[int, str]:
 
 # --- the cases: each builds a bad input in a folder and returns the scenario file -----------
 
+
 def _table_with(col: str, row: int, value: str) -> pd.DataFrame:
     t = schools_table()
     t.loc[row, col] = value
@@ -102,6 +115,7 @@ def _bytes_case(content: bytes):
         p = write_case(d)
         (d / "schools.csv").write_bytes(content)
         return p
+
     return build
 
 
@@ -116,6 +130,7 @@ def _with_boundary(table=None, **kw):
         d.mkdir(parents=True, exist_ok=True)
         boundary_gpkg(d)
         return write_case(d, table=table, schools={"boundary": "boundary.gpkg", **kw})
+
     return build
 
 
@@ -133,6 +148,7 @@ def _lonlat(swap: bool):
         lon, lat = (pts.y, pts.x) if swap else (pts.x, pts.y)
         t = t.drop(columns=["x", "y"]).assign(lon=lon.round(6).astype(str), lat=lat.round(6).astype(str))
         return write_case(d, table=t, schools={"crs": "EPSG:27700"} if not swap else {})
+
     return build
 
 
@@ -141,6 +157,7 @@ def _drop_crs(build):
         p = build(d)
         p.write_text(p.read_text().replace('crs = "EPSG:27700"\n', ""))
         return p
+
     return wrapped
 
 
@@ -155,14 +172,21 @@ CASES = [
     ("csv-blank-lines", _bytes_case(b"\n\n  \n"), DataError, ["schools.csv", "blank"]),
     ("csv-not-text", _bytes_case(b"school_id,name\n\x81\x8d,\x90\x9d\n"), DataError, ["schools.csv", "UTF-8"]),
     ("csv-ragged", _bytes_case(b"a;b,c\n1;2\n3,4;5;6\n"), DataError, ["schools.csv", "separated"]),
-    ("csv-missing-column-near-name", _case(table=schools_table().rename(columns={"pupils": "pupil"})),
-     DataError, ["pupils", "did you mean 'pupil'"]),
-    ("csv-pupils-not-a-number", _case(table=_table_with("pupils", 4, "lots")), DataError,
-     ["School E", "pupils", "lots"]),
+    (
+        "csv-missing-column-near-name",
+        _case(table=schools_table().rename(columns={"pupils": "pupil"})),
+        DataError,
+        ["pupils", "did you mean 'pupil'"],
+    ),
+    (
+        "csv-pupils-not-a-number",
+        _case(table=_table_with("pupils", 4, "lots")),
+        DataError,
+        ["School E", "pupils", "lots"],
+    ),
     ("csv-pupils-negative", _case(table=_table_with("pupils", 2, "-3")), DataError, ["School C", "negative"]),
     ("csv-pupils-fraction", _case(table=_table_with("pupils", 1, "10.5")), DataError, ["School B", "whole"]),
-    ("csv-duplicate-id", _case(table=_table_with("school_id", 1, "S00")), DataError,
-     ["S00", "School A", "School B"]),
+    ("csv-duplicate-id", _case(table=_table_with("school_id", 1, "S00")), DataError, ["S00", "School A", "School B"]),
     ("csv-missing-id", _case(table=_table_with("school_id", 5, "")), DataError, ["School F", "id is missing"]),
     ("csv-unknown-phase", _case(table=_table_with("phase", 6, "college")), DataError, ["School G", "college"]),
     ("csv-missing-coordinate", _case(table=_table_with("x", 7, "")), DataError, ["School H", "coordinates"]),
@@ -171,29 +195,53 @@ CASES = [
     ("csv-degrees-as-metres", _lonlat(swap=False), DataError, ["degrees", "EPSG:4326"]),
     ("csv-lon-lat-swapped", _drop_crs(_lonlat(swap=True)), DataError, ["swapped", "School A"]),
     ("csv-one-school-xy-swapped", _case(table=_swapped(5)), DataError, ["School F", "swapped", "662,000"]),
-    ("csv-outside-boundary", _with_boundary(table=_table_with("x", 9, str(X0 + 40_000))), DataError,
-     ["School J", "outside the authority boundary", "320,000"]),
+    (
+        "csv-outside-boundary",
+        _with_boundary(table=_table_with("x", 9, str(X0 + 40_000))),
+        DataError,
+        ["School J", "outside the authority boundary", "320,000"],
+    ),
     ("csv-exclude-column-typo", _case(top='exclude = { sectr = ["private"] }'), DataError, ["sectr", "sector"]),
     ("csv-exclude-value-typo", _case(top='exclude = { sector = ["stat"] }'), DataError, ["stat", "state"]),
     # GeoPackages
     ("gpkg-corrupt", _corrupt_boundary, DataError, ["boundary.gpkg", "corrupt"]),
-    ("gpkg-wrong-layer", _with_boundary(boundary_layer="authorty"), DataError,
-     ["boundary.gpkg", "'authorty'", "'authority'"]),
+    (
+        "gpkg-wrong-layer",
+        _with_boundary(boundary_layer="authorty"),
+        DataError,
+        ["boundary.gpkg", "'authorty'", "'authority'"],
+    ),
     ("gpkg-missing-file", _case(schools={"boundary": "nowhere.gpkg"}), DataError, ["nowhere.gpkg"]),
     # scenario files and rules
-    ("rules-redraw-typo", _case(rules={"keep_whole": "cluster", "redraw": ["Alpah"]}), RulesError,
-     ["redraw", "'Alpah'", "did you mean 'Alpha'"]),
+    (
+        "rules-redraw-typo",
+        _case(rules={"keep_whole": "cluster", "redraw": ["Alpah"]}),
+        RulesError,
+        ["redraw", "'Alpah'", "did you mean 'Alpha'"],
+    ),
     ("rules-redraw-string", _case(rules={"redraw": "Alpha"}), RulesError, ["redraw", '["Alpha"]']),
     ("rules-fewest-string", _case(rules={"fewest": "no"}), RulesError, ["fewest", "'no'"]),
-    ("rules-negative-penalty", _case(rules={"districts": "penalty", "district_penalty": -50000}), RulesError,
-     ["district_penalty", "-50000"]),
+    (
+        "rules-negative-penalty",
+        _case(rules={"districts": "penalty", "district_penalty": -50000}),
+        RulesError,
+        ["district_penalty", "-50000"],
+    ),
     ("rules-pinned-string", _case(rules={"pinned": "Alpha"}), RulesError, ["pinned", '["Alpha"]']),
     ("rules-pinned-typo", _case(rules={"pinned": ["Betta"]}), RulesError, ["pinned", "did you mean 'Beta'"]),
     ("rules-must-link-unknown", _case(rules={"must_link": [["S01", "S99"]]}), RulesError, ["must_link", "S99"]),
-    ("rules-apart-column-typo", _case(rules={"apart": {"ASN": {"gruop": "asn"}}}), RulesError,
-     ["apart", "gruop", "did you mean 'group'"]),
-    ("rules-apart-value-typo", _case(rules={"apart": {"ASN": {"group": "asm"}}}), RulesError,
-     ["apart", "'asm'", "did you mean 'asn'"]),
+    (
+        "rules-apart-column-typo",
+        _case(rules={"apart": {"ASN": {"gruop": "asn"}}}),
+        RulesError,
+        ["apart", "gruop", "did you mean 'group'"],
+    ),
+    (
+        "rules-apart-value-typo",
+        _case(rules={"apart": {"ASN": {"group": "asm"}}}),
+        RulesError,
+        ["apart", "'asm'", "did you mean 'asn'"],
+    ),
     ("rules-clusters-zero", _case(rules={"clusters": 0}), RulesError, ["clusters", "0"]),
     ("rules-clusters-reversed", _case(rules={"clusters": [5, 2]}), RulesError, ["clusters", "[5, 2]"]),
     ("rules-keep-whole-unknown", _case(rules={"keep_whole": "whole"}), RulesError, ["keep_whole", "'whole'"]),
@@ -207,12 +255,24 @@ CASES = [
     ("solver-unknown-name", _case(solver={"name": "glpk"}), RulesError, ["glpk", "highs"]),
     ("solver-gap-above-one", _case(solver={"gap": 2}), RulesError, ["gap", "2"]),
     ("scenario-unknown-top-key", _case(top="datset = 1"), RulesError, ["datset", "did you mean 'dataset'"]),
-    ("scenario-variant-fallback-text", _case(extra='[[variants]]\nname = "v"\nfallback = "yes"\n'), RulesError,
-     ["fallback", "'yes'"]),
-    ("scenario-variant-bad-rule", _case(extra='[[variants]]\nname = "v"\nrules = { fewest = 1 }\n'), RulesError,
-     ["variant 'v'", "fewest"]),
-    ("scenario-variant-names-unknown", _case(extra='[[variants]]\nname = "v"\nrules = { pinned = ["Gamma"] }\n'),
-     RulesError, ["variant 'v'", "'Gamma'"]),
+    (
+        "scenario-variant-fallback-text",
+        _case(extra='[[variants]]\nname = "v"\nfallback = "yes"\n'),
+        RulesError,
+        ["fallback", "'yes'"],
+    ),
+    (
+        "scenario-variant-bad-rule",
+        _case(extra='[[variants]]\nname = "v"\nrules = { fewest = 1 }\n'),
+        RulesError,
+        ["variant 'v'", "fewest"],
+    ),
+    (
+        "scenario-variant-names-unknown",
+        _case(extra='[[variants]]\nname = "v"\nrules = { pinned = ["Gamma"] }\n'),
+        RulesError,
+        ["variant 'v'", "'Gamma'"],
+    ),
     ("scenario-link-unknown", _case(top='links = [["S01", "S77"]]'), RulesError, ["links", "S77"]),
     ("scenario-links-not-pairs", _case(top='links = ["S01"]'), RulesError, ["links"]),
     ("scenario-crs-wrong-type", _case(schools={"crs": True}), RulesError, ["crs"]),
@@ -232,11 +292,17 @@ def test_bad_scenario_input(tmp_path, capsys, build, error, words):
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))  # nothing half-written
 
 
-@pytest.mark.parametrize("content,words", [
-    (b"", ["empty"]), (b"not = [valid", ["not valid TOML"]), (b'name = "x"\n', ["say where the schools are"]),
-    (b'dataset = "norfolk"\n[schools]\nfile = "a.csv"\n', ["not both"]),
-    (b'dataset = "norfok"\n', ["dataset", "norfok"]),
-], ids=["empty", "invalid-toml", "no-schools", "dataset-and-schools", "unknown-dataset"])
+@pytest.mark.parametrize(
+    "content,words",
+    [
+        (b"", ["empty"]),
+        (b"not = [valid", ["not valid TOML"]),
+        (b'name = "x"\n', ["say where the schools are"]),
+        (b'dataset = "norfolk"\n[schools]\nfile = "a.csv"\n', ["not both"]),
+        (b'dataset = "norfok"\n', ["dataset", "norfok"]),
+    ],
+    ids=["empty", "invalid-toml", "no-schools", "dataset-and-schools", "unknown-dataset"],
+)
 def test_bad_scenario_file(tmp_path, capsys, content, words):
     p = tmp_path / "s.toml"
     p.write_bytes(content)
@@ -247,10 +313,16 @@ def test_bad_scenario_file(tmp_path, capsys, content, words):
     assert code == 2 and all(w in text for w in words)
 
 
-@pytest.mark.parametrize("argv,words", [
-    (["--time-limit", "-1"], ["--time-limit", "-1"]), (["--time-limit", "0"], ["--time-limit"]),
-    (["--threads", "-2"], ["--threads"]), (["--alternatives", "0"], ["--alternatives"]),
-], ids=["time-limit-negative", "time-limit-zero", "threads-negative", "alternatives-zero"])
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (["--time-limit", "-1"], ["--time-limit", "-1"]),
+        (["--time-limit", "0"], ["--time-limit"]),
+        (["--threads", "-2"], ["--threads"]),
+        (["--alternatives", "0"], ["--alternatives"]),
+    ],
+    ids=["time-limit-negative", "time-limit-zero", "threads-negative", "alternatives-zero"],
+)
 def test_bad_command_line_values(tmp_path, capsys, argv, words):
     p = write_case(tmp_path / "case")
     code, text = run_cli(["solve", p, "--out", tmp_path / "out", *argv], capsys)
@@ -264,8 +336,12 @@ def test_a_shipped_scenario_name_typo_gets_a_hint(tmp_path, capsys):
 
 # --- CSV files that are fine, only unusual: read correctly --------------------------------
 
-@pytest.mark.parametrize("sep,encoding", [(";", "cp1252"), (",", "utf-8-sig"), ("\t", "utf-16"), ("|", "utf-8")],
-                         ids=["semicolon-cp1252", "utf8-bom", "tab-utf16", "pipe-utf8"])
+
+@pytest.mark.parametrize(
+    "sep,encoding",
+    [(";", "cp1252"), (",", "utf-8-sig"), ("\t", "utf-16"), ("|", "utf-8")],
+    ids=["semicolon-cp1252", "utf8-bom", "tab-utf16", "pipe-utf8"],
+)
 def test_unusual_csvs_are_read_correctly(tmp_path, sep, encoding):
     t = schools_table()
     t.loc[0, "name"] = "École Saint-Étienne"
@@ -298,6 +374,7 @@ def test_several_layers_without_a_name_lists_them(tmp_path):
 
 # --- partition(): graphs and weights --------------------------------------------------------
 
+
 def grid(n: int = 4) -> nx.Graph:
     g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(n, n))
     for v in g:
@@ -310,6 +387,7 @@ def _set(attr_value):
         g = grid()
         g.nodes[5]["pupils"] = attr_value
         return g
+
     return build
 
 
@@ -355,6 +433,7 @@ def test_partition_refuses_a_model_too_big_for_settings_max_memory(monkeypatch):
 
 
 # --- output folders ---------------------------------------------------------------------------
+
 
 def test_out_that_is_a_file_fails_before_solving(tmp_path, capsys):
     p = write_case(tmp_path / "case")
@@ -415,10 +494,12 @@ def test_a_failed_move_keeps_the_run_and_says_where(tmp_path):
 
 # --- check on edited files ------------------------------------------------------------------
 
+
 def _edit_csv(name, change):
     def edit(folder: Path):
         t = pd.read_csv(folder / name, dtype=str)
         change(t).to_csv(folder / name, index=False)
+
     return edit
 
 
@@ -443,16 +524,28 @@ def _cluster_pupils(t):
 
 CHECK_CASES = [
     ("moved-breaks-max", _edit_csv("assignment.csv", _move_to_biggest), ["moved from cluster", "above the maximum 6"]),
-    ("row-deleted", _edit_csv("assignment.csv", lambda t: t.drop(index=0)),
-     ["School A", "missing from assignment.csv"]),
-    ("unknown-school", _edit_csv("assignment.csv", lambda t: pd.concat(
-        [t, pd.DataFrame({"school_id": ["S99"], "cluster": [t.loc[0, "cluster"]], "status": ["placed"]})])),
-     ["S99", "unknown school"]),
-    ("row-twice", _edit_csv("assignment.csv", lambda t: pd.concat([t, t.iloc[[2]]])),
-     ["School C", "more than once"]),
+    (
+        "row-deleted",
+        _edit_csv("assignment.csv", lambda t: t.drop(index=0)),
+        ["School A", "missing from assignment.csv"],
+    ),
+    (
+        "unknown-school",
+        _edit_csv(
+            "assignment.csv",
+            lambda t: pd.concat(
+                [t, pd.DataFrame({"school_id": ["S99"], "cluster": [t.loc[0, "cluster"]], "status": ["placed"]})]
+            ),
+        ),
+        ["S99", "unknown school"],
+    ),
+    ("row-twice", _edit_csv("assignment.csv", lambda t: pd.concat([t, t.iloc[[2]]])), ["School C", "more than once"]),
     ("cluster-table-pupils", _edit_csv("clusters.csv", _cluster_pupils), ["clusters.csv", "pupils"]),
-    ("cluster-table-extra", _edit_csv("clusters.csv", lambda t: pd.concat(
-        [t, t.iloc[[0]].assign(cluster="Invented cluster")])), ["Invented cluster", "holds no school"]),
+    (
+        "cluster-table-extra",
+        _edit_csv("clusters.csv", lambda t: pd.concat([t, t.iloc[[0]].assign(cluster="Invented cluster")])),
+        ["Invented cluster", "holds no school"],
+    ),
     ("gpkg-school-deleted", _gpkg_drop_first, ["School A", "plan.gpkg"]),
     ("assignment-deleted", lambda f: (f / "assignment.csv").unlink(), ["assignment.csv is missing"]),
     ("infeasible-beside-plan", lambda f: (f / "infeasible.txt").write_text("old\n"), ["two different runs"]),
@@ -471,12 +564,16 @@ def test_check_catches_edited_files(solved, tmp_path, capsys, edit, words):
     assert code == 1 and all(w in text for w in words)
 
 
-@pytest.mark.parametrize("edit,words", [
-    (lambda f: (f / "plan.json").unlink(), ["plan.json"]),
-    (lambda f: (f / "plan.json").write_text("{not json"), ["plan.json", "not valid JSON"]),
-    (lambda f: (f / "plan.gpkg").write_bytes(b"garbage" * 100), ["plan.gpkg", "corrupt"]),
-    (lambda f: shutil.rmtree(f), ["no folder"]),
-], ids=["run-record-missing", "run-record-broken", "gpkg-corrupt", "folder-missing"])
+@pytest.mark.parametrize(
+    "edit,words",
+    [
+        (lambda f: (f / "plan.json").unlink(), ["plan.json"]),
+        (lambda f: (f / "plan.json").write_text("{not json"), ["plan.json", "not valid JSON"]),
+        (lambda f: (f / "plan.gpkg").write_bytes(b"garbage" * 100), ["plan.gpkg", "corrupt"]),
+        (lambda f: shutil.rmtree(f), ["no folder"]),
+    ],
+    ids=["run-record-missing", "run-record-broken", "gpkg-corrupt", "folder-missing"],
+)
 def test_check_on_unreadable_folders_is_one_clear_error(solved, tmp_path, capsys, edit, words):
     folder = tmp_path / "plan"
     shutil.copytree(solved, folder)
@@ -489,21 +586,34 @@ def test_check_on_unreadable_folders_is_one_clear_error(solved, tmp_path, capsys
 
 # --- the command line as a user runs it -------------------------------------------------------
 
+
 def test_cli_subprocess_bad_input_is_one_message(tmp_path):
     p = write_case(tmp_path / "case", rules={"fewest": "no"})
-    r = subprocess.run([sys.executable, "-m", "clustergeo.cli", "solve", str(p), "--out", str(tmp_path / "out")],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "clustergeo.cli", "solve", str(p), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr + r.stdout
     assert r.stderr.strip().startswith("error:") and "fewest" in r.stderr
-    r = subprocess.run([sys.executable, "-m", "clustergeo.cli", "-v", "solve", str(p), "--out",
-                        str(tmp_path / "out")], capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "clustergeo.cli", "-v", "solve", str(p), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 2 and "Traceback" in r.stderr  # -v shows where
 
 
 def test_cli_subprocess_solve_has_no_solver_banner(tmp_path):
     p = write_case(tmp_path / "case")
-    r = subprocess.run([sys.executable, "-m", "clustergeo.cli", "solve", str(p), "--out", str(tmp_path / "out")],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [sys.executable, "-m", "clustergeo.cli", "solve", str(p), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "Copyright" not in r.stdout and "Running HiGHS" not in r.stdout
     assert check_saved(tmp_path / "out") == []
@@ -516,8 +626,12 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     import time
 
     out = tmp_path / "out"
-    proc = subprocess.Popen([sys.executable, "-m", "clustergeo.cli", "solve", "norfolk-option-4", "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "clustergeo.cli", "solve", "norfolk-option-4", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     seen = ""
     while "Solving" not in seen:
         line = proc.stderr.readline()
@@ -535,24 +649,66 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
 
 # --- property: any mutation is refused clearly or solved as written -------------------------
 
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st  # noqa: E402
 
 BOOL_KEYS = {"fewest"}
 COUNT_KEYS = {"min_schools", "max_schools"}
 COST_KEYS = {"district_penalty", "keep_current_weight"}
 LIST_KEYS = {"redraw", "pinned"}
-CHOICE_KEYS = {"districts": ("within", "penalty", "off"), "objective": ("travel", "boundary"),
-               "connect": ("error", "nearest")}
-RULE_KEYS = sorted(BOOL_KEYS | COUNT_KEYS | COST_KEYS | LIST_KEYS | set(CHOICE_KEYS) |
-                   {"clusters", "keep_whole", "max_minutes"})
-WORDS = ["", "no", "yes", "none", "cluster", "feeds", "Alpha", "Beta", "West", "within", "penalty", "off",
-         "travel", "boundary", "nearest", "error", "true"]
-VALUES = st.one_of(st.integers(-3, 14), st.floats(-5, 40, allow_nan=False).map(lambda f: round(f, 1)),
-                   st.booleans(), st.sampled_from(WORDS),
-                   st.lists(st.sampled_from(["Alpha", "Beta", "Alpah", "West", "East"]), max_size=2),
-                   st.lists(st.integers(0, 6), min_size=2, max_size=2))
-CELLS = st.sampled_from(["", "-1", "abc", "12.5", "1e2", " 150 ", "S01", "0", "NaN", "inf", "286000",
-                         "661000", "300000", "primary", "Special", "Beta"])
+CHOICE_KEYS = {
+    "districts": ("within", "penalty", "off"),
+    "objective": ("travel", "boundary"),
+    "connect": ("error", "nearest"),
+}
+RULE_KEYS = sorted(
+    BOOL_KEYS | COUNT_KEYS | COST_KEYS | LIST_KEYS | set(CHOICE_KEYS) | {"clusters", "keep_whole", "max_minutes"}
+)
+WORDS = [
+    "",
+    "no",
+    "yes",
+    "none",
+    "cluster",
+    "feeds",
+    "Alpha",
+    "Beta",
+    "West",
+    "within",
+    "penalty",
+    "off",
+    "travel",
+    "boundary",
+    "nearest",
+    "error",
+    "true",
+]
+VALUES = st.one_of(
+    st.integers(-3, 14),
+    st.floats(-5, 40, allow_nan=False).map(lambda f: round(f, 1)),
+    st.booleans(),
+    st.sampled_from(WORDS),
+    st.lists(st.sampled_from(["Alpha", "Beta", "Alpah", "West", "East"]), max_size=2),
+    st.lists(st.integers(0, 6), min_size=2, max_size=2),
+)
+CELLS = st.sampled_from(
+    [
+        "",
+        "-1",
+        "abc",
+        "12.5",
+        "1e2",
+        " 150 ",
+        "S01",
+        "0",
+        "NaN",
+        "inf",
+        "286000",
+        "661000",
+        "300000",
+        "primary",
+        "Special",
+        "Beta",
+    ]
+)
 CSV_COLUMNS = ["pupils", "x", "y", "phase", "school_id", "name", "cluster"]
 
 MUTATION = st.one_of(
@@ -614,8 +770,12 @@ def _apply_mutation(folder: Path, mutation) -> tuple[Path, pd.DataFrame]:
 PROPERTY_EXAMPLES = int(os.environ.get("CLUSTERGEO_PROPERTY_EXAMPLES", "30"))
 
 
-@hsettings(max_examples=PROPERTY_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-           derandomize="CLUSTERGEO_PROPERTY_EXAMPLES" not in os.environ)
+@hsettings(
+    max_examples=PROPERTY_EXAMPLES,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize="CLUSTERGEO_PROPERTY_EXAMPLES" not in os.environ,
+)
 @given(mutation=MUTATION)
 def test_every_mutation_is_refused_clearly_or_solved_as_written(mutation):
     import contextlib
@@ -637,8 +797,10 @@ def test_every_mutation_is_refused_clearly_or_solved_as_written(mutation):
         plan = cg.read_plan(out)
         kind, what, value = mutation
         if kind == "rule":
-            assert _rule_meaning_kept(what, value, json.loads((out / "plan.json").read_text())["rules"][what]), \
-                (mutation, text)
+            assert _rule_meaning_kept(what, value, json.loads((out / "plan.json").read_text())["rules"][what]), (
+                mutation,
+                text,
+            )
         placed = dict(zip(plan.schools["school_id"], plan.schools["pupils"]))
         assert sorted(placed) == sorted(table["school_id"].str.strip())  # every school exactly once
         if kind == "cell" and what[1] == "pupils":

@@ -21,8 +21,9 @@ def hubbed_plans(g, p, lo, hi, k):
     for part in set_partitions(sorted(g.nodes)):
         if not k[0] <= len(part) <= k[1]:
             continue
-        if any(not lo <= sum(g.nodes[v]["pupils"] for v in b) <= hi or not nx.is_connected(g.subgraph(b))
-               for b in part):
+        if any(
+            not lo <= sum(g.nodes[v]["pupils"] for v in b) <= hi or not nx.is_connected(g.subgraph(b)) for b in part
+        ):
             continue
         for hubs in itertools.product(*part):
             pairs = [(pos[v], pos[h]) for b, h in zip(part, hubs) for v in b]
@@ -57,13 +58,18 @@ def test_bound_is_tight_enough_to_matter():
     g = nx.grid_2d_graph(6, 6)
     g = nx.convert_node_labels_to_integers(g, label_attribute="xy")
     rng = np.random.default_rng(3)
-    for v, d in g.nodes(data=True):
+    for _v, d in g.nodes(data=True):
         d["x"], d["y"] = d["xy"][0] * 1000.0, d["xy"][1] * 1000.0
         d["pupils"] = int(rng.integers(50, 150))
     total = sum(d["pupils"] for _, d in g.nodes(data=True))
     lo, hi = math.ceil(total / 4 * 0.9), math.floor(total / 4 * 1.1)
-    cost = {(i, j): g.nodes[i]["pupils"] * ((g.nodes[i]["x"] - g.nodes[j]["x"]) ** 2 +
-                                            (g.nodes[i]["y"] - g.nodes[j]["y"]) ** 2) / 1e6 for i in g for j in g}
+    cost = {
+        (i, j): g.nodes[i]["pupils"]
+        * ((g.nodes[i]["x"] - g.nodes[j]["x"]) ** 2 + (g.nodes[i]["y"] - g.nodes[j]["y"]) ** 2)
+        / 1e6
+        for i in g
+        for j in g
+    }
     r = partition(g, min_weight=lo, max_weight=hi, k=4, cost=cost, contiguity="cuts")
     p = build_problem(g, weight="pupils", min_weight=lo, max_weight=hi, k=4, cost=cost)
     allowed, _ = allowed_hubs(p)

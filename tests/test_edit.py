@@ -50,8 +50,9 @@ def test_read_assignment_round_trip_and_current_clusters(nl, tmp_path):
     schools, boundary, plan = nl
     plan.assignment.to_csv(tmp_path / "a.csv", index=False)
     again = edit.read_assignment(tmp_path / "a.csv", schools, rules=plan.rules, boundary=boundary)
-    assert dict(zip(again.schools["school_id"], again.schools["cluster"])) == \
-        dict(zip(plan.schools["school_id"], plan.schools["cluster"]))
+    assert dict(zip(again.schools["school_id"], again.schools["cluster"])) == dict(
+        zip(plan.schools["school_id"], plan.schools["cluster"])
+    )
     assert again.violations() == []
     assert edit.objective(again) == pytest.approx(plan.run["objective"], rel=1e-9)
     # the council's current clusters, judged by the new rules: too many, some too small
@@ -169,8 +170,9 @@ def test_polish_never_worsens_and_keeps_locks(nl):
     assert pol["objective_after"] <= pol["objective_before"] + 1e-6
     assert pol["subproblems_solved"] > 0
     assert better.violations() == []
-    assert sorted(better.schools.loc[better.schools["cluster"] == keep, "school_id"]) == \
-        sorted(rough.schools.loc[rough.schools["cluster"] == keep, "school_id"])
+    assert sorted(better.schools.loc[better.schools["cluster"] == keep, "school_id"]) == sorted(
+        rough.schools.loc[rough.schools["cluster"] == keep, "school_id"]
+    )
 
 
 def test_edits_survive_save_and_read(nl, tmp_path):
@@ -182,6 +184,7 @@ def test_edits_survive_save_and_read(nl, tmp_path):
     assert back.run["edit"]["locked_schools"] == {sid: to}
     assert back.violations() == []
     from clustergeo.outputs import check_saved
+
     assert check_saved(tmp_path / "p") == []
 
 
@@ -199,8 +202,21 @@ def test_cli_start_lock_and_check(nl, tmp_path, capsys):
     expect = 1 if broken.violations() else 0
     assert main(["check", str(tmp_path / "edited.csv"), "--scenario", "north-lanarkshire"]) == expect
     out = tmp_path / "out"
-    assert main(["solve", "north-lanarkshire", "--start", str(tmp_path / "edited.csv"), "--lock",
-                 str(tmp_path / "locks.csv"), "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "solve",
+                "north-lanarkshire",
+                "--start",
+                str(tmp_path / "edited.csv"),
+                "--lock",
+                str(tmp_path / "locks.csv"),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert main(["check", str(out)]) == 0
     got = pd.read_csv(out / "assignment.csv", dtype=str).set_index("school_id")["cluster"]
     assert got[sid] == to

@@ -28,17 +28,27 @@ def test_sliver_gap_is_snapped():
 
 
 def test_overlapping_layers_are_neighbours():
-    areas = gpd.GeoSeries([shapely.box(0, 0, 100, 100), shapely.box(50, 50, 300, 300),
-                           shapely.box(1000, 0, 1100, 100)], crs="EPSG:27700")
+    areas = gpd.GeoSeries(
+        [shapely.box(0, 0, 100, 100), shapely.box(50, 50, 300, 300), shapely.box(1000, 0, 1100, 100)], crs="EPSG:27700"
+    )
     assert graph.neighbours(areas, snap_tolerance_m=0) == [(0, 1)]
 
 
 def schools_at(xy, pupils=None):
     n = len(xy)
-    return cg.read_schools(pd.DataFrame({
-        "school_id": [f"s{i}" for i in range(n)], "name": [f"School {i}" for i in range(n)],
-        "phase": ["primary"] * n, "pupils": pupils or [100] * n,
-        "x": [p[0] for p in xy], "y": [p[1] for p in xy]}), crs="EPSG:27700")
+    return cg.read_schools(
+        pd.DataFrame(
+            {
+                "school_id": [f"s{i}" for i in range(n)],
+                "name": [f"School {i}" for i in range(n)],
+                "phase": ["primary"] * n,
+                "pupils": pupils or [100] * n,
+                "x": [p[0] for p in xy],
+                "y": [p[1] for p in xy],
+            }
+        ),
+        crs="EPSG:27700",
+    )
 
 
 def test_voronoi_row_is_a_path_and_shared_sites_work():

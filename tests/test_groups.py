@@ -23,9 +23,17 @@ def _plan(counts: dict[str, int], seed: int = 0):
         centre = np.array([10_000.0 * k, 0.0])
         for i in range(n + 1):
             x, y = centre + rng.uniform(0, 6000, 2)
-            rows.append({"school_id": f"{c}{i}", "name": f"{c} school {i}", "cluster": c, "status": "placed",
-                         "phase": "secondary" if i == n else "primary", "pupils": 100,
-                         "geometry": shapely.Point(x, y)})
+            rows.append(
+                {
+                    "school_id": f"{c}{i}",
+                    "name": f"{c} school {i}",
+                    "cluster": c,
+                    "status": "placed",
+                    "phase": "secondary" if i == n else "primary",
+                    "pupils": 100,
+                    "geometry": shapely.Point(x, y),
+                }
+            )
     schools = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:27700")
     clusters = pd.DataFrame({"cluster": list(counts), "kind": "geographic"})
     return SimpleNamespace(schools=schools, clusters=clusters, run={}, groups=None)
@@ -69,8 +77,9 @@ def test_optimal_against_brute_force(seed, cost):
     g = peer_groups(plan, sizes=(3, 4), cost=cost, times=times)
     fn = _pairs_cost if cost == "pairs" else _hub_cost
     for c in counts:
-        ids = tuple(sorted(plan.schools.loc[(plan.schools.cluster == c) & (plan.schools.phase == "primary"),
-                                            "school_id"]))
+        ids = tuple(
+            sorted(plan.schools.loc[(plan.schools.cluster == c) & (plan.schools.phase == "primary"), "school_id"])
+        )
         best = min(sum(fn(times, grp) for grp in part) for part in _partitions(ids, (3, 4)))
         got = g.clusters.set_index("cluster").at[c, "minutes"]
         assert got == pytest.approx(best, abs=0.06)  # minutes are rounded to 0.1 in the table
@@ -88,8 +97,11 @@ def test_share_is_optimal_with_one_shared_group():
     prim = plan.schools[plan.schools.phase == "primary"]
     home = dict(zip(prim.school_id, prim.cluster))
     ids = tuple(sorted(prim.school_id))
-    best = min(sum(_pairs_cost(times, grp) for grp in part) for part in _partitions(ids, (3, 4))
-               if sum(len({home[x] for x in grp}) > 1 for grp in part) == 1)
+    best = min(
+        sum(_pairs_cost(times, grp) for grp in part)
+        for part in _partitions(ids, (3, 4))
+        if sum(len({home[x] for x in grp}) > 1 for grp in part) == 1
+    )
     assert g.record["total_minutes"] == pytest.approx(best, abs=0.06)
     assert "shared with B" in g.clusters.set_index("cluster").at["A", "exception"]
     assert check_groups(g.table, plan.schools, sizes=(3, 4), unsplittable="share") == []
@@ -155,8 +167,12 @@ def test_the_derived_north_lanarkshire_clusters_with_1_2_and_5_primaries(option)
     import clustergeo as cg
 
     s = cg.datasets.load("north-lanarkshire").schools.assign(status="placed")
-    plan = SimpleNamespace(schools=s, clusters=pd.DataFrame({"cluster": sorted(s.cluster.unique()),
-                                                             "kind": "geographic"}), run={}, groups=None)
+    plan = SimpleNamespace(
+        schools=s,
+        clusters=pd.DataFrame({"cluster": sorted(s.cluster.unique()), "kind": "geographic"}),
+        run={},
+        groups=None,
+    )
     g = peer_groups(plan, unsplittable=option)
     counts = s[s.phase == "primary"].groupby("cluster").size()
     odd = sorted(counts.index[counts.isin([1, 2, 5])])

@@ -61,8 +61,25 @@ def test_checker_catches_tampered_groups_and_allocations(nl_out, tmp_path):
 def test_groups_and_allocate_commands_on_a_saved_plan(nl_out, tmp_path, capsys):
     out = tmp_path / "again"
     assert main(["groups", str(nl_out), "--cost", "hub", "--unsplittable", "other-size", "--out", str(out)]) == 0
-    assert main(["allocate", str(out), "--name", "cluster support teachers", "--total", "30",
-                 "--by", "pupils=0.5,fsm_p6_s6_pupils=0.5", "--method", "hamilton", "--minimum", "1"]) == 0
+    assert (
+        main(
+            [
+                "allocate",
+                str(out),
+                "--name",
+                "cluster support teachers",
+                "--total",
+                "30",
+                "--by",
+                "pupils=0.5,fsm_p6_s6_pupils=0.5",
+                "--method",
+                "hamilton",
+                "--minimum",
+                "1",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "Hamilton" in text and "50% by P6-S6 pupils registered for free school meals" in text
     plan = read_plan(out)

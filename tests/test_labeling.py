@@ -71,8 +71,14 @@ def test_auto_picks_the_labelling_model_for_cut_edges_on_a_larger_graph():
     nx.set_node_attributes(g, 10, "pupils")
     total = 640
     # a wide window: too many clusters to list, so the MIP runs
-    r = partition(g, min_weight=math.ceil(total / 3 * 0.7), max_weight=math.floor(total / 3 * 1.3), k=3,
-                  objective="cut_edges", time_limit=120)
+    r = partition(
+        g,
+        min_weight=math.ceil(total / 3 * 0.7),
+        max_weight=math.floor(total / 3 * 1.3),
+        k=3,
+        objective="cut_edges",
+        time_limit=120,
+    )
     assert r.formulation == "labeling+flow"
     assert r.status in ("optimal", "feasible") and r.k == 3
     assert cg.check_partition(g, r.assignment, bounds={"pupils": (150, 277)}, k=3) == []

@@ -122,11 +122,18 @@ def test_count_proof_by_totals_and_by_solver():
 
 
 def test_district_report_names_schools_and_reasons():
-    s = pd.DataFrame({
-        "school_id": list("abcd"), "name": ["A", "B", "C", "D"], "cluster": ["X", "X", "X", "Y"],
-        "status": ["placed"] * 3 + ["pinned"], "pupils": [300, 100, 50, 10],
-        "district": ["D1", "D2", "D2", "D1"], "unit": ["U", "U", "c", "d"],
-        "current_cluster": ["U", "U", "V", "Y"]})
+    s = pd.DataFrame(
+        {
+            "school_id": list("abcd"),
+            "name": ["A", "B", "C", "D"],
+            "cluster": ["X", "X", "X", "Y"],
+            "status": ["placed"] * 3 + ["pinned"],
+            "pupils": [300, 100, 50, 10],
+            "district": ["D1", "D2", "D2", "D1"],
+            "unit": ["U", "U", "c", "d"],
+            "current_cluster": ["U", "U", "V", "Y"],
+        }
+    )
     rep = crossings.district_report(s)
     assert list(rep["cluster"]) == ["X"] and rep["outside"].iloc[0] == 2
     assert "kept whole and straddles" in rep["schools_outside"].iloc[0]
@@ -189,9 +196,18 @@ def _brute_plans(g, lo, hi, k):
             continue
         if not all(lo <= sum(g.nodes[v]["pupils"] for v in c) <= hi for c in plan):
             continue
-        cost = sum(min(sum(g.nodes[v]["pupils"] * ((g.nodes[v]["x"] - g.nodes[h]["x"]) ** 2 +
-                                                   (g.nodes[v]["y"] - g.nodes[h]["y"]) ** 2) / 1e6 for v in c)
-                       for h in c) for c in plan)
+        cost = sum(
+            min(
+                sum(
+                    g.nodes[v]["pupils"]
+                    * ((g.nodes[v]["x"] - g.nodes[h]["x"]) ** 2 + (g.nodes[v]["y"] - g.nodes[h]["y"]) ** 2)
+                    / 1e6
+                    for v in c
+                )
+                for h in c
+            )
+            for c in plan
+        )
         out.append(({v: n for n, c in enumerate(plan) for v in c}, cost))
     return out
 
@@ -204,8 +220,7 @@ def test_minimum_difference_matches_enumeration(d):
     ok = [cost for a, cost in plans if versions.difference(first, a) >= d - 1e-9]
     if not ok:
         with pytest.raises(InfeasibleError):
-            versions.differing_partition(g, [first], min_difference=d, min_weight=4, max_weight=7, k=3,
-                                         progress=False)
+            versions.differing_partition(g, [first], min_difference=d, min_weight=4, max_weight=7, k=3, progress=False)
         return
     r = versions.differing_partition(g, [first], min_difference=d, min_weight=4, max_weight=7, k=3, progress=False)
     assert versions.difference(first, r.assignment) >= d - 1e-9
@@ -226,10 +241,12 @@ def test_alternatives_differ_by_the_share_asked():
     nl = cg.read_scenario("north-lanarkshire")
     schools, boundary, _ = nl.load()
     rules = nl.rules.replace(fewest_crossings=False, districts="penalty", district_penalty=20000)
-    plans = cg.alternatives(schools, rules, n=2, min_difference=0.1, boundary=boundary, progress=False,
-                            time_limit=60)
+    plans = cg.alternatives(schools, rules, n=2, min_difference=0.1, boundary=boundary, progress=False, time_limit=60)
     assert len(plans) == 2
-    ids = lambda p: dict(zip(p.schools["school_id"], p.schools["cluster"]))
+
+    def ids(p):
+        return dict(zip(p.schools["school_id"], p.schools["cluster"]))
+
     placed = plans[0].schools.loc[plans[0].schools["status"] == "placed", "school_id"]
     a, b = ids(plans[0]), ids(plans[1])
     assert versions.difference({s: a[s] for s in placed}, {s: b[s] for s in placed}) >= 0.1 - 1e-9
@@ -242,9 +259,16 @@ def test_explanations_offer_only_what_the_scenario_allows():
     from clustergeo.principles import explain
     from clustergeo.scenario import Variant
 
-    e = InfeasibleError([("in district X: no grouping; a plan exists once you relax contiguity (clusters in one "
-                         "piece) or the minimum sizes"), ""],
-                        relaxations=["contiguity (clusters in one piece)", "the minimum sizes"])
+    e = InfeasibleError(
+        [
+            (
+                "in district X: no grouping; a plan exists once you relax contiguity (clusters in one "
+                "piece) or the minimum sizes"
+            ),
+            "",
+        ],
+        relaxations=["contiguity (clusters in one piece)", "the minimum sizes"],
+    )
     variants = [Variant("urban areas redrawn", {"redraw": ["Norwich"]}), Variant("smaller", {"min_pupils": 2000})]
     out = explain(e, cg.Rules(clusters=28, max_minutes=20, min_pupils=2500), variants)
     text = str(out)
@@ -261,9 +285,16 @@ def test_each_cluster_holds_a_secondary():
     import shapely
 
     phases = ["secondary", "secondary", "primary", "primary", "primary", "primary"]
-    s = gpd.GeoDataFrame({"school_id": [f"s{i}" for i in range(6)], "name": [f"School {i}" for i in range(6)],
-                          "phase": phases, "pupils": [100] * 6},
-                         geometry=[shapely.Point(1000 * i, 0) for i in range(6)], crs="EPSG:27700")
+    s = gpd.GeoDataFrame(
+        {
+            "school_id": [f"s{i}" for i in range(6)],
+            "name": [f"School {i}" for i in range(6)],
+            "phase": phases,
+            "pupils": [100] * 6,
+        },
+        geometry=[shapely.Point(1000 * i, 0) for i in range(6)],
+        crs="EPSG:27700",
+    )
     boundary = gpd.GeoSeries([shapely.box(-500, -500, 5500, 500)], crs="EPSG:27700")
     base = {"min_pupils": 100, "max_pupils": 500, "clusters": 2, "keep_whole": None}
     free = cg.propose(s, cg.Rules(**base), boundary=boundary, progress=False)

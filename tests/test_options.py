@@ -34,10 +34,15 @@ def test_contiguous_false_is_contiguity_none():
 
 def test_groups_and_plain_keywords_agree():
     g = path6()
-    plain = cg.partition(g, min_weight=3, max_weight=3, district="ward", district_mode="within", seed=1,
-                         progress=False)
-    grouped = cg.partition(g, min_weight=3, max_weight=3, districts=Districts(district="ward", district_mode="within"),
-                           solver_options=SolverOptions(seed=1), progress=False)
+    plain = cg.partition(g, min_weight=3, max_weight=3, district="ward", district_mode="within", seed=1, progress=False)
+    grouped = cg.partition(
+        g,
+        min_weight=3,
+        max_weight=3,
+        districts=Districts(district="ward", district_mode="within"),
+        solver_options=SolverOptions(seed=1),
+        progress=False,
+    )
     assert plain.assignment == grouped.assignment and plain.k == 2
 
 

@@ -21,8 +21,16 @@ def test_matches_enumeration(inst, objective, within):
     cost = cost_of(g) if objective == "hess" else None
     district = "district" if within else None
     expect = brute_force(g, lo=lo, hi=hi, k=k, objective=objective, cost=cost, district=district)
-    r = run_or_none(g, min_weight=lo, max_weight=hi, k=k, cost=cost, objective=objective,
-                    district=district, district_mode="within" if within else None)
+    r = run_or_none(
+        g,
+        min_weight=lo,
+        max_weight=hi,
+        k=k,
+        cost=cost,
+        objective=objective,
+        district=district,
+        district_mode="within" if within else None,
+    )
     assert_optimum(g, r, expect, lo, hi, k)
 
 
@@ -56,8 +64,7 @@ def grid(n=4, seed=1):
 def test_solvers_and_formulations_agree(solver, contiguity):
     g = grid()
     tot = sum(d["pupils"] for _, d in g.nodes(data=True))
-    r = partition(g, min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4, solver=solver,
-                  contiguity=contiguity)
+    r = partition(g, min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4, solver=solver, contiguity=contiguity)
     ref = partition(g, min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4)
     assert r.status == "optimal" and r.objective == pytest.approx(ref.objective, rel=1e-6)
     assert solver.upper()[:3] in r.solver.upper()
@@ -99,7 +106,7 @@ def test_cbc_is_exact_on_a_tiny_objective(contiguity):
     # units a metre apart: the whole Hess objective is about 2.4e-5, below CBC's default
     # cutoff increment, and CBC used to stop 8% above the optimum and call it optimal
     g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(5, 5), label_attribute="pos")
-    for v, d in g.nodes(data=True):
+    for _v, d in g.nodes(data=True):
         d["pupils"], d["x"], d["y"] = 1, float(d["pos"][0]), float(d["pos"][1])
     runs = [partition(g, min_weight=5, max_weight=5, k=5, solver=s, contiguity=contiguity) for s in ("cbc", "highs")]
     assert [r.status for r in runs] == ["optimal", "optimal"]
@@ -116,8 +123,9 @@ def test_two_measures_at_once():
 
 def test_penalty_mode_and_edge_weights_run():
     g = grid()
-    r = partition(g, min_weight=300, max_weight=900, k=3, district="district", district_mode="penalty",
-                  district_penalty=1e6)
+    r = partition(
+        g, min_weight=300, max_weight=900, k=3, district="district", district_mode="penalty", district_penalty=1e6
+    )
     touched = [len({g.nodes[v]["district"] for v in m}) for m in r.clusters.values()]
     assert r.status == "optimal" and sum(t - 1 for t in touched) <= 1
 
@@ -159,8 +167,16 @@ def test_second_level_within():
     g = grid()
     for _v, d in g.nodes(data=True):
         d["division"] = "north" if d["y"] >= 2000 else "south"
-    r = partition(g, min_weight=200, max_weight=700, k=(4, 8), division="division", division_mode="within",
-                  district="district", district_mode="within")
+    r = partition(
+        g,
+        min_weight=200,
+        max_weight=700,
+        k=(4, 8),
+        division="division",
+        division_mode="within",
+        district="district",
+        district_mode="within",
+    )
     for members in r.clusters.values():
         assert len({g.nodes[v]["division"] for v in members}) == 1
         assert len({g.nodes[v]["district"] for v in members}) == 1
@@ -182,11 +198,22 @@ def test_columns_match_enumeration(inst, objective, within, fewest):
     g, k, lo, hi = inst
     cost = cost_of(g) if objective == "hess" else None
     district = "district" if within else None
-    expect = brute_force(g, lo=lo, hi=hi, k=None if fewest else k, objective=objective, cost=cost,
-                         district=district, fewest=fewest)
-    r = run_or_none(g, min_weight=lo, max_weight=hi, k=None if fewest else k, fewest=fewest, cost=cost, objective=objective,
-                    district=district, district_mode="within" if within else None, contiguity="columns",
-                    decompose=False)
+    expect = brute_force(
+        g, lo=lo, hi=hi, k=None if fewest else k, objective=objective, cost=cost, district=district, fewest=fewest
+    )
+    r = run_or_none(
+        g,
+        min_weight=lo,
+        max_weight=hi,
+        k=None if fewest else k,
+        fewest=fewest,
+        cost=cost,
+        objective=objective,
+        district=district,
+        district_mode="within" if within else None,
+        contiguity="columns",
+        decompose=False,
+    )
     if expect is None:
         assert r is None
         return
@@ -232,8 +259,9 @@ def test_spanning_tree_heuristic_plans_meet_the_rules(inst, objective):
     from clustergeo.solve.problem import build_problem
 
     g, k, lo, hi = inst
-    p = build_problem(g, min_weight=lo, max_weight=hi, k=k, cost=cost_of(g) if objective == "hess" else None,
-                      objective=objective)
+    p = build_problem(
+        g, min_weight=lo, max_weight=hi, k=k, cost=cost_of(g) if objective == "hess" else None, objective=objective
+    )
     a = recom.search(p, k, seconds=0.3)
     expect = brute_force(g, lo=lo, hi=hi, k=k, objective=objective, cost=cost_of(g) if objective == "hess" else None)
     if a is None:
@@ -318,8 +346,7 @@ def test_columns_with_two_measures_agree_with_cuts():
     """Sets are grown under one maximum; the other measure's bounds are checked on the list."""
     g = grid(4, seed=5)
     total = sum(d["pupils"] for _, d in g.nodes(data=True))
-    kw = dict(min_weight=total / 3 * 0.7, max_weight=total / 3 * 1.3, bounds={"schools": (5, 6)}, k=3,
-              cost=cost_of(g))
+    kw = dict(min_weight=total / 3 * 0.7, max_weight=total / 3 * 1.3, bounds={"schools": (5, 6)}, k=3, cost=cost_of(g))
     cols = partition(g, contiguity="columns", **kw)
     cuts = partition(g, contiguity="cuts", **kw)
     assert cols.formulation == "columns"
@@ -341,8 +368,9 @@ def test_hess_model_with_warm_start_fixing_matches_enumeration(inst, fewest):
     part_mod.NEARER_MIN_UNITS = 0  # use the closer-neighbour seed even on these small graphs
     try:
         expect = brute_force(g, lo=lo, hi=hi, k=None if fewest else k, cost=cost, fewest=fewest)
-        r = run_or_none(g, min_weight=lo, max_weight=hi, k=None if fewest else k, fewest=fewest, cost=cost,
-                        contiguity="cuts")
+        r = run_or_none(
+            g, min_weight=lo, max_weight=hi, k=None if fewest else k, fewest=fewest, cost=cost, contiguity="cuts"
+        )
     finally:
         part_mod.NEARER_MIN_UNITS = old
     assert_optimum(g, r, expect, lo, hi)
@@ -359,8 +387,9 @@ def test_closer_neighbour_plans_are_contiguous_and_never_beat_the_optimum(inst):
     cost = cost_of(g)
     p = build_problem(g, min_weight=lo, max_weight=hi, k=k, cost=cost)
     allowed, _ = allowed_hubs(p, contiguous=True)
-    opts = dict(solver="highs", time_limit=None, gap=None, threads=cg_settings.threads, seed=0, msg=False,
-                progress=None)
+    opts = dict(
+        solver="highs", time_limit=None, gap=None, threads=cg_settings.threads, seed=0, msg=False, progress=None
+    )
     plan = nearer_plan(p, allowed, k, None, opts, seconds=30)
     expect = brute_force(g, lo=lo, hi=hi, k=k, cost=cost)
     if plan is None:

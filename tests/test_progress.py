@@ -57,8 +57,7 @@ def test_a_maximum_reports_on_its_own_side(every_check):
     solvers.run(prob, s)
     with_both = [t for t in ticks if t.incumbent is not None and t.bound is not None]
     assert with_both
-    assert all(t.incumbent <= 7 + 1e-6 and t.bound <= 7 + 1e-6 and t.bound >= t.incumbent - 1e-6
-               for t in with_both)
+    assert all(t.incumbent <= 7 + 1e-6 and t.bound <= 7 + 1e-6 and t.bound >= t.incumbent - 1e-6 for t in with_both)
 
 
 def test_ctrl_c_stops_a_highs_solve_and_the_next_solve_still_runs():
@@ -92,11 +91,20 @@ def test_partition_passes_running_reports_to_the_callback(every_check):
         def stage(self, text):
             stages.append(text)
 
-    r = cg.partition(g, min_weight=total // 3 - 2, max_weight=total // 3 + 2, k=3, objective="cut_edges",
-                     contiguity="labeling", progress=Watch())
+    r = cg.partition(
+        g,
+        min_weight=total // 3 - 2,
+        max_weight=total // 3 + 2,
+        k=3,
+        objective="cut_edges",
+        contiguity="labeling",
+        progress=Watch(),
+    )
     assert r.status == "optimal"
-    assert stages == ["finding the units every cluster must hold (root units)",
-                      "finding a good starting plan with 3 clusters"]
+    assert stages == [
+        "finding the units every cluster must hold (root units)",
+        "finding a good starting plan with 3 clusters",
+    ]
     assert seen and seen[-1].status == "optimal" and seen[-1].objective == pytest.approx(r.objective)
     running = [e for e in seen if e.status == "running"]
     assert running and all(e.round == 1 and e.nodes is not None for e in running)
@@ -122,12 +130,18 @@ def test_the_status_line_waits_then_shows_the_last_report():
 
 
 def test_describe_in_plain_words():
-    assert describe(RoundLog(1, "running", None, 12.5, 0, 5.0, 10)) == \
-        "round 1 solving: best plan -, bound 12.5, 10 nodes, 5.0 s"
-    assert describe(RoundLog(3, "feasible", 40.0, 30.0, 0, 61.0)) == \
-        "round 3: feasible, objective 40.0, bound 30.0, gap 25.0%, 61.0 s"
-    assert describe(RoundLog(1, "optimal", 300151.5, 300151.5, 1626, 27.0)) == \
-        "round 1: optimal but with clusters in pieces, objective 300,151.5, 1,626 cuts added, 27.0 s"
+    assert (
+        describe(RoundLog(1, "running", None, 12.5, 0, 5.0, 10))
+        == "round 1 solving: best plan -, bound 12.5, 10 nodes, 5.0 s"
+    )
+    assert (
+        describe(RoundLog(3, "feasible", 40.0, 30.0, 0, 61.0))
+        == "round 3: feasible, objective 40.0, bound 30.0, gap 25.0%, 61.0 s"
+    )
+    assert (
+        describe(RoundLog(1, "optimal", 300151.5, 300151.5, 1626, 27.0))
+        == "round 1: optimal but with clusters in pieces, objective 300,151.5, 1,626 cuts added, 27.0 s"
+    )
 
 
 def test_ctrl_c_stops_a_gurobi_solve():
@@ -162,12 +176,14 @@ def test_a_notebook_interrupt_stops_a_solve_and_the_kernel_goes_on():
     manager = pytest.importorskip("jupyter_client.manager")
     km, kc = manager.start_new_kernel(kernel_name="python3")
     try:
-        kc.execute(f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
-                   "from test_progress import market_split\n"
-                   "from clustergeo.solve.backends import solvers\n"
-                   "s = solvers.make('highs', time_limit=120, gap=None, threads=1, seed=0, warm_start=False)\n"
-                   "print('solving', flush=True)\n"
-                   "solvers.run(market_split(), s)")
+        kc.execute(
+            f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+            "from test_progress import market_split\n"
+            "from clustergeo.solve.backends import solvers\n"
+            "s = solvers.make('highs', time_limit=120, gap=None, threads=1, seed=0, warm_start=False)\n"
+            "print('solving', flush=True)\n"
+            "solvers.run(market_split(), s)"
+        )
         while True:  # wait until the solve is under way
             msg = kc.get_iopub_msg(timeout=60)
             if msg["msg_type"] == "stream" and "solving" in msg["content"]["text"]:

@@ -54,8 +54,11 @@ def test_every_school_exactly_once_in_every_output(norfolk_out):
     assert a.loc[a["status"] != "excluded", "cluster"].notna().all()
     layers = dict(pyogrio.list_layers(plan_dir / "plan.gpkg"))
     # the administration allocation (£2 per pupil of school age) has its own layer
-    assert {"schools", "clusters", "run", "allocations"} <= set(layers) <= {"schools", "clusters", "run", "districts",
-                                                                          "allocations"}
+    assert (
+        {"schools", "clusters", "run", "allocations"}
+        <= set(layers)
+        <= {"schools", "clusters", "run", "districts", "allocations"}
+    )
     s = gpd.read_file(plan_dir / "plan.gpkg", layer="schools")
     assert {"school_id", "name", "pupils", "cluster"} <= set(s.columns) and len(s) == 454
     c = gpd.read_file(plan_dir / "plan.gpkg", layer="clusters")
@@ -132,8 +135,11 @@ def test_bad_scenarios_name_the_key(tmp_path):
 def test_pinned_label_typo_is_named():
     nl = cg.datasets.load("nl")
     with pytest.raises(cg.DataError, match="did you mean"):
-        cg.propose(nl.schools, cg.Rules(min_schools=8, max_schools=13, pinned=["Airdrie Acadmy"]),
-                   boundary=nl.layers["authority"])
+        cg.propose(
+            nl.schools,
+            cg.Rules(min_schools=8, max_schools=13, pinned=["Airdrie Acadmy"]),
+            boundary=nl.layers["authority"],
+        )
 
 
 def _chromium():
@@ -147,13 +153,25 @@ def _chromium():
 @pytest.mark.skipif(_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium)")
 def test_html_map_renders_in_chromium(nl_out, tmp_path):
     shot = tmp_path / "shot.png"
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1000,800", "--virtual-time-budget=8000",
-           f"--screenshot={shot}", (nl_out / "map.html").as_uri()]
+    cmd = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1000,800",
+        "--virtual-time-budget=8000",
+        f"--screenshot={shot}",
+        (nl_out / "map.html").as_uri(),
+    ]
     subprocess.run(cmd, check=True, timeout=120, capture_output=True)
-    from PIL import Image
     import numpy as np
+    from PIL import Image
 
     img = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     # cluster polygons are drawn: many coloured (non-grey) pixels
@@ -176,8 +194,15 @@ def test_alternatives_are_distinct_and_ordered(tmp_path):
 
 def test_travel_cap_is_a_hard_rule():
     nl = cg.datasets.load("nl")
-    rules = cg.Rules(min_schools=8, max_schools=13, clusters=10, keep_whole="cluster", districts="penalty",
-                     pinned=list(cg.datasets.NL_KEPT), apart={"ASN": {"group": "asn"}})
+    rules = cg.Rules(
+        min_schools=8,
+        max_schools=13,
+        clusters=10,
+        keep_whole="cluster",
+        districts="penalty",
+        pinned=list(cg.datasets.NL_KEPT),
+        apart={"ASN": {"group": "asn"}},
+    )
     free = cg.propose(nl.schools, rules, boundary=nl.layers["authority"])
     capped = cg.propose(nl.schools, rules.replace(max_minutes=20.0), boundary=nl.layers["authority"])
     assert capped.run["fixed_pairs"].get("fixed_by_travel", 0) > 0
@@ -192,8 +217,15 @@ def test_travel_cap_is_a_hard_rule():
 
 def test_keep_current_weight_keeps_more_schools_with_their_cluster():
     nl = cg.datasets.load("nl")
-    rules = cg.Rules(min_schools=8, max_schools=13, clusters=10, keep_whole="feeds", districts="off",
-                     pinned=list(cg.datasets.NL_KEPT), apart={"ASN": {"group": "asn"}})
+    rules = cg.Rules(
+        min_schools=8,
+        max_schools=13,
+        clusters=10,
+        keep_whole="feeds",
+        districts="off",
+        pinned=list(cg.datasets.NL_KEPT),
+        apart={"ASN": {"group": "asn"}},
+    )
     free = cg.propose(nl.schools, rules, boundary=nl.layers["authority"])
     kept = cg.propose(nl.schools, rules.replace(keep_current_weight=1e6), boundary=nl.layers["authority"])
     assert kept.metrics["schools_moved"] <= free.metrics["schools_moved"]

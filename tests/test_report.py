@@ -40,7 +40,7 @@ def test_map_png_labels_never_overlap_and_every_cluster_is_labelled(which, reque
     fig, panels = maps.map_figure(plan)
     boxes = _label_boxes(fig)
     for i, (ta, a) in enumerate(boxes):
-        for tb, b in boxes[i + 1:]:
+        for tb, b in boxes[i + 1 :]:
             assert not a.overlaps(b), f"labels {ta} and {tb} overlap"
     drawn = plan.clusters[plan.clusters.geometry.notna()]["cluster"]
     numbers = maps.cluster_numbers(plan)
@@ -97,12 +97,25 @@ def test_polygons_partition_norfolk_and_nothing_overlaps_by_accident(norfolk_pla
 
 
 def _chromium(args, tmp_path):
-    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
-            "--disable-default-apps", "--no-pings", "--metrics-recording-only", "--disable-client-side-phishing-detection",
-            "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
-            f"--user-data-dir={tmp_path / 'profile'}",
-            '--host-resolver-rules=MAP * ~NOTFOUND', "--virtual-time-budget=5000"]
+    base = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+        "--disable-default-apps",
+        "--no-pings",
+        "--metrics-recording-only",
+        "--disable-client-side-phishing-detection",
+        "--disable-features=NetworkTimeServiceQuerying,OptimizationHints,MediaRouter,Translate",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--virtual-time-budget=5000",
+    ]
     return subprocess.run(base + args, capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -117,8 +130,11 @@ def _requests_to_other_hosts(netlog):
         text = text.rstrip(",") + "]}"
     log = json.loads(text)
     start = log["constants"]["logEventTypes"]["URL_REQUEST_START_JOB"]
-    urls = {e["params"]["url"] for e in log["events"] if e["type"] == start and "url" in e.get("params", {})
-            and e["params"].get("initiator") != "not an origin"}
+    urls = {
+        e["params"]["url"]
+        for e in log["events"]
+        if e["type"] == start and "url" in e.get("params", {}) and e["params"].get("initiator") != "not an origin"
+    }
     return sorted(u for u in urls if not u.startswith(("file:", "data:", "blob:")))
 
 
@@ -134,8 +150,10 @@ def _render(page, tmp_path, shot, min_bytes=20_000):
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
 def test_request_detector_sees_a_page_asking_the_network(tmp_path):
     page = tmp_path / "leaky.html"
-    page.write_text('<!DOCTYPE html><html><body><img src="http://tiles.example.org/1/2/3.png">'
-                    '<link rel="stylesheet" href="https://cdn.example.org/a.css"></body></html>')
+    page.write_text(
+        '<!DOCTYPE html><html><body><img src="http://tiles.example.org/1/2/3.png">'
+        '<link rel="stylesheet" href="https://cdn.example.org/a.css"></body></html>'
+    )
     _dom, requests = _render(page, tmp_path, tmp_path / "leaky.png", min_bytes=0)
     assert any("tiles.example.org" in u for u in requests) and any("cdn.example.org" in u for u in requests)
 
@@ -149,20 +167,21 @@ def test_map_html_offline_in_chromium(norfolk_plan, tmp_path):
     dom, requests = _render(page, tmp_path, tmp_path / "map-shot.png")
     assert requests == [], requests
     assert 'id="legend"' in dom
-    labels = set(re.findall(r'cg-label[^>]*>(\d+)<', dom))
+    labels = set(re.findall(r"cg-label[^>]*>(\d+)<", dom))
     numbers = maps.cluster_numbers(norfolk_plan)
     drawn = norfolk_plan.clusters[norfolk_plan.clusters.geometry.notna()]["cluster"]
     assert {str(numbers[c]) for c in drawn} <= labels
     start = dom.index('id="legend"')
-    legend = dom[start:dom.index("<hr>", start)]
+    legend = dom[start : dom.index("<hr>", start)]
     for c in norfolk_plan.clusters["cluster"]:
-        assert f'{numbers[c]}. {c.removesuffix(" cluster").replace("&", "&amp;")} (' in legend
+        assert f"{numbers[c]}. {c.removesuffix(' cluster').replace('&', '&amp;')} (" in legend
     assert dom.count("leaflet-interactive") >= len(drawn)
     # the colours match the static map
     data = json.loads(re.search(r"const D = (\{.*?\});\n", text, re.DOTALL).group(1))
     colours = maps.cluster_colours(norfolk_plan)
     assert {f["properties"]["n"]: f["properties"]["colour"] for f in data["clusters"]} == {
-        numbers[c]: colours[c] for c in drawn}
+        numbers[c]: colours[c] for c in drawn
+    }
 
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed")
@@ -183,8 +202,13 @@ def test_peer_groups_drawn_and_reported_when_the_plan_has_them(nl_plan):
     import pandas as pd
 
     placed = nl_plan.schools[nl_plan.schools["status"] == "placed"]
-    groups = pd.DataFrame({"school": placed["school_id"].iloc[:6].tolist(), "cluster": placed["cluster"].iloc[:6].tolist(),
-                           "group": [1, 1, 1, 2, 2, 2]})
+    groups = pd.DataFrame(
+        {
+            "school": placed["school_id"].iloc[:6].tolist(),
+            "cluster": placed["cluster"].iloc[:6].tolist(),
+            "group": [1, 1, 1, 2, 2, 2],
+        }
+    )
     nl_plan.groups = groups
     try:
         _fig, panels = maps.map_figure(nl_plan, insets=False)

@@ -14,8 +14,15 @@ from conftest import assert_optimum, brute_force, planar_instances, run_or_none
 
 
 def _problem(g, lo, hi, k, within=False):
-    return build_problem(g, min_weight=lo, max_weight=hi, k=k, objective="cut_edges",
-                         district="district" if within else None, district_mode="within" if within else None)
+    return build_problem(
+        g,
+        min_weight=lo,
+        max_weight=hi,
+        k=k,
+        objective="cut_edges",
+        district="district" if within else None,
+        district_mode="within" if within else None,
+    )
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -60,10 +67,20 @@ def test_rooted_cut_edges_model_matches_enumeration(inst, within, contiguity, fe
     """The Hess-model path for cut edges (roots, rooted reach), not the column method."""
     g, k, lo, hi = inst
     district = "district" if within else None
-    expect = brute_force(g, lo=lo, hi=hi, k=None if fewest else k, objective="cut_edges",
-                         district=district, fewest=fewest)
-    r = run_or_none(g, min_weight=lo, max_weight=hi, k=None if fewest else k, fewest=fewest, objective="cut_edges",
-                    contiguity=contiguity, district=district, district_mode="within" if within else None)
+    expect = brute_force(
+        g, lo=lo, hi=hi, k=None if fewest else k, objective="cut_edges", district=district, fewest=fewest
+    )
+    r = run_or_none(
+        g,
+        min_weight=lo,
+        max_weight=hi,
+        k=None if fewest else k,
+        fewest=fewest,
+        objective="cut_edges",
+        contiguity=contiguity,
+        district=district,
+        district_mode="within" if within else None,
+    )
     assert_optimum(g, r, expect, lo, hi, None if fewest else k)
     if r is not None and not within:
         assert r.formulation.startswith("hess")
@@ -75,8 +92,26 @@ def test_a_highs_presolve_solve_error_is_solved_again_without_the_faulty_rule():
     # the plan then came back as "heuristic". solvers.run solves again with that presolve rule
     # off (HiGHS#3216)
     pupils = [2, 3, 4, 5, 3, 5, 5, 9]
-    g = nx.Graph([(0, 7), (0, 6), (0, 1), (0, 2), (1, 7), (1, 3), (1, 2), (1, 5), (2, 6), (2, 5), (2, 4),
-                  (3, 7), (3, 5), (3, 4), (4, 5), (6, 7)])
+    g = nx.Graph(
+        [
+            (0, 7),
+            (0, 6),
+            (0, 1),
+            (0, 2),
+            (1, 7),
+            (1, 3),
+            (1, 2),
+            (1, 5),
+            (2, 6),
+            (2, 5),
+            (2, 4),
+            (3, 7),
+            (3, 5),
+            (3, 4),
+            (4, 5),
+            (6, 7),
+        ]
+    )
     nx.set_node_attributes(g, dict(enumerate(pupils)), "pupils")
     expect = brute_force(g, lo=6, hi=18, objective="cut_edges", fewest=True)
     r = cg.partition(g, min_weight=6, max_weight=18, fewest=True, objective="cut_edges", contiguity="flow")

@@ -53,8 +53,9 @@ def test_duplicate_id_names_both_schools():
     assert "Alpha Primary" in msg and "Beta High" in msg and "school_id" in msg
 
 
-@pytest.mark.parametrize("value,word", [("abc", "not a number"), ("-5", "negative"),
-                                        ("", "missing"), ("12.5", "whole")])
+@pytest.mark.parametrize(
+    "value,word", [("abc", "not a number"), ("-5", "negative"), ("", "missing"), ("12.5", "whole")]
+)
 def test_bad_pupils(value, word):
     e = error_of(table(pupils=["200", value, "50"]))
     (p,) = e.problems
@@ -78,8 +79,7 @@ def test_outside_boundary():
 def test_no_crs():
     e = error_of(table(), crs=None)
     assert "CRS" in str(e)
-    g = gpd.GeoDataFrame(table().drop(columns=["x", "y"]),
-                         geometry=gpd.points_from_xy([1, 2, 3], [1, 2, 3]))
+    g = gpd.GeoDataFrame(table().drop(columns=["x", "y"]), geometry=gpd.points_from_xy([1, 2, 3], [1, 2, 3]))
     with pytest.raises(DataError, match="no CRS"):
         cg.read_schools(g)
 
@@ -118,8 +118,16 @@ def test_exclusions_are_kept_with_a_reason():
 
 
 def test_gias_mapping():
-    df = pd.DataFrame({"URN": ["100"], "EstablishmentName": ["A"], "PhaseOfEducation (name)": ["Primary"],
-                       "NumberOfPupils": ["10"], "Easting": ["600000"], "Northing": ["300000"]})
+    df = pd.DataFrame(
+        {
+            "URN": ["100"],
+            "EstablishmentName": ["A"],
+            "PhaseOfEducation (name)": ["Primary"],
+            "NumberOfPupils": ["10"],
+            "Easting": ["600000"],
+            "Northing": ["300000"],
+        }
+    )
     s = cg.read_schools(df, columns="gias", crs="EPSG:27700")
     assert s.loc[0, "school_id"] == "100" and s.loc[0, "phase"] == "primary"
 

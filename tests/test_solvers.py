@@ -21,22 +21,24 @@ def knapsack() -> pulp.LpProblem:
 def test_backends_agree_and_leave_the_solver_alone(name):
     s = solvers.make(name, time_limit=30, gap=None, threads=1, seed=0, warm_start=False)
     before = dict(vars(s))
-    before_options = {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v
-                      for k, v in before.items()}
+    before_options = {
+        k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v for k, v in before.items()
+    }
     info = solvers.run(knapsack(), s)
     assert info.status == "optimal" and info.objective == pytest.approx(info.bound)
     assert isinstance(solvers.backend(knapsack(), s), solvers.Backend)
-    after = {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v
-             for k, v in vars(s).items()}
+    after = {k: list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v for k, v in vars(s).items()}
     assert after == before_options
 
 
 def test_no_highs_banner_on_stdout():
-    code = ("from clustergeo.solve.backends import solvers\n"
-            "import pulp\n"
-            "p = pulp.LpProblem('p', pulp.LpMinimize); x = pulp.LpVariable('x', 0, 1, cat='Binary')\n"
-            "p += x; p += x >= 1\n"
-            "print(solvers.version('highs'))\n"
-            "print(solvers.run(p, solvers.make('highs', time_limit=5, gap=None, threads=1, seed=0)).status)\n")
+    code = (
+        "from clustergeo.solve.backends import solvers\n"
+        "import pulp\n"
+        "p = pulp.LpProblem('p', pulp.LpMinimize); x = pulp.LpVariable('x', 0, 1, cat='Binary')\n"
+        "p += x; p += x >= 1\n"
+        "print(solvers.version('highs'))\n"
+        "print(solvers.run(p, solvers.make('highs', time_limit=5, gap=None, threads=1, seed=0)).status)\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "Copyright" not in out and out.splitlines()[-1] == "optimal"

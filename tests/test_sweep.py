@@ -70,8 +70,9 @@ def test_local_pool_matches_each_task_alone(pool_run, alone):
         folder = out / row["plan"]
         assert (folder / "result.json").exists()
         if row["status"] == "solved":
-            assert {"plan.gpkg", "assignment.csv", "clusters.csv", "plan.json", "summary.txt"} <= \
-                {p.name for p in folder.iterdir()}
+            assert {"plan.gpkg", "assignment.csv", "clusters.csv", "plan.json", "summary.txt"} <= {
+                p.name for p in folder.iterdir()
+            }
             # every school once, in the same cluster as the solve on its own
             a = pd.read_csv(folder / "assignment.csv")
             assert a["school_id"].is_unique
@@ -85,22 +86,39 @@ def test_local_pool_matches_each_task_alone(pool_run, alone):
 def test_rerun_solves_nothing_again(pool_run):
     out, first = pool_run
     stamps = {p: p.stat().st_mtime_ns for p in out.glob("plans/*/result.json")}
-    again = sweep("north-lanarkshire", GRID, rules=RULES, out=out, workers=2, maps=False, progress=False,
-                  runner=must_not_run)
+    again = sweep(
+        "north-lanarkshire", GRID, rules=RULES, out=out, workers=2, maps=False, progress=False, runner=must_not_run
+    )
     assert again.ran == 0 and again.skipped == 4
     assert {p: p.stat().st_mtime_ns for p in out.glob("plans/*/result.json")} == stamps
     pd.testing.assert_frame_equal(again.table, first.table)
     # a changed rule is a new task: only it is solved
     streamed = []
-    more = sweep("north-lanarkshire", {"min_schools": [7, 8], "max_schools": [12, 13, 14]}, rules=RULES, out=out,
-                 workers=1, maps=False, progress=False, on_result=streamed.append)
+    more = sweep(
+        "north-lanarkshire",
+        {"min_schools": [7, 8], "max_schools": [12, 13, 14]},
+        rules=RULES,
+        out=out,
+        workers=1,
+        maps=False,
+        progress=False,
+        on_result=streamed.append,
+    )
     assert more.ran == 2 and more.skipped == 4 and len(streamed) == 6
 
 
 def test_pool_worker_killed_mid_task_is_retried(tmp_path, alone):
     # task 2's worker dies once (tried again, solved); task 3's every time (failed); 1 and 4 go on
-    res = sweep("north-lanarkshire", GRID, rules=RULES, out=tmp_path, workers=2, maps=False, progress=False,
-                runner=kill_twice_and_always)
+    res = sweep(
+        "north-lanarkshire",
+        GRID,
+        rules=RULES,
+        out=tmp_path,
+        workers=2,
+        maps=False,
+        progress=False,
+        runner=kill_twice_and_always,
+    )
     t = res.table.set_index("number")
     assert t.loc[2, "attempts"] == 2 and t.loc[2, "status"] == alone[2]["status"]
     assert t.loc[3, "status"] == "failed" and t.loc[3, "attempts"] == 2
@@ -121,8 +139,14 @@ def dask_client():
 
     # no retries by the scheduler itself: a worker's death reaches the sweep as KilledWorker at once
     with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
-        cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, host="127.0.0.1",
-                                           dashboard_address=None, memory_limit="4GiB")
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            processes=True,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+            memory_limit="4GiB",
+        )
         client = distributed.Client(cluster)
         yield client
         client.close()
@@ -130,13 +154,28 @@ def dask_client():
 
 
 def test_dask_local_cluster_matches_each_task_alone(dask_client, tmp_path, alone):
-    res = sweep("north-lanarkshire", GRID, rules=RULES, out=tmp_path, executor=dask_client.get_executor(),
-                maps=False, progress=False)
+    res = sweep(
+        "north-lanarkshire",
+        GRID,
+        rules=RULES,
+        out=tmp_path,
+        executor=dask_client.get_executor(),
+        maps=False,
+        progress=False,
+    )
     _same_as_alone(res, alone)
     assert res.table["worker"].nunique() == 2  # both Dask workers took tasks
     # a killed Dask worker: the scheduler reports KilledWorker, the sweep tries the task again
-    res = sweep("north-lanarkshire", GRID, rules=RULES, out=tmp_path / "killed", executor=dask_client,
-                maps=False, progress=False, runner=kill_first_attempt)
+    res = sweep(
+        "north-lanarkshire",
+        GRID,
+        rules=RULES,
+        out=tmp_path / "killed",
+        executor=dask_client,
+        maps=False,
+        progress=False,
+        runner=kill_first_attempt,
+    )
     t = res.table.set_index("number")
     assert t.loc[2, "attempts"] == 2 and t.loc[2, "status"] == alone[2]["status"]
     _same_as_alone(res, alone)
@@ -151,9 +190,11 @@ def test_sweep_files_are_checked_strictly(tmp_path):
         'scenario = "north-lanarkshire"\n[grid]\nmin_skools = [7, 8]\n': "min_skools",
         'scenario = "north-lanarkshire"\ncolour = 1\n[grid]\nmin_schools = [7]\n': "colour",
         'scenario = "north-lanarkshire"\n[grid]\nmin_schools = 7\n': "min_schools",
-        'scenario = "north-lanarkshire"\n[grid]\n"min_schools,max_schools" = [[7, 9], [8]]\n': "min_schools,max_schools",
+        ('scenario = "north-lanarkshire"\n[grid]\n"min_schools,max_schools" = [[7, 9], [8]]\n'): (
+            "min_schools,max_schools"
+        ),
         'scenario = "north-lanarkshire"\n[solver]\ntime_limit = -1\n[grid]\nmin_schools = [7]\n': "time_limit",
-        '[grid]\nmin_schools = [7]\n': "scenario",
+        "[grid]\nmin_schools = [7]\n": "scenario",
         'scenario = "north-lanarkshire"\n': "grid",
     }
     for i, (text, key) in enumerate(cases.items()):
@@ -167,8 +208,10 @@ def test_sweep_files_are_checked_strictly(tmp_path):
 
 def test_cli_sweep(tmp_path, capsys):
     p = tmp_path / "nl.toml"
-    p.write_text('scenario = "north-lanarkshire"\n[rules]\nclusters = [8, 16]\n[grid]\n'
-                 '"min_schools,max_schools" = [[8, 13], [8, 12]]\n')
+    p.write_text(
+        'scenario = "north-lanarkshire"\n[rules]\nclusters = [8, 16]\n[grid]\n'
+        '"min_schools,max_schools" = [[8, 13], [8, 12]]\n'
+    )
     assert main(["sweep", str(p), "--out", str(tmp_path / "out"), "--workers", "1", "--no-maps"]) == 0
     text = capsys.readouterr().out
     assert "2 tasks (2 solved now, 0 kept from before)" in text and "infeasible" in text

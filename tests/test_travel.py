@@ -20,9 +20,18 @@ def helsinki_schools():
         if o.tags.get("amenity") in ("school", "college") and o.is_way():
             pts = [(n.lon, n.lat) for n in o.nodes if n.location.valid()]
             lon, lat = np.mean(pts, axis=0)
-            rows.append({"school_id": str(o.id), "name": o.tags.get("name"), "phase": "secondary",
-                         "pupils": 100, "lon": lon, "lat": lat})
+            rows.append(
+                {
+                    "school_id": str(o.id),
+                    "name": o.tags.get("name"),
+                    "phase": "secondary",
+                    "pupils": 100,
+                    "lon": lon,
+                    "lat": lat,
+                }
+            )
     import pandas as pd
+
     return cg.read_schools(pd.DataFrame(rows))
 
 
@@ -42,8 +51,9 @@ def test_road_times_on_real_helsinki_network(network, tmp_path, monkeypatch):
     off = ~np.eye(len(s), dtype=bool)
     assert (m[off] > 0).all()
     # no faster than 60 km/h as the crow flies, and no pair unreachable in this extract
-    straight = np.hypot(*(np.subtract.outer(getattr(s.geometry, c).to_numpy(),
-                                            getattr(s.geometry, c).to_numpy()) for c in "xy"))
+    straight = np.hypot(
+        *(np.subtract.outer(getattr(s.geometry, c).to_numpy(), getattr(s.geometry, c).to_numpy()) for c in "xy")
+    )
     assert (straight[off] / 1000 / (m[off] / 60) < 60).all()
     assert tt.details["unreachable_pairs"] == 0
     assert tt.details["snap_m"].max() < 300
@@ -88,10 +98,21 @@ def test_estimate_speed_depends_on_trip_and_setting():
     long_rural = (road > 20) & (rural[:, None] | rural[None, :])
     assert long_rural.any() and (tt.minutes[long_rural] < flat.minutes[long_rural]).all()
     # a 44 km road trip out of town: 3.9 km at the short-trip speed, the rest at the DfT average
-    expect = 60 * (travel.SHORT_TRIP_KM / cg.settings.speed_kmh + (44 - travel.SHORT_TRIP_KM) / travel.LONG_TRIP_SPEED_KMH)
+    expect = 60 * (
+        travel.SHORT_TRIP_KM / cg.settings.speed_kmh + (44 - travel.SHORT_TRIP_KM) / travel.LONG_TRIP_SPEED_KMH
+    )
     assert 60 < expect < 75
-    assert list(travel.is_rural(["(England/Wales) Urban city and town", "(England/Wales) Rural village",
-                                 "Large urban areas", "Accessible small towns", None])) == [False, True, False, True, False]
+    assert list(
+        travel.is_rural(
+            [
+                "(England/Wales) Urban city and town",
+                "(England/Wales) Rural village",
+                "Large urban areas",
+                "Accessible small towns",
+                None,
+            ]
+        )
+    ) == [False, True, False, True, False]
 
 
 def test_calibration_figures():

@@ -38,12 +38,22 @@ import pandas as pd
 
 from .errors import DataError, Problem, RulesError
 
-METHODS = {"hamilton": "hamilton", "largest-remainder": "hamilton", "largest_remainder": "hamilton",
-           "webster": "webster", "sainte-lague": "webster", "sainte-laguë": "webster",
-           "huntington-hill": "huntington-hill", "huntington_hill": "huntington-hill", "hill": "huntington-hill"}
-METHOD_TEXT = {"hamilton": "Hamilton's largest-remainder method (each within its quota)",
-               "webster": "Webster's (Sainte-Laguë) divisor method (no cluster loses when the total grows)",
-               "huntington-hill": "the Huntington-Hill divisor method (every cluster at least one)"}
+METHODS = {
+    "hamilton": "hamilton",
+    "largest-remainder": "hamilton",
+    "largest_remainder": "hamilton",
+    "webster": "webster",
+    "sainte-lague": "webster",
+    "sainte-laguë": "webster",
+    "huntington-hill": "huntington-hill",
+    "huntington_hill": "huntington-hill",
+    "hill": "huntington-hill",
+}
+METHOD_TEXT = {
+    "hamilton": "Hamilton's largest-remainder method (each within its quota)",
+    "webster": "Webster's (Sainte-Laguë) divisor method (no cluster loses when the total grows)",
+    "huntington-hill": "the Huntington-Hill divisor method (every cluster at least one)",
+}
 UNITS = ("posts", "pounds")
 PENCE_PER_POUND = 100
 #: Cluster kinds in a plan's cluster table.
@@ -51,20 +61,26 @@ KINDS = ("geographic", "pinned", "apart")
 #: Measures every plan has: counted, not read from a column.
 BUILT_IN = {"schools": "schools", "clusters": "an equal share for every cluster"}
 #: How measures read in the formula sentence: (plural, singular).
-LABELS = {"pupils": ("pupils", "pupil"), "schools": ("schools", "school"), "clusters": ("clusters", "cluster"),
-          "asn_pupils": ("pupils with an additional support need", "pupil with an additional support need"),
-          "simd_q1_pupils": ("pupils in SIMD quintile 1", "pupil in SIMD quintile 1"),
-          "fsm_pupils": ("pupils eligible for free school meals", "pupil eligible for free school meals"),
-          "fsm_p6_s6_pupils": ("P6-S6 pupils registered for free school meals",
-                               "P6-S6 pupil registered for free school meals"),
-          "school_age_pupils": ("pupils of school age", "pupil of school age"),
-          "teacher_fte": ("teachers (FTE)", "teacher (FTE)")}
+LABELS = {
+    "pupils": ("pupils", "pupil"),
+    "schools": ("schools", "school"),
+    "clusters": ("clusters", "cluster"),
+    "asn_pupils": ("pupils with an additional support need", "pupil with an additional support need"),
+    "simd_q1_pupils": ("pupils in SIMD quintile 1", "pupil in SIMD quintile 1"),
+    "fsm_pupils": ("pupils eligible for free school meals", "pupil eligible for free school meals"),
+    "fsm_p6_s6_pupils": (
+        "P6-S6 pupils registered for free school meals",
+        "P6-S6 pupil registered for free school meals",
+    ),
+    "school_age_pupils": ("pupils of school age", "pupil of school age"),
+    "teacher_fte": ("teachers (FTE)", "teacher (FTE)"),
+}
 #: Keys of an ``[[allocations]]`` table in a scenario file.
-SCENARIO_KEYS = {"name", "unit", "total", "by", "rates", "per_cluster", "method", "minimum", "maximum",
-                 "kinds", "note"}
+SCENARIO_KEYS = {"name", "unit", "total", "by", "rates", "per_cluster", "method", "minimum", "maximum", "kinds", "note"}
 
 
 # --------------------------------------------------------------------------- apportionment
+
 
 def _fraction(x: Any) -> Fraction:
     return x if isinstance(x, Fraction) else Fraction(str(x)) if isinstance(x, (float, Decimal, str)) else Fraction(x)
@@ -77,8 +93,9 @@ def _priority(method: str, w: Fraction, s: int) -> Fraction:
     return w * w / (s * (s + 1))
 
 
-def _divisor(weights: list[Fraction], total: int, method: str, lo: list[int], hi: list[int | None],
-             rank: list[int]) -> list[int]:
+def _divisor(
+    weights: list[Fraction], total: int, method: str, lo: list[int], hi: list[int | None], rank: list[int]
+) -> list[int]:
     """The top ``total`` seat claims in one global order (so larger totals only add seats)."""
     n = len(weights)
     W = sum(weights)
@@ -107,6 +124,7 @@ def _divisor(weights: list[Fraction], total: int, method: str, lo: list[int], hi
 
 def _bounded_quotas(w: list[Fraction], total: int, lo: list[int], hi: list[int | None]) -> list[Fraction]:
     """Quotas ``clamp(x * w_i, lo_i, hi_i)`` with the one scale ``x`` that makes them add up to ``total``."""
+
     def clamp(i: int, x: Fraction) -> Fraction:
         v = max(Fraction(lo[i]), x * w[i])
         return v if hi[i] is None else min(v, Fraction(hi[i]))
@@ -114,14 +132,19 @@ def _bounded_quotas(w: list[Fraction], total: int, lo: list[int], hi: list[int |
     def f(x: Fraction) -> Fraction:
         return sum((clamp(i, x) for i in range(len(w))), Fraction(0))
 
-    points = sorted({Fraction(0)} | {Fraction(b) / w[i] for i in range(len(w)) if w[i] > 0
-                                     for b in (lo[i], hi[i]) if b is not None})
+    points = sorted(
+        {Fraction(0)} | {Fraction(b) / w[i] for i in range(len(w)) if w[i] > 0 for b in (lo[i], hi[i]) if b is not None}
+    )
     zero = [i for i in range(len(w)) if w[i] == 0]
     if zero and all(hi[i] is not None for i in range(len(w)) if w[i] > 0) and f(points[-1]) < total:
         # the weighted clusters are full: the clusters with no weight share the rest equally
         full = [clamp(i, points[-1]) for i in range(len(w))]
-        rest = _bounded_quotas([Fraction(1)] * len(zero), total - int(sum(full[i] for i in range(len(w)) if w[i] > 0)),
-                               [lo[i] for i in zero], [hi[i] for i in zero])
+        rest = _bounded_quotas(
+            [Fraction(1)] * len(zero),
+            total - int(sum(full[i] for i in range(len(w)) if w[i] > 0)),
+            [lo[i] for i in zero],
+            [hi[i] for i in zero],
+        )
         for i, v in zip(zero, rest):
             full[i] = v
         return full
@@ -149,8 +172,14 @@ def _hamilton(quotas: list[Fraction], total: int, lo: list[int], hi: list[int | 
     return s
 
 
-def apportion(weights: Sequence[Any], total: int, *, method: str = "webster", minimum: int | Sequence[int] = 0,
-              maximum: int | Sequence[int | None] | None = None) -> list[int]:
+def apportion(
+    weights: Sequence[Any],
+    total: int,
+    *,
+    method: str = "webster",
+    minimum: int | Sequence[int] = 0,
+    maximum: int | Sequence[int | None] | None = None,
+) -> list[int]:
     """Whole numbers in proportion to ``weights`` adding up exactly to ``total``.
 
     Parameters
@@ -186,8 +215,10 @@ def apportion(weights: Sequence[Any], total: int, *, method: str = "webster", mi
     if m == "huntington-hill":
         lo = [max(v, 1) for v in lo]
     if sum(lo) > total:
-        raise RulesError(f"the minimum{' (Huntington-Hill: 1 each)' if m == 'huntington-hill' else ''} "
-                         f"needs {sum(lo)} for {n} clusters, more than the total {total}: lower it or raise the total")
+        raise RulesError(
+            f"the minimum{' (Huntington-Hill: 1 each)' if m == 'huntington-hill' else ''} "
+            f"needs {sum(lo)} for {n} clusters, more than the total {total}: lower it or raise the total"
+        )
     if all(h is not None for h in hi) and sum(hi) < total:  # type: ignore[arg-type]
         raise RulesError(f"the maximum allows only {sum(hi)} for {n} clusters, less than the total {total}")  # type: ignore
     rank = sorted(range(n), key=lambda i: -w[i])
@@ -200,12 +231,15 @@ def apportion(weights: Sequence[Any], total: int, *, method: str = "webster", mi
 def _method(method: str) -> str:
     m = METHODS.get(str(method).lower())
     if m is None:
-        raise RulesError(f"method {method!r} is not an apportionment method; use one of "
-                         "'webster' (default), 'hamilton' or 'huntington-hill'")
+        raise RulesError(
+            f"method {method!r} is not an apportionment method; use one of "
+            "'webster' (default), 'hamilton' or 'huntington-hill'"
+        )
     return m
 
 
 # --------------------------------------------------------------------------- allocations
+
 
 @dataclass
 class Allocation:
@@ -226,8 +260,14 @@ class Allocation:
 
     def to_record(self) -> dict[str, Any]:
         """What the run record keeps of it."""
-        return {"name": self.name, "unit": self.unit, "total": self.total, "method": self.method,
-                "formula": self.formula, **self.spec}
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "total": self.total,
+            "method": self.method,
+            "formula": self.formula,
+            **self.spec,
+        }
 
 
 def _schools_of(plan: Any) -> pd.DataFrame:
@@ -267,16 +307,31 @@ def measures(plan: Any, names: Sequence[str], *, kinds: Sequence[str] | None = N
         if name in BUILT_IN:
             continue
         if name not in s.columns or not pd.api.types.is_numeric_dtype(s[name]):
-            raise RulesError(f"measure {name!r} is not a number column of the schools table; measures: "
-                             f"{sorted(set(numeric) | set(BUILT_IN))}")
+            raise RulesError(
+                f"measure {name!r} is not a number column of the schools table; measures: "
+                f"{sorted(set(numeric) | set(BUILT_IN))}"
+            )
         missing = s[s[name].isna()]
         if len(missing):
-            raise DataError([Problem("measure is missing", column=name, school=f"{r.school_id} {r.get('name', '')}",
-                                     fix="fill it in (0 if none)") for _, r in missing.iterrows()])
+            raise DataError(
+                [
+                    Problem(
+                        "measure is missing",
+                        column=name,
+                        school=f"{r.school_id} {r.get('name', '')}",
+                        fix="fill it in (0 if none)",
+                    )
+                    for _, r in missing.iterrows()
+                ]
+            )
         negative = s[s[name] < 0]
         if len(negative):
-            raise DataError([Problem("measure is negative", column=name, school=str(r.school_id), fix="use counts >= 0")
-                             for _, r in negative.iterrows()])
+            raise DataError(
+                [
+                    Problem("measure is negative", column=name, school=str(r.school_id), fix="use counts >= 0")
+                    for _, r in negative.iterrows()
+                ]
+            )
     for name in names:
         if name == "schools":
             table[name] = table["cluster"].map(s.groupby("cluster").size()).fillna(0).astype(int)
@@ -310,8 +365,20 @@ def _label(measure: str, singular: int) -> str:
     return LABELS[measure][singular] if measure in LABELS else measure.replace("_", " ")
 
 
-def _sentence(name: str, unit: str, total_units: int, table: pd.DataFrame, method: str, per_cluster: Fraction,
-              rates: dict, by: dict, lo: float, hi: float | None, note: str, exact: bool) -> str:
+def _sentence(
+    name: str,
+    unit: str,
+    total_units: int,
+    table: pd.DataFrame,
+    method: str,
+    per_cluster: Fraction,
+    rates: dict,
+    by: dict,
+    lo: float,
+    hi: float | None,
+    note: str,
+    exact: bool,
+) -> str:
     def amount(u: Any) -> str:
         return _fmt(Fraction(u) / PENCE_PER_POUND, unit) if unit == "pounds" else f"{u} post{'s' * (u != 1)}"
 
@@ -331,10 +398,21 @@ def _sentence(name: str, unit: str, total_units: int, table: pd.DataFrame, metho
     return f"{what}, rounded {rounding}" + (f" {note}" if note else "")
 
 
-def allocate(plan: Any, *, total: float | None = None, by: Mapping[str, float] | None = None,
-             rates: Mapping[str, float] | None = None, per_cluster: float = 0, method: str = "webster",
-             minimum: float = 0, maximum: float | None = None, unit: str = "posts", name: str = "posts",
-             kinds: Sequence[str] | None = None, note: str = "") -> Allocation:
+def allocate(
+    plan: Any,
+    *,
+    total: float | None = None,
+    by: Mapping[str, float] | None = None,
+    rates: Mapping[str, float] | None = None,
+    per_cluster: float = 0,
+    method: str = "webster",
+    minimum: float = 0,
+    maximum: float | None = None,
+    unit: str = "posts",
+    name: str = "posts",
+    kinds: Sequence[str] | None = None,
+    note: str = "",
+) -> Allocation:
     """Share whole posts, or money to the penny, among a plan's clusters by a stated formula.
 
     Parameters
@@ -410,11 +488,15 @@ def allocate(plan: Any, *, total: float | None = None, by: Mapping[str, float] |
         total_units = int(exact)
     rest = Fraction(total_units) - fixed_sum
     if rest < 0 and abs(rest) >= 1:
-        raise RulesError(f"key 'total': the per_cluster and rates parts need {_fmt(fixed_sum / scale, unit)}, more "
-                         f"than the total {_fmt(Fraction(total_units, scale), unit)}; raise the total")
+        raise RulesError(
+            f"key 'total': the per_cluster and rates parts need {_fmt(fixed_sum / scale, unit)}, more "
+            f"than the total {_fmt(Fraction(total_units, scale), unit)}; raise the total"
+        )
     if rest > 0 and not by_w and total is not None:
-        raise RulesError(f"key 'by': {_fmt(rest / scale, unit)} of the total is left after the fixed parts: "
-                         "say how to share it (by = {...}) or lower the total")
+        raise RulesError(
+            f"key 'by': {_fmt(rest / scale, unit)} of the total is left after the fixed parts: "
+            "say how to share it (by = {...}) or lower the total"
+        )
     if by_w:
         wsum = sum(by_w.values())
         col_sum = {c: sum(values[c], Fraction(0)) for c in by_w}
@@ -441,8 +523,14 @@ def allocate(plan: Any, *, total: float | None = None, by: Mapping[str, float] |
         out["amount"] = got
     exact = all(q.denominator == 1 and q == g for q, g in zip(quotas, got))
     formula = _sentence(name, unit, total_units, out, m, per, rate_w, by_w, minimum, maximum, note, exact)
-    spec = {"by": {k: float(v) for k, v in by_w.items()}, "rates": {k: float(v) for k, v in rate_w.items()},
-            "per_cluster": float(per), "minimum": minimum, "maximum": maximum, "kinds": list(kinds or KINDS)}
+    spec = {
+        "by": {k: float(v) for k, v in by_w.items()},
+        "rates": {k: float(v) for k, v in rate_w.items()},
+        "per_cluster": float(per),
+        "minimum": minimum,
+        "maximum": maximum,
+        "kinds": list(kinds or KINDS),
+    }
     total_out: int | float = total_units if unit == "posts" else float(Decimal(total_units) / PENCE_PER_POUND)
     return Allocation(name, unit, total_out, m, formula, out, spec)
 
@@ -466,7 +554,9 @@ def attach(plan: Any, allocations: Sequence[Allocation]) -> Any:
     tables = [] if old is None else [old[~old["allocation"].isin(names)]]
     records = [r for r in plan.run.get("allocations", []) if r["name"] not in names]
     tables += [a.table for a in allocations]
-    plan.allocations = pd.concat([t for t in tables if len(t)], ignore_index=True) if any(len(t) for t in tables) else None
+    plan.allocations = (
+        pd.concat([t for t in tables if len(t)], ignore_index=True) if any(len(t) for t in tables) else None
+    )
     plan.run["allocations"] = records + [a.to_record() for a in allocations]
     return plan
 
@@ -477,8 +567,9 @@ def summary_lines(table: pd.DataFrame, records: Sequence[Mapping[str, Any]]) -> 
     for rec in records:
         lines.append(f"    {rec['formula']}")
         rows = table[table["allocation"] == rec["name"]]
-        got = "; ".join(f"{r.cluster} {_fmt(r.amount, r.unit) if r.unit == 'pounds' else int(r.amount)}"
-                        for r in rows.itertuples())
+        got = "; ".join(
+            f"{r.cluster} {_fmt(r.amount, r.unit) if r.unit == 'pounds' else int(r.amount)}" for r in rows.itertuples()
+        )
         lines.append(f"      {got}")
     return lines
 
@@ -494,9 +585,11 @@ def read_section(items: Any, where: str) -> list[dict[str, Any]]:
             raise RulesError(f"{at}: must be a table of keys")
         bad = sorted(set(item) - SCENARIO_KEYS)
         if bad:
-            raise RulesError(f"{at}: unknown key {', '.join(map(repr, bad))}; allowed: {', '.join(sorted(SCENARIO_KEYS))}")
+            raise RulesError(
+                f"{at}: unknown key {', '.join(map(repr, bad))}; allowed: {', '.join(sorted(SCENARIO_KEYS))}"
+            )
         if "name" not in item or not isinstance(item["name"], str):
-            raise RulesError(f"{at}: needs name = \"...\" (what is allocated)")
+            raise RulesError(f'{at}: needs name = "..." (what is allocated)')
         for key in ("by", "rates"):
             if key in item and not isinstance(item[key], dict):
                 raise RulesError(f"{at}: key '{key}' must be a table of measure = weight")

@@ -13,11 +13,18 @@ import networkx as nx
 import pandas as pd
 
 
-def check_partition(graph: nx.Graph, assignment: Mapping[Hashable, Hashable], *,
-                    bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
-                    k: int | tuple[int, int] | str | None = None, contiguous: bool = True,
-                    district: str | None = None, district_mode: str | None = None,
-                    division: str | None = None, division_mode: str | None = None) -> list[str]:
+def check_partition(
+    graph: nx.Graph,
+    assignment: Mapping[Hashable, Hashable],
+    *,
+    bounds: Mapping[str, tuple[float | None, float | None]] | None = None,
+    k: int | tuple[int, int] | str | None = None,
+    contiguous: bool = True,
+    district: str | None = None,
+    district_mode: str | None = None,
+    division: str | None = None,
+    division_mode: str | None = None,
+) -> list[str]:
     """Every way ``assignment`` (node -> cluster) breaks the rules, in words. Empty if none."""
     out: list[str] = []
     nodes = set(graph.nodes)
@@ -149,7 +156,7 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
         extra = active[(active["cluster"] == label) & ~active["school_id"].isin(cur["school_id"])]
         for sid in extra["school_id"]:
             out.append(f"school {sid} was added to pinned cluster {label!r}")
-    for name in (rules.get("apart") or {}):
+    for name in rules.get("apart") or {}:
         if not (active.loc[active["cluster"] == name, "status"] == "apart").all():
             out.append(f"apart cluster {name!r} holds schools that are not apart")
     # the cluster table agrees with the schools table
@@ -157,8 +164,10 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
         totals = active.groupby("cluster")["pupils"].sum()
         for _, row in clusters.iterrows():
             if int(totals.get(row["cluster"], -1)) != int(row["pupils"]):
-                out.append(f"cluster table says {row['cluster']!r} has {row['pupils']} pupils; schools add up to "
-                           f"{int(totals.get(row['cluster'], 0))}")
+                out.append(
+                    f"cluster table says {row['cluster']!r} has {row['pupils']} pupils; schools add up to "
+                    f"{int(totals.get(row['cluster'], 0))}"
+                )
         missing = set(totals.index) - set(clusters["cluster"])
         for lab in sorted(missing):
             out.append(f"cluster {lab!r} is missing from the cluster table")
@@ -174,8 +183,9 @@ def _cell(v) -> str | None:
     return None if v is None or (isinstance(v, float) and v != v) or v == "" else str(v)
 
 
-def compare_assignments(expected: pd.DataFrame, got: pd.DataFrame, *, names: Mapping[str, str],
-                        expected_in: str, got_in: str) -> list[str]:
+def compare_assignments(
+    expected: pd.DataFrame, got: pd.DataFrame, *, names: Mapping[str, str], expected_in: str, got_in: str
+) -> list[str]:
     """Every school that ``got`` (``school_id, cluster, status``) places differently from
     ``expected``, or lists twice, or lacks, or adds: each named, in words.
 
@@ -193,8 +203,10 @@ def compare_assignments(expected: pd.DataFrame, got: pd.DataFrame, *, names: Map
     got_ids = got["school_id"].astype(str)
     for sid in sorted(set(got_ids[got_ids.duplicated()])):
         out.append(f"{_who(sid, names)} appears more than once in {got_in}")
-    want = {str(s): (_cell(c), _cell(st)) for s, c, st in zip(expected["school_id"], expected["cluster"],
-                                                            expected["status"])}
+    want = {
+        str(s): (_cell(c), _cell(st))
+        for s, c, st in zip(expected["school_id"], expected["cluster"], expected["status"])
+    }
     have = {str(s): (_cell(c), _cell(st)) for s, c, st in zip(got_ids, got["cluster"], got["status"])}
     for sid in sorted(set(want) | set(have)):
         if sid not in have:
@@ -202,8 +214,9 @@ def compare_assignments(expected: pd.DataFrame, got: pd.DataFrame, *, names: Map
         elif sid not in want:
             out.append(f"{_who(sid, names)} is in {got_in} but not in {expected_in} (an unknown school)")
         elif have[sid][0] != want[sid][0]:
-            out.append(f"{_who(sid, names)} moved from cluster {want[sid][0]!r} ({expected_in}) to "
-                       f"{have[sid][0]!r} ({got_in})")
+            out.append(
+                f"{_who(sid, names)} moved from cluster {want[sid][0]!r} ({expected_in}) to {have[sid][0]!r} ({got_in})"
+            )
         elif have[sid][1] != want[sid][1]:
             out.append(f"{_who(sid, names)} has status {have[sid][1]!r} in {got_in}, {want[sid][1]!r} in {expected_in}")
     return out
@@ -242,19 +255,28 @@ def check_cluster_table(table: pd.DataFrame, schools: pd.DataFrame, *, where: st
                 out.append(f"{where}: cluster {lab!r} has {what} {row[what]!r}, not a number")
                 continue
             if value != float(total[lab]):
-                out.append(f"{where} says cluster {lab!r} has {value:,.0f} {what}; its schools add up to "
-                           f"{float(total[lab]):,.0f}")
+                out.append(
+                    f"{where} says cluster {lab!r} has {value:,.0f} {what}; its schools add up to "
+                    f"{float(total[lab]):,.0f}"
+                )
     for lab in sorted(set(count.index.astype(str)) - set(listed)):
         out.append(f"cluster {lab!r} is missing from {where}")
     return out
 
 
-def check_groups(groups: pd.DataFrame, schools: pd.DataFrame, *, phase: str = "primary",
-                 sizes: tuple[int, ...] | list[int] = (3, 4), unsplittable: str = "share",
-                 clusters: list | None = None) -> list[str]:
+def check_groups(
+    groups: pd.DataFrame,
+    schools: pd.DataFrame,
+    *,
+    phase: str = "primary",
+    sizes: tuple[int, ...] | list[int] = (3, 4),
+    unsplittable: str = "share",
+    clusters: list | None = None,
+) -> list[str]:
     """Every way a peer-group table breaks its rules, in words. Empty if none.
 
-    ``groups`` has ``school`` (the school id), ``cluster``, ``group`` (and ``exception``); ``schools`` the plan's schools
+    ``groups`` has ``school`` (the school id), ``cluster``, ``group`` (and ``exception``); ``schools``
+    the plan's schools
     (``school_id, cluster, phase, status``). Checked: every school of ``phase`` in a grouped cluster
     is in exactly one group and nothing else is; each group's size is allowed and its schools share
     one cluster, unless the group is an exception of the option named (``shared`` with
@@ -297,8 +319,9 @@ def check_groups(groups: pd.DataFrame, schools: pd.DataFrame, *, phase: str = "p
     return out
 
 
-def check_allocation(table: pd.DataFrame, *, total: float, minimum: float = 0, maximum: float | None = None,
-                     unit: str = "posts") -> list[str]:
+def check_allocation(
+    table: pd.DataFrame, *, total: float, minimum: float = 0, maximum: float | None = None, unit: str = "posts"
+) -> list[str]:
     """Every way one allocation's table breaks its terms, in words. Empty if none.
 
     ``table`` has ``cluster`` and ``amount`` (posts, or pounds). Checked: whole posts (whole pence
@@ -326,20 +349,30 @@ def check_allocation(table: pd.DataFrame, *, total: float, minimum: float = 0, m
     return out
 
 
-def check_inside(groups: pd.DataFrame | None, allocations: pd.DataFrame | None, schools: pd.DataFrame,
-                 run: Mapping) -> list[str]:
+def check_inside(
+    groups: pd.DataFrame | None, allocations: pd.DataFrame | None, schools: pd.DataFrame, run: Mapping
+) -> list[str]:
     """Check a plan's peer groups and allocations against the terms its run record holds."""
     out: list[str] = []
     spec = run.get("peer_groups")
     if groups is not None and spec:
-        out += check_groups(groups, schools, phase=spec["phase"], sizes=tuple(spec["sizes"]),
-                            unsplittable=spec["unsplittable"], clusters=[c["cluster"] for c in spec["clusters"]])
+        out += check_groups(
+            groups,
+            schools,
+            phase=spec["phase"],
+            sizes=tuple(spec["sizes"]),
+            unsplittable=spec["unsplittable"],
+            clusters=[c["cluster"] for c in spec["clusters"]],
+        )
     for rec in run.get("allocations") or []:
         rows = allocations[allocations["allocation"] == rec["name"]] if allocations is not None else pd.DataFrame()
         if rows.empty:
             out.append(f"allocation {rec['name']!r} has no rows")
             continue
-        out += [f"allocation {rec['name']!r}: {p}" for p in
-                check_allocation(rows, total=rec["total"], minimum=rec.get("minimum") or 0,
-                                 maximum=rec.get("maximum"), unit=rec["unit"])]
+        out += [
+            f"allocation {rec['name']!r}: {p}"
+            for p in check_allocation(
+                rows, total=rec["total"], minimum=rec.get("minimum") or 0, maximum=rec.get("maximum"), unit=rec["unit"]
+            )
+        ]
     return out

@@ -1,4 +1,5 @@
-"""The command line: ``clustergeo solve | sweep | check | compare | report | schools | scenarios | calibrate | groups | allocate``."""
+"""The command line: ``clustergeo solve | sweep | check | compare | report | schools | scenarios |
+calibrate | groups | allocate``."""
 
 from __future__ import annotations
 
@@ -21,8 +22,14 @@ EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT, the shell's convention)
 #: Printed tables fit a terminal this wide (characters).
 TABLE_WIDTH = 100
 #: Short headings for printed tables.
-HEADINGS = {"mean_minutes_to_hub": "mean min", "max_minutes_to_hub": "max min", "current_clusters": "current",
-            "pinned_clusters": "pinned", "apart_clusters": "apart", "district_splits": "cross districts"}
+HEADINGS = {
+    "mean_minutes_to_hub": "mean min",
+    "max_minutes_to_hub": "max min",
+    "current_clusters": "current",
+    "pinned_clusters": "pinned",
+    "apart_clusters": "apart",
+    "district_splits": "cross districts",
+}
 
 
 def _print_table(df, limit: int = 60, *, index: bool = False) -> None:
@@ -56,8 +63,9 @@ def _progress(r) -> None:
     print(f"  {describe(r)}", file=sys.stderr, flush=True)
 
 
-def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None = None,
-               solved: dict | None = None) -> bool:
+def _solve_one(
+    scenario, rules, name: str, out: Path, args, shown: Path | None = None, solved: dict | None = None
+) -> bool:
     """Solve one set of rules into ``out`` (``shown``: the folder named in messages; ``solved``
     collects the plans by name)."""
     from .proposal import propose
@@ -68,17 +76,31 @@ def _solve_one(scenario, rules, name: str, out: Path, args, shown: Path | None =
     solver = args.solver or opts.get("name")
     time_limit = args.time_limit if args.time_limit is not None else opts.get("time_limit", 120)
     print(f"Solving {name} ({len(schools)} schools) ...", file=sys.stderr, flush=True)
-    kwargs = dict(boundary=boundary, layers=layers, network=scenario.network, links=scenario.links or None,
-                  solver=solver, time_limit=time_limit, gap=opts.get("gap"),
-                  threads=args.threads if getattr(args, "threads", None) is not None else opts.get("threads"),
-                  seed=opts.get("seed"), progress=_progress, name=name)
+    kwargs = dict(
+        boundary=boundary,
+        layers=layers,
+        network=scenario.network,
+        links=scenario.links or None,
+        solver=solver,
+        time_limit=time_limit,
+        gap=opts.get("gap"),
+        threads=args.threads if getattr(args, "threads", None) is not None else opts.get("threads"),
+        seed=opts.get("seed"),
+        progress=_progress,
+        name=name,
+    )
     try:
         if getattr(args, "alternatives", 1) > 1:
             from .compare import metrics_table
             from .proposal import alternatives
 
-            plans = alternatives(schools, rules, n=args.alternatives,
-                                 min_difference=getattr(args, "min_difference", None) or 0.0, **kwargs)
+            plans = alternatives(
+                schools,
+                rules,
+                n=args.alternatives,
+                min_difference=getattr(args, "min_difference", None) or 0.0,
+                **kwargs,
+            )
             plan = plans[0]
             for i, other in enumerate(plans[1:], start=2):
                 other.save(out / "alternatives" / f"plan-{i}")
@@ -142,16 +164,26 @@ def cmd_solve_from(args) -> int:
     rules = sc.variant(args.variant) if args.variant else sc.rules
     schools, boundary, layers = sc.load()
     out = Path(args.out)
-    plan = edit.read_assignment(args.start, schools, rules=rules, boundary=boundary, network=sc.network,
-                                links=sc.links or None, name=f"{sc.name} (from {Path(args.start).name})")
+    plan = edit.read_assignment(
+        args.start,
+        schools,
+        rules=rules,
+        boundary=boundary,
+        network=sc.network,
+        links=sc.links or None,
+        name=f"{sc.name} (from {Path(args.start).name})",
+    )
     plan.layers.update(layers)
     if args.lock:
         plan = edit.apply_locks(plan, args.lock)
     record = plan.run[edit.EDIT_KEY]
     broken = plan.violations()
-    print(f"Starting plan {args.start}: {len(record['moves'])} schools moved by the locks, "
-          f"{len(record['locked_schools'])} schools and {len(record['locked_clusters'])} clusters locked; "
-          f"it breaks {len(broken)} rules", file=sys.stderr)
+    print(
+        f"Starting plan {args.start}: {len(record['moves'])} schools moved by the locks, "
+        f"{len(record['locked_schools'])} schools and {len(record['locked_clusters'])} clusters locked; "
+        f"it breaks {len(broken)} rules",
+        file=sys.stderr,
+    )
     for p in broken[:20]:
         print(f"  - {p}", file=sys.stderr)
     if not broken and not record["moves"]:
@@ -161,19 +193,30 @@ def cmd_solve_from(args) -> int:
         opts = dict(sc.solver)
         time_limit = args.time_limit if args.time_limit is not None else opts.get("time_limit", 120)
         try:
-            repaired = edit.repropose(plan, solver=args.solver or opts.get("name"), time_limit=time_limit,
-                                      seed=opts.get("seed"), free=None if not args.free_all else
-                                      [c for c in plan.clusters.loc[plan.clusters["kind"] == "geographic", "cluster"]
-                                       if c not in record["locked_clusters"]])
+            repaired = edit.repropose(
+                plan,
+                solver=args.solver or opts.get("name"),
+                time_limit=time_limit,
+                seed=opts.get("seed"),
+                free=None
+                if not args.free_all
+                else [
+                    c
+                    for c in plan.clusters.loc[plan.clusters["kind"] == "geographic", "cluster"]
+                    if c not in record["locked_clusters"]
+                ],
+            )
         except InfeasibleError as e:
             out.mkdir(parents=True, exist_ok=True)
             (out / "infeasible.txt").write_text(str(e) + "\n")
             print(f"\nNO REPAIR\n{e}\n(written to {out / 'infeasible.txt'})\n")
             return 2
         rep = repaired.run["repair"]
-        print(f"\nRepaired {len(rep['free_clusters'])} clusters ({rep['free_units']} units, {rep['status']}, "
-              f"{rep['seconds']:.1f} s): {rep['schools_moved']} schools moved, objective "
-              f"{rep['objective_before']:,.1f} -> {rep['objective_after']:,.1f} ({rep['change']:+,.1f})")
+        print(
+            f"\nRepaired {len(rep['free_clusters'])} clusters ({rep['free_units']} units, {rep['status']}, "
+            f"{rep['seconds']:.1f} s): {rep['schools_moved']} schools moved, objective "
+            f"{rep['objective_before']:,.1f} -> {rep['objective_after']:,.1f} ({rep['change']:+,.1f})"
+        )
         for m in rep["moves"][:40]:
             print(f"  {m['name']} ({m['school_id']}): {m['from']} -> {m['to']}")
     paths = repaired.save(out)
@@ -205,16 +248,21 @@ def cmd_solve(args) -> int:
         code = _solve_all(sc, stage, out, args, done)
     except KeyboardInterrupt:
         if done:
-            print(f"\nInterrupted (Ctrl-C). Finished: {'; '.join(done)}; their files are in {stage} "
-                  f"({out} is as it was).", file=sys.stderr)
+            print(
+                f"\nInterrupted (Ctrl-C). Finished: {'; '.join(done)}; their files are in {stage} "
+                f"({out} is as it was).",
+                file=sys.stderr,
+            )
         else:
             shutil.rmtree(stage, ignore_errors=True)
             print(f"\nInterrupted (Ctrl-C) before any plan was finished; {out} is as it was.", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BaseException:
         if done:  # keep what was finished: the error is about a later part
-            print(f"Finished before the error: {'; '.join(done)}; their files are in {stage} "
-                  f"({out} is as it was).", file=sys.stderr)
+            print(
+                f"Finished before the error: {'; '.join(done)}; their files are in {stage} ({out} is as it was).",
+                file=sys.stderr,
+            )
         else:
             shutil.rmtree(stage, ignore_errors=True)
         raise
@@ -232,13 +280,15 @@ def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
     done.append("the main rules" + ("" if ok else " (no plan: infeasible.txt)"))
     todo = sc.variants if args.all_variants else ([] if ok else [v for v in sc.variants if v.fallback])
     if not ok and todo:
-        print(f"The main rules cannot be met; solving the variant that relaxes them: "
-              f"{', '.join(v.name for v in todo)}\n")
+        print(
+            f"The main rules cannot be met; solving the variant that relaxes them: {', '.join(v.name for v in todo)}\n"
+        )
     any_ok = ok
     for v in todo:
         sub = Path("variants") / v.slug
-        any_ok |= _solve_one(sc, sc.rules.replace(**v.changes), f"{sc.name}: {v.name}", stage / sub, args,
-                             shown=out / sub, solved=plans)
+        any_ok |= _solve_one(
+            sc, sc.rules.replace(**v.changes), f"{sc.name}: {v.name}", stage / sub, args, shown=out / sub, solved=plans
+        )
         done.append(f"variant {v.name!r}")
     if len(plans) > 1:
         from .versions import versions_table
@@ -276,18 +326,42 @@ def cmd_sweep(args) -> int:
         executor = client.get_executor()
     print(f"Sweep {spec.name}: {spec.description or ''}", file=sys.stderr, flush=True)
     try:
-        res = sweep(spec.scenarios if len(spec.scenarios) > 1 else spec.scenarios[0], spec.grid, out=args.out,
-                    executor=executor, workers=args.workers, rules=spec.rules, solver=spec.solver,
-                    maps=spec.maps and not args.no_maps)
+        res = sweep(
+            spec.scenarios if len(spec.scenarios) > 1 else spec.scenarios[0],
+            spec.grid,
+            out=args.out,
+            executor=executor,
+            workers=args.workers,
+            rules=spec.rules,
+            solver=spec.solver,
+            maps=spec.maps and not args.no_maps,
+        )
     finally:
         if client is not None:
             client.close()
     t = res.table
-    varied = [c for c in t.columns if c not in ("number", "worker", "key", "reason", "plan", "objective",
-                                                "solver_status", "clusters_total", "max_minutes", "peak_memory_mb")]
+    varied = [
+        c
+        for c in t.columns
+        if c
+        not in (
+            "number",
+            "worker",
+            "key",
+            "reason",
+            "plan",
+            "objective",
+            "solver_status",
+            "clusters_total",
+            "max_minutes",
+            "peak_memory_mb",
+        )
+    ]
     _print_table(t[varied].round(2), limit=100)
-    print(f"\n{len(t)} tasks ({res.ran} solved now, {res.skipped} kept from before): "
-          + ", ".join(f"{n} {s}" for s, n in t["status"].value_counts().items()))
+    print(
+        f"\n{len(t)} tasks ({res.ran} solved now, {res.skipped} kept from before): "
+        + ", ".join(f"{n} {s}" for s, n in t["status"].value_counts().items())
+    )
     print(f"Files written to {res.folder}: sweep.csv, tradeoff.png, plans/")
     return 0 if t["status"].isin(DONE).all() else 1
 
@@ -315,8 +389,9 @@ def cmd_check_against(args) -> int:
     sc = read_scenario(args.scenario)
     rules = sc.variant(args.variant) if args.variant else sc.rules
     schools, boundary, _layers = sc.load()
-    plan = edit.read_assignment(args.folder, schools, rules=rules, boundary=boundary, network=sc.network,
-                                links=sc.links or None)
+    plan = edit.read_assignment(
+        args.folder, schools, rules=rules, boundary=boundary, network=sc.network, links=sc.links or None
+    )
     problems = plan.violations()
     if problems:
         print(f"{args.folder}: {len(problems)} problems under {sc.name}{': ' + args.variant if args.variant else ''}")
@@ -337,8 +412,9 @@ def cmd_compare(args) -> int:
     moves = res.moves
     print(f"\n{res.words()[0].upper()}{res.words()[1:]}{':' if len(moves) else '.'}")
     if len(moves):
-        _print_table(moves[[c for c in ("school_id", "name", "pupils", "cluster_a", "cluster_b") if c in moves]],
-                     limit=40)
+        _print_table(
+            moves[[c for c in ("school_id", "name", "pupils", "cluster_a", "cluster_b") if c in moves]], limit=40
+        )
     return 0
 
 
@@ -415,9 +491,19 @@ def cmd_allocate(args) -> int:
     from .outputs import read_plan, write_plan
 
     plan = read_plan(args.folder)
-    a = allocate(plan, total=args.total, by=_pairs(args.by, "--by") or None, rates=_pairs(args.rates, "--rates") or None,
-                 per_cluster=args.per_cluster, method=args.method, minimum=args.minimum, maximum=args.maximum,
-                 unit=args.unit, name=args.name, kinds=args.kinds.split(",") if args.kinds else None)
+    a = allocate(
+        plan,
+        total=args.total,
+        by=_pairs(args.by, "--by") or None,
+        rates=_pairs(args.rates, "--rates") or None,
+        per_cluster=args.per_cluster,
+        method=args.method,
+        minimum=args.minimum,
+        maximum=args.maximum,
+        unit=args.unit,
+        name=args.name,
+        kinds=args.kinds.split(",") if args.kinds else None,
+    )
     attach(plan, [a])
     print(a.formula)
     print()
@@ -432,11 +518,19 @@ def _inside_parsers(sub) -> None:
     p.add_argument("folder")
     p.add_argument("--phase", default="primary")
     p.add_argument("--sizes", default="3,4", help="allowed group sizes (default 3,4)")
-    p.add_argument("--cost", choices=["pairs", "hub"], default="pairs",
-                   help="minimise travel minutes between every two schools (pairs) or to a group hub (hub)")
-    p.add_argument("--unsplittable", choices=["share", "other-size", "error"], default="share",
-                   help="a cluster whose count cannot split: share a group with the nearest cluster, one group "
-                        "of another size, or stop")
+    p.add_argument(
+        "--cost",
+        choices=["pairs", "hub"],
+        default="pairs",
+        help="minimise travel minutes between every two schools (pairs) or to a group hub (hub)",
+    )
+    p.add_argument(
+        "--unsplittable",
+        choices=["share", "other-size", "error"],
+        default="share",
+        help="a cluster whose count cannot split: share a group with the nearest cluster, one group "
+        "of another size, or stop",
+    )
     p.add_argument("--out", help="folder to write the plan to (default: the plan's own folder)")
     p.set_defaults(func=cmd_groups)
     p = sub.add_parser("allocate", help="share posts or money among the clusters of a saved plan by a formula")
@@ -466,20 +560,37 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-variants", action="store_true", help="also solve every variant")
     p.add_argument("--solver", choices=["highs", "cbc", "gurobi"])
     p.add_argument("--time-limit", type=float, help="seconds per solve")
-    p.add_argument("--threads", type=int,
-                   help="solver threads (default 1: repeatable runs; 2 runs HiGHS's parallel tree search)")
-    p.add_argument("--alternatives", type=int, default=1, metavar="N",
-                   help="also find the next best distinct plans (N in all) and compare them")
-    p.add_argument("--start", metavar="DIR_OR_CSV",
-                   help="start from this plan (school_id,cluster: a CSV, GeoPackage or plan folder) and "
-                        "repair it around its edits and broken rules instead of solving from scratch")
-    p.add_argument("--lock", metavar="LOCKS.csv",
-                   help="with --start: schools (school_id[,cluster]) and clusters (cluster) to keep")
-    p.add_argument("--free-all", action="store_true",
-                   help="with --start: re-optimise every unlocked cluster, not only those around the edits")
-    p.add_argument("--min-difference", type=float, metavar="SHARE",
-                   help="with --alternatives: each plan puts at least this share (0-1) of the schools in a "
-                        "different cluster from every earlier one")
+    p.add_argument(
+        "--threads", type=int, help="solver threads (default 1: repeatable runs; 2 runs HiGHS's parallel tree search)"
+    )
+    p.add_argument(
+        "--alternatives",
+        type=int,
+        default=1,
+        metavar="N",
+        help="also find the next best distinct plans (N in all) and compare them",
+    )
+    p.add_argument(
+        "--start",
+        metavar="DIR_OR_CSV",
+        help="start from this plan (school_id,cluster: a CSV, GeoPackage or plan folder) and "
+        "repair it around its edits and broken rules instead of solving from scratch",
+    )
+    p.add_argument(
+        "--lock", metavar="LOCKS.csv", help="with --start: schools (school_id[,cluster]) and clusters (cluster) to keep"
+    )
+    p.add_argument(
+        "--free-all",
+        action="store_true",
+        help="with --start: re-optimise every unlocked cluster, not only those around the edits",
+    )
+    p.add_argument(
+        "--min-difference",
+        type=float,
+        metavar="SHARE",
+        help="with --alternatives: each plan puts at least this share (0-1) of the schools in a "
+        "different cluster from every earlier one",
+    )
     p.set_defaults(func=cmd_solve)
     p = sub.add_parser("sweep", help="solve every combination of a sweep file's grid, in parallel, resumably")
     p.add_argument("sweep", help="a sweep file (TOML) or the name of a shipped sweep")
@@ -488,8 +599,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask scheduler (the dask extra)")
     p.add_argument("--no-maps", action="store_true", help="skip each plan's map images (faster)")
     p.set_defaults(func=cmd_sweep)
-    p = sub.add_parser("check", help="re-verify a saved plan (and the files a planner edits) against its rules, "
-                                     "or any school_id,cluster file against a scenario's")
+    p = sub.add_parser(
+        "check",
+        help="re-verify a saved plan (and the files a planner edits) against its rules, "
+        "or any school_id,cluster file against a scenario's",
+    )
     p.add_argument("folder", help="a plan folder, or with --scenario any school_id,cluster file")
     p.add_argument("--scenario", help="judge the plan by this scenario's rules and schools")
     p.add_argument("--variant", help="with --scenario: that variant's rules")
@@ -535,8 +649,10 @@ def _run(args) -> int:
     except Exception as e:  # a bug, not bad input: say so without a wall of traceback
         if args.verbose:
             traceback.print_exc()
-        print(f"internal error: {type(e).__name__}: {e} (run with -v for the traceback, and please report it)",
-              file=sys.stderr)
+        print(
+            f"internal error: {type(e).__name__}: {e} (run with -v for the traceback, and please report it)",
+            file=sys.stderr,
+        )
         return EXIT_PROBLEMS
 
 

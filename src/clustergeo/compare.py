@@ -11,9 +11,23 @@ import pandas as pd
 if TYPE_CHECKING:  # annotations only: no import of plan at run time
     from .plan import Plan
 
-METRICS = ["clusters", "pinned_clusters", "apart_clusters", "pupils_min", "pupils_max", "pupils_mean",
-           "pupil_balance", "schools_min", "schools_max", "district_splits", "division_splits",
-           "mean_polsby_popper", "schools_moved", "mean_minutes_to_hub", "max_minutes_to_hub"]
+METRICS = [
+    "clusters",
+    "pinned_clusters",
+    "apart_clusters",
+    "pupils_min",
+    "pupils_max",
+    "pupils_mean",
+    "pupil_balance",
+    "schools_min",
+    "schools_max",
+    "district_splits",
+    "division_splits",
+    "mean_polsby_popper",
+    "schools_moved",
+    "mean_minutes_to_hub",
+    "max_minutes_to_hub",
+]
 
 
 def metrics_table(plans: dict[str, Plan]) -> pd.DataFrame:
@@ -21,8 +35,14 @@ def metrics_table(plans: dict[str, Plan]) -> pd.DataFrame:
     rows = {}
     for name, p in plans.items():
         row = {m: p.metrics.get(m) for m in METRICS}
-        row.update({"status": p.run.get("status"), "objective": p.run.get("objective"),
-                    "gap": p.run.get("gap"), "seconds": p.run.get("seconds")})
+        row.update(
+            {
+                "status": p.run.get("status"),
+                "objective": p.run.get("objective"),
+                "gap": p.run.get("gap"),
+                "seconds": p.run.get("seconds"),
+            }
+        )
         rows[name] = row
     return pd.DataFrame(rows)
 
@@ -35,7 +55,8 @@ def moves(a: Plan, b: Plan) -> pd.DataFrame:
     matched to its ``a`` cluster.
     """
     left = a.schools[["school_id", "name", "pupils", "cluster", "status"]].rename(
-        columns={"cluster": "cluster_a", "status": "status_a"})
+        columns={"cluster": "cluster_a", "status": "status_a"}
+    )
     right = b.schools[["school_id", "cluster", "status"]].rename(columns={"cluster": "cluster_b", "status": "status_b"})
     both = left.merge(right, on="school_id", how="outer")
     # a school outside both plans (excluded by their rules) does not move
@@ -77,16 +98,20 @@ class Comparison:
         def row(k: str) -> str:
             return " vs ".join(str(v) for v in m.loc[k]) if k in m.index else "-"
 
-        return (f"Comparison({self.a!r} vs {self.b!r}): {self.words()}\n"
-                f"  clusters {row('clusters')}; districts crossed {row('district_splits')}; "
-                f"schools moved from current {row('schools_moved')}")
+        return (
+            f"Comparison({self.a!r} vs {self.b!r}): {self.words()}\n"
+            f"  clusters {row('clusters')}; districts crossed {row('district_splits')}; "
+            f"schools moved from current {row('schools_moved')}"
+        )
 
     def _repr_html_(self) -> str:
         import html
 
         moves = self.moves.head(50).to_html(index=False, na_rep="-") if len(self.moves) else ""
-        return (f"<b>{html.escape(self.a)}</b> vs <b>{html.escape(self.b)}</b>: {self.words()}"
-                f"{self.metrics.to_html(na_rep='-', float_format=lambda v: f'{v:,.1f}')}{moves}")
+        return (
+            f"<b>{html.escape(self.a)}</b> vs <b>{html.escape(self.b)}</b>: {self.words()}"
+            f"{self.metrics.to_html(na_rep='-', float_format=lambda v: f'{v:,.1f}')}{moves}"
+        )
 
 
 def compare(a: Plan, b: Plan, out: str | Path | None = None) -> Comparison:
@@ -113,8 +138,9 @@ def _diff_map(a: Plan, b: Plan, moved: pd.DataFrame, path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(11.69, 8.27))
     a.clusters[a.clusters.geometry.notna()].boundary.plot(ax=ax, color="tab:blue", linewidth=1.5, label=a.name)
-    b.clusters[b.clusters.geometry.notna()].boundary.plot(ax=ax, color="tab:orange", linewidth=1, linestyle="--",
-                                                          label=b.name)
+    b.clusters[b.clusters.geometry.notna()].boundary.plot(
+        ax=ax, color="tab:orange", linewidth=1, linestyle="--", label=b.name
+    )
     s = b.schools
     s.plot(ax=ax, color="lightgrey", markersize=5)
     moved_pts = s[s["school_id"].isin(moved["school_id"])]

@@ -46,8 +46,9 @@ def count_crossings(graph: nx.Graph, assignment: Mapping[Hashable, Hashable], at
     return sum(len(s) > 1 for s in seen.values())
 
 
-def fewest_crossings(graph: nx.Graph, *, max_crossings: int | None = None, fixed_crossings: int = 0,
-                     **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+def fewest_crossings(
+    graph: nx.Graph, *, max_crossings: int | None = None, fixed_crossings: int = 0, **kwargs: Any
+) -> tuple[Any, dict[str, Any]]:
     """The most compact plan among those with the fewest clusters crossing district lines.
 
     Lexicographic: first the fewest crossing clusters (proved: each smaller number is solved
@@ -103,29 +104,46 @@ def fewest_crossings(graph: nx.Graph, *, max_crossings: int | None = None, fixed
         break
     fewest = count_crossings(graph, best.assignment)
     if max_crossings is not None and fewest + fixed_crossings > max_crossings:
-        raise InfeasibleError([(f"no plan has at most {max_crossings} clusters crossing district lines: the fewest "
-                               f"possible is {fewest + fixed_crossings}")],
-                              relaxations=[f"allow {fewest + fixed_crossings} crossing clusters"])
+        raise InfeasibleError(
+            [
+                (
+                    f"no plan has at most {max_crossings} clusters crossing district lines: the fewest "
+                    f"possible is {fewest + fixed_crossings}"
+                )
+            ],
+            relaxations=[f"allow {fewest + fixed_crossings} crossing clusters"],
+        )
     seconds = time.perf_counter() - t0
     proven = max(tried) + 1 if tried else 0  # every cap below this was proved to have no plan
     kept = f" (with {fixed_crossings} kept clusters that cross)" if fixed_crossings else ""
     if fewest == 0:
         words = "no cluster needs to cross a district line"
     elif fewest == proven:
-        words = (f"no plan with {fewest - 1 + fixed_crossings} crossing clusters exists{kept}: the solver proved "
-                 f"each cap from {fixed_crossings} to {fewest - 1 + fixed_crossings} infeasible "
-                 f"({seconds:.1f} s in all)")
+        words = (
+            f"no plan with {fewest - 1 + fixed_crossings} crossing clusters exists{kept}: the solver proved "
+            f"each cap from {fixed_crossings} to {fewest - 1 + fixed_crossings} infeasible "
+            f"({seconds:.1f} s in all)"
+        )
     else:  # the solve under the next cap stopped at its time limit with a plan above the cap
-        words = (f"NOT PROVED: at least {proven + fixed_crossings} clusters must cross{kept} (the solver proved the "
-                 f"caps below infeasible), and the best plan found in time has {fewest + fixed_crossings}")
-    return best, {"fewest": fewest + fixed_crossings, "proved": fewest == proven, "geographic": fewest,
-                  "fixed": fixed_crossings,
-                  "proof": words, "infeasible_caps": [c + fixed_crossings for c in tried],
-                  "most_compact_plan_crossings": upper + fixed_crossings, "seconds": round(seconds, 3)}
+        words = (
+            f"NOT PROVED: at least {proven + fixed_crossings} clusters must cross{kept} (the solver proved the "
+            f"caps below infeasible), and the best plan found in time has {fewest + fixed_crossings}"
+        )
+    return best, {
+        "fewest": fewest + fixed_crossings,
+        "proved": fewest == proven,
+        "geographic": fewest,
+        "fixed": fixed_crossings,
+        "proof": words,
+        "infeasible_caps": [c + fixed_crossings for c in tried],
+        "most_compact_plan_crossings": upper + fixed_crossings,
+        "seconds": round(seconds, 3),
+    }
 
 
-def count_proof(unit_graph: nx.Graph, result: Any, *, bounds: Mapping[str, tuple], k: Any,
-                district: str | None = None) -> dict[str, Any] | None:
+def count_proof(
+    unit_graph: nx.Graph, result: Any, *, bounds: Mapping[str, tuple], k: Any, district: str | None = None
+) -> dict[str, Any] | None:
     """How the fewest number of clusters was proved, in words (None when not asked for).
 
     With clusters inside districts the count is the sum over the parts (each district's
@@ -156,20 +174,29 @@ def count_proof(unit_graph: nx.Graph, result: Any, *, bounds: Mapping[str, tuple
         how = f"{k_found} is the smallest number the rules allow"
     else:
         sizes = "; ".join(f"at most {hi:,.0f} {m}" for m, (_lo, hi) in bounds.items() if hi)
-        how = (f"the totals need at least {lower} clusters of {sizes or 'any size'}"
-               + (f", adding up the {len(rows)} parts (clusters stay inside districts)" if district and len(rows) > 1
-                  else ""))
+        how = f"the totals need at least {lower} clusters of {sizes or 'any size'}" + (
+            f", adding up the {len(rows)} parts (clusters stay inside districts)" if district and len(rows) > 1 else ""
+        )
         solved = [r for r in rows if r["clusters"] > r["lower_bound"]]
         if solved:
             how += "; the solver proved " + ", ".join(
-                f"{r['part']} impossible with " + (f"{r['lower_bound']}" if r["clusters"] - 1 == r["lower_bound"]
-                                                   else f"{r['lower_bound']} to {r['clusters'] - 1}")
-                + f" clusters (it needs {r['clusters']})" for r in solved)
+                f"{r['part']} impossible with "
+                + (
+                    f"{r['lower_bound']}"
+                    if r["clusters"] - 1 == r["lower_bound"]
+                    else f"{r['lower_bound']} to {r['clusters'] - 1}"
+                )
+                + f" clusters (it needs {r['clusters']})"
+                for r in solved
+            )
         if lower + sum(r["clusters"] - r["lower_bound"] for r in solved) == k_found:
             how += f": {k_found} in all"
-    return {"fewest": k_found, "proof": f"no plan with {k_found - 1} clusters exists: {how} "
-            f"(proved in {float(result.seconds):.1f} s)",
-            "parts": rows, "seconds": round(float(result.seconds), 3)}
+    return {
+        "fewest": k_found,
+        "proof": f"no plan with {k_found - 1} clusters exists: {how} (proved in {float(result.seconds):.1f} s)",
+        "parts": rows,
+        "seconds": round(float(result.seconds), 3),
+    }
 
 
 def _parts(g: nx.Graph, attr: str | None) -> list[tuple[str, list]]:
@@ -216,16 +243,36 @@ def district_report(schools: pd.DataFrame, *, attr: str = "district") -> pd.Data
                 why.append(f"{s['name']} ({s[attr]}): its current cluster {cur} is kept whole and straddles the line")
             else:
                 why.append(f"{s['name']} ({s[attr]}): redrawn school by school and placed across the line")
-        rows.append({"cluster": lab, "kind": "pinned" if (grp["status"] == "pinned").all() else "geographic",
-                     "main_district": main, "districts": "; ".join(map(str, by.index)),
-                     "other_districts": "; ".join(str(d) for d in by.index if d != main), "outside": len(out),
-                     "pupils_outside": int(out["pupils"].sum()), "schools_outside": "; ".join(why)})
-    return pd.DataFrame(rows, columns=["cluster", "kind", "main_district", "districts", "other_districts", "outside",
-                                       "pupils_outside", "schools_outside"])
+        rows.append(
+            {
+                "cluster": lab,
+                "kind": "pinned" if (grp["status"] == "pinned").all() else "geographic",
+                "main_district": main,
+                "districts": "; ".join(map(str, by.index)),
+                "other_districts": "; ".join(str(d) for d in by.index if d != main),
+                "outside": len(out),
+                "pupils_outside": int(out["pupils"].sum()),
+                "schools_outside": "; ".join(why),
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "cluster",
+            "kind",
+            "main_district",
+            "districts",
+            "other_districts",
+            "outside",
+            "pupils_outside",
+            "schools_outside",
+        ],
+    )
 
 
-def gave_way(report: pd.DataFrame, *, clusters: int, word: str = "district",
-             principle: str = "whole current clusters") -> str:
+def gave_way(
+    report: pd.DataFrame, *, clusters: int, word: str = "district", principle: str = "whole current clusters"
+) -> str:
     """One paragraph: which principle gave way, where and why ("" when none did).
 
     Examples
@@ -238,9 +285,11 @@ def gave_way(report: pd.DataFrame, *, clusters: int, word: str = "district",
         return ""
     whole = report["schools_outside"].str.contains("kept whole|kept as it is").sum()
     where = "; ".join(f"{r.cluster} ({r.outside} of its schools in {r.other_districts})" for r in report.itertuples())
-    return (f"The {word} lines gave way in {len(report)} of {clusters} clusters, which hold "
-            f"{int(report['outside'].sum())} schools outside their main {word}: {where}. "
-            f"In {whole} of them the reason is {principle}, which come first: a current cluster "
-            f"that straddles a {word} line is kept whole and counted in the {word} holding most "
-            f"of its pupils. Schools redrawn one by one are each inside their cluster's {word}"
-            + (" except where named above." if whole < len(report) else "."))
+    return (
+        f"The {word} lines gave way in {len(report)} of {clusters} clusters, which hold "
+        f"{int(report['outside'].sum())} schools outside their main {word}: {where}. "
+        f"In {whole} of them the reason is {principle}, which come first: a current cluster "
+        f"that straddles a {word} line is kept whole and counted in the {word} holding most "
+        f"of its pupils. Schools redrawn one by one are each inside their cluster's {word}"
+        + (" except where named above." if whole < len(report) else ".")
+    )

@@ -30,12 +30,15 @@ from .schools import COLUMN_MAPS, read_schools
 
 BNG = "EPSG:27700"
 
-NAMES = {"norfolk": "norfolk", "north-lanarkshire": "north-lanarkshire",
-         "north_lanarkshire": "north-lanarkshire", "nl": "north-lanarkshire"}
+NAMES = {
+    "norfolk": "norfolk",
+    "north-lanarkshire": "north-lanarkshire",
+    "north_lanarkshire": "north-lanarkshire",
+    "nl": "north-lanarkshire",
+}
 
 #: The four North Lanarkshire clusters the 2025 plan keeps as they are.
-NL_KEPT = ("Airdrie Academy", "Clyde Valley High School", "Coatbridge High School",
-           "St Margaret's High School")
+NL_KEPT = ("Airdrie Academy", "Clyde Valley High School", "Coatbridge High School", "St Margaret's High School")
 
 
 #: Per-school measures shipped with the cases (column -> what it counts). Counts are pupils.
@@ -43,9 +46,9 @@ MEASURES: dict[str, str] = {
     "teacher_fte": "teachers, full-time equivalent (North Lanarkshire, September 2025)",
     "asn_pupils": "pupils with an additional support need recorded (North Lanarkshire, 2025)",
     "fsm_p1_p5_pupils": "P1-P5 pupils registered for free school meals (universal in P1-P3: not a "
-                        "deprivation measure; North Lanarkshire, 2025)",
+    "deprivation measure; North Lanarkshire, 2025)",
     "fsm_p6_s6_pupils": "P6-P7, S1-S6 and special-school pupils registered for free school meals "
-                        "(North Lanarkshire, 2025)",
+    "(North Lanarkshire, 2025)",
     "simd_q1_pupils": "pupils living in SIMD quintile 1, the 20% most deprived data zones (North Lanarkshire, 2025)",
     "simd_q2_pupils": "pupils living in SIMD quintile 2 (North Lanarkshire, 2025)",
     "simd_q3_pupils": "pupils living in SIMD quintile 3 (North Lanarkshire, 2025)",
@@ -62,8 +65,14 @@ MEASURES: dict[str, str] = {
 SUPPRESSED_PUPILS = 2
 #: Measures that are not pupil counts (no whole-number or "at most the roll" check).
 _NOT_COUNTS = frozenset({"teacher_fte"})
-_SIMD = ("simd_q1_pupils", "simd_q2_pupils", "simd_q3_pupils", "simd_q4_pupils", "simd_q5_pupils",
-         "simd_unknown_pupils")
+_SIMD = (
+    "simd_q1_pupils",
+    "simd_q2_pupils",
+    "simd_q3_pupils",
+    "simd_q4_pupils",
+    "simd_q5_pupils",
+    "simd_unknown_pupils",
+)
 
 
 def _measure_value(v: object, col: str, school: str, problems: list[Problem]) -> tuple[float, bool]:
@@ -75,13 +84,24 @@ def _measure_value(v: object, col: str, school: str, problems: list[Problem]) ->
         return float(SUPPRESSED_PUPILS), True
     num = pd.to_numeric(text, errors="coerce")
     if text == "" or pd.isna(num) or not np.isfinite(num) or num < 0:
-        problems.append(Problem(f"{col} is {text!r}, not a number >= 0, 'c' (1-4, suppressed) or 'z' "
-                                "(not applicable)", column=col, school=school,
-                                fix="copy the census value unchanged (data/build_data.py)"))
+        problems.append(
+            Problem(
+                f"{col} is {text!r}, not a number >= 0, 'c' (1-4, suppressed) or 'z' (not applicable)",
+                column=col,
+                school=school,
+                fix="copy the census value unchanged (data/build_data.py)",
+            )
+        )
         return 0.0, False
     if col not in _NOT_COUNTS and float(num) != round(float(num)):
-        problems.append(Problem(f"{col} is {text!r}, not a whole number of pupils", column=col, school=school,
-                                fix="copy the census count unchanged"))
+        problems.append(
+            Problem(
+                f"{col} is {text!r}, not a whole number of pupils",
+                column=col,
+                school=school,
+                fix="copy the census count unchanged",
+            )
+        )
     return float(num), False
 
 
@@ -92,8 +112,14 @@ def _check_measures(out: pd.DataFrame, pupils: pd.Series, label: pd.Series, prob
     be worked out, so hidden SIMD cells share what the published ones leave of the roll, equally."""
     for col in (c for c in out.columns if c in MEASURES and c not in _NOT_COUNTS):
         for i in out.index[out[col] > pupils]:
-            problems.append(Problem(f"{col} is {out.at[i, col]:.0f}, more than the {pupils[i]} pupils on the roll",
-                                    column=col, school=label[i], fix="check the census row of this school"))
+            problems.append(
+                Problem(
+                    f"{col} is {out.at[i, col]:.0f}, more than the {pupils[i]} pupils on the roll",
+                    column=col,
+                    school=label[i],
+                    fix="check the census row of this school",
+                )
+            )
     if not all(c in out.columns for c in _SIMD):
         return
     for i in out.index:
@@ -101,10 +127,16 @@ def _check_measures(out: pd.DataFrame, pupils: pd.Series, label: pd.Series, prob
         known = sum(out.at[i, c] for c in _SIMD if c not in hidden)
         left = pupils[i] - known
         if left < 0 or (not hidden and left != 0):
-            problems.append(Problem(f"the published SIMD quintiles add up to {known:.0f} pupils"
-                                    f"{f' with {len(hidden)} suppressed cells' if hidden else ''}, "
-                                    f"which does not fit the roll of {pupils[i]}", column="simd_q1_pupils",
-                                    school=label[i], fix="check the census row of this school"))
+            problems.append(
+                Problem(
+                    f"the published SIMD quintiles add up to {known:.0f} pupils"
+                    f"{f' with {len(hidden)} suppressed cells' if hidden else ''}, "
+                    f"which does not fit the roll of {pupils[i]}",
+                    column="simd_q1_pupils",
+                    school=label[i],
+                    fix="check the census row of this school",
+                )
+            )
         for c in hidden:
             out.at[i, c] = left / len(hidden)
 
@@ -145,13 +177,25 @@ def read_measures(source: str | Path | pd.DataFrame, schools: pd.DataFrame, *, k
         raise DataError(Problem("the measures table has no id column", column=key, fix=f"add a '{key}' column"))
     raw = raw.assign(**{key: raw[key].str.strip()}).set_index(key)
     label = schools["school_id"].astype(str) + " " + schools["name"].astype(str)
-    problems = [Problem("school has no row in the measures table", column=key, school=label[i],
-                        fix="add its census row") for i in schools.index if schools.at[i, "school_id"] not in raw.index]
-    problems += [Problem("measures row for a school that is not in the schools table", column=key, school=str(sid),
-                         fix="drop the row or add the school") for sid in sorted(set(raw.index) - set(schools["school_id"]))]
+    problems = [
+        Problem("school has no row in the measures table", column=key, school=label[i], fix="add its census row")
+        for i in schools.index
+        if schools.at[i, "school_id"] not in raw.index
+    ]
+    problems += [
+        Problem(
+            "measures row for a school that is not in the schools table",
+            column=key,
+            school=str(sid),
+            fix="drop the row or add the school",
+        )
+        for sid in sorted(set(raw.index) - set(schools["school_id"]))
+    ]
     if raw.index.duplicated().any():
-        problems += [Problem("school has more than one measures row", column=key, school=str(sid), fix="keep one row")
-                     for sid in sorted(set(raw.index[raw.index.duplicated()]))]
+        problems += [
+            Problem("school has more than one measures row", column=key, school=str(sid), fix="keep one row")
+            for sid in sorted(set(raw.index[raw.index.duplicated()]))
+        ]
     if problems:
         raise DataError(problems)
     cols = [c for c in raw.columns if c in MEASURES]
@@ -174,8 +218,11 @@ def read_measures(source: str | Path | pd.DataFrame, schools: pd.DataFrame, *, k
 
 def _with_measures(schools: gpd.GeoDataFrame, path: Path, key: str) -> gpd.GeoDataFrame:
     measures = read_measures(path, schools, key=key)
-    return gpd.GeoDataFrame(pd.concat([schools.drop(columns="geometry"), measures, schools[["geometry"]]], axis=1),
-                            geometry="geometry", crs=schools.crs)
+    return gpd.GeoDataFrame(
+        pd.concat([schools.drop(columns="geometry"), measures, schools[["geometry"]]], axis=1),
+        geometry="geometry",
+        crs=schools.crs,
+    )
 
 
 def data_dir() -> Path:
@@ -184,8 +231,11 @@ def data_dir() -> Path:
     for cand in (here / "data", here.parents[1] / "data"):
         if (cand / "norfolk" / "schools.csv").exists():
             return cand
-    raise DataError(Problem("the shipped data files are not installed",
-                            fix="reinstall clustergeo (pip install .) from a full checkout"))
+    raise DataError(
+        Problem(
+            "the shipped data files are not installed", fix="reinstall clustergeo (pip install .) from a full checkout"
+        )
+    )
 
 
 @dataclass
@@ -217,10 +267,15 @@ class Dataset:
     def current_clusters(self) -> pd.DataFrame:
         """Schools and pupils of each current (derived) cluster."""
         s = self.schools[self.schools["cluster"].notna()]
-        return (s.groupby("cluster", sort=True)
-                .agg(schools=("school_id", "size"), pupils=("pupils", "sum"),
-                     district=("district", lambda d: "; ".join(sorted(set(d.dropna())))))
-                .sort_values("pupils", ascending=False))
+        return (
+            s.groupby("cluster", sort=True)
+            .agg(
+                schools=("school_id", "size"),
+                pupils=("pupils", "sum"),
+                district=("district", lambda d: "; ".join(sorted(set(d.dropna())))),
+            )
+            .sort_values("pupils", ascending=False)
+        )
 
     def __repr__(self) -> str:
         n = len(self.schools)
@@ -242,8 +297,7 @@ def load(name: str) -> Dataset:
     if key is None:
         raise DataError(Problem(f"no shipped dataset called {name!r}", fix=f"use one of {available()}"))
     ds = _load_cached(key)
-    return Dataset(ds.name, ds.schools.copy(), {k: v.copy() for k, v in ds.layers.items()},
-                   ds.cluster_rule)
+    return Dataset(ds.name, ds.schools.copy(), {k: v.copy() for k, v in ds.layers.items()}, ds.cluster_rule)
 
 
 @cache
@@ -322,8 +376,14 @@ def derive_norfolk_clusters(schools: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 #: the 21 multi-member wards. Derived by hand from the ward names; approximate where a ward
 #: straddles two localities. Used as the ``district`` column.
 NL_LOCALITIES: dict[str, tuple[str, ...]] = {
-    "North": ("Kilsyth", "Cumbernauld North", "Cumbernauld South", "Cumbernauld East",
-              "Stepps, Chryston and Muirhead", "Gartcosh, Glenboig and Moodiesburn"),
+    "North": (
+        "Kilsyth",
+        "Cumbernauld North",
+        "Cumbernauld South",
+        "Cumbernauld East",
+        "Stepps, Chryston and Muirhead",
+        "Gartcosh, Glenboig and Moodiesburn",
+    ),
     "Coatbridge": ("Coatbridge North", "Coatbridge West", "Coatbridge South"),
     "Airdrie": ("Airdrie North", "Airdrie Central", "Airdrie South"),
     "Bellshill": ("Thorniewood", "Bellshill", "Mossend and Holytown"),
@@ -356,7 +416,8 @@ def _load_north_lanarkshire() -> Dataset:
     schools["ward"] = joined.groupby(level=0)["ward_name"].first().reindex(schools.index)
     schools["district"] = schools["ward"].map(locality)
     layers["districts"] = wards.dissolve("locality", as_index=False)[["locality", "geometry"]].rename(
-        columns={"locality": "name"})
+        columns={"locality": "name"}
+    )
     schools["group"] = np.where(schools["phase"].eq("special"), "asn", None)
     schools["group"] = schools["group"].astype(object).where(schools["group"].notna(), None)
     schools = derive_north_lanarkshire_clusters(schools)

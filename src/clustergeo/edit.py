@@ -58,6 +58,7 @@ PLAN_COLUMNS = ("cluster", "status", "unit", "hub_school", "minutes_to_hub")  # 
 
 # --------------------------------------------------------------------------- the ground a plan is drawn on
 
+
 @dataclass
 class Geography:
     """What every plan of one authority is drawn on: the schools, their areas, neighbours and
@@ -107,11 +108,17 @@ class EditState:
     parent: Plan | None = None
 
 
-def geography(schools: gpd.GeoDataFrame, status: pd.Series | None = None, *, boundary: Any = None,
-              areas: gpd.GeoSeries | None = None, network: Any = None,
-              links: Iterable[tuple[str, str]] | None = None,
-              unit_edges: Iterable[tuple[str, str]] | None = None,
-              membership: dict | None = None) -> Geography:
+def geography(
+    schools: gpd.GeoDataFrame,
+    status: pd.Series | None = None,
+    *,
+    boundary: Any = None,
+    areas: gpd.GeoSeries | None = None,
+    network: Any = None,
+    links: Iterable[tuple[str, str]] | None = None,
+    unit_edges: Iterable[tuple[str, str]] | None = None,
+    membership: dict | None = None,
+) -> Geography:
     """Build the :class:`Geography` of ``schools`` the way :func:`clustergeo.propose` does.
 
     Parameters
@@ -149,8 +156,9 @@ def geography(schools: gpd.GeoDataFrame, status: pd.Series | None = None, *, bou
     elif boundary is not None:
         cells = graphs.voronoi_cells(geo, boundary)
     else:
-        raise DataError(Problem("need the authority boundary (or areas) to find neighbours",
-                                fix="pass boundary=... or areas=..."))
+        raise DataError(
+            Problem("need the authority boundary (or areas) to find neighbours", fix="pass boundary=... or areas=...")
+        )
     g = graphs.school_graph(geo, cells).subgraph(s.loc[st == "placed", "school_id"]).copy()
     if links:
         graphs.add_links(g, links)
@@ -189,24 +197,39 @@ def geography_of(plan: Plan, *, network: Any = None, boundary: Any = None) -> Ge
     if state is not None and state.geography is not None:
         return state.geography
     if plan.run.get("travel_method") == "road" and network is None:
-        raise DataError(Problem("the plan's travel times came from a road network",
-                                fix="pass network= (the same network file) to read or edit it"))
+        raise DataError(
+            Problem(
+                "the plan's travel times came from a road network",
+                fix="pass network= (the same network file) to read or edit it",
+            )
+        )
     if boundary is None:
         outline = plan.clusters.geometry.dropna()
         if not len(outline):
-            raise DataError(Problem("the plan has no cluster polygons to take the outline from",
-                                    fix="pass boundary=..."))
+            raise DataError(
+                Problem("the plan has no cluster polygons to take the outline from", fix="pass boundary=...")
+            )
         boundary = shapely.union_all(outline.values)
     status = pd.Series(plan.schools["status"].values, index=plan.schools["school_id"].astype(str))
-    membership = {str(a): str(b) for a, b in zip(plan.schools["school_id"], plan.schools.get("unit", []))
-                  if b is not None and not (isinstance(b, float) and np.isnan(b))}
-    geo = geography(input_table(plan), status, boundary=boundary, network=network,
-                    unit_edges=plan.run.get("unit_edges"), membership=membership)
+    membership = {
+        str(a): str(b)
+        for a, b in zip(plan.schools["school_id"], plan.schools.get("unit", []))
+        if b is not None and not (isinstance(b, float) and np.isnan(b))
+    }
+    geo = geography(
+        input_table(plan),
+        status,
+        boundary=boundary,
+        network=network,
+        unit_edges=plan.run.get("unit_edges"),
+        membership=membership,
+    )
     plan.edit_state = EditState(geo, state.parent if state is not None else None)
     return geo
 
 
 # --------------------------------------------------------------------------- the unit-level board
+
 
 @dataclass
 class _Board:
@@ -281,8 +304,10 @@ def _objective(board: _Board, clusters: dict | None = None) -> float:
     for (a, b), w in _edge_weights(board).items():
         if a in label and b in label and label[a] != label[b]:
             total += w
-    for attr, mode, pen in (("district", rules.districts, rules.district_penalty),
-                            ("division", rules.divisions, rules.division_penalty)):
+    for attr, mode, pen in (
+        ("district", rules.districts, rules.district_penalty),
+        ("division", rules.divisions, rules.division_penalty),
+    ):
         if mode == "penalty":
             total += pen * sum(len({u.nodes[v].get(attr) for v in ms}) - 1 for ms in clusters.values())
     return float(total)
@@ -292,8 +317,11 @@ def _edit_record(plan: Plan) -> dict:
     """The locks and edits of ``plan``: ``locked_clusters`` (label -> its school ids when
     locked), ``locked_schools`` (school id -> label) and ``moves`` (in order)."""
     rec = plan.run.get(EDIT_KEY) or {}
-    return {"locked_clusters": {c: list(v) for c, v in dict(rec.get("locked_clusters", {})).items()},
-            "locked_schools": dict(rec.get("locked_schools", {})), "moves": list(rec.get("moves", []))}
+    return {
+        "locked_clusters": {c: list(v) for c, v in dict(rec.get("locked_clusters", {})).items()},
+        "locked_schools": dict(rec.get("locked_schools", {})),
+        "moves": list(rec.get("moves", [])),
+    }
 
 
 def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> _Board:
@@ -321,14 +349,24 @@ def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> _Board:
     for c, us in board.anchors.items():  # a locked school stays with its cluster's hub school
         if hub.get(c) is not None:
             us.add(hub[c])
-    board.labels_fixed = {str(a): c for a, c, st in zip(s["school_id"], s["cluster"], s["status"])
-                          if st in ("pinned", "apart")}
+    board.labels_fixed = {
+        str(a): c for a, c, st in zip(s["school_id"], s["cluster"], s["status"]) if st in ("pinned", "apart")
+    }
     return board
 
 
-def _plan_from_board(board: _Board, base: Plan | None, *, name: str, status: str, record: dict,
-                     extra: dict | None = None, objective_value: float | None = None,
-                     seconds: float = 0.0, check: bool = False) -> Plan:
+def _plan_from_board(
+    board: _Board,
+    base: Plan | None,
+    *,
+    name: str,
+    status: str,
+    record: dict,
+    extra: dict | None = None,
+    objective_value: float | None = None,
+    seconds: float = 0.0,
+    check: bool = False,
+) -> Plan:
     """Assemble the Plan of ``board`` (tables, polygons, metrics) with the cluster labels kept."""
     geo = board.geo
     s = geo.schools
@@ -346,13 +384,34 @@ def _plan_from_board(board: _Board, base: Plan | None, *, name: str, status: str
         elif st[i] in ("pinned", "apart"):
             cluster[i] = board.labels_fixed.get(sid)
     obj = _objective(board) if objective_value is None else objective_value
-    result = PartitionResult(assignment={v: hub[c] for v, c in board.label.items()},
-                             hubs={h: h for h in hub_label}, status=status, objective=obj, bound=None,
-                             gap=None, seconds=seconds, solver="clustergeo.edit", formulation="edit")
-    plan = build_plan(s, st, cluster, result=result, rules=board.rules, unit_graph=u,
-                      membership=pd.Series(board.membership), school_graph=geo.graph, cells=geo.cells,
-                      times=geo.times, links_added=geo.links_added, name=name, layers=base.layers if base else {},
-                      settings_used={}, check=False)
+    result = PartitionResult(
+        assignment={v: hub[c] for v, c in board.label.items()},
+        hubs={h: h for h in hub_label},
+        status=status,
+        objective=obj,
+        bound=None,
+        gap=None,
+        seconds=seconds,
+        solver="clustergeo.edit",
+        formulation="edit",
+    )
+    plan = build_plan(
+        s,
+        st,
+        cluster,
+        result=result,
+        rules=board.rules,
+        unit_graph=u,
+        membership=pd.Series(board.membership),
+        school_graph=geo.graph,
+        cells=geo.cells,
+        times=geo.times,
+        links_added=geo.links_added,
+        name=name,
+        layers=base.layers if base else {},
+        settings_used={},
+        check=False,
+    )
     built = dict(zip(plan.schools["school_id"].astype(str), plan.schools["cluster"]))
     rename = {built[sid]: lab for sid, lab in target.items()}
     plan.schools["cluster"] = plan.schools["cluster"].map(lambda c: rename.get(c, c))
@@ -370,13 +429,18 @@ def _plan_from_board(board: _Board, base: Plan | None, *, name: str, status: str
 
 # --------------------------------------------------------------------------- any plan in
 
+
 def _read_table(source: str | Path, layer: str | None) -> pd.DataFrame:
     path = Path(source)
     if path.is_dir():
         path = path / "assignment.csv"
     if not path.exists():
-        raise DataError(Problem(f"no plan file at {path}", fix="give a CSV or GeoPackage of school_id,cluster, "
-                                                                 "or a folder written by 'clustergeo solve'"))
+        raise DataError(
+            Problem(
+                f"no plan file at {path}",
+                fix="give a CSV or GeoPackage of school_id,cluster, or a folder written by 'clustergeo solve'",
+            )
+        )
     if path.suffix.lower() in (".gpkg", ".geojson", ".shp"):
         import pyogrio
 
@@ -387,40 +451,79 @@ def _read_table(source: str | Path, layer: str | None) -> pd.DataFrame:
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     missing = [c for c in ("school_id", "cluster") if c not in table.columns]
     if missing:
-        raise DataError([Problem("the plan file has no such column", column=c,
-                                 fix=f"name the columns school_id,cluster (found: {list(table.columns)[:8]})")
-                         for c in missing])
+        raise DataError(
+            [
+                Problem(
+                    "the plan file has no such column",
+                    column=c,
+                    fix=f"name the columns school_id,cluster (found: {list(table.columns)[:8]})",
+                )
+                for c in missing
+            ]
+        )
     table = table.copy()
     table["school_id"] = table["school_id"].astype(str).str.strip()
-    table["cluster"] = table["cluster"].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                                            or str(v).strip() == "" else str(v).strip())
+    table["cluster"] = table["cluster"].map(
+        lambda v: (
+            None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" else str(v).strip()
+        )
+    )
     return table
 
 
 def _plan_problems(table: pd.DataFrame, schools: pd.DataFrame) -> list[Problem]:
     ids = set(schools["school_id"].astype(str))
-    excluded = set(schools.loc[schools.get("excluded", pd.Series("", index=schools.index)).fillna("") != "",
-                               "school_id"].astype(str))
+    excluded = set(
+        schools.loc[schools.get("excluded", pd.Series("", index=schools.index)).fillna("") != "", "school_id"].astype(
+            str
+        )
+    )
     problems = []
     for sid in sorted(set(table.loc[table["school_id"].duplicated(), "school_id"])):
-        problems.append(Problem("the school appears more than once in the plan", school=sid, column="school_id",
-                                fix="keep one row per school"))
+        problems.append(
+            Problem(
+                "the school appears more than once in the plan",
+                school=sid,
+                column="school_id",
+                fix="keep one row per school",
+            )
+        )
     for sid in sorted(set(table["school_id"]) - ids):
         near = difflib.get_close_matches(sid, sorted(ids), 1)
-        problems.append(Problem("the plan names a school that is not in the schools data", school=sid,
-                                column="school_id", fix=f"did you mean {near[0]}?" if near else "check the id"))
+        problems.append(
+            Problem(
+                "the plan names a school that is not in the schools data",
+                school=sid,
+                column="school_id",
+                fix=f"did you mean {near[0]}?" if near else "check the id",
+            )
+        )
     given = dict(zip(table["school_id"], table["cluster"]))
     for sid in sorted(ids - excluded):
         if given.get(sid) is None:
-            problems.append(Problem("the school has no cluster in the plan", school=sid, column="cluster",
-                                    fix="add a row school_id,cluster for it (or exclude it in the schools data)"))
+            problems.append(
+                Problem(
+                    "the school has no cluster in the plan",
+                    school=sid,
+                    column="cluster",
+                    fix="add a row school_id,cluster for it (or exclude it in the schools data)",
+                )
+            )
     return problems
 
 
-def read_assignment(source: str | Path | pd.DataFrame, schools: gpd.GeoDataFrame, *, rules: Rules | None = None,
-                    boundary: Any = None, areas: gpd.GeoSeries | None = None, network: Any = None,
-                    links: list[tuple[str, str]] | None = None, layer: str | None = None,
-                    name: str | None = None) -> Plan:
+def read_assignment(
+    source: str | Path | pd.DataFrame,
+    schools: gpd.GeoDataFrame,
+    *,
+    rules: Rules | None = None,
+    boundary: Any = None,
+    areas: gpd.GeoSeries | None = None,
+    network: Any = None,
+    links: list[tuple[str, str]] | None = None,
+    layer: str | None = None,
+    name: str | None = None,
+) -> Plan:
     """Read any plan (``school_id,cluster``) and check it against the schools data.
 
     Parameters
@@ -471,8 +574,9 @@ def read_assignment(source: str | Path | pd.DataFrame, schools: gpd.GeoDataFrame
         elif status[sid] != "excluded" and given.get(sid) in rules.pinned:
             status[sid] = "pinned"
     placed = s[(status == "placed").values]
-    membership = units.make_units(placed, keep_whole=rules.keep_whole, split=rules.redraw,
-                                  must_link=rules.must_link).to_dict()
+    membership = units.make_units(
+        placed, keep_whole=rules.keep_whole, split=rules.redraw, must_link=rules.must_link
+    ).to_dict()
     # a unit the plan puts in several clusters is the planner's choice: the schools outside the
     # cluster holding most of them go on their own (as a move does)
     spans: dict = {}
@@ -485,11 +589,13 @@ def read_assignment(source: str | Path | pd.DataFrame, schools: gpd.GeoDataFrame
     board.labels_fixed = {sid: given[sid] for sid in s["school_id"] if status[sid] in ("pinned", "apart")}
     if name is None:
         name = "given plan" if isinstance(source, pd.DataFrame) else f"plan from {Path(source).name}"
-    return _plan_from_board(board, None, name=name, status="given",
-                            record={"locked_clusters": {}, "locked_schools": {}, "moves": []})
+    return _plan_from_board(
+        board, None, name=name, status="given", record={"locked_clusters": {}, "locked_schools": {}, "moves": []}
+    )
 
 
 # --------------------------------------------------------------------------- edits as values
+
 
 def _school_row(plan: Plan, school: str) -> pd.Series:
     s = plan.schools
@@ -498,8 +604,14 @@ def _school_row(plan: Plan, school: str) -> pd.Series:
     if len(hit) != 1:
         near = difflib.get_close_matches(str(school), sorted(ids) + sorted(s.get("name", pd.Series()).dropna()), 1)
         why = "is not in the plan" if not len(hit) else "matches several schools by name"
-        raise DataError(Problem(f"the school {why}", school=str(school), column="school_id",
-                                fix=f"did you mean {near[0]!r}?" if near and not len(hit) else "give its id"))
+        raise DataError(
+            Problem(
+                f"the school {why}",
+                school=str(school),
+                column="school_id",
+                fix=f"did you mean {near[0]!r}?" if near and not len(hit) else "give its id",
+            )
+        )
     return hit.iloc[0]
 
 
@@ -511,16 +623,24 @@ def _cluster_name(plan: Plan, cluster: str, *, what: str = "cluster") -> str:
     known = _geographic(plan)
     if cluster not in known:
         near = difflib.get_close_matches(str(cluster), known, 1)
-        raise RulesError(f"{what} {cluster!r} is not a geographic cluster of the plan"
-                         + (f": did you mean {near[0]!r}?" if near else f"; its clusters: {', '.join(known[:8])} ..."))
+        raise RulesError(
+            f"{what} {cluster!r} is not a geographic cluster of the plan"
+            + (f": did you mean {near[0]!r}?" if near else f"; its clusters: {', '.join(known[:8])} ...")
+        )
     return cluster
 
 
 def _derived(plan: Plan, record: dict, *, name: str | None = None) -> Plan:
     """A copy of ``plan`` with a new edit record, remembering ``plan`` as the one before."""
     run = {**plan.run, EDIT_KEY: record}
-    new = dataclasses.replace(plan, name=name or plan.name, schools=plan.schools.copy(),
-                              clusters=plan.clusters.copy(), metrics=dict(plan.metrics), run=run)
+    new = dataclasses.replace(
+        plan,
+        name=name or plan.name,
+        schools=plan.schools.copy(),
+        clusters=plan.clusters.copy(),
+        metrics=dict(plan.metrics),
+        run=run,
+    )
     state = plan.edit_state
     new.edit_state = EditState(state.geography if state is not None else None, plan)
     return new
@@ -556,14 +676,16 @@ def move(plan: Plan, school: str, *, to: str, lock: bool = True, name: str | Non
     row = _school_row(plan, school)
     sid, was = str(row["school_id"]), row["cluster"]
     if row["status"] != "placed":
-        raise RulesError(f"school {sid} ({row.get('name', sid)}) is {row['status']}: only schools of geographic "
-                         "clusters move")
+        raise RulesError(
+            f"school {sid} ({row.get('name', sid)}) is {row['status']}: only schools of geographic clusters move"
+        )
     to = _cluster_name(plan, to, what="target cluster")
     record = _edit_record(plan)
     for c in {was, to} - {None} if was != to else set():
         if c in record["locked_clusters"]:
-            raise RulesError(f"cluster {c!r} is locked: it keeps exactly its schools (undo the lock, "
-                             "or move another school)")
+            raise RulesError(
+                f"cluster {c!r} is locked: it keeps exactly its schools (undo the lock, or move another school)"
+            )
     board = _board(plan, plan.rules)
     unit = board.membership[sid]
     if sum(1 for u in board.membership.values() if u == unit) > 1:
@@ -627,8 +749,11 @@ def violations(plan: Plan, rules: Rules | None = None) -> list[str]:
     """
     rules = rules or plan.rules
     s = plan.schools
-    out = [p for p in verify_plan(s, plan.clusters, rules.to_dict(), plan.run.get("unit_edges"))
-           if not p.endswith("is not in one piece")]
+    out = [
+        p
+        for p in verify_plan(s, plan.clusters, rules.to_dict(), plan.run.get("unit_edges"))
+        if not p.endswith("is not in one piece")
+    ]
     out += _pieces(plan)
     name_of = dict(zip(s["school_id"].astype(str), s.get("name", s["school_id"])))
     where = dict(zip(s["school_id"].astype(str), s["cluster"]))
@@ -656,12 +781,15 @@ def _pieces(plan: Plan) -> list[str]:
         if len(parts) > 1:
             cut = grp[grp["unit"].astype(str).isin(set().union(*parts[:-1]))]
             names = ", ".join(cut["name"].astype(str).head(4)) + (" ..." if len(cut) > 4 else "")
-            out.append(f"cluster {c!r} is in {len(parts)} pieces: {names} "
-                       f"{'is' if len(cut) == 1 else 'are'} cut off from the rest")
+            out.append(
+                f"cluster {c!r} is in {len(parts)} pieces: {names} "
+                f"{'is' if len(cut) == 1 else 'are'} cut off from the rest"
+            )
     return out
 
 
 # --------------------------------------------------------------------------- repair around the edits
+
 
 def _neighbour_clusters(board: _Board, region: set) -> set:
     """Clusters next to ``region``; with districts as hard lines, only those in its districts
@@ -710,8 +838,10 @@ def _anchored(board: _Board, units_in: set, region: set) -> tuple[nx.Graph, dict
     groups = {c: set(us) & units_in for c, us in board.anchors.items() if c in region}
     groups = {c: g for c, g in groups.items() if g}
     for c, grp in groups.items():
+
         def weight(a, b, _d, c=c):
             return 1.0 if board.label.get(a) == c and board.label.get(b) == c else 10.0
+
         parts = list(nx.connected_components(sub.subgraph(grp)))
         while len(parts) > 1:
             others = set().union(*parts[1:])
@@ -744,8 +874,9 @@ def _region_count(board: _Board, region: set, count: str) -> tuple[Any, bool]:
     if count == "same":
         return len(region), False
     if count != "rules":
-        raise RulesError(f"count must be 'same' (keep the number of clusters in the free part) or 'rules', "
-                         f"not {count!r}")
+        raise RulesError(
+            f"count must be 'same' (keep the number of clusters in the free part) or 'rules', not {count!r}"
+        )
     k = board.rules.clusters
     outside = len(set(board.label.values()) - region)
     if k is None:
@@ -757,8 +888,16 @@ def _region_count(board: _Board, region: set, count: str) -> tuple[Any, bool]:
     return (lo if lo == hi else (lo, hi)), board.rules.fewest and lo != hi
 
 
-def _solve_region(board: _Board, region: set, *, count: str, solver: str | None, time_limit: float | None,
-                  seed: int | None, move_cost: float = 0.0) -> tuple[dict, PartitionResult, dict]:
+def _solve_region(
+    board: _Board,
+    region: set,
+    *,
+    count: str,
+    solver: str | None,
+    time_limit: float | None,
+    seed: int | None,
+    move_cost: float = 0.0,
+) -> tuple[dict, PartitionResult, dict]:
     """Re-partition the units of ``region`` exactly; returns unit -> new cluster key, the
     solver's result and the anchor nodes (cluster label -> node)."""
     rules = board.rules
@@ -772,8 +911,9 @@ def _solve_region(board: _Board, region: set, *, count: str, solver: str | None,
     cost = board.geo.times.unit_costs(csub) if objective_kind == "hess" or rules.max_minutes else None
     forbid = None
     if rules.max_minutes is not None:
-        forbid = {(a, b) for (a, b), c in cost.items()
-                  if a != b and c / max(csub.nodes[a]["pupils"], 1) > rules.max_minutes}
+        forbid = {
+            (a, b) for (a, b), c in cost.items() if a != b and c / max(csub.nodes[a]["pupils"], 1) > rules.max_minutes
+        }
     ew: dict = {}
     for (a, b), w in _edge_weights(board).items():
         if a in node_of and b in node_of and node_of[a] != node_of[b]:
@@ -781,11 +921,14 @@ def _solve_region(board: _Board, region: set, *, count: str, solver: str | None,
             ew[key] = ew.get(key, 0.0) + w
     if move_cost > 0:
         # a unit pays for each school it takes into a cluster headed from another cluster
-        now = {n: (n[len(ANCHOR):] if isinstance(n, str) and n.startswith(ANCHOR) else board.label[n])
-               for n in csub.nodes}
+        now = {
+            n: (n[len(ANCHOR) :] if isinstance(n, str) and n.startswith(ANCHOR) else board.label[n]) for n in csub.nodes
+        }
         if objective_kind == "hess":
-            cost = {(a, b): c + (move_cost * csub.nodes[a]["schools"] if now[a] != now[b] else 0.0)
-                    for (a, b), c in cost.items()}
+            cost = {
+                (a, b): c + (move_cost * csub.nodes[a]["schools"] if now[a] != now[b] else 0.0)
+                for (a, b), c in cost.items()
+            }
         else:
             for a, b in csub.edges:
                 if now[a] == now[b]:
@@ -793,15 +936,28 @@ def _solve_region(board: _Board, region: set, *, count: str, solver: str | None,
                     ew[key] = ew.get(key, 0.0) + move_cost * min(csub.nodes[a]["schools"], csub.nodes[b]["schools"])
     exclude: list = []
     for _attempt in range(SEPARATION_TRIES + 1):
-        r = partition(csub, weight="pupils", bounds=rules.bounds(), k=k, fewest=fewest,
-                      cost=cost if objective_kind == "hess" else None, objective=objective_kind,
-                      district="district" if rules.districts != "off" else None,
-                      district_mode=rules.districts if rules.districts != "off" else None,
-                      district_penalty=rules.district_penalty,
-                      division="division" if rules.divisions != "off" else None,
-                      division_mode=rules.divisions if rules.divisions != "off" else None,
-                      division_penalty=rules.division_penalty, edge_weights=ew or None, forbid=forbid,
-                      solver=solver, time_limit=time_limit, seed=seed, progress=False, exclude=exclude or None)
+        r = partition(
+            csub,
+            weight="pupils",
+            bounds=rules.bounds(),
+            k=k,
+            fewest=fewest,
+            cost=cost if objective_kind == "hess" else None,
+            objective=objective_kind,
+            district="district" if rules.districts != "off" else None,
+            district_mode=rules.districts if rules.districts != "off" else None,
+            district_penalty=rules.district_penalty,
+            division="division" if rules.divisions != "off" else None,
+            division_mode=rules.divisions if rules.divisions != "off" else None,
+            division_penalty=rules.division_penalty,
+            edge_weights=ew or None,
+            forbid=forbid,
+            solver=solver,
+            time_limit=time_limit,
+            seed=seed,
+            progress=False,
+            exclude=exclude or None,
+        )
         heads = [r.assignment[n] for n in anchor_nodes.values()]
         if len(set(heads)) == len(heads):
             real = {n: _real_hub(board, n, node_of) for n in set(r.assignment.values())}
@@ -875,19 +1031,21 @@ def _real_hub(board: _Board, node: Hashable, node_of: dict) -> Hashable:
 def _moves(before: Plan, after: Plan) -> list[dict]:
     a = dict(zip(before.schools["school_id"].astype(str), before.schools["cluster"]))
     b = after.schools
+
     def same(x: Any, y: Any) -> bool:
         return x == y or (pd.isna(x) and pd.isna(y))  # excluded schools have no cluster on either side
 
-    return [{"school_id": sid, "name": str(nm), "from": a.get(sid), "to": c}
-            for sid, nm, c in zip(b["school_id"].astype(str), b.get("name", b["school_id"]), b["cluster"])
-            if not same(a.get(sid), c)]
+    return [
+        {"school_id": sid, "name": str(nm), "from": a.get(sid), "to": c}
+        for sid, nm, c in zip(b["school_id"].astype(str), b.get("name", b["school_id"]), b["cluster"])
+        if not same(a.get(sid), c)
+    ]
 
 
 def start_of_edits(plan: Plan) -> Plan:
     """The plan the edits started from: back through the edited plans to the first that is not."""
     p = plan
-    while p.edit_state is not None and p.edit_state.parent is not None and \
-            p.run.get("status") in ("edited", "locked"):
+    while p.edit_state is not None and p.edit_state.parent is not None and p.run.get("status") in ("edited", "locked"):
         p = p.edit_state.parent
     return p
 
@@ -900,8 +1058,10 @@ def _free_region(board: _Board, plan: Plan, free: Iterable[str] | None, rings: i
     seeds = {c for m in record["moves"] for c in (m["from"], m["to"])} & set(board.label.values())
     seeds |= _broken_clusters(board)
     if not seeds:
-        raise RulesError("nothing to repair: the plan has no edits and breaks no rule; pass free=[...] to "
-                         "re-optimise chosen clusters, or use polish() to improve the whole plan")
+        raise RulesError(
+            "nothing to repair: the plan has no edits and breaks no rule; pass free=[...] to "
+            "re-optimise chosen clusters, or use polish() to improve the whole plan"
+        )
     region = set(seeds)
     for _ in range(rings):
         region |= _neighbour_clusters(board, region)
@@ -914,11 +1074,21 @@ def _with_anchors(board: _Board, region: set) -> set:
     return region | (extra & set(board.label.values())) - board.locked
 
 
-def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] | None = None,
-              free: Iterable[str] | None = None, rings: int = 1, count: str = "same",
-              widen: bool | None = None, move_cost: float = 0.0,
-              solver: str | None = None, time_limit: float | None = 60.0, seed: int | None = None,
-              name: str | None = None) -> Plan:
+def repropose(
+    plan: Plan,
+    rules: Rules | None = None,
+    *,
+    locked: Iterable[str] | None = None,
+    free: Iterable[str] | None = None,
+    rings: int = 1,
+    count: str = "same",
+    widen: bool | None = None,
+    move_cost: float = 0.0,
+    solver: str | None = None,
+    time_limit: float | None = 60.0,
+    seed: int | None = None,
+    name: str | None = None,
+) -> Plan:
     """Re-optimise the part of ``plan`` around its edits, exactly, and keep the rest as it was.
 
     The free part is, by default, the clusters touching the edits (the moved schools' old and
@@ -986,41 +1156,71 @@ def repropose(plan: Plan, rules: Rules | None = None, *, locked: Iterable[str] |
     widened = 0
     while True:
         if not region:
-            raise InfeasibleError(["every cluster around the edits is locked: nothing is free to repair"],
-                                  relaxations=["unlock a cluster"])
+            raise InfeasibleError(
+                ["every cluster around the edits is locked: nothing is free to repair"],
+                relaxations=["unlock a cluster"],
+            )
         try:
-            keys, result, anchors = _solve_region(board, region, count=count, solver=solver,
-                                                  time_limit=time_limit, seed=seed, move_cost=move_cost)
+            keys, result, anchors = _solve_region(
+                board, region, count=count, solver=solver, time_limit=time_limit, seed=seed, move_cost=move_cost
+            )
             break
         except InfeasibleError as e:
             ring = _neighbour_clusters(board, region) - board.locked if widen else set()
             if not ring:
                 hint = "" if widen else "; widen=True frees their neighbours too"
-                raise InfeasibleError([*e.reasons, f"that is with {len(region)} clusters free{hint}"],
-                                      relaxations=e.relaxations) from e
+                raise InfeasibleError(
+                    [*e.reasons, f"that is with {len(region)} clusters free{hint}"], relaxations=e.relaxations
+                ) from e
             log.info("the %d free clusters cannot meet the rules: freeing %d more", len(region), len(ring))
             region = _with_anchors(board, region | ring)
             widened += 1
     free_units = len(keys)
     _apply(board, keys, anchors, region)
     after = _objective(board)
-    new = _plan_from_board(board, plan, name=name or plan.name, status="repaired", record=record,
-                           objective_value=after, seconds=time.perf_counter() - t0)
+    new = _plan_from_board(
+        board,
+        plan,
+        name=name or plan.name,
+        status="repaired",
+        record=record,
+        objective_value=after,
+        seconds=time.perf_counter() - t0,
+    )
     moved = _moves(plan, new)
     new.run["repair"] = {
-        "free_clusters": sorted(region), "widened": widened, "free_units": free_units,
-        "clusters_after": len(set(keys.values())), "status": result.status, "region_objective": result.objective,
-        "region_bound": result.bound, "region_gap": result.gap, "objective_before": before,
-        "objective_after": after, "change": after - before, "schools_moved": len(moved), "moves": moved,
-        "seconds": round(time.perf_counter() - t0, 3), "solver": result.solver, "move_cost": move_cost,
+        "free_clusters": sorted(region),
+        "widened": widened,
+        "free_units": free_units,
+        "clusters_after": len(set(keys.values())),
+        "status": result.status,
+        "region_objective": result.objective,
+        "region_bound": result.bound,
+        "region_gap": result.gap,
+        "objective_before": before,
+        "objective_after": after,
+        "change": after - before,
+        "schools_moved": len(moved),
+        "moves": moved,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "solver": result.solver,
+        "move_cost": move_cost,
     }
     new.run["gap"] = result.gap
     return new
 
 
-def polish(plan: Plan, rules: Rules | None = None, *, size: int = 3, time_limit: float | None = 120.0,
-           sub_time_limit: float | None = 20.0, solver: str | None = None, seed: int | None = None,
-           name: str | None = None) -> Plan:
+def polish(
+    plan: Plan,
+    rules: Rules | None = None,
+    *,
+    size: int = 3,
+    time_limit: float | None = 120.0,
+    sub_time_limit: float | None = 20.0,
+    solver: str | None = None,
+    seed: int | None = None,
+    name: str | None = None,
+) -> Plan:
     """Improve a whole plan by a large-neighbourhood search: ``size`` adjacent clusters at a time.
 
     Each cluster in turn, with its ``size - 1`` neighbours sharing the most borders, is
@@ -1061,8 +1261,9 @@ def polish(plan: Plan, rules: Rules | None = None, *, size: int = 3, time_limit:
             done.add(key)
             current = _objective(board, {lab: ms for lab, ms in board.clusters().items() if lab in region})
             try:
-                keys, _result, anchors = _solve_region(board, region, count="same", solver=solver,
-                                                      time_limit=sub_time_limit, seed=seed)
+                keys, _result, anchors = _solve_region(
+                    board, region, count="same", solver=solver, time_limit=sub_time_limit, seed=seed
+                )
             except InfeasibleError:
                 continue
             solved += 1
@@ -1074,11 +1275,25 @@ def polish(plan: Plan, rules: Rules | None = None, *, size: int = 3, time_limit:
                 _apply(board, keys, anchors, region)
                 improved, better = improved + 1, True
     after = _objective(board)
-    new = _plan_from_board(board, plan, name=name or plan.name, status="polished", record=_edit_record(plan),
-                           objective_value=after, seconds=time.perf_counter() - t0)
-    new.run["polish"] = {"objective_before": before, "objective_after": after, "change": after - before,
-                         "subproblems_solved": solved, "improved": improved, "passes": passes,
-                         "schools_moved": len(_moves(plan, new)), "seconds": round(time.perf_counter() - t0, 3)}
+    new = _plan_from_board(
+        board,
+        plan,
+        name=name or plan.name,
+        status="polished",
+        record=_edit_record(plan),
+        objective_value=after,
+        seconds=time.perf_counter() - t0,
+    )
+    new.run["polish"] = {
+        "objective_before": before,
+        "objective_after": after,
+        "change": after - before,
+        "subproblems_solved": solved,
+        "improved": improved,
+        "passes": passes,
+        "schools_moved": len(_moves(plan, new)),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
     return new
 
 
@@ -1109,8 +1324,13 @@ def apply_locks(plan: Plan, source: str | Path | pd.DataFrame) -> Plan:
             raise DataError(Problem(f"no locks file at {path}", fix="give a CSV with school_id and/or cluster"))
         table = pd.read_csv(path, dtype=str, keep_default_na=False)
     if not {"school_id", "cluster"} & set(table.columns):
-        raise DataError(Problem("the locks file needs a school_id or a cluster column", column="school_id",
-                                fix="one row per locked school (school_id) or locked cluster (cluster)"))
+        raise DataError(
+            Problem(
+                "the locks file needs a school_id or a cluster column",
+                column="school_id",
+                fix="one row per locked school (school_id) or locked cluster (cluster)",
+            )
+        )
     ids = table["school_id"].astype(str).str.strip() if "school_id" in table else pd.Series("", index=table.index)
     labels = table["cluster"].astype(str).str.strip() if "cluster" in table else pd.Series("", index=table.index)
     where = dict(zip(plan.schools["school_id"].astype(str), plan.schools["cluster"]))

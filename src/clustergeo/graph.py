@@ -28,8 +28,9 @@ from .errors import GraphError, Problem
 from .settings import settings
 
 
-def voronoi_cells(points: gpd.GeoSeries | gpd.GeoDataFrame, boundary: Any,
-                  *, close_gaps_m: float | None = None) -> gpd.GeoSeries:
+def voronoi_cells(
+    points: gpd.GeoSeries | gpd.GeoDataFrame, boundary: Any, *, close_gaps_m: float | None = None
+) -> gpd.GeoSeries:
     """Voronoi cell of every point, clipped to ``boundary``.
 
     Points that share a site (the same postcode centroid) get the same cell, so both
@@ -77,8 +78,7 @@ def voronoi_cells(points: gpd.GeoSeries | gpd.GeoDataFrame, boundary: Any,
     return gpd.GeoSeries(out, index=geoms.index, crs=crs)
 
 
-def neighbours(areas: gpd.GeoSeries | Sequence[Any], *, snap_tolerance_m: float | None = None
-               ) -> list[tuple[int, int]]:
+def neighbours(areas: gpd.GeoSeries | Sequence[Any], *, snap_tolerance_m: float | None = None) -> list[tuple[int, int]]:
     """Pairs ``(i, j)``, ``i < j`` (positions), of areas that touch, overlap or nearly touch.
 
     Two areas are neighbours when they come within ``snap_tolerance_m`` metres of each other
@@ -94,9 +94,14 @@ def neighbours(areas: gpd.GeoSeries | Sequence[Any], *, snap_tolerance_m: float 
     return sorted(pairs)
 
 
-def school_graph(schools: gpd.GeoDataFrame, areas: gpd.GeoSeries | None = None, *,
-                 boundary: Any = None, snap_tolerance_m: float | None = None,
-                 id_column: str = "school_id") -> nx.Graph:
+def school_graph(
+    schools: gpd.GeoDataFrame,
+    areas: gpd.GeoSeries | None = None,
+    *,
+    boundary: Any = None,
+    snap_tolerance_m: float | None = None,
+    id_column: str = "school_id",
+) -> nx.Graph:
     """The neighbour graph of the schools.
 
     Parameters
@@ -119,15 +124,24 @@ def school_graph(schools: gpd.GeoDataFrame, areas: gpd.GeoSeries | None = None, 
     """
     if areas is None:
         if boundary is None:
-            raise GraphError(Problem("need either areas or an authority boundary to find neighbours",
-                                     fix="pass boundary=dataset.layers['authority'] or areas=..."))
+            raise GraphError(
+                Problem(
+                    "need either areas or an authority boundary to find neighbours",
+                    fix="pass boundary=dataset.layers['authority'] or areas=...",
+                )
+            )
         areas = voronoi_cells(schools, boundary)
     g = nx.Graph(crs=schools.crs)
     ids = schools[id_column].tolist()
     for pos, (idx, row) in enumerate(schools.iterrows()):
-        attrs = {"pupils": int(row["pupils"]), "schools": 1, "x": float(row.geometry.x),
-                 "y": float(row.geometry.y), "name": row.get("name", str(ids[pos])),
-                 "area": areas.loc[idx]}
+        attrs = {
+            "pupils": int(row["pupils"]),
+            "schools": 1,
+            "x": float(row.geometry.x),
+            "y": float(row.geometry.y),
+            "name": row.get("name", str(ids[pos])),
+            "area": areas.loc[idx],
+        }
         for col in ("district", "division", "phase", "group", "cluster"):
             if col in schools.columns:
                 attrs[col] = row[col]
@@ -154,22 +168,30 @@ def check_connected(graph: nx.Graph) -> None:
     comps = components(graph)
     if len(comps) <= 1:
         return
-    problems = [Problem(f"these schools are cut off from the rest ({len(c)} nodes): {_names(graph, c)}",
-                        fix="add a link by hand (add_links(graph, [(a, b)]) for a bridge or ferry) "
-                            "or join each stray part to its nearest neighbour (connect_nearest)")
-                for c in comps[1:]]
+    problems = [
+        Problem(
+            f"these schools are cut off from the rest ({len(c)} nodes): {_names(graph, c)}",
+            fix="add a link by hand (add_links(graph, [(a, b)]) for a bridge or ferry) "
+            "or join each stray part to its nearest neighbour (connect_nearest)",
+        )
+        for c in comps[1:]
+    ]
     raise GraphError(problems)
 
 
-def add_links(graph: nx.Graph, links: Iterable[tuple[Hashable, Hashable]], *,
-              reason: str = "manual link") -> nx.Graph:
+def add_links(graph: nx.Graph, links: Iterable[tuple[Hashable, Hashable]], *, reason: str = "manual link") -> nx.Graph:
     """Add neighbour links by hand (a bridge, a ferry). Unknown nodes raise :class:`GraphError`."""
     problems = []
     for a, b in links:
         for n in (a, b):
             if n not in graph:
-                problems.append(Problem(f"link names {n!r}, which is not in the graph",
-                                        school=str(n), fix="use ids that are in the graph"))
+                problems.append(
+                    Problem(
+                        f"link names {n!r}, which is not in the graph",
+                        school=str(n),
+                        fix="use ids that are in the graph",
+                    )
+                )
         if not problems:
             graph.add_edge(a, b, link=reason)
     if problems:
@@ -177,14 +199,16 @@ def add_links(graph: nx.Graph, links: Iterable[tuple[Hashable, Hashable]], *,
     return graph
 
 
-def connect_nearest(graph: nx.Graph, cost: Callable[[Hashable, Hashable], float] | None = None
-                    ) -> list[tuple[Hashable, Hashable]]:
+def connect_nearest(
+    graph: nx.Graph, cost: Callable[[Hashable, Hashable], float] | None = None
+) -> list[tuple[Hashable, Hashable]]:
     """Join every stray part to its nearest node in the rest, until the graph is connected.
 
     ``cost(a, b)`` is the travel time (or any cost) between two nodes; by default the
     straight-line distance between their ``x``/``y``. Returns the links added (each edge is
     marked ``link="nearest"``), so they can be reported.
     """
+
     def dist(a: Hashable, b: Hashable) -> float:
         na, nb = graph.nodes[a], graph.nodes[b]
         return float(np.hypot(na["x"] - nb["x"], na["y"] - nb["y"]))

@@ -40,8 +40,10 @@ from .errors import InfeasibleError, RulesError, SolverError
 
 log = logging.getLogger(__name__)
 
-COSTS = {"pairs": "the sum of travel minutes between every two schools of each group",
-         "hub": "the sum of travel minutes from each school to its group's hub school"}
+COSTS = {
+    "pairs": "the sum of travel minutes between every two schools of each group",
+    "hub": "the sum of travel minutes from each school to its group's hub school",
+}
 OPTIONS = ("share", "other-size", "error")
 #: Largest number of schools solved together: C(30, 4) = 27,405 candidate quads.
 MAX_SCHOOLS = 30
@@ -96,8 +98,7 @@ def splits(n: int, sizes: Sequence[int]) -> bool:
 def other_size(n: int, sizes: Sequence[int]) -> int:
     """The size of the one odd group that lets ``n`` schools split (see the module docstring)."""
     lo, hi = min(sizes), max(sizes)
-    cands = sorted((s for s in range(1, n + 1) if s not in sizes),
-                   key=lambda s: (max(lo - s, s - hi, 0), -s))
+    cands = sorted((s for s in range(1, n + 1) if s not in sizes), key=lambda s: (max(lo - s, s - hi, 0), -s))
     for s in cands:
         if splits(n - s, sizes):
             return s
@@ -113,8 +114,9 @@ def _costs(ids: list, minutes: np.ndarray, cost: str | Callable) -> Callable[[tu
     return lambda g: float(min(sum(minutes[i, h] for i in g) for h in g))
 
 
-def _solve(cands: list[tuple[tuple[int, ...], float, str]], n: int, limits: Mapping[str, tuple[int, int]],
-           where: str) -> list[tuple[tuple[int, ...], float, str]]:
+def _solve(
+    cands: list[tuple[tuple[int, ...], float, str]], n: int, limits: Mapping[str, tuple[int, int]], where: str
+) -> list[tuple[tuple[int, ...], float, str]]:
     """Set partitioning: each of ``n`` schools in exactly one chosen candidate group.
 
     A candidate is (members, cost, tag); ``limits[tag] = (lo, hi)`` bounds how many groups
@@ -142,8 +144,9 @@ def _solve(cands: list[tuple[tuple[int, ...], float, str]], n: int, limits: Mapp
     if status == "error" or (status != "infeasible" and not info.has_solution):
         raise SolverError(f"HiGHS did not solve the peer groups of {where} ({status})")
     if status != "optimal":
-        raise InfeasibleError(f"{where}: the schools cannot be split into the groups asked for ({status}); "
-                              "use unsplittable='other-size'")
+        raise InfeasibleError(
+            f"{where}: the schools cannot be split into the groups asked for ({status}); use unsplittable='other-size'"
+        )
     return [cands[k] for k, v in enumerate(x) if (v.value() or 0) > 0.5]
 
 
@@ -155,8 +158,12 @@ def can_share(n_a: int, n_b: int, sizes: Sequence[int]) -> bool:
     >>> can_share(2, 3, (3, 4)), can_share(2, 4, (3, 4))
     (False, True)
     """
-    return any(splits(n_a - a, sizes) and splits(n_b - (s - a), sizes)
-               for s in sizes for a in range(1, min(n_a, s - 1) + 1) if 1 <= s - a <= n_b)
+    return any(
+        splits(n_a - a, sizes) and splits(n_b - (s - a), sizes)
+        for s in sizes
+        for a in range(1, min(n_a, s - 1) + 1)
+        if 1 <= s - a <= n_b
+    )
 
 
 def _partner(c: str, members: dict[str, list[int]], minutes: np.ndarray, sizes: Sequence[int]) -> str | None:
@@ -168,8 +175,15 @@ def _partner(c: str, members: dict[str, list[int]], minutes: np.ndarray, sizes: 
     return min(near)[1] if near else None
 
 
-def _candidates(part: list[str], members: dict[str, list[int]], sizes: Sequence[int], partner: dict[str, str],
-                odd: dict[str, int], local: dict[int, int], cost_of: Callable) -> list:
+def _candidates(
+    part: list[str],
+    members: dict[str, list[int]],
+    sizes: Sequence[int],
+    partner: dict[str, str],
+    odd: dict[str, int],
+    local: dict[int, int],
+    cost_of: Callable,
+) -> list:
     cands = []
     for c in part:
         idx = members[c]
@@ -210,8 +224,16 @@ def _parts(clusters: list[str], partner: dict[str, str]) -> list[list[str]]:
     return sorted(parts.values())
 
 
-def peer_groups(plan: Any, *, phase: str = "primary", sizes: Sequence[int] = (3, 4), cost: str | Callable = "pairs",
-                unsplittable: str = "share", times: Any = None, kinds: Sequence[str] | None = None) -> PeerGroups:
+def peer_groups(
+    plan: Any,
+    *,
+    phase: str = "primary",
+    sizes: Sequence[int] = (3, 4),
+    cost: str | Callable = "pairs",
+    unsplittable: str = "share",
+    times: Any = None,
+    kinds: Sequence[str] | None = None,
+) -> PeerGroups:
     """Split each cluster's schools of one phase exactly into the most compact groups of allowed sizes.
 
     Parameters
@@ -272,30 +294,59 @@ def peer_groups(plan: Any, *, phase: str = "primary", sizes: Sequence[int] = (3,
     members = {c: list(idx) for c, idx in s.groupby("cluster", sort=True).indices.items()}
     bad = sorted(c for c, idx in members.items() if not splits(len(idx), sizes))
     if bad and unsplittable == "error":
-        raise InfeasibleError([f"{c} has {len(members[c])} {phase} schools: they cannot be split into groups of "
-                               f"{_sizes_text(sizes)}" for c in bad],
-                              relaxations=["unsplittable='share' (a group shared with the nearest cluster)",
-                                           "unsplittable='other-size' (one group of another size)"])
+        raise InfeasibleError(
+            [
+                f"{c} has {len(members[c])} {phase} schools: they cannot be split into groups of {_sizes_text(sizes)}"
+                for c in bad
+            ],
+            relaxations=[
+                "unsplittable='share' (a group shared with the nearest cluster)",
+                "unsplittable='other-size' (one group of another size)",
+            ],
+        )
     partner = {c: p for c in bad if unsplittable == "share" and (p := _partner(c, members, minutes, sizes)) is not None}
     if unsplittable == "share" and len(partner) < len(bad):
-        raise InfeasibleError(f"the {phase} schools of {sorted(set(bad) - set(partner))} have no cluster to share "
-                              f"one group of {_sizes_text(sizes)} with", relaxations=["unsplittable='other-size'"])
+        raise InfeasibleError(
+            f"the {phase} schools of {sorted(set(bad) - set(partner))} have no cluster to share "
+            f"one group of {_sizes_text(sizes)} with",
+            relaxations=["unsplittable='other-size'"],
+        )
     odd = {c: other_size(len(members[c]), sizes) for c in bad if unsplittable == "other-size"}
     cost_of = _costs(ids, minutes, cost)
     chosen = _solve_parts(sorted(members), members, sizes, partner, odd, cost_of)
-    return _result(s, chosen, members, partner, odd, sizes,
-                   {"phase": phase, "sizes": list(sizes), "unsplittable": unsplittable, "times": times.label,
-                    "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", "custom")})
+    return _result(
+        s,
+        chosen,
+        members,
+        partner,
+        odd,
+        sizes,
+        {
+            "phase": phase,
+            "sizes": list(sizes),
+            "unsplittable": unsplittable,
+            "times": times.label,
+            "cost": cost if isinstance(cost, str) else getattr(cost, "__name__", "custom"),
+        },
+    )
 
 
-def _solve_parts(clusters: list[str], members: dict[str, list[int]], sizes: Sequence[int], partner: dict[str, str],
-                 odd: dict[str, int], cost_of: Callable) -> list[tuple[tuple[int, ...], float, str]]:
+def _solve_parts(
+    clusters: list[str],
+    members: dict[str, list[int]],
+    sizes: Sequence[int],
+    partner: dict[str, str],
+    odd: dict[str, int],
+    cost_of: Callable,
+) -> list[tuple[tuple[int, ...], float, str]]:
     chosen = []
     for part in _parts(clusters, partner):
         idx = sorted(i for c in part for i in members[c])
         if len(idx) > MAX_SCHOOLS:
-            raise RulesError(f"{' + '.join(part)}: {len(idx)} schools to group together, more than {MAX_SCHOOLS}; "
-                             "split the cluster or choose unsplittable='other-size'")
+            raise RulesError(
+                f"{' + '.join(part)}: {len(idx)} schools to group together, more than {MAX_SCHOOLS}; "
+                "split the cluster or choose unsplittable='other-size'"
+            )
         local = {i: k for k, i in enumerate(idx)}
         cands = _candidates(part, members, sizes, partner, odd, local, cost_of)
         limits = {f"odd:{c}": (1, 1) for c in part if c in odd}
@@ -305,8 +356,15 @@ def _solve_parts(clusters: list[str], members: dict[str, list[int]], sizes: Sequ
     return chosen
 
 
-def _result(s: pd.DataFrame, chosen: list, members: dict[str, list[int]], partner: dict[str, str],
-            odd: dict[str, int], sizes: Sequence[int], record: dict[str, Any]) -> PeerGroups:
+def _result(
+    s: pd.DataFrame,
+    chosen: list,
+    members: dict[str, list[int]],
+    partner: dict[str, str],
+    odd: dict[str, int],
+    sizes: Sequence[int],
+    record: dict[str, Any],
+) -> PeerGroups:
     cluster_of = s["cluster"].tolist()
     rows, counter = [], {}
     for g, c, _tag in sorted(chosen, key=lambda t: (cluster_of[t[0][0]], t[1], t[0])):
@@ -317,9 +375,18 @@ def _result(s: pd.DataFrame, chosen: list, members: dict[str, list[int]], partne
         exception = "shared" if len(home) > 1 else ("other-size" if len(g) not in sizes else "")
         for i in g:
             others = sorted(set(home) - {cluster_of[i]})
-            rows.append({"school": s.at[i, "school_id"], "name": s.at[i, "name"], "cluster": cluster_of[i],
-                         "group": gid, "group_size": len(g), "shared_with": "; ".join(others),
-                         "exception": exception, "group_minutes": round(c, 3)})
+            rows.append(
+                {
+                    "school": s.at[i, "school_id"],
+                    "name": s.at[i, "name"],
+                    "cluster": cluster_of[i],
+                    "group": gid,
+                    "group_size": len(g),
+                    "shared_with": "; ".join(others),
+                    "exception": exception,
+                    "group_minutes": round(c, 3),
+                }
+            )
     table = pd.DataFrame(rows).sort_values(["cluster", "group", "school"]).reset_index(drop=True)
     per = []
     for c, idx in sorted(members.items()):
@@ -332,13 +399,23 @@ def _result(s: pd.DataFrame, chosen: list, members: dict[str, list[int]], partne
             note = f"{len(idx)} schools do not split into {_sizes_text(sizes)}: one group of {odd[c]}"
         elif (mine["exception"] == "shared").any():
             note = "shares a group with " + "; ".join(sorted(set("; ".join(mine["shared_with"]).split("; ")) - {""}))
-        per.append({"cluster": c, "schools": len(idx), "groups": len(groups),
-                    "sizes": "+".join(str(n) for n in sorted(groups["group_size"])),
-                    "minutes": round(float(groups["group_minutes"].sum()), 1), "exception": note})
+        per.append(
+            {
+                "cluster": c,
+                "schools": len(idx),
+                "groups": len(groups),
+                "sizes": "+".join(str(n) for n in sorted(groups["group_size"])),
+                "minutes": round(float(groups["group_minutes"].sum()), 1),
+                "exception": note,
+            }
+        )
     clusters = pd.DataFrame(per)
-    record = {**record, "measure": COSTS.get(record["cost"], f"custom measure {record['cost']}"),
-              "total_minutes": round(float(table.drop_duplicates("group")["group_minutes"].sum()), 1),
-              "clusters": clusters.to_dict("records")}
+    record = {
+        **record,
+        "measure": COSTS.get(record["cost"], f"custom measure {record['cost']}"),
+        "total_minutes": round(float(table.drop_duplicates("group")["group_minutes"].sum()), 1),
+        "clusters": clusters.to_dict("records"),
+    }
     return PeerGroups(table, clusters, record)
 
 
@@ -365,15 +442,19 @@ def _check_args(sizes: Any, cost: Any, unsplittable: Any) -> tuple[int, ...]:
 
 def summary_lines(record: Mapping[str, Any]) -> list[str]:
     """The summary's lines: the measure, then one line per cluster."""
-    head = (f"  peer groups of {record['phase']} schools ({_sizes_text(record['sizes'])}; minimising "
-            f"{record['measure']}: {record['total_minutes']:,.1f} min, {record['times']}; "
-            f"unsplittable counts: {record['unsplittable']}):")
+    head = (
+        f"  peer groups of {record['phase']} schools ({_sizes_text(record['sizes'])}; minimising "
+        f"{record['measure']}: {record['total_minutes']:,.1f} min, {record['times']}; "
+        f"unsplittable counts: {record['unsplittable']}):"
+    )
     lines = [head]
     for c in record["clusters"]:
         tail = f"; {c['exception']}" if c["exception"] else ""
-        lines.append(f"    {c['cluster']}: {c['schools']} {record['phase']} schools in {c['groups']} "
-                     f"group{'s' * (c['groups'] != 1)} ({c['sizes']}), "
-                     f"{c['minutes']:,.1f} min{tail}")
+        lines.append(
+            f"    {c['cluster']}: {c['schools']} {record['phase']} schools in {c['groups']} "
+            f"group{'s' * (c['groups'] != 1)} ({c['sizes']}), "
+            f"{c['minutes']:,.1f} min{tail}"
+        )
     return lines
 
 
@@ -383,13 +464,17 @@ def read_section(section: Any, where: str) -> dict[str, Any]:
         raise RulesError(f"{where}: [peer_groups] must be a table")
     bad = sorted(set(section) - SCENARIO_KEYS)
     if bad:
-        raise RulesError(f"{where} [peer_groups]: unknown key {', '.join(map(repr, bad))}; allowed: "
-                         f"{', '.join(sorted(SCENARIO_KEYS))}")
+        raise RulesError(
+            f"{where} [peer_groups]: unknown key {', '.join(map(repr, bad))}; allowed: "
+            f"{', '.join(sorted(SCENARIO_KEYS))}"
+        )
     if "phase" in section:
         from .schools import PHASES
 
         if section["phase"] not in PHASES:
-            raise RulesError(f"{where} [peer_groups]: key 'phase' must be one of {list(PHASES)}, not {section['phase']!r}")
+            raise RulesError(
+                f"{where} [peer_groups]: key 'phase' must be one of {list(PHASES)}, not {section['phase']!r}"
+            )
     try:
         _check_args(section.get("sizes", (3, 4)), section.get("cost", "pairs"), section.get("unsplittable", "share"))
     except RulesError as e:

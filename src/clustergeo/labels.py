@@ -11,11 +11,21 @@ if TYPE_CHECKING:
 
 #: Words shortened first (in this order) when a name does not fit, before any is cut.
 ABBREVIATIONS = [
-    (r"\bChurch of England\b", "CE"), (r"\bVoluntary Aided\b", "VA"), (r"\bVoluntary Controlled\b", "VC"),
-    (r"\bRoman Catholic\b", "RC"), (r"\bCatholic\b", "Cath."), (r"\bPrimary School\b", "Pri."),
-    (r"\bHigh School\b", "High"), (r"\bInfant School\b", "Inf."), (r"\bJunior School\b", "Jun."),
-    (r"\bNursery School\b", "Nursery"), (r"\band Sixth Form\b", "& 6th Form"), (r"\bAcademy\b", "Acad."),
-    (r"\bSchool\b", "Sch."), (r"\bPrimary\b", "Pri."), (r"\bCommunity\b", "Comm."),
+    (r"\bChurch of England\b", "CE"),
+    (r"\bVoluntary Aided\b", "VA"),
+    (r"\bVoluntary Controlled\b", "VC"),
+    (r"\bRoman Catholic\b", "RC"),
+    (r"\bCatholic\b", "Cath."),
+    (r"\bPrimary School\b", "Pri."),
+    (r"\bHigh School\b", "High"),
+    (r"\bInfant School\b", "Inf."),
+    (r"\bJunior School\b", "Jun."),
+    (r"\bNursery School\b", "Nursery"),
+    (r"\band Sixth Form\b", "& 6th Form"),
+    (r"\bAcademy\b", "Acad."),
+    (r"\bSchool\b", "Sch."),
+    (r"\bPrimary\b", "Pri."),
+    (r"\bCommunity\b", "Comm."),
 ]
 
 
@@ -74,8 +84,9 @@ def _cell(v: object) -> str:
     return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
 
 
-def text_table(df: pd.DataFrame, *, width: int = 100, limit: int | None = None,
-               keep: dict[str, int] | None = None) -> str:
+def text_table(
+    df: pd.DataFrame, *, width: int = 100, limit: int | None = None, keep: dict[str, int] | None = None
+) -> str:
     """``df`` as plain text no wider than ``width`` characters, without the index.
 
     Numbers are rounded to one decimal; the widest text columns are shortened (see
@@ -104,8 +115,11 @@ def text_table(df: pd.DataFrame, *, width: int = 100, limit: int | None = None,
         else:
             df[c] = [_cell(v) for v in df[c]]
     caps = {c: max([len(str(c))] + [len(v) for v in df[c]]) for c in df.columns}
-    numeric = {c for c in df.columns if all(v.replace(",", "").replace(".", "").replace("-", "").isdigit()
-                                                 or v == "-" for v in df[c])}
+    numeric = {
+        c
+        for c in df.columns
+        if all(v.replace(",", "").replace(".", "").replace("-", "").isdigit() or v == "-" for v in df[c])
+    }
 
     def total() -> int:
         return sum(caps.values()) + 2 * (len(caps) - 1)
@@ -119,11 +133,17 @@ def text_table(df: pd.DataFrame, *, width: int = 100, limit: int | None = None,
             break
         widest = max(text, key=lambda c: caps[c])
         caps[widest] -= 1
-    lines = ["  ".join((str(c)[:caps[c]].rjust(caps[c]) if c in numeric else str(c)[:caps[c]].ljust(caps[c]))
-                       for c in df.columns).rstrip()]
+    lines = [
+        "  ".join(
+            (str(c)[: caps[c]].rjust(caps[c]) if c in numeric else str(c)[: caps[c]].ljust(caps[c])) for c in df.columns
+        ).rstrip()
+    ]
     for _, row in df.iterrows():
-        lines.append("  ".join(row[c].rjust(caps[c]) if c in numeric else shorten(row[c], caps[c]).ljust(caps[c])
-                               for c in df.columns).rstrip())
+        lines.append(
+            "  ".join(
+                row[c].rjust(caps[c]) if c in numeric else shorten(row[c], caps[c]).ljust(caps[c]) for c in df.columns
+            ).rstrip()
+        )
     if more:
         lines.append(f"... and {more} more rows")
     return "\n".join(lines)

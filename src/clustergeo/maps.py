@@ -32,8 +32,19 @@ A4_LANDSCAPE_IN = (11.69, 8.27)
 MAP_DPI = 220
 #: Qualitative palette (ColorBrewer Set3 without its grey and its second yellow, plus Set2's tan):
 #: light enough for black labels and school dots, no two so alike that neighbours could be confused.
-PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
-           "#bc80bd", "#ccebc5", "#e5c494"]
+PALETTE = [
+    "#8dd3c7",
+    "#ffffb3",
+    "#bebada",
+    "#fb8072",
+    "#80b1d3",
+    "#fdb462",
+    "#b3de69",
+    "#fccde5",
+    "#bc80bd",
+    "#ccebc5",
+    "#e5c494",
+]
 APART_COLOUR = "#d9d9d9"
 #: Polygons closer than this (metres) count as neighbours when colouring.
 NEIGHBOUR_M = 50.0
@@ -136,8 +147,7 @@ def dense_areas(plan: Plan, *, max_areas: int = MAX_INSETS) -> list[dict[str, An
         if col == "town" and names.str.isupper().all():
             names = names.str.title()
         name = _place_name(names, s.iloc[i].get(col) if col in s else None, fallback=f"area {len(areas) + 1}")
-        areas.append({"name": name, "bounds": (float(bx0), float(by0), float(bx1), float(by1)),
-                      "schools": len(near)})
+        areas.append({"name": name, "bounds": (float(bx0), float(by0), float(bx1), float(by1)), "schools": len(near)})
     return areas
 
 
@@ -167,12 +177,14 @@ def _label_point(geom: Any, window: Any = None) -> Any:
 
 
 def _overlaps(box: Any, boxes: list, pad: float) -> bool:
-    return any(box.x0 - pad < b.x1 and b.x0 - pad < box.x1 and box.y0 - pad < b.y1 and b.y0 - pad < box.y1
-               for b in boxes)
+    return any(
+        box.x0 - pad < b.x1 and b.x0 - pad < box.x1 and box.y0 - pad < b.y1 and b.y0 - pad < box.y1 for b in boxes
+    )
 
 
-def place_labels(ax: Any, items: list[tuple[str, float, float]], obstacles: np.ndarray,
-                 *, fontsize: float = LABEL_FONT_PT) -> list[Any]:
+def place_labels(
+    ax: Any, items: list[tuple[str, float, float]], obstacles: np.ndarray, *, fontsize: float = LABEL_FONT_PT
+) -> list[Any]:
     """Greedy label placement: each label at the nearest offset where it overlaps no label and no school.
 
     ``items`` are ``(text, x, y)`` in data coordinates, ``obstacles`` an ``(n, 2)`` array of school
@@ -188,13 +200,23 @@ def place_labels(ax: Any, items: list[tuple[str, float, float]], obstacles: np.n
     clear = (SCHOOL_CLEARANCE_PT + 1.5) * px_per_pt
     axbox = ax.get_window_extent(renderer)
     # what is already written on the panel (scale bar, inset letters) is kept clear too
-    placed: list = [a.get_window_extent(renderer) for a in [*ax.texts, *ax.patches]
-                    if a.get_gid() in ("scale-bar", "inset-letter")]
+    placed: list = [
+        a.get_window_extent(renderer) for a in [*ax.texts, *ax.patches] if a.get_gid() in ("scale-bar", "inset-letter")
+    ]
     texts = []
     for text, x, y in items:
-        t = ax.text(x, y, text, ha="center", va="center", fontsize=fontsize, weight="bold", zorder=6,
-                    gid="cluster-label", bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#333333",
-                                                   lw=0.4, alpha=0.95))
+        t = ax.text(
+            x,
+            y,
+            text,
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            weight="bold",
+            zorder=6,
+            gid="cluster-label",
+            bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="#333333", lw=0.4, alpha=0.95),
+        )
         ax0 = to_px((x, y))
         best = None
         for r in LABEL_RINGS_PT:
@@ -208,8 +230,12 @@ def place_labels(ax: Any, items: list[tuple[str, float, float]], obstacles: np.n
                     continue
                 if _overlaps(box, placed, 1.5 * px_per_pt):
                     continue
-                inside = ((pts_px[:, 0] > box.x0 - clear) & (pts_px[:, 0] < box.x1 + clear)
-                          & (pts_px[:, 1] > box.y0 - clear) & (pts_px[:, 1] < box.y1 + clear))
+                inside = (
+                    (pts_px[:, 0] > box.x0 - clear)
+                    & (pts_px[:, 0] < box.x1 + clear)
+                    & (pts_px[:, 1] > box.y0 - clear)
+                    & (pts_px[:, 1] < box.y1 + clear)
+                )
                 if inside.any():
                     continue
                 best = (pos, box, r)
@@ -223,8 +249,13 @@ def place_labels(ax: Any, items: list[tuple[str, float, float]], obstacles: np.n
             pos, box, r = best
             placed.append(box)
             if r >= LABEL_RINGS_PT[2]:
-                ax.annotate("", xy=(x, y), xytext=pos, zorder=5,
-                            arrowprops=dict(arrowstyle="-", color="#333333", lw=0.5, shrinkA=4, shrinkB=0))
+                ax.annotate(
+                    "",
+                    xy=(x, y),
+                    xytext=pos,
+                    zorder=5,
+                    arrowprops=dict(arrowstyle="-", color="#333333", lw=0.5, shrinkA=4, shrinkB=0),
+                )
                 ax.plot([x], [y], marker="o", ms=1.6, color="#333333", zorder=5)
         texts.append(t)
     return texts
@@ -246,11 +277,21 @@ def scale_bar(ax: Any) -> None:
     bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.04 * (y1 - y0)
     h = 0.008 * (y1 - y0)
     ax.add_patch(plt.Rectangle((bx, by), length / 2, h, fc="black", ec="black", lw=0.5, zorder=7, gid="scale-bar"))
-    ax.add_patch(plt.Rectangle((bx + length / 2, by), length / 2, h, fc="white", ec="black", lw=0.5, zorder=7,
-                               gid="scale-bar"))
+    ax.add_patch(
+        plt.Rectangle((bx + length / 2, by), length / 2, h, fc="white", ec="black", lw=0.5, zorder=7, gid="scale-bar")
+    )
     label = f"{length / 1000:g} km" if length >= 1000 else f"{length:g} m"
-    ax.text(bx + length / 2, by + 1.6 * h, label, ha="center", va="bottom", fontsize=6, zorder=7, gid="scale-bar",
-            bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8))
+    ax.text(
+        bx + length / 2,
+        by + 1.6 * h,
+        label,
+        ha="center",
+        va="bottom",
+        fontsize=6,
+        zorder=7,
+        gid="scale-bar",
+        bbox=dict(boxstyle="square,pad=0.1", fc="white", ec="none", alpha=0.8),
+    )
 
 
 def _draw_base(ax: Any, plan: Plan, colours: dict, bounds: tuple | None = None) -> np.ndarray:
@@ -264,8 +305,9 @@ def _draw_base(ax: Any, plan: Plan, colours: dict, bounds: tuple | None = None) 
         lines = shapely.line_merge(shapely.union_all(districts.to_crs(plan.clusters.crs).boundary.values))
         import geopandas as gpd
 
-        gpd.GeoSeries([lines], crs=plan.clusters.crs).plot(ax=ax, color="black", linewidth=0.9,
-                                                          linestyle=(0, (4, 2)), zorder=3)
+        gpd.GeoSeries([lines], crs=plan.clusters.crs).plot(
+            ax=ax, color="black", linewidth=0.9, linestyle=(0, (4, 2)), zorder=3
+        )
     s = plan.schools[plan.schools["status"] != "excluded"]
     groups = getattr(plan, "groups", None)
     if isinstance(groups, pd.DataFrame) and len(groups) and {"school", "group"} <= set(groups.columns):
@@ -275,13 +317,24 @@ def _draw_base(ax: Any, plan: Plan, colours: dict, bounds: tuple | None = None) 
             for a, b in itertools.pairwise(pts):
                 ax.plot([a[0], b[0]], [a[1], b[1]], color="#6a3d9a", lw=0.6, alpha=0.8, zorder=3.5)
     scale = max(s["pupils"].max(), 1) if len(s) else 1
-    sizes = 1.5 + 14 * np.sqrt(s["pupils"].clip(lower=0) / scale) if bounds is None else \
-        3 + 30 * np.sqrt(s["pupils"].clip(lower=0) / scale)
+    sizes = (
+        1.5 + 14 * np.sqrt(s["pupils"].clip(lower=0) / scale)
+        if bounds is None
+        else 3 + 30 * np.sqrt(s["pupils"].clip(lower=0) / scale)
+    )
     special = s["status"].isin(["apart"]).to_numpy()
     ax.scatter(s.geometry.x[~special], s.geometry.y[~special], s=sizes[~special], c="black", lw=0, zorder=4)
     if special.any():
-        ax.scatter(s.geometry.x[special], s.geometry.y[special], s=sizes[special] + 4, marker="D",
-                   facecolor="white", edgecolor="black", lw=0.5, zorder=4)
+        ax.scatter(
+            s.geometry.x[special],
+            s.geometry.y[special],
+            s=sizes[special] + 4,
+            marker="D",
+            facecolor="white",
+            edgecolor="black",
+            lw=0.5,
+            zorder=4,
+        )
     if bounds is not None:
         ax.set_xlim(bounds[0], bounds[2])
         ax.set_ylim(bounds[1], bounds[3])
@@ -330,8 +383,18 @@ def map_figure(plan: Plan, *, insets: bool = True, key: bool = True):
     windows = [shapely.box(*a["bounds"]) for a in areas]
     for letter, (a, w) in zip("ABCD", zip(areas, windows)):
         ax.plot(*w.exterior.xy, color="#b2182b", lw=1.0, zorder=5)
-        ax.text(a["bounds"][0], a["bounds"][3], f" {letter}", color="#b2182b", fontsize=8, weight="bold",
-                va="bottom", ha="left", zorder=6, gid="inset-letter")
+        ax.text(
+            a["bounds"][0],
+            a["bounds"][3],
+            f" {letter}",
+            color="#b2182b",
+            fontsize=8,
+            weight="bold",
+            va="bottom",
+            ha="left",
+            zorder=6,
+            gid="inset-letter",
+        )
     scale_bar(ax)
     fig.canvas.draw()
     items = []
@@ -369,9 +432,11 @@ def map_figure(plan: Plan, *, insets: bool = True, key: bool = True):
 
 def _caption(plan: Plan) -> str:
     m = plan.metrics
-    return (f"Travel times: {travel_basis(plan)}; mean {m.get('mean_minutes_to_hub', float('nan')):.1f} min to the "
-            f"cluster hub. Dots: schools sized by pupils (diamonds: authority-wide cluster). Dashed lines: district "
-            f"boundaries. Numbers: clusters (key at right); red boxes: the insets.")
+    return (
+        f"Travel times: {travel_basis(plan)}; mean {m.get('mean_minutes_to_hub', float('nan')):.1f} min to the "
+        f"cluster hub. Dots: schools sized by pupils (diamonds: authority-wide cluster). Dashed lines: district "
+        f"boundaries. Numbers: clusters (key at right); red boxes: the insets."
+    )
 
 
 def _key(fig: Any, plan: Plan, colours: dict, numbers: dict, *, x: float) -> None:
@@ -383,11 +448,26 @@ def _key(fig: Any, plan: Plan, colours: dict, numbers: dict, *, x: float) -> Non
     fig.text(x, y + 0.012, "Key (pupils)", fontsize=7, weight="bold", va="bottom")
     for lab, pupils in zip(rows["cluster"], rows["pupils"]):
         y -= step
-        fig.patches.append(plt.Rectangle((x, y - step * 0.35), 0.012, step * 0.7, transform=fig.transFigure,
-                                         fc=colours[lab], ec="#555555", lw=0.3))
+        fig.patches.append(
+            plt.Rectangle(
+                (x, y - step * 0.35),
+                0.012,
+                step * 0.7,
+                transform=fig.transFigure,
+                fc=colours[lab],
+                ec="#555555",
+                lw=0.3,
+            )
+        )
         name = str(lab).removesuffix(" cluster")
-        fig.text(x + 0.016, y, f"{numbers[lab]:>2}  {shorten(name, 31)} ({int(pupils):,})", fontsize=font,
-                 va="center", family="DejaVu Sans")
+        fig.text(
+            x + 0.016,
+            y,
+            f"{numbers[lab]:>2}  {shorten(name, 31)} ({int(pupils):,})",
+            fontsize=font,
+            va="center",
+            family="DejaVu Sans",
+        )
 
 
 def static_map(plan: Plan, ax: Any = None, *, labels: bool = True, title: str | None = None):
@@ -407,8 +487,11 @@ def static_map(plan: Plan, ax: Any = None, *, labels: bool = True, title: str | 
     if labels:
         ax.figure.canvas.draw()
         cl = plan.clusters[plan.clusters.geometry.notna()]
-        items = [(str(numbers[lab]), p.x, p.y) for lab, p in
-                 ((lab, _label_point(g)) for lab, g in zip(cl["cluster"], cl.geometry)) if p is not None]
+        items = [
+            (str(numbers[lab]), p.x, p.y)
+            for lab, p in ((lab, _label_point(g)) for lab, g in zip(cl["cluster"], cl.geometry))
+            if p is not None
+        ]
         place_labels(ax, items, pts)
     ax.set_title(title or f"{plan.name}: {_count_title(plan)} (travel times: {travel_basis(plan)})", fontsize=9)
     return ax
@@ -442,14 +525,16 @@ def size_chart(plan: Plan):
     geo = geo[geo["kind"] != "apart"].sort_values("pupils")
     r = plan.rules
     has_schools = r.min_schools is not None or r.max_schools is not None
-    fig, axes = plt.subplots(1, 2 if has_schools else 1, figsize=(11.69 if has_schools else 8.27,
-                                                                   0.22 * len(geo) + 1.8))
+    fig, axes = plt.subplots(
+        1, 2 if has_schools else 1, figsize=(11.69 if has_schools else 8.27, 0.22 * len(geo) + 1.8)
+    )
     axes = np.atleast_1d(axes)
     names = [f"{numbers[c]}. {shorten(str(c).removesuffix(' cluster'), 36)}" for c in geo["cluster"]]
-    for ax, col, lo, hi in ((axes[0], "pupils", r.min_pupils, r.max_pupils),
-                            *(((axes[1], "schools", r.min_schools, r.max_schools),) if has_schools else ())):
-        ax.barh(names, geo[col], color=[colours[c] for c in geo["cluster"]], edgecolor="#555555", lw=0.4,
-                hatch=None)
+    for ax, col, lo, hi in (
+        (axes[0], "pupils", r.min_pupils, r.max_pupils),
+        *(((axes[1], "schools", r.min_schools, r.max_schools),) if has_schools else ()),
+    ):
+        ax.barh(names, geo[col], color=[colours[c] for c in geo["cluster"]], edgecolor="#555555", lw=0.4, hatch=None)
         for v in (lo, hi):
             if v is not None:
                 ax.axvline(v, color="#b2182b", linestyle="--", lw=1)
@@ -464,6 +549,7 @@ def size_chart(plan: Plan):
 
 
 # ----------------------------------------------------------------------------- interactive map
+
 
 def _leaflet_assets() -> tuple[str, str]:
     """The shipped Leaflet 1.9.3 (BSD-2-Clause), with the CSS's image links removed (no requests)."""
@@ -514,41 +600,92 @@ def map_data(plan: Plan) -> dict[str, Any]:
             p = _label_point(geom)
             if p is not None:
                 label_pts[lab] = p
-    lp = {k: v for k, v in zip(label_pts, __import__("geopandas").GeoSeries(
-        list(label_pts.values()), crs=plan.clusters.crs).to_crs("EPSG:4326"))}
+    lp = {
+        k: v
+        for k, v in zip(
+            label_pts,
+            __import__("geopandas").GeoSeries(list(label_pts.values()), crs=plan.clusters.crs).to_crs("EPSG:4326"),
+        )
+    }
     for _, row in cl.iterrows():
         lab = row["cluster"]
-        popup = _popup([("Cluster", f"{numbers[lab]}. {lab}"), ("Kind", row.get("kind")),
-                        ("Pupils", row.get("pupils")), ("Schools", row.get("schools")), ("Bounds", bounds),
-                        ("Hub", row.get("hub")), ("Mean minutes to hub", row.get("mean_minutes_to_hub")),
-                        ("Longest minutes to hub", row.get("max_minutes_to_hub")),
-                        ("Districts", row.get("districts")), ("Current clusters", row.get("current_clusters")),
-                        ("Pieces", row.get("pieces"))])
-        legend.append({"n": numbers[lab], "name": str(lab), "colour": colours[lab], "pupils": int(row["pupils"]),
-                       "kind": row.get("kind")})
+        popup = _popup(
+            [
+                ("Cluster", f"{numbers[lab]}. {lab}"),
+                ("Kind", row.get("kind")),
+                ("Pupils", row.get("pupils")),
+                ("Schools", row.get("schools")),
+                ("Bounds", bounds),
+                ("Hub", row.get("hub")),
+                ("Mean minutes to hub", row.get("mean_minutes_to_hub")),
+                ("Longest minutes to hub", row.get("max_minutes_to_hub")),
+                ("Districts", row.get("districts")),
+                ("Current clusters", row.get("current_clusters")),
+                ("Pieces", row.get("pieces")),
+            ]
+        )
+        legend.append(
+            {
+                "n": numbers[lab],
+                "name": str(lab),
+                "colour": colours[lab],
+                "pupils": int(row["pupils"]),
+                "kind": row.get("kind"),
+            }
+        )
         if row.geometry is None:
             continue
         feat = json.loads(shapely.to_geojson(shapely.set_precision(row.geometry, 1e-5)))
-        features.append({"type": "Feature", "geometry": feat,
-                         "properties": {"n": numbers[lab], "colour": colours[lab], "popup": popup,
-                                        "label": [lp[lab].y, lp[lab].x] if lab in lp else None}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": feat,
+                "properties": {
+                    "n": numbers[lab],
+                    "colour": colours[lab],
+                    "popup": popup,
+                    "label": [lp[lab].y, lp[lab].x] if lab in lp else None,
+                },
+            }
+        )
     s = plan.schools.to_crs("EPSG:4326")
     schools = []
     for _, row in s.iterrows():
-        popup = _popup([("School", row.get("name")), ("ID", row.get("school_id")), ("Phase", row.get("phase")),
-                        ("Pupils", row.get("pupils")), ("Cluster", row.get("cluster")), ("Status", row.get("status")),
-                        ("Current cluster", row.get("current_cluster")),
-                        ("Minutes to hub", row.get("minutes_to_hub")), ("District", row.get("district"))])
-        schools.append({"ll": [round(row.geometry.y, 6), round(row.geometry.x, 6)], "popup": popup,
-                        "pupils": int(row["pupils"]) if pd.notna(row.get("pupils")) else 0,
-                        "excluded": row.get("status") == "excluded", "apart": row.get("status") == "apart"})
+        popup = _popup(
+            [
+                ("School", row.get("name")),
+                ("ID", row.get("school_id")),
+                ("Phase", row.get("phase")),
+                ("Pupils", row.get("pupils")),
+                ("Cluster", row.get("cluster")),
+                ("Status", row.get("status")),
+                ("Current cluster", row.get("current_cluster")),
+                ("Minutes to hub", row.get("minutes_to_hub")),
+                ("District", row.get("district")),
+            ]
+        )
+        schools.append(
+            {
+                "ll": [round(row.geometry.y, 6), round(row.geometry.x, 6)],
+                "popup": popup,
+                "pupils": int(row["pupils"]) if pd.notna(row.get("pupils")) else 0,
+                "excluded": row.get("status") == "excluded",
+                "apart": row.get("status") == "apart",
+            }
+        )
     districts = []
     d = plan.layers.get("districts")
     if d is not None and len(d):
         for g in d.to_crs("EPSG:4326").geometry:
             districts.append(json.loads(shapely.to_geojson(shapely.set_precision(g.boundary, 1e-5))))
-    return {"title": f"{plan.name}: {_count_title(plan)}", "caption": f"Travel times: {travel_basis(plan)}",
-            "clusters": features, "schools": schools, "districts": districts, "legend": legend}
+    return {
+        "title": f"{plan.name}: {_count_title(plan)}",
+        "caption": f"Travel times: {travel_basis(plan)}",
+        "clusters": features,
+        "schools": schools,
+        "districts": districts,
+        "legend": legend,
+    }
 
 
 _PAGE = """<!DOCTYPE html>
@@ -659,13 +796,26 @@ def interactive_map(plan: Plan, **kwargs: Any):
     colours = cluster_colours(plan)
     cl = plan.clusters[plan.clusters.geometry.notna()].copy()
     cl["colour"] = cl["cluster"].map(colours)
-    fields = [c for c in ("cluster", "kind", "schools", "pupils", "hub", "districts", "mean_minutes_to_hub",
-                          "current_clusters") if c in cl]
-    m = cl.explore(color=list(cl["colour"]), tooltip=["cluster", "pupils"], popup=fields,
-                   style_kwds={"fillOpacity": 0.8, "weight": 1}, name="clusters", **kwargs)
+    fields = [
+        c
+        for c in ("cluster", "kind", "schools", "pupils", "hub", "districts", "mean_minutes_to_hub", "current_clusters")
+        if c in cl
+    ]
+    m = cl.explore(
+        color=list(cl["colour"]),
+        tooltip=["cluster", "pupils"],
+        popup=fields,
+        style_kwds={"fillOpacity": 0.8, "weight": 1},
+        name="clusters",
+        **kwargs,
+    )
     s = plan.schools.copy()
-    sfields = [c for c in ("name", "school_id", "phase", "pupils", "cluster", "status", "current_cluster",
-                           "minutes_to_hub") if c in s]
-    s[sfields + ["geometry"]].explore(m=m, color="black", marker_kwds={"radius": 3}, tooltip=["name"],
-                                        popup=sfields, name="schools")
+    sfields = [
+        c
+        for c in ("name", "school_id", "phase", "pupils", "cluster", "status", "current_cluster", "minutes_to_hub")
+        if c in s
+    ]
+    s[sfields + ["geometry"]].explore(
+        m=m, color="black", marker_kwds={"radius": 3}, tooltip=["name"], popup=sfields, name="schools"
+    )
     return m

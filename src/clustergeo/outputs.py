@@ -51,8 +51,22 @@ log = logging.getLogger(__name__)
 #: Layers of ``plan.layers`` saved with the plan, so a saved plan's maps and report can be rebuilt.
 CONTEXT_LAYERS = ("districts",)
 
-SCHOOL_COLUMNS = ["school_id", "name", "phase", "pupils", "district", "division", "group", "current_cluster",
-                  "cluster", "status", "unit", "hub_school", "minutes_to_hub", "excluded"]
+SCHOOL_COLUMNS = [
+    "school_id",
+    "name",
+    "phase",
+    "pupils",
+    "district",
+    "division",
+    "group",
+    "current_cluster",
+    "cluster",
+    "status",
+    "unit",
+    "hub_school",
+    "minutes_to_hub",
+    "excluded",
+]
 # the per-school measures allocations share by travel with the plan
 SCHOOL_COLUMNS += [*MEASURES, "suppressed"]
 
@@ -97,16 +111,19 @@ def check_writable(folder: str | Path) -> Path:
         raise OutputError(f"--out {folder} is a file, not a folder; choose a folder name for the plan files")
     if folder.exists() and not _is_ours(folder):
         some = ", ".join(sorted(p.name for p in folder.iterdir())[:5])
-        raise OutputError(f"--out {folder} holds files clustergeo did not write ({some}, ...); they would be "
-                          "replaced: choose a new or empty folder")
+        raise OutputError(
+            f"--out {folder} holds files clustergeo did not write ({some}, ...); they would be "
+            "replaced: choose a new or empty folder"
+        )
     parent = folder.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         probe = Path(tempfile.mkdtemp(dir=parent, prefix=f".{folder.name}.probe-"))
         probe.rmdir()
     except OSError as e:
-        raise OutputError(f"--out {folder} cannot be written ({e.strerror or e}); choose a folder you can "
-                          "write to") from e
+        raise OutputError(
+            f"--out {folder} cannot be written ({e.strerror or e}); choose a folder you can write to"
+        ) from e
     if folder.exists() and not os.access(folder, os.W_OK):
         raise OutputError(f"--out {folder} is read-only; choose a folder you can write to")
     return folder
@@ -132,8 +149,21 @@ def staging(folder: str | Path) -> Path:
 
 
 #: Files a run writes at the top of its folder (a plan's, or ``infeasible.txt``).
-RUN_FILES = ("plan.gpkg", "schools.geojson", "clusters.geojson", "assignment.csv", "clusters.csv", "plan.json",
-             "summary.txt", "map.png", "sizes.png", "map.html", "report.html", "report.pdf", "infeasible.txt")
+RUN_FILES = (
+    "plan.gpkg",
+    "schools.geojson",
+    "clusters.geojson",
+    "assignment.csv",
+    "clusters.csv",
+    "plan.json",
+    "summary.txt",
+    "map.png",
+    "sizes.png",
+    "map.html",
+    "report.html",
+    "report.pdf",
+    "infeasible.txt",
+)
 
 
 def install(stage: str | Path, folder: str | Path, *, whole: bool = True) -> Path:
@@ -162,23 +192,27 @@ def install(stage: str | Path, folder: str | Path, *, whole: bool = True) -> Pat
                 os.replace(p, folder / p.name)
             stage.rmdir()
         except OSError as e:
-            raise OutputError(f"could not move the finished files into {folder} ({e.strerror or e}); "
-                              f"what was not moved is kept in {stage}") from e
+            raise OutputError(
+                f"could not move the finished files into {folder} ({e.strerror or e}); "
+                f"what was not moved is kept in {stage}"
+            ) from e
         return folder
     old = None
     try:
         if folder.exists():
             if not _is_ours(folder):
-                raise OutputError(f"{folder} holds files clustergeo did not write; not replaced. "
-                                  f"The run is complete in {stage}")
+                raise OutputError(
+                    f"{folder} holds files clustergeo did not write; not replaced. The run is complete in {stage}"
+                )
             old = Path(tempfile.mkdtemp(dir=folder.resolve().parent, prefix=f".{folder.name}.old-"))
             os.replace(folder, old / folder.name)
         os.replace(stage, folder)
     except OSError as e:
         if old is not None and not folder.exists() and (old / folder.name).exists():
             os.replace(old / folder.name, folder)  # put the previous run back
-        raise OutputError(f"could not move the finished run into {folder} ({e.strerror or e}); "
-                          f"it is kept in {stage}") from e
+        raise OutputError(
+            f"could not move the finished run into {folder} ({e.strerror or e}); it is kept in {stage}"
+        ) from e
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return folder
@@ -202,8 +236,9 @@ def write_infeasible(text: str, folder: str | Path, *, replace: bool = True) -> 
     return Path(folder) / "infeasible.txt"
 
 
-def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True, replace: bool = True,
-               report: bool = True) -> dict[str, Path]:
+def write_plan(
+    plan: Plan, folder: str | Path, *, maps: bool = True, replace: bool = True, report: bool = True
+) -> dict[str, Path]:
     """Write every output of ``plan`` into ``folder``. Returns the paths.
 
     With ``maps``, the map, size chart and offline interactive map; with ``report`` too,
@@ -227,8 +262,10 @@ def write_plan(plan: Plan, folder: str | Path, *, maps: bool = True, replace: bo
     try:
         paths = _write_files(plan, folder, maps=maps, report=report)
     except OSError as e:
-        raise OutputError(f"writing the plan failed ({e.strerror or e}: {e.filename or folder}); "
-                          f"what was written is in {folder}" + (f" ({final} is as it was)" if replace else "")) from e
+        raise OutputError(
+            f"writing the plan failed ({e.strerror or e}: {e.filename or folder}); "
+            f"what was written is in {folder}" + (f" ({final} is as it was)" if replace else "")
+        ) from e
     if not replace:
         return paths
     install(folder, final, whole=False)
@@ -265,13 +302,30 @@ def _write_files(plan: Plan, folder: Path, *, maps: bool, report: bool = True) -
     plan.table().to_csv(folder / "clusters.csv", index=False)
     paths["clusters_csv"] = folder / "clusters.csv"
     # the school-by-school record: what `clustergeo check` compares the editable files with
-    record = {str(sid): {"cluster": _jsonable(c) if c is not None and not pd.isna(c) else None, "status": str(st),
-                         "name": str(name)}
-              for sid, c, st, name in zip(assignment["school_id"], assignment["cluster"], assignment["status"],
-                                          plan.schools["name"])}
-    (folder / "plan.json").write_text(json.dumps(_jsonable(
-        {"name": plan.name, "metrics": plan.metrics, "run": plan.run, "rules": plan.rules.to_dict(),
-         "assignment": record}), indent=2))
+    record = {
+        str(sid): {
+            "cluster": _jsonable(c) if c is not None and not pd.isna(c) else None,
+            "status": str(st),
+            "name": str(name),
+        }
+        for sid, c, st, name in zip(
+            assignment["school_id"], assignment["cluster"], assignment["status"], plan.schools["name"]
+        )
+    }
+    (folder / "plan.json").write_text(
+        json.dumps(
+            _jsonable(
+                {
+                    "name": plan.name,
+                    "metrics": plan.metrics,
+                    "run": plan.run,
+                    "rules": plan.rules.to_dict(),
+                    "assignment": record,
+                }
+            ),
+            indent=2,
+        )
+    )
     paths["json"] = folder / "plan.json"
     (folder / "summary.txt").write_text(plan.summary() + "\n")
     paths["summary"] = folder / "summary.txt"
@@ -308,8 +362,10 @@ def write_maps(plan: Plan, folder: str | Path, *, report: bool = True, pdf: bool
 def _write_inside(plan: Plan, folder: Path, gpkg: Path) -> dict[str, Path]:
     """Peer groups and allocations, when the plan has them: CSV files and GeoPackage layers."""
     paths: dict[str, Path] = {}
-    for name, table in (("peer_groups", getattr(plan, "groups", None)),
-                        ("allocations", getattr(plan, "allocations", None))):
+    for name, table in (
+        ("peer_groups", getattr(plan, "groups", None)),
+        ("allocations", getattr(plan, "allocations", None)),
+    ):
         p = folder / f"{name}.csv"
         if table is None:
             p.unlink(missing_ok=True)  # a stale file would describe another plan
@@ -335,12 +391,16 @@ def read_plan(folder: str | Path) -> Plan:
         raise DataError(Problem(f"no folder {folder}", fix="point at a folder written by 'clustergeo solve'"))
     if not gpkg.exists():
         why = " (it holds infeasible.txt: no plan met the rules)" if (folder / "infeasible.txt").exists() else ""
-        subs = sorted(p.name for p in (folder / "variants").iterdir() if (p / "plan.gpkg").exists()) \
-            if (folder / "variants").is_dir() else []
+        subs = (
+            sorted(p.name for p in (folder / "variants").iterdir() if (p / "plan.gpkg").exists())
+            if (folder / "variants").is_dir()
+            else []
+        )
         if subs:
             why += f"; its variants' plans are in {folder / 'variants'}: {', '.join(subs)}"
-        raise DataError(Problem(f"no plan.gpkg in {folder}{why}",
-                                fix="point at a folder written by 'clustergeo solve'"))
+        raise DataError(
+            Problem(f"no plan.gpkg in {folder}{why}", fix="point at a folder written by 'clustergeo solve'")
+        )
     from .schools import read_layer
 
     schools = read_layer(gpkg, layer="schools")
@@ -366,8 +426,9 @@ def _meta(folder: Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
-        raise DataError(Problem(f"{path} is not valid JSON ({e})",
-                                fix="restore it from the run, or solve again")) from e
+        raise DataError(
+            Problem(f"{path} is not valid JSON ({e})", fix="restore it from the run, or solve again")
+        ) from e
     missing = [k for k in ("name", "metrics", "run", "rules") if k not in meta]
     if missing:
         raise DataError(Problem(f"{path} lacks {', '.join(missing)}", fix="restore it from the run, or solve again"))
@@ -403,10 +464,13 @@ def check_saved(folder: str | Path) -> list[str]:
     named = functools.partial(_named, names=names)
     out += [f"plan.gpkg: {named(p)}" for p in verify_plan(plan.schools, plan.clusters, rules, edges)]
     if record:
-        written = pd.DataFrame([(sid, r.get("cluster"), r.get("status")) for sid, r in record.items()],
-                               columns=["school_id", "cluster", "status"])
-        out += compare_assignments(written, plan.schools, names=names, expected_in="the run record (plan.json)",
-                                   got_in="plan.gpkg")
+        written = pd.DataFrame(
+            [(sid, r.get("cluster"), r.get("status")) for sid, r in record.items()],
+            columns=["school_id", "cluster", "status"],
+        )
+        out += compare_assignments(
+            written, plan.schools, names=names, expected_in="the run record (plan.json)", got_in="plan.gpkg"
+        )
     edited = plan.schools
     if (folder / "assignment.csv").exists():
         a = read_csv(folder / "assignment.csv")
@@ -425,15 +489,20 @@ def check_saved(folder: str | Path) -> list[str]:
         out += check_cluster_table(table, _numeric(edited), where="clusters.csv")
     else:
         out.append("clusters.csv is missing")
-    out += [f"peer groups or allocations: {named(p)}" for p in
-            check_inside(plan.groups, plan.allocations, plan.schools, plan.run)]
+    out += [
+        f"peer groups or allocations: {named(p)}"
+        for p in check_inside(plan.groups, plan.allocations, plan.schools, plan.run)
+    ]
     return out
 
 
 def _named(text: str, *, names: dict[str, str]) -> str:
     """``text`` with each "school ID" followed by the school's name."""
-    return re.sub(r"\bschool ([^\s(),]+)(?! \()",
-                  lambda m: f"school {m.group(1)} ({names[m.group(1)]})" if m.group(1) in names else m.group(0), text)
+    return re.sub(
+        r"\bschool ([^\s(),]+)(?! \()",
+        lambda m: f"school {m.group(1)} ({names[m.group(1)]})" if m.group(1) in names else m.group(0),
+        text,
+    )
 
 
 def _numeric(schools: pd.DataFrame) -> pd.DataFrame:
@@ -445,8 +514,9 @@ def _numeric(schools: pd.DataFrame) -> pd.DataFrame:
 def _apply(schools: gpd.GeoDataFrame, edited: pd.DataFrame) -> pd.DataFrame:
     """The schools table with the clusters and statuses of an edited assignment (schools it
     lacks keep no cluster; unknown schools have no pupils to count)."""
-    e = edited.drop_duplicates("school_id", keep="last").set_index(edited["school_id"].astype(str)
-                                                                   .drop_duplicates(keep="last"))
+    e = edited.drop_duplicates("school_id", keep="last").set_index(
+        edited["school_id"].astype(str).drop_duplicates(keep="last")
+    )
     s = pd.DataFrame(schools.drop(columns="geometry")).copy()
     sid = s["school_id"].astype(str)
     s["cluster"] = sid.map(e["cluster"]).where(sid.isin(e.index), None)

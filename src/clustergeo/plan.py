@@ -62,15 +62,18 @@ class Plan:
             f"{self.name}",
             f"  {m['clusters']} geographic clusters ({m['pinned_clusters']} pinned, {m['apart_clusters']} apart "
             f"in addition); {m['schools_placed']} schools placed, {m['schools_excluded']} excluded",
-            f"  pupils per geographic cluster: {m['pupils_min']:,} to {m['pupils_max']:,} (mean {m['pupils_mean']:,.0f})",
+            f"  pupils per geographic cluster: {m['pupils_min']:,} to {m['pupils_max']:,} "
+            f"(mean {m['pupils_mean']:,.0f})",
             f"  schools per geographic cluster: {m['schools_min']} to {m['schools_max']}",
             f"  clusters crossing district lines: {m['district_splits']}; schools moved from their current "
             f"cluster: {m['schools_moved']}",
             f"  mean travel time to the hub: {m['mean_minutes_to_hub']:.1f} min ({r['travel_times']})",
-            *([f"  clusters drawn in pieces (their schools lie apart): {m['clusters_in_pieces']}"]
-              if m.get("clusters_in_pieces") else []),
-            f"  solver: {r['status']}, objective {r['objective']:,.1f}, gap {gap}, {r['seconds']:.1f} s, "
-            f"{r['solver']}",
+            *(
+                [f"  clusters drawn in pieces (their schools lie apart): {m['clusters_in_pieces']}"]
+                if m.get("clusters_in_pieces")
+                else []
+            ),
+            f"  solver: {r['status']}, objective {r['objective']:,.1f}, gap {gap}, {r['seconds']:.1f} s, {r['solver']}",
         ]
         lines += proof_lines(self.run)
         if self.groups is not None and r.get("peer_groups"):
@@ -86,20 +89,28 @@ class Plan:
     def __repr__(self) -> str:
         m, r = self.metrics, self.run
         gap = "" if r.get("gap") in (None, 0) else f", gap {100 * r['gap']:.2f}%"
-        return (f"Plan({self.name!r}: {m.get('clusters_total', m['clusters'])} clusters, "
-                f"{m['schools_placed']:,} schools placed, {m['schools_excluded']} excluded)\n"
-                f"  pupils per drawn cluster {m['pupils_min']:,}-{m['pupils_max']:,}; schools {m['schools_min']}-"
-                f"{m['schools_max']}; {m['district_splits']} cross district lines\n"
-                f"  solver {r.get('status')}{gap}; travel {r.get('travel_method', '-')}; .summary(), .table(), .save(folder)")
+        return (
+            f"Plan({self.name!r}: {m.get('clusters_total', m['clusters'])} clusters, "
+            f"{m['schools_placed']:,} schools placed, {m['schools_excluded']} excluded)\n"
+            f"  pupils per drawn cluster {m['pupils_min']:,}-{m['pupils_max']:,}; schools {m['schools_min']}-"
+            f"{m['schools_max']}; {m['district_splits']} cross district lines\n"
+            f"  solver {r.get('status')}{gap}; travel {r.get('travel_method', '-')}; "
+            ".summary(), .table(), .save(folder)"
+        )
 
     def _repr_html_(self) -> str:
         import html
 
-        cols = [c for c in ("cluster", "kind", "schools", "pupils", "districts", "mean_minutes_to_hub",
-                            "current_clusters") if c in self.clusters]
+        cols = [
+            c
+            for c in ("cluster", "kind", "schools", "pupils", "districts", "mean_minutes_to_hub", "current_clusters")
+            if c in self.clusters
+        ]
         table = self.table()[cols].to_html(index=False, na_rep="-", float_format=lambda v: f"{v:,.1f}")
-        return (f"<div><pre style='white-space:pre-wrap'>{html.escape(self.summary())}</pre>"
-                f"<details open><summary>{len(self.clusters)} clusters</summary>{table}</details></div>")
+        return (
+            f"<div><pre style='white-space:pre-wrap'>{html.escape(self.summary())}</pre>"
+            f"<details open><summary>{len(self.clusters)} clusters</summary>{table}</details></div>"
+        )
 
     def table(self) -> pd.DataFrame:
         """The cluster table without geometry, sorted by cluster."""
@@ -168,8 +179,9 @@ def proof_lines(run: dict[str, Any]) -> list[str]:
     if run.get("crossings_proof"):
         cp = run["crossings_proof"]
         of = f" of {cp['of']}" if cp.get("of") else ""
-        out.append(f"  fewest clusters crossing district lines (kept clusters included): {cp['fewest']}{of}; "
-                   f"{cp['proof']}")
+        out.append(
+            f"  fewest clusters crossing district lines (kept clusters included): {cp['fewest']}{of}; {cp['proof']}"
+        )
     if run.get("principles"):
         out.append("  principles, in order: " + "; ".join(f"{i}. {p}" for i, p in enumerate(run["principles"], 1)))
     for line in run.get("zoned_outside", []):
@@ -183,7 +195,7 @@ def polsby_popper(geom: Any) -> float:
     """4 pi area / perimeter^2: 1 for a circle, near 0 for a long thin shape."""
     if geom is None or geom.is_empty or geom.length == 0:
         return float("nan")
-    return float(4 * math.pi * geom.area / geom.length ** 2)
+    return float(4 * math.pi * geom.area / geom.length**2)
 
 
 def _hash(df: pd.DataFrame) -> str:
@@ -235,8 +247,9 @@ def cluster_polygons(schools: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> tuple[d
         for _i, lab, _p in members:
             if lab != owner:
                 elsewhere[lab] = elsewhere.get(lab, 0) + 1
-    union = {lab: shapely.union_all([g for g in geoms if g is not None and not g.is_empty])
-             for lab, geoms in owned.items()}
+    union = {
+        lab: shapely.union_all([g for g in geoms if g is not None and not g.is_empty]) for lab, geoms in owned.items()
+    }
     points = {lab: list(grp.geometry) for lab, grp in s.groupby("cluster")}
     keep: dict = {lab: [] for lab in union}
     stray = []
@@ -249,8 +262,11 @@ def cluster_polygons(schools: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> tuple[d
             else:
                 stray.append((lab, part))
     for lab, part in stray:
-        border = {other: part.boundary.intersection(shapely.union_all(ps).buffer(0.01)).length
-                  for other, ps in keep.items() if other != lab and ps}
+        border = {
+            other: part.boundary.intersection(shapely.union_all(ps).buffer(0.01)).length
+            for other, ps in keep.items()
+            if other != lab and ps
+        }
         best = max(border, key=lambda k: (border[k], str(k))) if border else None
         if best is not None and border[best] > 0:
             keep[best].append(part)
@@ -269,8 +285,16 @@ def cluster_polygons(schools: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> tuple[d
     return polygons, notes
 
 
-def _school_table(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any,
-                  unit_graph: Any, membership: pd.Series, times: Any) -> gpd.GeoDataFrame:
+def _school_table(
+    s: gpd.GeoDataFrame,
+    status: pd.Series,
+    cluster: pd.Series,
+    *,
+    result: Any,
+    unit_graph: Any,
+    membership: pd.Series,
+    times: Any,
+) -> gpd.GeoDataFrame:
     """Every school with its cluster (geographic clusters named after their hub), hub and travel time."""
     hub_unit_to_label: dict = {}
     pupils_of = dict(zip(s["school_id"], s["pupils"]))
@@ -279,8 +303,9 @@ def _school_table(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *,
         members = unit_graph.nodes[hub_unit]["members"]
         hub_school = max(members, key=lambda m: (pupils_of[m], str(m)))
         hub_unit_to_label[hub_unit] = (f"{name_of[hub_school]} cluster", hub_school)
-    labels = [hub_unit_to_label[c][0] if st == "placed" and c in hub_unit_to_label else c
-              for c, st in zip(cluster, status)]
+    labels = [
+        hub_unit_to_label[c][0] if st == "placed" and c in hub_unit_to_label else c for c, st in zip(cluster, status)
+    ]
     out = s.copy()
     out["current_cluster"] = s["cluster"] if "cluster" in s.columns else None
     out["cluster"] = labels
@@ -316,24 +341,35 @@ def _cluster_table(out: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> gpd.GeoDataFr
         note = notes.get(lab, {"pieces": 0, "schools_drawn_elsewhere": 0})
         current = sorted(set(grp["current_cluster"].dropna().astype(str))) if "current_cluster" in grp else []
         dists = sorted(set(grp["district"].dropna().astype(str))) if "district" in grp else []
-        rows.append({
-            "cluster": lab, "kind": kind, "schools": int(len(grp)), "pupils": int(grp["pupils"].sum()),
-            "primary": int((grp["phase"] == "primary").sum()),
-            "secondary": int(grp["phase"].isin(["secondary", "all-through"]).sum()),
-            "special": int((grp["phase"] == "special").sum()),
-            "other": int(grp["phase"].isin(["nursery", "other"]).sum()),
-            "districts": "; ".join(dists), "n_districts": len(dists),
-            "hub": name_of.get(hub_school_of.get(lab), ""), "hub_id": hub_school_of.get(lab),
-            "mean_minutes_to_hub": float(np.average(grp["minutes_to_hub"].fillna(0), weights=grp["pupils"].clip(lower=1)))
-            if kind == "geographic" else np.nan,
-            "max_minutes_to_hub": float(grp["minutes_to_hub"].max()) if kind == "geographic" else np.nan,
-            "current_clusters": "; ".join(current), "n_current_clusters": len(current),
-            "polsby_popper": polsby_popper(geom) if geom is not None else np.nan,
-            "area_km2": geom.area / 1e6 if geom is not None else np.nan,
-            "pieces": int(note["pieces"]) if kind != "apart" else 0,
-            "schools_drawn_elsewhere": int(note["schools_drawn_elsewhere"]) if kind != "apart" else 0,
-            "geometry": geom,
-        })
+        rows.append(
+            {
+                "cluster": lab,
+                "kind": kind,
+                "schools": int(len(grp)),
+                "pupils": int(grp["pupils"].sum()),
+                "primary": int((grp["phase"] == "primary").sum()),
+                "secondary": int(grp["phase"].isin(["secondary", "all-through"]).sum()),
+                "special": int((grp["phase"] == "special").sum()),
+                "other": int(grp["phase"].isin(["nursery", "other"]).sum()),
+                "districts": "; ".join(dists),
+                "n_districts": len(dists),
+                "hub": name_of.get(hub_school_of.get(lab), ""),
+                "hub_id": hub_school_of.get(lab),
+                "mean_minutes_to_hub": float(
+                    np.average(grp["minutes_to_hub"].fillna(0), weights=grp["pupils"].clip(lower=1))
+                )
+                if kind == "geographic"
+                else np.nan,
+                "max_minutes_to_hub": float(grp["minutes_to_hub"].max()) if kind == "geographic" else np.nan,
+                "current_clusters": "; ".join(current),
+                "n_current_clusters": len(current),
+                "polsby_popper": polsby_popper(geom) if geom is not None else np.nan,
+                "area_km2": geom.area / 1e6 if geom is not None else np.nan,
+                "pieces": int(note["pieces"]) if kind != "apart" else 0,
+                "schools_drawn_elsewhere": int(note["schools_drawn_elsewhere"]) if kind != "apart" else 0,
+                "geometry": geom,
+            }
+        )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=out.crs)
 
 
@@ -350,43 +386,76 @@ def _metrics(out: gpd.GeoDataFrame, clusters: gpd.GeoDataFrame, links_added: lis
     if divisions:
         div_splits = int(sum(grp["division"].nunique() > 1 for _, grp in placed.groupby("cluster")))
     return {
-        "clusters": int(len(geo)), "pinned_clusters": int((clusters["kind"] == "pinned").sum()),
-        "apart_clusters": int((clusters["kind"] == "apart").sum()), "clusters_total": int(len(clusters)),
+        "clusters": int(len(geo)),
+        "pinned_clusters": int((clusters["kind"] == "pinned").sum()),
+        "apart_clusters": int((clusters["kind"] == "apart").sum()),
+        "clusters_total": int(len(clusters)),
         "schools_placed": int((out["status"] != "excluded").sum()),
         "schools_excluded": int((out["status"] == "excluded").sum()),
-        "pupils_min": int(geo["pupils"].min()), "pupils_max": int(geo["pupils"].max()),
+        "pupils_min": int(geo["pupils"].min()),
+        "pupils_max": int(geo["pupils"].max()),
         "pupils_mean": float(geo["pupils"].mean()),
         "pupil_balance": float(geo["pupils"].max() / max(geo["pupils"].min(), 1)),
-        "schools_min": int(geo["schools"].min()), "schools_max": int(geo["schools"].max()),
-        "district_splits": int((geo["n_districts"] > 1).sum()), "division_splits": div_splits,
+        "schools_min": int(geo["schools"].min()),
+        "schools_max": int(geo["schools"].max()),
+        "district_splits": int((geo["n_districts"] > 1).sum()),
+        "division_splits": div_splits,
         "mean_polsby_popper": float(geo["polsby_popper"].mean()),
         "schools_moved": moved,
-        "mean_minutes_to_hub": float(np.average(placed["minutes_to_hub"].fillna(0), weights=placed["pupils"].clip(lower=1))),
+        "mean_minutes_to_hub": float(
+            np.average(placed["minutes_to_hub"].fillna(0), weights=placed["pupils"].clip(lower=1))
+        ),
         "max_minutes_to_hub": float(placed["minutes_to_hub"].max()),
         "clusters_in_pieces": int((clusters["pieces"] > 1).sum()),
         "links_added": [[a, b] for a, b in links_added],
     }
 
 
-def _run_record(s: gpd.GeoDataFrame, *, result: Any, rules: Rules, unit_graph: Any, times: Any, name: str,
-                settings_used: dict) -> dict[str, Any]:
+def _run_record(
+    s: gpd.GeoDataFrame, *, result: Any, rules: Rules, unit_graph: Any, times: Any, name: str, settings_used: dict
+) -> dict[str, Any]:
     return {
-        "name": name, "clustergeo": __version__, "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "solver": result.solver, "status": result.status, "objective": result.objective, "bound": result.bound,
-        "gap": result.gap, "seconds": round(result.seconds, 3), "rounds": result.rounds, "cuts": result.cuts,
-        "formulation": result.formulation, "units": unit_graph.number_of_nodes(),
+        "name": name,
+        "clustergeo": __version__,
+        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "solver": result.solver,
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "seconds": round(result.seconds, 3),
+        "rounds": result.rounds,
+        "cuts": result.cuts,
+        "formulation": result.formulation,
+        "units": unit_graph.number_of_nodes(),
         "unit_edges": [[str(a), str(b)] for a, b in sorted(unit_graph.edges, key=lambda e: (str(e[0]), str(e[1])))],
         "fixed_pairs": {k: int(v) for k, v in result.fixing.items()},
         "heuristic_objective": result.heuristic_objective,
         "unit_clusters": {str(k): str(v) for k, v in result.assignment.items()},
-        "travel_times": times.label, "travel_method": times.method,
-        "rules": rules.to_dict(), "input_hash": _hash(s), **settings_used,
+        "travel_times": times.label,
+        "travel_method": times.method,
+        "rules": rules.to_dict(),
+        "input_hash": _hash(s),
+        **settings_used,
     }
 
 
-def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, result: Any, rules: Rules,
-               unit_graph: Any, membership: pd.Series, cells: gpd.GeoSeries, times: Any, name: str,
-               settings_used: dict, check: bool = True, **context: Any) -> Plan:
+def build_plan(
+    s: gpd.GeoDataFrame,
+    status: pd.Series,
+    cluster: pd.Series,
+    *,
+    result: Any,
+    rules: Rules,
+    unit_graph: Any,
+    membership: pd.Series,
+    cells: gpd.GeoSeries,
+    times: Any,
+    name: str,
+    settings_used: dict,
+    check: bool = True,
+    **context: Any,
+) -> Plan:
     """Assemble, check and return the :class:`Plan` (raises if the independent check fails).
 
     ``check=False`` skips the check, for plans a planner edited by hand that may break the
@@ -396,19 +465,24 @@ def build_plan(s: gpd.GeoDataFrame, status: pd.Series, cluster: pd.Series, *, re
     joined to connect stray parts), ``layers`` (context layers for the maps) and
     ``school_graph`` (accepted for the record; the polygons come from ``cells``).
     """
-    out = _school_table(s, status, cluster, result=result, unit_graph=unit_graph, membership=membership,
-                        times=times)
+    out = _school_table(s, status, cluster, result=result, unit_graph=unit_graph, membership=membership, times=times)
     clusters = _cluster_table(out, cells)
     metrics = _metrics(out, clusters, context.get("links_added") or [])
-    run = _run_record(s, result=result, rules=rules, unit_graph=unit_graph, times=times, name=name,
-                      settings_used=settings_used)
+    run = _run_record(
+        s, result=result, rules=rules, unit_graph=unit_graph, times=times, name=name, settings_used=settings_used
+    )
     plan = Plan(name, out, clusters, metrics, run, rules, context.get("layers") or {})
     if not check:
         return plan
     problems = check_plan(plan.assignment, s)
-    problems += check_partition(unit_graph, result.assignment, bounds=rules.bounds(),
-                                k=rules.clusters, district="district" if rules.districts == "within" else None,
-                                district_mode=rules.districts)
+    problems += check_partition(
+        unit_graph,
+        result.assignment,
+        bounds=rules.bounds(),
+        k=rules.clusters,
+        district="district" if rules.districts == "within" else None,
+        district_mode=rules.districts,
+    )
     problems += plan.check()
     if problems:
         raise SolverError("the plan failed the independent check: " + "; ".join(problems[:10]))

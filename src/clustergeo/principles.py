@@ -30,8 +30,13 @@ def _words(changes: dict[str, Any], rules: Rules) -> str:
     for key, value in sorted(changes.items()):
         old = getattr(rules, key, None)
         if isinstance(value, list) and isinstance(old, list):
-            added, dropped = sorted(set(map(str, value)) - set(map(str, old))), sorted(set(map(str, old)) - set(map(str, value)))
-            bits = ([f"adds {', '.join(added)}"] if added else []) + ([f"drops {', '.join(dropped)}"] if dropped else [])
+            added, dropped = (
+                sorted(set(map(str, value)) - set(map(str, old))),
+                sorted(set(map(str, old)) - set(map(str, value))),
+            )
+            bits = ([f"adds {', '.join(added)}"] if added else []) + (
+                [f"drops {', '.join(dropped)}"] if dropped else []
+            )
             out.append(f"{key} {' and '.join(bits) or 'unchanged'}")
         elif value != old:
             out.append(f"{key} = {value!r} (now {old!r})")
@@ -64,10 +69,12 @@ def explain(error: InfeasibleError, rules: Rules, variants: Iterable[Any] = ()) 
     >>> print(explain(e, Rules(districts="within"), [v]))  # doctest: +NORMALIZE_WHITESPACE
     No plan can meet the rules:
       - no plan
-      - the scenario's own variants to try, fewest changes first: 'districts as a penalty' (districts = 'penalty' (now 'within'))
+      - the scenario's own variants to try, fewest changes first: 'districts as a penalty'
+        (districts = 'penalty' (now 'within'))
     """
     variants = list(variants)
     changed = {key for v in variants for key in v.changes}
+
     def ok(r: str) -> bool:
         keys = next((ks for words, ks in RELAXATION_RULES.items() if r.startswith(words)), None)
         return keys is None or any(k in changed for k in keys)
@@ -85,8 +92,10 @@ def explain(error: InfeasibleError, rules: Rules, variants: Iterable[Any] = ()) 
     elif isinstance(rules.clusters, tuple):
         reasons.append(f"the rules ask for {rules.clusters[0]} to {rules.clusters[1]} clusters")
     if rules.max_minutes is not None:
-        reasons.append(f"the travel cap of {rules.max_minutes:g} minutes to the hub rules out many pairings and "
-                       "may be the cause: solve without max_minutes to see")
+        reasons.append(
+            f"the travel cap of {rules.max_minutes:g} minutes to the hub rules out many pairings and "
+            "may be the cause: solve without max_minutes to see"
+        )
         allowed.append(f"the travel cap (max_minutes = {rules.max_minutes:g})")
     todo = []
     for v in variants:
@@ -94,8 +103,10 @@ def explain(error: InfeasibleError, rules: Rules, variants: Iterable[Any] = ()) 
         if words:
             todo.append((len(v.changes), v.name, words))
     if todo:
-        reasons.append("the scenario's own variants to try, fewest changes first: " +
-                       "; ".join(f"{name!r} ({words})" for _, name, words in sorted(todo)))
+        reasons.append(
+            "the scenario's own variants to try, fewest changes first: "
+            + "; ".join(f"{name!r} ({words})" for _, name, words in sorted(todo))
+        )
     if not reasons:
         reasons = ["the solver proved that no plan meets all the rules together"]
     return InfeasibleError(reasons, relaxations=allowed)

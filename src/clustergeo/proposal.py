@@ -40,8 +40,13 @@ def _select(schools: pd.DataFrame, selector: dict[str, Any], what: str) -> pd.Se
     mask = pd.Series(True, index=schools.index)
     for col, values in selector.items():
         if col not in schools.columns:
-            raise DataError(Problem(f"{what} selects on a column the schools table does not have",
-                                    column=col, fix=f"use one of {list(schools.columns)}"))
+            raise DataError(
+                Problem(
+                    f"{what} selects on a column the schools table does not have",
+                    column=col,
+                    fix=f"use one of {list(schools.columns)}",
+                )
+            )
         values = values if isinstance(values, (list, tuple, set)) else [values]
         mask &= schools[col].isin(list(values))
     return mask
@@ -55,16 +60,27 @@ def _solver_options(given: dict[str, Any]) -> dict[str, Any]:
     """The solver settings with their defaults; an unknown keyword is a TypeError naming it."""
     unknown = sorted(set(given) - set(SOLVER_OPTIONS))
     if unknown:
-        raise TypeError(f"propose() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
-                        f"the solver settings are {', '.join(SOLVER_OPTIONS)}")
+        raise TypeError(
+            f"propose() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"the solver settings are {', '.join(SOLVER_OPTIONS)}"
+        )
     return {**SOLVER_OPTIONS, **given}
 
 
-def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
-            areas: gpd.GeoSeries | None = None, network: Any = None,
-            links: list[tuple[str, str]] | None = None, progress: Callable | bool | None = None,
-            name: str = "plan", layers: dict[str, gpd.GeoDataFrame] | None = None,
-            exclude: list[Plan] | None = None, **solver_options: Any) -> Plan:
+def propose(
+    schools: gpd.GeoDataFrame,
+    rules: Rules,
+    *,
+    boundary: Any = None,
+    areas: gpd.GeoSeries | None = None,
+    network: Any = None,
+    links: list[tuple[str, str]] | None = None,
+    progress: Callable | bool | None = None,
+    name: str = "plan",
+    layers: dict[str, gpd.GeoDataFrame] | None = None,
+    exclude: list[Plan] | None = None,
+    **solver_options: Any,
+) -> Plan:
     """Propose clusters for ``schools`` under ``rules``.
 
     The stages, each a function of this module: :func:`set_aside` (excluded, apart and pinned
@@ -116,12 +132,23 @@ def propose(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None,
     opts = {**_solver_options(solver_options), "progress": progress}
     prep = prepare(schools, rules, boundary=boundary, areas=areas, links=links, network=network)
     threads, seed, time_limit, gap = opts["threads"], opts["seed"], opts["time_limit"], opts["gap"]
-    result, crossing_proof = solve_units(prep.u, rules, prep.compiled, opts, exclude=exclude,
-                                         fixed_crossings=prep.fixed_crossings)
-    return finish(prep, result, rules, crossing_proof=crossing_proof, name=name, layers=layers,
-                  settings_used={"threads": threads or settings.threads,
-                                 "seed": settings.seed if seed is None else seed,
-                                 "time_limit": time_limit, "gap_limit": gap})
+    result, crossing_proof = solve_units(
+        prep.u, rules, prep.compiled, opts, exclude=exclude, fixed_crossings=prep.fixed_crossings
+    )
+    return finish(
+        prep,
+        result,
+        rules,
+        crossing_proof=crossing_proof,
+        name=name,
+        layers=layers,
+        settings_used={
+            "threads": threads or settings.threads,
+            "seed": settings.seed if seed is None else seed,
+            "time_limit": time_limit,
+            "gap_limit": gap,
+        },
+    )
 
 
 @dataclass
@@ -141,29 +168,58 @@ class Prepared:
     fixed_crossings: int
 
 
-def prepare(schools: gpd.GeoDataFrame, rules: Rules, *, boundary: Any = None, areas: Any = None,
-            links: list | None = None, network: Any = None) -> Prepared:
+def prepare(
+    schools: gpd.GeoDataFrame,
+    rules: Rules,
+    *,
+    boundary: Any = None,
+    areas: Any = None,
+    links: list | None = None,
+    network: Any = None,
+) -> Prepared:
     """Stages 1 to 3: set aside, neighbours and travel times, units and compiled rules."""
     s = measured(schools.reset_index(drop=True).copy(), rules)
     status, cluster = set_aside(s, rules)
-    g_all, g, cells, tt, added = neighbours(s, status, rules, boundary=boundary, areas=areas, links=links,
-                                            network=network)
+    g_all, g, cells, tt, added = neighbours(
+        s, status, rules, boundary=boundary, areas=areas, links=links, network=network
+    )
     membership, u, compiled = compile_units(s.loc[status == "placed"], g, rules, tt)
-    return Prepared(s, status, cluster, g_all, cells, tt, added, membership, u, compiled,
-                    _pinned_crossings(s, status, cluster))
+    return Prepared(
+        s, status, cluster, g_all, cells, tt, added, membership, u, compiled, _pinned_crossings(s, status, cluster)
+    )
 
 
-def finish(prep: Prepared, result: Any, rules: Rules, *, crossing_proof: dict | None = None, name: str = "plan",
-           layers: dict | None = None, settings_used: dict | None = None) -> Plan:
+def finish(
+    prep: Prepared,
+    result: Any,
+    rules: Rules,
+    *,
+    crossing_proof: dict | None = None,
+    name: str = "plan",
+    layers: dict | None = None,
+    settings_used: dict | None = None,
+) -> Plan:
     """Stage 5: schools back from units, the checked :class:`Plan`, its proofs and reports."""
     cluster = prep.cluster.copy()
     row_of = dict(zip(prep.schools["school_id"], prep.schools.index))
     for sid, c in units.expand(result.assignment, prep.membership).items():
         cluster[row_of[sid]] = c
-    plan = build_plan(prep.schools, prep.status, cluster, result=result, rules=rules, unit_graph=prep.u,
-                      membership=prep.membership, school_graph=prep.school_graph, cells=prep.cells,
-                      times=prep.times, links_added=prep.links_added, name=name, layers=layers or {},
-                      settings_used=settings_used or {})
+    plan = build_plan(
+        prep.schools,
+        prep.status,
+        cluster,
+        result=result,
+        rules=rules,
+        unit_graph=prep.u,
+        membership=prep.membership,
+        school_graph=prep.school_graph,
+        cells=prep.cells,
+        times=prep.times,
+        links_added=prep.links_added,
+        name=name,
+        layers=layers or {},
+        settings_used=settings_used or {},
+    )
     return assemble(plan, prep.u, result, rules, crossing_proof)
 
 
@@ -182,13 +238,24 @@ def measured(s: pd.DataFrame, rules: Rules) -> pd.DataFrame:
     if m == "pupils":
         return s
     if m not in s.columns:
-        raise DataError(Problem("the size measure is not a column of the schools table", column=m,
-                                fix="use 'pupils' or a column such as 'pupils_school_age'"))
+        raise DataError(
+            Problem(
+                "the size measure is not a column of the schools table",
+                column=m,
+                fix="use 'pupils' or a column such as 'pupils_school_age'",
+            )
+        )
     vals = pd.to_numeric(s[m], errors="coerce")
     bad = s.loc[vals.isna() | (vals < 0), "school_id"].tolist()
     if bad:
-        raise DataError([Problem("the size measure is missing or negative", school=str(b), column=m,
-                                 fix="enter a whole number >= 0") for b in bad[:20]])
+        raise DataError(
+            [
+                Problem(
+                    "the size measure is missing or negative", school=str(b), column=m, fix="enter a whole number >= 0"
+                )
+                for b in bad[:20]
+            ]
+        )
     return s.assign(pupils_headcount=s["pupils"], pupils=vals.round().astype("int64"))
 
 
@@ -211,22 +278,31 @@ def set_aside(s: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Series]:
         for label in rules.pinned:
             if label not in known:
                 near = difflib.get_close_matches(label, sorted(known), 1)
-                raise DataError(Problem(f"pinned cluster {label!r} is not a current cluster", column="cluster",
-                                        fix=f"did you mean {near[0]!r}?" if near else "check the label"))
+                raise DataError(
+                    Problem(
+                        f"pinned cluster {label!r} is not a current cluster",
+                        column="cluster",
+                        fix=f"did you mean {near[0]!r}?" if near else "check the label",
+                    )
+                )
         mask = s["cluster"].isin(rules.pinned) & (status == "placed")
         status[mask], cluster[mask] = "pinned", s.loc[mask, "cluster"]
     return status, cluster
 
 
-def neighbours(s: pd.DataFrame, status: pd.Series, rules: Rules, *, boundary: Any, areas: Any,
-               links: list | None, network: Any) -> tuple[Any, Any, Any, Any, list]:
+def neighbours(
+    s: pd.DataFrame, status: pd.Series, rules: Rules, *, boundary: Any, areas: Any, links: list | None, network: Any
+) -> tuple[Any, Any, Any, Any, list]:
     """Stage 2: the school graph (all geographic schools), the graph of the placed ones (stray
     parts joined or reported), their cells and the travel times."""
     geo = s[status.isin(["placed", "pinned"])]
     if areas is None:
         if boundary is None:
-            raise GraphError(Problem("need the authority boundary (or areas) to find neighbours",
-                                     fix="pass boundary=... or areas=..."))
+            raise GraphError(
+                Problem(
+                    "need the authority boundary (or areas) to find neighbours", fix="pass boundary=... or areas=..."
+                )
+            )
         cells = graphs.voronoi_cells(geo, boundary)
     else:
         cells = areas.loc[geo.index]
@@ -248,8 +324,7 @@ def neighbours(s: pd.DataFrame, status: pd.Series, rules: Rules, *, boundary: An
 def compile_units(placed: pd.DataFrame, g: Any, rules: Rules, tt: Any) -> tuple[pd.Series, Any, dict]:
     """Stage 3: planning units, the unit graph, and what the rules compile to: the cost, the
     edge weights (keeping current clusters) and the unit-hub pairs a travel cap forbids."""
-    membership = units.make_units(placed, keep_whole=rules.keep_whole, split=rules.redraw,
-                                  must_link=rules.must_link)
+    membership = units.make_units(placed, keep_whole=rules.keep_whole, split=rules.redraw, must_link=rules.must_link)
     u = units.contract(g, membership)
     phase_of = dict(zip(placed["school_id"], placed["phase"]))
     for phase in rules.min_phase:  # schools of each phase per unit, for the composition rule
@@ -273,8 +348,9 @@ def compile_units(placed: pd.DataFrame, g: Any, rules: Rules, tt: Any) -> tuple[
         # travel cap: unit i may not join hub j if its pupils would travel more than
         # max_minutes on average to j's hub school
         per_pupil = cost if cost is not None else tt.unit_costs(u)
-        forbid = {(a, b) for (a, b), c in per_pupil.items()
-                  if a != b and c / max(u.nodes[a]["pupils"], 1) > rules.max_minutes}
+        forbid = {
+            (a, b) for (a, b), c in per_pupil.items() if a != b and c / max(u.nodes[a]["pupils"], 1) > rules.max_minutes
+        }
     return membership, u, {"cost": cost, "objective": objective, "edge_weights": edge_w, "forbid": forbid}
 
 
@@ -282,20 +358,28 @@ def partition_kwargs(rules: Rules, compiled: dict, opts: dict, *, exclude: list[
     """The arguments of :func:`clustergeo.partition` the rules compile to."""
     k = rules.clusters
     return dict(
-        weight="pupils", bounds=rules.bounds(), k=k, fewest=rules.fewest, cost=compiled["cost"],
+        weight="pupils",
+        bounds=rules.bounds(),
+        k=k,
+        fewest=rules.fewest,
+        cost=compiled["cost"],
         objective=compiled["objective"],
         district="district" if rules.districts != "off" else None,
         district_mode=rules.districts if rules.districts != "off" else None,
         district_penalty=rules.district_penalty,
         division="division" if rules.divisions != "off" else None,
         division_mode=rules.divisions if rules.divisions != "off" else None,
-        division_penalty=rules.division_penalty, edge_weights=compiled["edge_weights"],
-        forbid=compiled["forbid"], **opts,
-        exclude=[old.run["unit_clusters"] for old in (exclude or [])] or None)
+        division_penalty=rules.division_penalty,
+        edge_weights=compiled["edge_weights"],
+        forbid=compiled["forbid"],
+        **opts,
+        exclude=[old.run["unit_clusters"] for old in (exclude or [])] or None,
+    )
 
 
-def solve_units(u: Any, rules: Rules, compiled: dict, opts: dict, *, exclude: list[Plan] | None = None,
-                fixed_crossings: int = 0) -> tuple[Any, dict | None]:
+def solve_units(
+    u: Any, rules: Rules, compiled: dict, opts: dict, *, exclude: list[Plan] | None = None, fixed_crossings: int = 0
+) -> tuple[Any, dict | None]:
     """Stage 4: :func:`clustergeo.partition` on the unit graph; with ``max_crossings`` or
     ``fewest_crossings``, :func:`clustergeo.crossings.fewest_crossings` (then also its proof)."""
     kwargs = partition_kwargs(rules, compiled, opts, exclude=exclude)
@@ -304,12 +388,19 @@ def solve_units(u: Any, rules: Rules, compiled: dict, opts: dict, *, exclude: li
             g = u.copy()
             g.graph[CROSSING_CAP_KEY] = max(rules.max_crossings - fixed_crossings, 0)
             if rules.max_crossings < fixed_crossings:
-                raise InfeasibleError([(f"the kept clusters alone cross district lines {fixed_crossings} times, "
-                                       f"more than the cap of {rules.max_crossings}")],
-                                      relaxations=[f"allow {fixed_crossings} crossing clusters"])
+                raise InfeasibleError(
+                    [
+                        (
+                            f"the kept clusters alone cross district lines {fixed_crossings} times, "
+                            f"more than the cap of {rules.max_crossings}"
+                        )
+                    ],
+                    relaxations=[f"allow {fixed_crossings} crossing clusters"],
+                )
             return partition(g, **{**kwargs, "contiguity": "cuts", "decompose": False}), None
-        return crossings.fewest_crossings(u, max_crossings=rules.max_crossings,
-                                          fixed_crossings=fixed_crossings, **kwargs)
+        return crossings.fewest_crossings(
+            u, max_crossings=rules.max_crossings, fixed_crossings=fixed_crossings, **kwargs
+        )
     return partition(u, **kwargs), None
 
 
@@ -317,12 +408,17 @@ def assemble(plan: Plan, u: Any, result: Any, rules: Rules, crossing_proof: dict
     """Stage 5: record the proofs and the district report in the plan's run record and metrics."""
     if rules.size_measure != "pupils":
         plan.run["size_measure"] = rules.size_measure
-        plan.metrics["pupils_headcount"] = int(plan.schools.loc[plan.schools["status"] != "excluded",
-                                                                "pupils_headcount"].sum())
+        plan.metrics["pupils_headcount"] = int(
+            plan.schools.loc[plan.schools["status"] != "excluded", "pupils_headcount"].sum()
+        )
     if rules.fewest:
         plan.run["fewest_proof"] = crossings.count_proof(
-            u, result, bounds=rules.bounds(), k=rules.clusters,
-            district="district" if rules.districts == "within" else None)
+            u,
+            result,
+            bounds=rules.bounds(),
+            k=rules.clusters,
+            district="district" if rules.districts == "within" else None,
+        )
     if "district" in plan.schools.columns:
         report = crossings.district_report(plan.schools)
         plan.run["district_crossings"] = report.to_dict(orient="records")
@@ -353,15 +449,22 @@ def _zoned_outside(schools: pd.DataFrame) -> list[str]:
         zoned = r.get("sn_catchment_secondary_name") or r.get("sn_catchment_secondary_seed") or "a secondary"
         whole = r.get("unit") not in (None, r["school_id"])
         how = {"apart": "with its group, outside the geography", "pinned": "in a kept cluster"}.get(
-            r["status"], (f"with its current cluster, {r.get('current_cluster')}'s, merged whole" if whole else
-                          "placed school by school") + f"; {r.get('current_cluster')} is the nearest council "
-                         "secondary of its layer")
+            r["status"],
+            (
+                f"with its current cluster, {r.get('current_cluster')}'s, merged whole"
+                if whole
+                else "placed school by school"
+            )
+            + f"; {r.get('current_cluster')} is the nearest council "
+            "secondary of its layer",
+        )
         out.append(f"{r['name']} (zoned to {zoned}, outside the council): in {r['cluster']} ({how})")
     return out
 
 
-def alternatives(schools: gpd.GeoDataFrame, rules: Rules, n: int = 3, *, min_difference: float = 0.0,
-                 **kwargs: Any) -> list[Plan]:
+def alternatives(
+    schools: gpd.GeoDataFrame, rules: Rules, n: int = 3, *, min_difference: float = 0.0, **kwargs: Any
+) -> list[Plan]:
     """The best ``n`` distinct plans under one set of rules, best first.
 
     Each plan after the first is the best plan that differs from all earlier ones: by at least
@@ -388,8 +491,10 @@ def alternatives(schools: gpd.GeoDataFrame, rules: Rules, n: int = 3, *, min_dif
                 break
         return plans
     if rules.fewest_crossings or rules.max_crossings is not None:
-        raise RulesError("alternatives with a minimum difference do not combine with crossing caps yet; "
-                         "use min_difference=0 or drop max_crossings/fewest_crossings")
+        raise RulesError(
+            "alternatives with a minimum difference do not combine with crossing caps yet; "
+            "use min_difference=0 or drop max_crossings/fewest_crossings"
+        )
     place = {key: kwargs.pop(key) for key in ("boundary", "areas", "links", "network") if key in kwargs}
     layers = kwargs.pop("layers", None)
     prep = prepare(schools, rules, **place)
@@ -397,11 +502,18 @@ def alternatives(schools: gpd.GeoDataFrame, rules: Rules, n: int = 3, *, min_dif
     for i in range(n):
         earlier = [p.run["unit_clusters"] for p in plans]
         try:
-            result = differing_partition(prep.u, earlier, min_difference=min_difference,
-                                         **partition_kwargs(rules, prep.compiled, opts))
+            result = differing_partition(
+                prep.u, earlier, min_difference=min_difference, **partition_kwargs(rules, prep.compiled, opts)
+            )
         except InfeasibleError:
             break
-        plan = finish(prep, result, rules, name=f"{base} #{i + 1}", layers=layers,
-                      settings_used={"time_limit": opts["time_limit"], "min_difference": min_difference})
+        plan = finish(
+            prep,
+            result,
+            rules,
+            name=f"{base} #{i + 1}",
+            layers=layers,
+            settings_used={"time_limit": opts["time_limit"], "min_difference": min_difference},
+        )
         plans.append(plan)
     return plans

@@ -24,10 +24,23 @@ if TYPE_CHECKING:  # annotations only: no import of plan at run time
 
 #: Rows of the cluster table on one PDF page.
 PDF_TABLE_ROWS = 30
-TABLE_COLUMNS = ["cluster", "kind", "schools", "pupils", "districts", "mean_minutes_to_hub", "max_minutes_to_hub",
-                 "current_clusters", "pieces"]
-HEADINGS = {"mean_minutes_to_hub": "mean min to hub", "max_minutes_to_hub": "longest min",
-            "current_clusters": "current clusters merged", "pieces": "pieces"}
+TABLE_COLUMNS = [
+    "cluster",
+    "kind",
+    "schools",
+    "pupils",
+    "districts",
+    "mean_minutes_to_hub",
+    "max_minutes_to_hub",
+    "current_clusters",
+    "pieces",
+]
+HEADINGS = {
+    "mean_minutes_to_hub": "mean min to hub",
+    "max_minutes_to_hub": "longest min",
+    "current_clusters": "current clusters merged",
+    "pieces": "pieces",
+}
 
 
 def principles(plan: Plan) -> list[str]:
@@ -44,13 +57,17 @@ def principles(plan: Plan) -> list[str]:
     if r.min_pupils is not None or r.max_pupils is not None:
         lo, hi = r.min_pupils or 0, r.max_pupils or float("inf")
         ok = bool(geo["pupils"].between(lo, hi).all())
-        out.append(f"Every drawn cluster has {lo:,} to {hi:,} pupils: {'held' if ok else 'GAVE WAY'} "
-                   f"({m['pupils_min']:,} to {m['pupils_max']:,}).")
+        out.append(
+            f"Every drawn cluster has {lo:,} to {hi:,} pupils: {'held' if ok else 'GAVE WAY'} "
+            f"({m['pupils_min']:,} to {m['pupils_max']:,})."
+        )
     if r.min_schools is not None or r.max_schools is not None:
         lo, hi = r.min_schools or 0, r.max_schools or 10**9
         ok = bool(geo["schools"].between(lo, hi).all())
-        out.append(f"Every drawn cluster has {lo} to {hi if hi < 10**9 else 'any number of'} schools: "
-                   f"{'held' if ok else 'GAVE WAY'} ({m['schools_min']} to {m['schools_max']}).")
+        out.append(
+            f"Every drawn cluster has {lo} to {hi if hi < 10**9 else 'any number of'} schools: "
+            f"{'held' if ok else 'GAVE WAY'} ({m['schools_min']} to {m['schools_max']})."
+        )
     if isinstance(r.clusters, (tuple, list)):
         lo, hi = r.clusters
         fewest = " (as few as the other rules allow)" if getattr(r, "fewest", False) else ""
@@ -62,18 +79,24 @@ def principles(plan: Plan) -> list[str]:
         out.append(f"As few clusters as the bounds allow: {m['clusters']}.")
     d = getattr(r, "districts", "off")
     if d == "within":
-        out.append(f"Clusters within district lines (whole current clusters count in their main district): "
-                   f"{m['district_splits']} clusters still touch more than one district.")
+        out.append(
+            f"Clusters within district lines (whole current clusters count in their main district): "
+            f"{m['district_splits']} clusters still touch more than one district."
+        )
     elif d == "penalty":
-        out.append(f"District lines as a preference (a penalty per crossing): {m['district_splits']} of "
-                   f"{m['clusters']} drawn clusters cross them.")
+        out.append(
+            f"District lines as a preference (a penalty per crossing): {m['district_splits']} of "
+            f"{m['clusters']} drawn clusters cross them."
+        )
     if r.max_minutes is not None:
         out.append(f"No unit travels more than {r.max_minutes:g} minutes on average to its hub: held.")
     if m.get("clusters_in_pieces"):
         n = m["clusters_in_pieces"]
-        out.append(f"{n} cluster{'s are' if n > 1 else ' is'} drawn in pieces: {'their' if n > 1 else 'its'} "
-                   "schools lie apart "
-                   "(overlapping catchment layers or a river), which the map shows as it is.")
+        out.append(
+            f"{n} cluster{'s are' if n > 1 else ' is'} drawn in pieces: {'their' if n > 1 else 'its'} "
+            "schools lie apart "
+            "(overlapping catchment layers or a river), which the map shows as it is."
+        )
     for key in ("explanation", "gave_way", "lead_reason"):
         if plan.run.get(key):
             out.append(str(plan.run[key]))
@@ -84,8 +107,10 @@ def summary_words(plan: Plan) -> str:
     """One paragraph a governor can read: what the plan is and how good it is."""
     m, r = plan.metrics, plan.run
     total = m.get("clusters_total", m["clusters"])
-    parts = [f"{plan.name} places {m['schools_placed']:,} schools in {total} clusters"
-             + (f": {m['clusters']} drawn on the map" if total != m["clusters"] else "")]
+    parts = [
+        f"{plan.name} places {m['schools_placed']:,} schools in {total} clusters"
+        + (f": {m['clusters']} drawn on the map" if total != m["clusters"] else "")
+    ]
     if m.get("pinned_clusters"):
         parts[-1] += f", {m['pinned_clusters']} kept as they are"
     if m.get("apart_clusters"):
@@ -93,14 +118,21 @@ def summary_words(plan: Plan) -> str:
     parts[-1] += "."
     if m.get("schools_excluded"):
         parts.append(f"{m['schools_excluded']} schools are outside the plan (excluded by its rules).")
-    parts.append(f"Drawn clusters hold {m['pupils_min']:,} to {m['pupils_max']:,} pupils (mean {m['pupils_mean']:,.0f})"
-                 f" and {m['schools_min']} to {m['schools_max']} schools.")
+    parts.append(
+        f"Drawn clusters hold {m['pupils_min']:,} to {m['pupils_max']:,} pupils (mean {m['pupils_mean']:,.0f})"
+        f" and {m['schools_min']} to {m['schools_max']} schools."
+    )
     moved = m.get("schools_moved", 0)
-    parts.append("No school leaves the current cluster its neighbours stay in." if not moved else
-                 f"{moved} school{'s' if moved != 1 else ''} leave{'s' if moved == 1 else ''} the current cluster "
-                 "most of their neighbours stay in.")
-    parts.append(f"Pupils travel {m['mean_minutes_to_hub']:.1f} minutes on average to their cluster's hub "
-                 f"(longest {m['max_minutes_to_hub']:.0f}); times are {r.get('travel_times', 'estimated')}.")
+    parts.append(
+        "No school leaves the current cluster its neighbours stay in."
+        if not moved
+        else f"{moved} school{'s' if moved != 1 else ''} leave{'s' if moved == 1 else ''} the current cluster "
+        "most of their neighbours stay in."
+    )
+    parts.append(
+        f"Pupils travel {m['mean_minutes_to_hub']:.1f} minutes on average to their cluster's hub "
+        f"(longest {m['max_minutes_to_hub']:.0f}); times are {r.get('travel_times', 'estimated')}."
+    )
     gap = r.get("gap")
     if r.get("status") == "optimal" and (gap in (None, 0) or gap < 1e-6):
         parts.append("The solver proved this plan the best under its rules.")
@@ -175,17 +207,25 @@ ul.p li{margin:2px 0}@media print{h2{break-before:auto}img{break-inside:avoid}}"
 
 
 def _html_table(df: pd.DataFrame, colours: dict | None = None) -> str:
-    head = "".join(f"<th{' class=n' if pd.api.types.is_numeric_dtype(df[c]) else ''}>{html.escape(str(c))}</th>"
-                   for c in df.columns)
+    head = "".join(
+        f"<th{' class=n' if pd.api.types.is_numeric_dtype(df[c]) else ''}>{html.escape(str(c))}</th>"
+        for c in df.columns
+    )
     rows = []
     for _, r in df.iterrows():
         cells = []
         for c in df.columns:
             v = r[c]
             num = pd.api.types.is_numeric_dtype(df[c])
-            txt = "-" if v is None or (isinstance(v, float) and pd.isna(v)) else (
-                f"{v:,}" if isinstance(v, int) or (num and float(v).is_integer()) else
-                (f"{v:,.1f}" if num else html.escape(str(v))))
+            txt = (
+                "-"
+                if v is None or (isinstance(v, float) and pd.isna(v))
+                else (
+                    f"{v:,}"
+                    if isinstance(v, int) or (num and float(v).is_integer())
+                    else (f"{v:,.1f}" if num else html.escape(str(v)))
+                )
+            )
             if colours and c == "cluster" and v in colours:
                 txt = f"<span class=sw style='background:{colours[v]}'></span>{txt}"
             cells.append(f"<td{' class=n' if num else ''}>{txt}</td>")
@@ -208,23 +248,34 @@ def report_html(plan: Plan, *, folder: str | Path | None = None, map_figure: Any
         map_png = _png(map_figure, dpi=130, close=False)
     sizes_png = _png(maps.size_chart(plan), dpi=110)
     colours = maps.cluster_colours(plan)
-    parts = [f"<h1>{html.escape(plan.name)}</h1>", f"<p id=summary>{html.escape(summary_words(plan))}</p>",
-             "<h2>Principles</h2><ul class=p>" + "".join(f"<li>{html.escape(p)}</li>" for p in principles(plan))
-             + "</ul>",
-             "<h2>Map</h2>", f"<img id=map alt='map of the clusters' src='data:image/png;base64,{map_png}'>",
-             "<h2>Clusters</h2>", _html_table(cluster_table(plan), colours),
-             "<h2>Sizes against the bounds</h2>", f"<img alt='size chart' src='data:image/png;base64,{sizes_png}'>"]
+    parts = [
+        f"<h1>{html.escape(plan.name)}</h1>",
+        f"<p id=summary>{html.escape(summary_words(plan))}</p>",
+        "<h2>Principles</h2><ul class=p>" + "".join(f"<li>{html.escape(p)}</li>" for p in principles(plan)) + "</ul>",
+        "<h2>Map</h2>",
+        f"<img id=map alt='map of the clusters' src='data:image/png;base64,{map_png}'>",
+        "<h2>Clusters</h2>",
+        _html_table(cluster_table(plan), colours),
+        "<h2>Sizes against the bounds</h2>",
+        f"<img alt='size chart' src='data:image/png;base64,{sizes_png}'>",
+    ]
     v = versions(folder)
     if v is not None:
-        parts += ["<h2>Versions side by side</h2>",
-                  _html_table(v.reset_index().rename(columns={"index": "measure"}).astype(object))]
+        parts += [
+            "<h2>Versions side by side</h2>",
+            _html_table(v.reset_index().rename(columns={"index": "measure"}).astype(object)),
+        ]
     for title, df in _extra_tables(plan):
         parts += [f"<h2>{html.escape(title)}</h2>", _html_table(df)]
-    parts.append(f"<p><small>clustergeo {html.escape(str(plan.run.get('clustergeo', '')))}; solver "
-                 f"{html.escape(str(plan.run.get('solver', '')))}; created {html.escape(str(plan.run.get('created', '')))}"
-                 "</small></p>")
-    return ("<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>"
-            f"{html.escape(plan.name)}: report</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>")
+    parts.append(
+        f"<p><small>clustergeo {html.escape(str(plan.run.get('clustergeo', '')))}; solver "
+        f"{html.escape(str(plan.run.get('solver', '')))}; created {html.escape(str(plan.run.get('created', '')))}"
+        "</small></p>"
+    )
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>"
+        f"{html.escape(plan.name)}: report</title><style>{_CSS}</style></head><body>{''.join(parts)}</body></html>"
+    )
 
 
 def _text_page(pdf: Any, title: str, paragraphs: list[str]) -> None:
@@ -257,16 +308,30 @@ def _table_pages(pdf: Any, title: str, df: pd.DataFrame, colours: dict | None = 
         if df[c].dtype == object:
             df[c] = [shorten(v, 40) for v in df[c]]
     for start in range(0, max(len(df), 1), PDF_TABLE_ROWS):
-        part = df.iloc[start:start + PDF_TABLE_ROWS]
+        part = df.iloc[start : start + PDF_TABLE_ROWS]
         fig = plt.figure(figsize=A4_LANDSCAPE_IN)
         fig.text(0.03, 0.95, title + (" (continued)" if start else ""), fontsize=13, weight="bold")
         ax = fig.add_axes((0.03, 0.04, 0.94, 0.88))
         ax.set_axis_off()
-        cells = [["-" if pd.isna(v) else (f"{v:,.1f}" if isinstance(v, float) else
-                  (f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v))) for v in row]
-                 for row in part.itertuples(index=False)]
-        tab = ax.table(cellText=cells or [[""] * len(df.columns)], colLabels=[str(c) for c in df.columns],
-                       loc="upper left", cellLoc="left")
+        cells = [
+            [
+                "-"
+                if pd.isna(v)
+                else (
+                    f"{v:,.1f}"
+                    if isinstance(v, float)
+                    else (f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v))
+                )
+                for v in row
+            ]
+            for row in part.itertuples(index=False)
+        ]
+        tab = ax.table(
+            cellText=cells or [[""] * len(df.columns)],
+            colLabels=[str(c) for c in df.columns],
+            loc="upper left",
+            cellLoc="left",
+        )
         tab.auto_set_font_size(False)
         tab.set_fontsize(7)
         tab.auto_set_column_width(list(range(len(df.columns))))

@@ -127,8 +127,10 @@ class Rules:
         """
         for name in ("min_pupils", "max_pupils", "min_schools", "max_schools"):
             setattr(self, name, _count(name, getattr(self, name), minimum=0))
-        for lo, hi, what in ((self.min_pupils, self.max_pupils, "pupils"),
-                             (self.min_schools, self.max_schools, "schools")):
+        for lo, hi, what in (
+            (self.min_pupils, self.max_pupils, "pupils"),
+            (self.min_schools, self.max_schools, "schools"),
+        ):
             if lo is not None and hi is not None and lo > hi:
                 raise RulesError(f"rule 'min_{what}' ({lo}) is above 'max_{what}' ({hi}): swap them")
         self.clusters = _clusters(self.clusters)
@@ -143,10 +145,16 @@ class Rules:
         if self.max_minutes is not None:
             self.max_minutes = _number("max_minutes", self.max_minutes, minimum=0.0)
             if self.max_minutes <= 0:
-                raise RulesError(f"rule 'max_minutes' must be above 0 minutes, not {self.max_minutes!r}; "
-                                 "leave it out for no travel cap")
-        for name, allowed in (("districts", MODES), ("divisions", MODES), ("objective", tuple(OBJECTIVES)),
-                              ("connect", ("error", "nearest"))):
+                raise RulesError(
+                    f"rule 'max_minutes' must be above 0 minutes, not {self.max_minutes!r}; "
+                    "leave it out for no travel cap"
+                )
+        for name, allowed in (
+            ("districts", MODES),
+            ("divisions", MODES),
+            ("objective", tuple(OBJECTIVES)),
+            ("connect", ("error", "nearest")),
+        ):
             _choice(name, getattr(self, name), allowed)
         self.apart = _apart(self.apart)
         if self.max_crossings is not None and (not isinstance(self.max_crossings, int) or self.max_crossings < 0):
@@ -154,8 +162,10 @@ class Rules:
         if not isinstance(self.fewest_crossings, bool):
             raise RulesError(f"rule 'fewest_crossings' must be true or false, not {self.fewest_crossings!r}")
         if (self.max_crossings is not None or self.fewest_crossings) and self.districts != "off":
-            raise RulesError("rules 'max_crossings' and 'fewest_crossings' are the district rule: "
-                             f"set districts = \"off\" (not {self.districts!r})")
+            raise RulesError(
+                "rules 'max_crossings' and 'fewest_crossings' are the district rule: "
+                f'set districts = "off" (not {self.districts!r})'
+            )
         for phase, n in self.min_phase.items():
             if not isinstance(n, int) or n < 0:
                 raise RulesError(f"rule 'min_phase' for {phase!r} must be a whole number >= 0, not {n!r}")
@@ -175,8 +185,15 @@ class Rules:
         """
         errors = _name_errors(self, schools)
         if errors:
-            raise RulesError("\n  - ".join([f"{len(errors)} rule{'s' if len(errors) != 1 else ''} name "
-                                             "what the schools table does not hold:", *errors]))
+            raise RulesError(
+                "\n  - ".join(
+                    [
+                        f"{len(errors)} rule{'s' if len(errors) != 1 else ''} name "
+                        "what the schools table does not hold:",
+                        *errors,
+                    ]
+                )
+            )
 
     def bounds(self) -> dict[str, tuple[float | None, float | None]]:
         out = {}
@@ -199,8 +216,12 @@ class Rules:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            hints = [f"'{u}' (did you mean '{difflib.get_close_matches(u, known, 1)[0]}'?)"
-                     if difflib.get_close_matches(u, known, 1) else f"'{u}'" for u in unknown]
+            hints = [
+                f"'{u}' (did you mean '{difflib.get_close_matches(u, known, 1)[0]}'?)"
+                if difflib.get_close_matches(u, known, 1)
+                else f"'{u}'"
+                for u in unknown
+            ]
             raise RulesError(f"unknown rule {', '.join(hints)}; known rules: {', '.join(sorted(known))}")
         return cls(**data)
 
@@ -216,8 +237,9 @@ def _number(name: str, v: Any, *, minimum: float) -> float:
     if not _is_number(v):
         raise RulesError(f"rule {name!r} must be a number, not {v!r}")
     if v < minimum:
-        raise RulesError(f"rule {name!r} must be >= {minimum:g}, not {v!r} (a negative value would reward "
-                         "what it is meant to cost)")
+        raise RulesError(
+            f"rule {name!r} must be >= {minimum:g}, not {v!r} (a negative value would reward what it is meant to cost)"
+        )
     return float(v)
 
 
@@ -265,8 +287,7 @@ def _choice(name: str, v: Any, allowed: tuple[str, ...]) -> None:
 def _names(name: str, v: Any) -> list[str]:
     if isinstance(v, str):
         toml = v.replace('"', '\\"')
-        raise RulesError(f"rule {name!r} must be a list of names, not the string {v!r}: "
-                         f'write {name} = ["{toml}"]')
+        raise RulesError(f'rule {name!r} must be a list of names, not the string {v!r}: write {name} = ["{toml}"]')
     if not isinstance(v, (list, tuple)) or not all(isinstance(x, str) for x in v):
         raise RulesError(f"rule {name!r} must be a list of names (strings), not {v!r}")
     return list(v)
@@ -274,8 +295,10 @@ def _names(name: str, v: Any) -> list[str]:
 
 def _groups(v: Any) -> list[list[str]]:
     if isinstance(v, str) or not isinstance(v, (list, tuple)):
-        raise RulesError(f"rule 'must_link' must be a list of lists of school ids, not {v!r}; "
-                         'e.g. must_link = [["100001", "100002"]]')
+        raise RulesError(
+            f"rule 'must_link' must be a list of lists of school ids, not {v!r}; "
+            'e.g. must_link = [["100001", "100002"]]'
+        )
     out = []
     for g in v:
         if isinstance(g, str) or not isinstance(g, (list, tuple)) or len(g) < 2:
@@ -288,17 +311,19 @@ def _groups(v: Any) -> list[list[str]]:
 
 def _apart(v: Any) -> dict[str, dict[str, Any]]:
     if not isinstance(v, dict):
-        raise RulesError(f"rule 'apart' must map cluster names to selectors, e.g. "
-                         f'apart = {{ "ASN" = {{ group = "asn" }} }}, not {v!r}')
+        raise RulesError(
+            f"rule 'apart' must map cluster names to selectors, e.g. "
+            f'apart = {{ "ASN" = {{ group = "asn" }} }}, not {v!r}'
+        )
     for name, sel in v.items():
         if not isinstance(sel, dict) or not sel:
-            raise RulesError(f"rule 'apart' for {name!r} must select schools by column, "
-                             "e.g. {group = \"asn\"}")
+            raise RulesError(f"rule 'apart' for {name!r} must select schools by column, e.g. {{group = \"asn\"}}")
         for col, values in sel.items():
             vals = values if isinstance(values, (list, tuple)) else [values]
             if not vals or not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in vals):
-                raise RulesError(f"rule 'apart' for {name!r}: column {col!r} must select a value or a list "
-                                 f"of values, not {values!r}")
+                raise RulesError(
+                    f"rule 'apart' for {name!r}: column {col!r} must select a value or a list of values, not {values!r}"
+                )
     return v
 
 
@@ -322,12 +347,16 @@ def _name_errors(rules: Rules, schools: Any) -> list[str]:
         what = "current cluster" if rules.keep_whole == "cluster" else "feeder secondary (school id)"
         for name in rules.redraw:
             if name not in groups and name not in districts:
-                out.append(f"rule 'redraw' names {name!r}, which is neither a {what} nor a district"
-                           f"{_hint(name, groups | districts)}")
+                out.append(
+                    f"rule 'redraw' names {name!r}, which is neither a {what} nor a district"
+                    f"{_hint(name, groups | districts)}"
+                )
     for name in rules.pinned:
         if name not in clusters:
-            out.append(f"rule 'pinned' names {name!r}, which is not a current cluster{_hint(name, clusters)}"
-                       + ("" if clusters else " (the schools table has no current clusters)"))
+            out.append(
+                f"rule 'pinned' names {name!r}, which is not a current cluster{_hint(name, clusters)}"
+                + ("" if clusters else " (the schools table has no current clusters)")
+            )
     ids = set(schools["school_id"].astype(str))
     for group in rules.must_link:
         for sid in group:
@@ -336,11 +365,13 @@ def _name_errors(rules: Rules, schools: Any) -> list[str]:
     for cname, sel in rules.apart.items():
         for col, values in sel.items():
             if col not in schools.columns:
-                out.append(f"rule 'apart' for {cname!r} selects on column {col!r}, which the schools table "
-                           f"does not have{_hint(col, set(schools.columns))}")
+                out.append(
+                    f"rule 'apart' for {cname!r} selects on column {col!r}, which the schools table "
+                    f"does not have{_hint(col, set(schools.columns))}"
+                )
                 continue
             have = {str(x) for x in _values(schools, col)}
-            for value in (values if isinstance(values, (list, tuple)) else [values]):
+            for value in values if isinstance(values, (list, tuple)) else [values]:
                 if str(value) not in have:
                     out.append(f"rule 'apart' for {cname!r}: no school has {col} = {value!r}{_hint(value, have)}")
     return out

@@ -45,8 +45,19 @@ from .groups import read_section as read_peer_groups
 from .rules import Rules
 from .schools import read_layer, read_schools
 
-TOP_KEYS = {"name", "description", "dataset", "schools", "exclude", "rules", "solver", "travel", "variants",
-            "links", "principles"}
+TOP_KEYS = {
+    "name",
+    "description",
+    "dataset",
+    "schools",
+    "exclude",
+    "rules",
+    "solver",
+    "travel",
+    "variants",
+    "links",
+    "principles",
+}
 TOP_KEYS |= {"peer_groups", "allocations"}  # worked inside the clusters: groups.py, allocate.py
 SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
 SCHOOLS_KEYS = {"file", "columns", "crs", "layer", "boundary", "boundary_layer", "districts", "districts_layer"}
@@ -113,9 +124,14 @@ class Scenario:
         layers: dict[str, gpd.GeoDataFrame] = {}
         if "boundary" in spec:
             layers["authority"] = read_layer(self.folder / spec["boundary"], layer=spec.get("boundary_layer"))
-        schools = read_schools(self.folder / spec["file"], columns=spec.get("columns"), crs=spec.get("crs"),
-                               layer=spec.get("layer"), exclude=self.exclude or None,
-                               boundary=layers.get("authority"))
+        schools = read_schools(
+            self.folder / spec["file"],
+            columns=spec.get("columns"),
+            crs=spec.get("crs"),
+            layer=spec.get("layer"),
+            exclude=self.exclude or None,
+            boundary=layers.get("authority"),
+        )
         if "districts" in spec:
             layers["districts"] = read_layer(self.folder / spec["districts"], layer=spec.get("districts_layer"))
         if "authority" in layers:
@@ -130,8 +146,9 @@ class Scenario:
         """Raise :class:`RulesError` when the rules, a variant or a link names something the
         schools table does not hold (with "did you mean" hints)."""
         errors = []
-        for label, rules in [("[rules]", self.rules)] + [(f"variant {v.name!r}", self.rules.replace(**v.changes))
-                                                          for v in self.variants]:
+        for label, rules in [("[rules]", self.rules)] + [
+            (f"variant {v.name!r}", self.rules.replace(**v.changes)) for v in self.variants
+        ]:
             try:
                 rules.check_names(schools)
             except RulesError as e:
@@ -141,11 +158,14 @@ class Scenario:
             for sid in (a, b):
                 if sid not in ids:
                     near = difflib.get_close_matches(sid, sorted(ids), 1)
-                    errors.append(f"links: school {sid!r} is not in the schools table"
-                                  + (f" (did you mean {near[0]!r}?)" if near else ""))
+                    errors.append(
+                        f"links: school {sid!r} is not in the schools table"
+                        + (f" (did you mean {near[0]!r}?)" if near else "")
+                    )
         if errors:
-            raise RulesError(f"scenario {self.name!r} names what its schools table does not hold:\n"
-                             + "\n".join(errors))
+            raise RulesError(
+                f"scenario {self.name!r} names what its schools table does not hold:\n" + "\n".join(errors)
+            )
 
     def inside(self, plan: Any, *, times: Any = None) -> Any:
         """Form the scenario's peer groups and allocations on ``plan``, check them, and return it.
@@ -173,7 +193,9 @@ class Scenario:
             attach(plan, [allocate(plan, **a) for a in self.allocations])
         problems = check_inside(plan.groups, plan.allocations, plan.schools, plan.run)
         if problems:
-            raise SolverError("the peer groups or allocations failed the independent check: " + "; ".join(problems[:10]))
+            raise SolverError(
+                "the peer groups or allocations failed the independent check: " + "; ".join(problems[:10])
+            )
         return plan
 
     def variant(self, name: str) -> Rules:
@@ -182,8 +204,9 @@ class Scenario:
                 return self.rules.replace(**v.changes)
         names = [v.name for v in self.variants]
         near = difflib.get_close_matches(name, names, 1)
-        raise RulesError(f"no variant {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
-                         + f"; variants: {names}")
+        raise RulesError(
+            f"no variant {name!r}" + (f" (did you mean {near[0]!r}?)" if near else "") + f"; variants: {names}"
+        )
 
 
 def shipped() -> dict[str, Path]:
@@ -225,12 +248,22 @@ def read_scenario(path: str | Path) -> Scenario:
     network = (p.parent / travel["network"]) if "network" in travel else None
     groups = read_peer_groups(data["peer_groups"], str(p)) if "peer_groups" in data else None
     allocations = read_allocations(data["allocations"], str(p)) if "allocations" in data else []
-    return Scenario(name=data.get("name", p.stem), rules=rules, description=data.get("description", ""),
-                    dataset=data.get("dataset"), schools_spec=data.get("schools", {}),
-                    exclude=data.get("exclude", {}), solver=solver, network=network,
-                    links=_links(data.get("links", []), p), variants=variants, folder=p.parent,
-                    peer_groups=groups, allocations=allocations,
-                    principles=_principles(data.get("principles", []), p))
+    return Scenario(
+        name=data.get("name", p.stem),
+        rules=rules,
+        description=data.get("description", ""),
+        dataset=data.get("dataset"),
+        schools_spec=data.get("schools", {}),
+        exclude=data.get("exclude", {}),
+        solver=solver,
+        network=network,
+        links=_links(data.get("links", []), p),
+        variants=variants,
+        folder=p.parent,
+        peer_groups=groups,
+        allocations=allocations,
+        principles=_principles(data.get("principles", []), p),
+    )
 
 
 def _locate(path: str | Path) -> Path:
@@ -243,8 +276,11 @@ def _locate(path: str | Path) -> Path:
     if str(path) in ships:
         return ships[str(path)]
     near = difflib.get_close_matches(str(path), sorted(ships), 1)
-    raise RulesError(f"scenario file not found: {path}" + (f" (did you mean {near[0]!r}?)" if near else "")
-                     + f"; shipped scenarios: {sorted(ships)}")
+    raise RulesError(
+        f"scenario file not found: {path}"
+        + (f" (did you mean {near[0]!r}?)" if near else "")
+        + f"; shipped scenarios: {sorted(ships)}"
+    )
 
 
 def _parse(p: Path) -> dict[str, Any]:
@@ -278,7 +314,7 @@ def _check_top(data: dict[str, Any], p: Path) -> None:
         if key in data and not isinstance(data[key], str):
             raise RulesError(f"{p}: key {key!r} must be a text (in quotes), not {data[key]!r}")
     if "dataset" not in data and "schools" not in data:
-        raise RulesError(f"{p}: say where the schools are: dataset = \"norfolk\" or a [schools] table with file = ...")
+        raise RulesError(f'{p}: say where the schools are: dataset = "norfolk" or a [schools] table with file = ...')
     if "dataset" in data and "schools" in data:
         raise RulesError(f"{p}: give either dataset = ... or a [schools] table, not both")
     if "dataset" in data and (not isinstance(data["dataset"], str) or data["dataset"] not in datasets.NAMES):
@@ -287,13 +323,15 @@ def _check_top(data: dict[str, Any], p: Path) -> None:
         spec = _table(data, "schools", p)
         _unknown(set(spec), SCHOOLS_KEYS, f"{p} [schools]")
         if "file" not in spec:
-            raise RulesError(f"{p}: [schools] needs file = \"...\"")
+            raise RulesError(f'{p}: [schools] needs file = "..."')
         for key in SCHOOLS_KEYS - {"columns", "crs"}:
             if key in spec:
                 _string(spec[key], key, f"{p} [schools]")
         if "columns" in spec and not isinstance(spec["columns"], (str, dict)):
-            raise RulesError(f"{p} [schools]: key 'columns' must be \"gias\", \"scotland\" or a table of "
-                             f"source = schema names, not {spec['columns']!r}")
+            raise RulesError(
+                f'{p} [schools]: key \'columns\' must be "gias", "scotland" or a table of '
+                f"source = schema names, not {spec['columns']!r}"
+            )
         if "crs" in spec and (isinstance(spec["crs"], bool) or not isinstance(spec["crs"], (str, int))):
             raise RulesError(f"{p} [schools]: key 'crs' must be a CRS such as \"EPSG:27700\", not {spec['crs']!r}")
     exclude = _table(data, "exclude", p)
@@ -364,8 +402,9 @@ def _variants(data: dict[str, Any], rules: Rules, p: Path) -> list[Variant]:
 
 
 def _links(raw: Any, p: Path) -> list[tuple[str, str]]:
-    ok = isinstance(raw, list) and all(isinstance(x, list) and len(x) == 2 and all(isinstance(s, str) for s in x)
-                                       for x in raw)
+    ok = isinstance(raw, list) and all(
+        isinstance(x, list) and len(x) == 2 and all(isinstance(s, str) for s in x) for x in raw
+    )
     if not ok:
         raise RulesError(f'{p}: links must be pairs of school ids, e.g. links = [["100001", "100002"]], not {raw!r}')
     return [(a, b) for a, b in raw]
@@ -374,6 +413,8 @@ def _links(raw: Any, p: Path) -> list[tuple[str, str]]:
 def _principles(value: Any, p: Path) -> list[str]:
     """The scenario's principles, in order: a list of sentences."""
     if not isinstance(value, list) or not all(isinstance(x, str) and x.strip() for x in value):
-        raise RulesError(f"{p}: key 'principles' must be a list of sentences, in order, e.g. "
-                         "principles = [\"2,500 to 5,000 pupils per cluster\", \"the fewest clusters\"]")
+        raise RulesError(
+            f"{p}: key 'principles' must be a list of sentences, in order, e.g. "
+            'principles = ["2,500 to 5,000 pupils per cluster", "the fewest clusters"]'
+        )
     return [x.strip() for x in value]

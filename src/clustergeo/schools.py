@@ -99,10 +99,8 @@ PHASE_ALIASES: dict[str, str] = {
     "other": "other",
 }
 
-_XY_CANDIDATES = [("x", "y"), ("easting", "northing"), ("Easting", "Northing"),
-                  ("GridRefEasting", "GridRefNorthing")]
-_LONLAT_CANDIDATES = [("lon", "lat"), ("longitude", "latitude"), ("Longitude", "Latitude"),
-                      ("lng", "lat")]
+_XY_CANDIDATES = [("x", "y"), ("easting", "northing"), ("Easting", "Northing"), ("GridRefEasting", "GridRefNorthing")]
+_LONLAT_CANDIDATES = [("lon", "lat"), ("longitude", "latitude"), ("Longitude", "Latitude"), ("lng", "lat")]
 
 #: Great Britain bounds in WGS84, used to choose British National Grid for lon/lat input.
 _GB_BOUNDS = (-9.0, 49.0, 2.5, 61.5)
@@ -137,15 +135,20 @@ def _read_any(source: Any, layer: str | None) -> pd.DataFrame:
 
 def _existing_file(path: Path) -> None:
     if not path.exists():
-        near = difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*")], 1) \
-            if path.parent.is_dir() else []
-        raise DataError(Problem(f"file not found: {path}", column=None,
-                                fix=f"did you mean {near[0]!r}?" if near else "check the path"))
+        near = (
+            difflib.get_close_matches(path.name, [p.name for p in path.parent.glob("*")], 1)
+            if path.parent.is_dir()
+            else []
+        )
+        raise DataError(
+            Problem(
+                f"file not found: {path}", column=None, fix=f"did you mean {near[0]!r}?" if near else "check the path"
+            )
+        )
     if path.is_dir():
         raise DataError(Problem(f"{path} is a folder, not a file", fix="name the file inside it"))
     if path.stat().st_size == 0:
-        raise DataError(Problem(f"{path} is empty (0 bytes)",
-                                fix="export the table again; the file holds nothing"))
+        raise DataError(Problem(f"{path} is empty (0 bytes)", fix="export the table again; the file holds nothing"))
 
 
 def _decode(raw: bytes, path: Path) -> tuple[str, str]:
@@ -163,8 +166,12 @@ def _decode(raw: bytes, path: Path) -> tuple[str, str]:
         except UnicodeDecodeError as e:
             errors.append(e)
     at = errors[0].start
-    raise DataError(Problem(f"{path} is neither UTF-8 nor Windows-1252 text (byte {raw[at:at + 1]!r} at "
-                            f"position {at})", fix="save it from your spreadsheet as 'CSV UTF-8'"))
+    raise DataError(
+        Problem(
+            f"{path} is neither UTF-8 nor Windows-1252 text (byte {raw[at : at + 1]!r} at position {at})",
+            fix="save it from your spreadsheet as 'CSV UTF-8'",
+        )
+    )
 
 
 def _sniff_delimiter(text: str, path: Path) -> str:
@@ -182,9 +189,13 @@ def _sniff_delimiter(text: str, path: Path) -> str:
         found = {d: header.count(d) for d in DELIMITERS if header.count(d)}
         names = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
         what = ", ".join(f"{c} {names[d]}s" for d, c in found.items()) or "no delimiter"
-        raise DataError(Problem(f"{path}: cannot tell how the columns are separated (the header has {what}, "
-                                "and the rows do not split into the same number of columns)",
-                                fix="save it as a comma-separated CSV with one header row"))
+        raise DataError(
+            Problem(
+                f"{path}: cannot tell how the columns are separated (the header has {what}, "
+                "and the rows do not split into the same number of columns)",
+                fix="save it as a comma-separated CSV with one header row",
+            )
+        )
     return best
 
 
@@ -208,8 +219,12 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, csv.Error) as e:
-        raise DataError(Problem(f"{path} cannot be read as a table ({e})",
-                                fix="check the line it names: a stray quote or a delimiter inside a value")) from e
+        raise DataError(
+            Problem(
+                f"{path} cannot be read as a table ({e})",
+                fix="check the line it names: a stray quote or a delimiter inside a value",
+            )
+        ) from e
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -232,24 +247,41 @@ def read_layer(path: str | Path, *, layer: str | None = None) -> gpd.GeoDataFram
     try:
         names = [str(n) for n, _kind in pyogrio.list_layers(path)]
     except Exception as e:  # GDAL says "not recognized as a supported file format" and the like
-        raise DataError(Problem(f"{path} cannot be opened as a GeoPackage or other spatial file "
-                                f"({str(e).splitlines()[0] if str(e) else type(e).__name__})",
-                                fix="the file may be truncated or corrupt: export it again")) from e
+        raise DataError(
+            Problem(
+                f"{path} cannot be opened as a GeoPackage or other spatial file "
+                f"({str(e).splitlines()[0] if str(e) else type(e).__name__})",
+                fix="the file may be truncated or corrupt: export it again",
+            )
+        ) from e
     if not names:
         raise DataError(Problem(f"{path} holds no layers", fix="export the layer again"))
     if layer is not None and layer not in names:
         near = difflib.get_close_matches(layer, names, 1)
-        raise DataError(Problem(f"{path} has no layer {layer!r}; its layers are {', '.join(map(repr, names))}",
-                                column="layer", fix=f"use layer = {near[0]!r}" if near else "name one of them"))
+        raise DataError(
+            Problem(
+                f"{path} has no layer {layer!r}; its layers are {', '.join(map(repr, names))}",
+                column="layer",
+                fix=f"use layer = {near[0]!r}" if near else "name one of them",
+            )
+        )
     if layer is None and len(names) > 1:
-        raise DataError(Problem(f"{path} has {len(names)} layers ({', '.join(map(repr, names))}); "
-                                "it is not clear which to read", column="layer",
-                                fix="name the layer (layer = ... in [schools], or boundary_layer = ...)"))
+        raise DataError(
+            Problem(
+                f"{path} has {len(names)} layers ({', '.join(map(repr, names))}); it is not clear which to read",
+                column="layer",
+                fix="name the layer (layer = ... in [schools], or boundary_layer = ...)",
+            )
+        )
     try:
         return gpd.read_file(path, layer=layer or names[0])
     except Exception as e:
-        raise DataError(Problem(f"{path}: layer {layer or names[0]!r} cannot be read ({e})",
-                                fix="the file may be truncated or corrupt: export it again")) from e
+        raise DataError(
+            Problem(
+                f"{path}: layer {layer or names[0]!r} cannot be read ({e})",
+                fix="the file may be truncated or corrupt: export it again",
+            )
+        ) from e
 
 
 def _resolve_mapping(columns: str | Mapping[str, str] | None, df: pd.DataFrame) -> dict[str, str]:
@@ -257,8 +289,9 @@ def _resolve_mapping(columns: str | Mapping[str, str] | None, df: pd.DataFrame) 
         return {}
     if isinstance(columns, str):
         if columns not in COLUMN_MAPS:
-            raise DataError(Problem(f"unknown column mapping '{columns}'",
-                                    fix=f"use one of {sorted(COLUMN_MAPS)} or a dict"))
+            raise DataError(
+                Problem(f"unknown column mapping '{columns}'", fix=f"use one of {sorted(COLUMN_MAPS)} or a dict")
+            )
         columns = COLUMN_MAPS[columns]
     mapping: dict[str, str] = {}
     taken: set[str] = set()
@@ -273,8 +306,13 @@ def _geometry(df: pd.DataFrame, crs: Any, problems: list[Problem]) -> gpd.GeoDat
     """Build point geometry from a geometry column or coordinate columns."""
     if isinstance(df, gpd.GeoDataFrame) and df.geometry.name in df.columns:
         if df.crs is None and crs is None:
-            problems.append(Problem("the table has geometry but no CRS", column="geometry",
-                                    fix="pass crs='EPSG:27700' (or the right code) to read_schools"))
+            problems.append(
+                Problem(
+                    "the table has geometry but no CRS",
+                    column="geometry",
+                    fix="pass crs='EPSG:27700' (or the right code) to read_schools",
+                )
+            )
             return None
         gdf = df if df.crs is not None else df.set_crs(crs)
         return gdf
@@ -289,18 +327,27 @@ def _geometry(df: pd.DataFrame, crs: Any, problems: list[Problem]) -> gpd.GeoDat
                 pair, geographic = cand, True
                 break
     if pair is None:
-        problems.append(Problem("no coordinates: need x/y (or Easting/Northing) or lon/lat columns",
-                                column="x, y", fix="add coordinate columns or pass x= and y= names"))
+        problems.append(
+            Problem(
+                "no coordinates: need x/y (or Easting/Northing) or lon/lat columns",
+                column="x, y",
+                fix="add coordinate columns or pass x= and y= names",
+            )
+        )
         return None
     if crs is None and not geographic:
-        problems.append(Problem(f"coordinates in '{pair[0]}'/'{pair[1]}' but no CRS given",
-                                column=pair[0], fix="pass crs='EPSG:27700' for British National Grid"))
+        problems.append(
+            Problem(
+                f"coordinates in '{pair[0]}'/'{pair[1]}' but no CRS given",
+                column=pair[0],
+                fix="pass crs='EPSG:27700' for British National Grid",
+            )
+        )
         return None
     xs = pd.to_numeric(df[pair[0]], errors="coerce").to_numpy(dtype=float)
     ys = pd.to_numeric(df[pair[1]], errors="coerce").to_numpy(dtype=float)
     geom = gpd.points_from_xy(xs, ys)
-    return gpd.GeoDataFrame(df.drop(columns=list(pair)), geometry=geom,
-                            crs=crs if crs is not None else "EPSG:4326")
+    return gpd.GeoDataFrame(df.drop(columns=list(pair)), geometry=geom, crs=crs if crs is not None else "EPSG:4326")
 
 
 def _projected(gdf: gpd.GeoDataFrame, target_crs: Any) -> gpd.GeoDataFrame:
@@ -309,8 +356,9 @@ def _projected(gdf: gpd.GeoDataFrame, target_crs: Any) -> gpd.GeoDataFrame:
     if gdf.crs.is_geographic:
         ok = gdf.geometry[~gdf.geometry.is_empty & gdf.geometry.notna()]
         b = ok.total_bounds if len(ok) else np.array([np.nan] * 4)
-        inside_gb = np.all(np.isfinite(b)) and (b[0] >= _GB_BOUNDS[0] and b[1] >= _GB_BOUNDS[1]
-                                                 and b[2] <= _GB_BOUNDS[2] and b[3] <= _GB_BOUNDS[3])
+        inside_gb = np.all(np.isfinite(b)) and (
+            b[0] >= _GB_BOUNDS[0] and b[1] >= _GB_BOUNDS[1] and b[2] <= _GB_BOUNDS[2] and b[3] <= _GB_BOUNDS[3]
+        )
         if inside_gb:
             return gdf.to_crs("EPSG:27700")
         finite = gdf[np.isfinite(gdf.geometry.x) & np.isfinite(gdf.geometry.y)]
@@ -409,13 +457,25 @@ def _id_problems(gdf: gpd.GeoDataFrame) -> list[Problem]:
     problems = []
     gdf["school_id"] = gdf["school_id"].map(lambda v: None if pd.isna(v) else str(v).strip())
     for i in gdf.index[gdf["school_id"].isna() | (gdf["school_id"] == "")]:
-        problems.append(Problem("school id is missing", column="school_id", school=_label(gdf, i),
-                                fix="give every school a unique id (URN or seed code)"))
+        problems.append(
+            Problem(
+                "school id is missing",
+                column="school_id",
+                school=_label(gdf, i),
+                fix="give every school a unique id (URN or seed code)",
+            )
+        )
     dup = gdf["school_id"].notna() & gdf["school_id"].duplicated(keep=False)
     for sid, grp in gdf[dup].groupby("school_id", sort=True):
         names = ", ".join(str(n) for n in grp["name"])
-        problems.append(Problem(f"school id is used {len(grp)} times ({names})", column="school_id",
-                                school=str(sid), fix="make ids unique or drop the duplicate rows"))
+        problems.append(
+            Problem(
+                f"school id is used {len(grp)} times ({names})",
+                column="school_id",
+                school=str(sid),
+                fix="make ids unique or drop the duplicate rows",
+            )
+        )
     gdf["name"] = gdf["name"].map(lambda v: "" if pd.isna(v) else str(v))
     return problems
 
@@ -427,20 +487,50 @@ def _pupil_problems(gdf: gpd.GeoDataFrame) -> list[Problem]:
     for i in gdf.index:
         v, n = raw.iat[i], num.iat[i]
         if isinstance(v, (bool, np.bool_)):
-            problems.append(Problem(f"pupils is a true/false value ({v!r})", column="pupils",
-                                    school=_label(gdf, i), fix="enter a whole number of pupils"))
+            problems.append(
+                Problem(
+                    f"pupils is a true/false value ({v!r})",
+                    column="pupils",
+                    school=_label(gdf, i),
+                    fix="enter a whole number of pupils",
+                )
+            )
         elif pd.isna(v) or (isinstance(v, str) and not v.strip()):
-            problems.append(Problem("pupils is missing", column="pupils", school=_label(gdf, i),
-                                    fix="enter the headcount (0 if the school has no pupils yet)"))
+            problems.append(
+                Problem(
+                    "pupils is missing",
+                    column="pupils",
+                    school=_label(gdf, i),
+                    fix="enter the headcount (0 if the school has no pupils yet)",
+                )
+            )
         elif pd.isna(n):
-            problems.append(Problem(f"pupils is not a number ({v!r})", column="pupils",
-                                    school=_label(gdf, i), fix="enter a whole number of pupils"))
+            problems.append(
+                Problem(
+                    f"pupils is not a number ({v!r})",
+                    column="pupils",
+                    school=_label(gdf, i),
+                    fix="enter a whole number of pupils",
+                )
+            )
         elif not np.isfinite(n) or n < 0:
-            problems.append(Problem(f"pupils is negative or not finite ({v!r})", column="pupils",
-                                    school=_label(gdf, i), fix="enter a whole number >= 0"))
+            problems.append(
+                Problem(
+                    f"pupils is negative or not finite ({v!r})",
+                    column="pupils",
+                    school=_label(gdf, i),
+                    fix="enter a whole number >= 0",
+                )
+            )
         elif float(n) != round(float(n)):
-            problems.append(Problem(f"pupils is not a whole number ({v!r})", column="pupils",
-                                    school=_label(gdf, i), fix="round the headcount to a whole number"))
+            problems.append(
+                Problem(
+                    f"pupils is not a whole number ({v!r})",
+                    column="pupils",
+                    school=_label(gdf, i),
+                    fix="round the headcount to a whole number",
+                )
+            )
     return problems
 
 
@@ -454,8 +544,14 @@ def _phases(gdf: gpd.GeoDataFrame, phase_map: Mapping[str, str] | None, problems
             phases.append(aliases[key])
         else:
             phases.append(None)
-            problems.append(Problem(f"unknown phase {v!r}", column="phase", school=_label(gdf, i),
-                                    fix=f"use one of {', '.join(PHASES)} or pass phase_map={{{v!r}: 'other'}}"))
+            problems.append(
+                Problem(
+                    f"unknown phase {v!r}",
+                    column="phase",
+                    school=_label(gdf, i),
+                    fix=f"use one of {', '.join(PHASES)} or pass phase_map={{{v!r}: 'other'}}",
+                )
+            )
     return phases
 
 
@@ -463,14 +559,32 @@ def _location_problems(gdf: gpd.GeoDataFrame) -> list[Problem]:
     problems = []
     for i, g in enumerate(gdf.geometry):
         if g is None or g.is_empty:
-            problems.append(Problem("location is missing", column="geometry", school=_label(gdf, i),
-                                    fix="add coordinates for this school"))
+            problems.append(
+                Problem(
+                    "location is missing",
+                    column="geometry",
+                    school=_label(gdf, i),
+                    fix="add coordinates for this school",
+                )
+            )
         elif g.geom_type != "Point":
-            problems.append(Problem(f"location is a {g.geom_type}, not a point", column="geometry",
-                                    school=_label(gdf, i), fix="use the school's point location"))
+            problems.append(
+                Problem(
+                    f"location is a {g.geom_type}, not a point",
+                    column="geometry",
+                    school=_label(gdf, i),
+                    fix="use the school's point location",
+                )
+            )
         elif not (np.isfinite(g.x) and np.isfinite(g.y)):
-            problems.append(Problem("coordinates are missing or not finite", column="x, y",
-                                    school=_label(gdf, i), fix="fill in both coordinates"))
+            problems.append(
+                Problem(
+                    "coordinates are missing or not finite",
+                    column="x, y",
+                    school=_label(gdf, i),
+                    fix="fill in both coordinates",
+                )
+            )
     return problems
 
 
@@ -481,8 +595,13 @@ def _project_stage(gdf: gpd.GeoDataFrame, *, target_crs: Any, boundary: Any) -> 
         raise DataError(problems)
     gdf = _projected(gdf, target_crs)
     if gdf.crs.is_geographic:
-        raise DataError(Problem("target CRS is geographic (degrees)", column="geometry",
-                                fix="pass a projected target_crs in metres, e.g. 'EPSG:27700'"))
+        raise DataError(
+            Problem(
+                "target CRS is geographic (degrees)",
+                column="geometry",
+                fix="pass a projected target_crs in metres, e.g. 'EPSG:27700'",
+            )
+        )
     if boundary is not None:
         problems = _outside(gdf, boundary)
         if problems:
@@ -503,16 +622,25 @@ def _exclusions(gdf: gpd.GeoDataFrame, exclude: Any) -> pd.Series:
     for col, values in exclude.items():
         if col not in gdf.columns:
             near = difflib.get_close_matches(str(col), [str(c) for c in gdf.columns], 1)
-            raise DataError(Problem("exclusion names a column the table does not have", column=col,
-                                    fix=f"did you mean {near[0]!r}?" if near else f"use one of {list(gdf.columns)}"))
+            raise DataError(
+                Problem(
+                    "exclusion names a column the table does not have",
+                    column=col,
+                    fix=f"did you mean {near[0]!r}?" if near else f"use one of {list(gdf.columns)}",
+                )
+            )
         values = [values] if isinstance(values, (str, int, float)) else list(values)
         have = {str(v) for v in gdf[col].dropna()}
         for v in values:
             if str(v) not in have:
                 near = difflib.get_close_matches(str(v), sorted(have), 1)
-                raise DataError(Problem(f"exclusion {col} = {v!r} matches no school", column=col,
-                                        fix=f"did you mean {near[0]!r}?" if near else
-                                        f"the column holds {sorted(have)[:10]}"))
+                raise DataError(
+                    Problem(
+                        f"exclusion {col} = {v!r} matches no school",
+                        column=col,
+                        fix=f"did you mean {near[0]!r}?" if near else f"the column holds {sorted(have)[:10]}",
+                    )
+                )
         mask = gdf[col].astype(str).isin([str(v) for v in values]) & gdf[col].notna()
         text = gdf[col].map(lambda v, c=col: f"{c}={v}")
         reason = reason.where(~mask | (reason != ""), text)
@@ -573,39 +701,67 @@ def coordinate_problems(gdf: gpd.GeoDataFrame) -> list[Problem]:
     if out or len(x) < 5:
         return out
     box = _bulk_box(x, y)  # one school with its x and y exchanged, among the others
-    return [Problem(f"coordinates {_xy(gdf, i)} lie far from the other schools, and among them once x and y "
-                    "are exchanged", column="x, y", school=_label(gdf, i),
-                    fix="x and y look swapped for this school: exchange them")
-            for i in np.flatnonzero(~_inside(box, x, y) & _inside(box, y, x))]
+    return [
+        Problem(
+            f"coordinates {_xy(gdf, i)} lie far from the other schools, and among them once x and y are exchanged",
+            column="x, y",
+            school=_label(gdf, i),
+            fix="x and y look swapped for this school: exchange them",
+        )
+        for i in np.flatnonzero(~_inside(box, x, y) & _inside(box, y, x))
+    ]
 
 
 def _degree_problems(gdf: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray) -> list[Problem]:
-    out = [Problem(f"coordinates {_xy(gdf, i)} are not degrees (longitude -180..180, latitude -90..90)",
-                   column="geometry", school=_label(gdf, i),
-                   fix='these look like metres (British National Grid?): declare crs = "EPSG:27700"')
-           for i in np.flatnonzero((np.abs(x) > 180) | (np.abs(y) > 90))]
+    out = [
+        Problem(
+            f"coordinates {_xy(gdf, i)} are not degrees (longitude -180..180, latitude -90..90)",
+            column="geometry",
+            school=_label(gdf, i),
+            fix='these look like metres (British National Grid?): declare crs = "EPSG:27700"',
+        )
+        for i in np.flatnonzero((np.abs(x) > 180) | (np.abs(y) > 90))
+    ]
     if not out and not _inside(_GB_BOUNDS, x, y).any() and _inside(_GB_BOUNDS, y, x).all():
-        out.append(Problem(f"longitude and latitude look swapped: every school lies in Great Britain with them "
-                           f"exchanged (this one at {_xy(gdf, 0)})", column="lon, lat", school=_label(gdf, 0),
-                           fix="exchange the lon and lat columns (lon is x, lat is y)"))
+        out.append(
+            Problem(
+                f"longitude and latitude look swapped: every school lies in Great Britain with them "
+                f"exchanged (this one at {_xy(gdf, 0)})",
+                column="lon, lat",
+                school=_label(gdf, 0),
+                fix="exchange the lon and lat columns (lon is x, lat is y)",
+            )
+        )
     return out
 
 
 def _metre_problems(gdf: gpd.GeoDataFrame, x: np.ndarray, y: np.ndarray, crs: pyproj.CRS) -> list[Problem]:
     if len(x) and (np.abs(x) <= 180).all() and (np.abs(y) <= 90).all():
-        return [Problem(f"every coordinate is within +-180/+-90 (this school at {_xy(gdf, 0)}): these look like "
-                        f"degrees, not the metres of {crs.to_string()}", column="geometry", school=_label(gdf, 0),
-                        fix='declare crs = "EPSG:4326" (or name the columns lon and lat)')]
+        return [
+            Problem(
+                f"every coordinate is within +-180/+-90 (this school at {_xy(gdf, 0)}): these look like "
+                f"degrees, not the metres of {crs.to_string()}",
+                column="geometry",
+                school=_label(gdf, 0),
+                fix='declare crs = "EPSG:4326" (or name the columns lon and lat)',
+            )
+        ]
     if crs.area_of_use is None:
         return []
     area = pyproj.Transformer.from_crs("EPSG:4326", crs, always_xy=True).transform_bounds(*crs.area_of_use.bounds)
     out = []
     for i in np.flatnonzero(~_inside(area, x, y)):
-        swapped = _inside(area, y[i:i + 1], x[i:i + 1])[0]
-        out.append(Problem(f"coordinates {_xy(gdf, i)} lie outside the area {crs.to_string()} covers",
-                           column="geometry", school=_label(gdf, i),
-                           fix="x and y look swapped: exchange them" if swapped else
-                           f"check the coordinates, and that the file's CRS really is {crs.to_string()}"))
+        swapped = _inside(area, y[i : i + 1], x[i : i + 1])[0]
+        out.append(
+            Problem(
+                f"coordinates {_xy(gdf, i)} lie outside the area {crs.to_string()} covers",
+                column="geometry",
+                school=_label(gdf, i),
+                fix="x and y look swapped: exchange them"
+                if swapped
+                else f"check the coordinates, and that the file's CRS really is {crs.to_string()}",
+            )
+        )
     return out
 
 
@@ -633,8 +789,14 @@ def _outside(gdf: gpd.GeoDataFrame, boundary: Any, tolerance_m: float = 100.0) -
             fix = "no school lies inside: check the CRS of the schools and of the boundary"
         else:
             fix = "check the coordinates (a typo? a school of another authority?) or exclude the school"
-        out.append(Problem(f"location {_xy(gdf, i)} lies outside the authority boundary ({km:,.1f} km away)",
-                           column="geometry", school=_label(gdf, i), fix=fix))
+        out.append(
+            Problem(
+                f"location {_xy(gdf, i)} lies outside the authority boundary ({km:,.1f} km away)",
+                column="geometry",
+                school=_label(gdf, i),
+                fix=fix,
+            )
+        )
     return out
 
 
@@ -652,10 +814,12 @@ def active(schools: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 def summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFrame:
     """Schools and pupils by ``by``, with excluded schools counted apart (nothing hidden)."""
-    df = pd.DataFrame({
-        by: schools[by].fillna("(none)"),
-        "included": schools.get("excluded", pd.Series("", index=schools.index)).fillna("") == "",
-        "pupils": schools["pupils"],
-    })
+    df = pd.DataFrame(
+        {
+            by: schools[by].fillna("(none)"),
+            "included": schools.get("excluded", pd.Series("", index=schools.index)).fillna("") == "",
+            "pupils": schools["pupils"],
+        }
+    )
     out = df.groupby([by, "included"], sort=True).agg(schools=("pupils", "size"), pupils=("pupils", "sum"))
     return out.unstack("included", fill_value=0).rename(columns={True: "included", False: "excluded"})

@@ -79,9 +79,30 @@ GRID_KEYS = ("scenario", "variant")
 RESULT_FILE = "result.json"
 PLANS_FOLDER = "plans"
 #: Columns of sweep.csv after the varied values.
-COLUMNS = ["status", "clusters", "clusters_total", "pupils_min", "pupils_max", "schools_min", "schools_max",
-           "district_crossings", "mean_minutes", "max_minutes", "objective", "gap", "solver_status",
-           "solve_seconds", "seconds", "cpu_seconds", "attempts", "worker", "peak_memory_mb", "plan", "reason", "key"]
+COLUMNS = [
+    "status",
+    "clusters",
+    "clusters_total",
+    "pupils_min",
+    "pupils_max",
+    "schools_min",
+    "schools_max",
+    "district_crossings",
+    "mean_minutes",
+    "max_minutes",
+    "objective",
+    "gap",
+    "solver_status",
+    "solve_seconds",
+    "seconds",
+    "cpu_seconds",
+    "attempts",
+    "worker",
+    "peak_memory_mb",
+    "plan",
+    "reason",
+    "key",
+]
 SWEEP_FILE_KEYS = {"name", "description", "scenario", "rules", "solver", "grid", "maps"}
 
 
@@ -175,8 +196,10 @@ class SweepResult:
 
     def __repr__(self) -> str:
         counts = self.table["status"].value_counts().to_dict() if len(self.table) else {}
-        return (f"SweepResult({len(self.table)} tasks: {counts}; ran {self.ran}, kept {self.skipped}; "
-                f"folder {str(self.folder)!r})")
+        return (
+            f"SweepResult({len(self.table)} tasks: {counts}; ran {self.ran}, kept {self.skipped}; "
+            f"folder {str(self.folder)!r})"
+        )
 
 
 # --------------------------------------------------------------------------- the tasks
@@ -201,9 +224,12 @@ def input_hash(scenario: Scenario) -> str:
     from . import datasets
 
     h = hashlib.sha256()
-    meta: dict[str, Any] = {"dataset": datasets.NAMES.get(scenario.dataset) if scenario.dataset else None,
-            "schools": scenario.schools_spec, "exclude": scenario.exclude,
-            "links": [list(x) for x in scenario.links]}
+    meta: dict[str, Any] = {
+        "dataset": datasets.NAMES.get(scenario.dataset) if scenario.dataset else None,
+        "schools": scenario.schools_spec,
+        "exclude": scenario.exclude,
+        "links": [list(x) for x in scenario.links],
+    }
     h.update(json.dumps(meta, sort_keys=True, default=str).encode())
     files: list[Path] = []
     if scenario.dataset:
@@ -235,8 +261,10 @@ def _grid_axes(grid: Mapping[Any, Iterable], where: str) -> list[tuple[tuple[str
                 import difflib
 
                 near = difflib.get_close_matches(n, sorted(rule_keys | SOLVER_KEYS | set(GRID_KEYS)), 1)
-                raise RulesError(f"{where}: grid key '{n}' is not a rule, a solver setting, 'scenario' or 'variant'"
-                                 + (f" (did you mean '{near[0]}'?)" if near else ""))
+                raise RulesError(
+                    f"{where}: grid key '{n}' is not a rule, a solver setting, 'scenario' or 'variant'"
+                    + (f" (did you mean '{near[0]}'?)" if near else "")
+                )
         if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
             raise RulesError(f"{where}: grid key '{raw}' needs a list of values, not {values!r}")
         values = list(values)
@@ -246,8 +274,9 @@ def _grid_axes(grid: Mapping[Any, Iterable], where: str) -> list[tuple[tuple[str
         for v in values:
             t = tuple(v) if len(names) > 1 and isinstance(v, (list, tuple)) else (v,)
             if len(t) != len(names):
-                raise RulesError(f"{where}: grid key '{raw}' varies {len(names)} values together; "
-                                 f"{v!r} does not have {len(names)}")
+                raise RulesError(
+                    f"{where}: grid key '{raw}' varies {len(names)} values together; {v!r} does not have {len(names)}"
+                )
             rows.append(t)
         axes.append((names, rows))
     return axes
@@ -257,15 +286,19 @@ def _check_solver(solver: Mapping[str, Any], where: str) -> None:
     bad = sorted(set(solver) - SOLVER_KEYS)
     if bad:
         raise RulesError(f"{where}: unknown solver key '{bad[0]}'; allowed: {', '.join(sorted(SOLVER_KEYS))}")
-    checks = {"name": lambda v: v in ("highs", "cbc", "gurobi"),
-              "time_limit": lambda v: v is None or (isinstance(v, (int, float)) and v > 0),
-              "gap": lambda v: v is None or (isinstance(v, (int, float)) and v >= 0),
-              "threads": lambda v: isinstance(v, int) and v >= 0,
-              "seed": lambda v: isinstance(v, int)}
+    checks = {
+        "name": lambda v: v in ("highs", "cbc", "gurobi"),
+        "time_limit": lambda v: v is None or (isinstance(v, (int, float)) and v > 0),
+        "gap": lambda v: v is None or (isinstance(v, (int, float)) and v >= 0),
+        "threads": lambda v: isinstance(v, int) and v >= 0,
+        "seed": lambda v: isinstance(v, int),
+    }
     for k, v in solver.items():
         if not checks[k](v):
-            raise RulesError(f"{where}: solver key '{k}' cannot be {v!r} (name: highs, cbc or gurobi; time_limit "
-                             "seconds > 0; gap >= 0; threads and seed whole numbers)")
+            raise RulesError(
+                f"{where}: solver key '{k}' cannot be {v!r} (name: highs, cbc or gurobi; time_limit "
+                "seconds > 0; gap >= 0; threads and seed whole numbers)"
+            )
 
 
 def _scenario_ref(s: str | Path) -> str:
@@ -285,9 +318,14 @@ def _key(*parts: Any) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:20]
 
 
-def plan_tasks(scenario: str | Path | list, grid: Mapping[Any, Iterable] | None = None, *,
-               rules: Mapping[str, Any] | None = None, solver: Mapping[str, Any] | None = None,
-               maps: bool = True) -> list[Task]:
+def plan_tasks(
+    scenario: str | Path | list,
+    grid: Mapping[Any, Iterable] | None = None,
+    *,
+    rules: Mapping[str, Any] | None = None,
+    solver: Mapping[str, Any] | None = None,
+    maps: bool = True,
+) -> list[Task]:
     """The tasks of a sweep, checked: every combination of ``grid`` for each scenario.
 
     Parameters
@@ -338,8 +376,9 @@ def plan_tasks(scenario: str | Path | list, grid: Mapping[Any, Iterable] | None 
                 sc = read_scenario(ref)
                 cache[ref] = (sc, input_hash(sc))
             sc, ihash = cache[ref]
-            task = _make_task(sc, ref, ihash, values, fixed_rules, fixed_solver, model, len(tasks) + 1,
-                              multi=len(refs) > 1, maps=maps)
+            task = _make_task(
+                sc, ref, ihash, values, fixed_rules, fixed_solver, model, len(tasks) + 1, multi=len(refs) > 1, maps=maps
+            )
             if task.key in seen:
                 log.warning("sweep: %s repeats an earlier task; solved once", task.label)
                 continue
@@ -348,8 +387,19 @@ def plan_tasks(scenario: str | Path | list, grid: Mapping[Any, Iterable] | None 
     return tasks
 
 
-def _make_task(sc: Scenario, ref: str, ihash: str, values: dict, fixed_rules: dict, fixed_solver: dict,
-               model: dict, number: int, *, multi: bool, maps: bool) -> Task:
+def _make_task(
+    sc: Scenario,
+    ref: str,
+    ihash: str,
+    values: dict,
+    fixed_rules: dict,
+    fixed_solver: dict,
+    model: dict,
+    number: int,
+    *,
+    multi: bool,
+    maps: bool,
+) -> Task:
     variant = values.get("variant")
     variant = None if variant in (None, "", "main") else str(variant)
     changes = {**fixed_rules, **{k: v for k, v in values.items() if k in Rules.__dataclass_fields__}}
@@ -359,8 +409,13 @@ def _make_task(sc: Scenario, ref: str, ihash: str, values: dict, fixed_rules: di
         full = base.replace(**changes)
     except RulesError as e:
         raise RulesError(f"{where}: {e}") from e
-    solver = {"name": settings.default_solver, "time_limit": TIME_LIMIT_S, "gap": None,
-              "threads": SWEEP_THREADS, "seed": settings.seed}
+    solver = {
+        "name": settings.default_solver,
+        "time_limit": TIME_LIMIT_S,
+        "gap": None,
+        "threads": SWEEP_THREADS,
+        "seed": settings.seed,
+    }
     solver.update({k: v for k, v in sc.solver.items() if k != "threads"})
     solver.update(fixed_solver)
     solver.update({k: v for k, v in values.items() if k in SOLVER_KEYS})
@@ -372,9 +427,19 @@ def _make_task(sc: Scenario, ref: str, ihash: str, values: dict, fixed_rules: di
         shown["scenario"] = sc.name
     key = _key(ihash, full.to_dict(), solver, model, {"maps": maps})
     label = "_".join(f"{_slug(str(k), 20)}-{_slug(str(v), 30)}" for k, v in shown.items())
-    return Task(key=key, number=number, scenario=ref, variant=variant, rules=changes, solver=solver,
-                values=shown, folder=f"{_slug(label, 90) if shown else 'base'}-{key[:8]}", input_hash=ihash,
-                settings=model, maps=maps)
+    return Task(
+        key=key,
+        number=number,
+        scenario=ref,
+        variant=variant,
+        rules=changes,
+        solver=solver,
+        values=shown,
+        folder=f"{_slug(label, 90) if shown else 'base'}-{key[:8]}",
+        input_hash=ihash,
+        settings=model,
+        maps=maps,
+    )
 
 
 # --------------------------------------------------------------------------- inside a worker
@@ -400,11 +465,21 @@ def _peak_memory_mb() -> float | None:
 
 def _figures(plan: Any) -> dict[str, Any]:
     m, r = plan.metrics, plan.run
-    return {"clusters": m["clusters"], "clusters_total": m["clusters_total"], "pupils_min": m["pupils_min"],
-            "pupils_max": m["pupils_max"], "schools_min": m["schools_min"], "schools_max": m["schools_max"],
-            "district_crossings": m["district_splits"], "mean_minutes": round(m["mean_minutes_to_hub"], 3),
-            "max_minutes": round(m["max_minutes_to_hub"], 3), "objective": r["objective"], "gap": r["gap"],
-            "solver_status": r["status"], "solve_seconds": r["seconds"]}
+    return {
+        "clusters": m["clusters"],
+        "clusters_total": m["clusters_total"],
+        "pupils_min": m["pupils_min"],
+        "pupils_max": m["pupils_max"],
+        "schools_min": m["schools_min"],
+        "schools_max": m["schools_max"],
+        "district_crossings": m["district_splits"],
+        "mean_minutes": round(m["mean_minutes_to_hub"], 3),
+        "max_minutes": round(m["max_minutes_to_hub"], 3),
+        "objective": r["objective"],
+        "gap": r["gap"],
+        "solver_status": r["status"],
+        "solve_seconds": r["seconds"],
+    }
 
 
 def _solve(task: Task, folder: Path) -> dict[str, Any]:
@@ -413,21 +488,36 @@ def _solve(task: Task, folder: Path) -> dict[str, Any]:
 
     sc = read_scenario(task.scenario)
     if input_hash(sc) != task.input_hash:
-        raise DataError(Problem(f"the data of scenario {task.scenario} differ on this worker "
-                                f"({socket.gethostname()}) from those the sweep was planned with",
-                                fix="give every worker the same data files and clustergeo version"))
+        raise DataError(
+            Problem(
+                f"the data of scenario {task.scenario} differ on this worker "
+                f"({socket.gethostname()}) from those the sweep was planned with",
+                fix="give every worker the same data files and clustergeo version",
+            )
+        )
     rules = (sc.variant(task.variant) if task.variant else sc.rules).replace(**task.rules)
     schools, boundary, layers = sc.load()
     s = task.solver
     try:
-        plan = propose(schools, rules, boundary=boundary, layers=layers, network=sc.network,
-                       links=sc.links or None, solver=s["name"], time_limit=s["time_limit"], gap=s["gap"],
-                       threads=s["threads"], seed=s["seed"], progress=False, name=f"{sc.name}: {task.label}")
+        plan = propose(
+            schools,
+            rules,
+            boundary=boundary,
+            layers=layers,
+            network=sc.network,
+            links=sc.links or None,
+            solver=s["name"],
+            time_limit=s["time_limit"],
+            gap=s["gap"],
+            threads=s["threads"],
+            seed=s["seed"],
+            progress=False,
+            name=f"{sc.name}: {task.label}",
+        )
     except (InfeasibleError, NoPlanInTimeError) as e:
         (folder / "infeasible.txt").write_text(str(e) + "\n")
         status = "infeasible" if isinstance(e, InfeasibleError) else "no plan in time"
-        return {"status": status, "reason": str(e).splitlines()[1 if isinstance(e, InfeasibleError) else 0]
-                .strip(" -")}
+        return {"status": status, "reason": str(e).splitlines()[1 if isinstance(e, InfeasibleError) else 0].strip(" -")}
     write_plan(plan, folder, maps=task.maps)
     return {"status": "solved", **_figures(plan)}
 
@@ -497,8 +587,9 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def local_pool(workers: int | None = None, *,
-               max_tasks_per_worker: int | None = MAX_TASKS_PER_WORKER) -> cf.ProcessPoolExecutor:
+def local_pool(
+    workers: int | None = None, *, max_tasks_per_worker: int | None = MAX_TASKS_PER_WORKER
+) -> cf.ProcessPoolExecutor:
     """The default executor: a spawn process pool whose workers are replaced every few tasks.
 
     Examples
@@ -507,9 +598,12 @@ def local_pool(workers: int | None = None, *,
     ...     pool.submit(abs, -3).result()
     3
     """
-    return cf.ProcessPoolExecutor(max_workers=workers or default_workers(),
-                                  mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_init_worker, max_tasks_per_child=max_tasks_per_worker)
+    return cf.ProcessPoolExecutor(
+        max_workers=workers or default_workers(),
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_init_worker,
+        max_tasks_per_child=max_tasks_per_worker,
+    )
 
 
 def _slots(executor: Any, workers: int | None) -> int | None:
@@ -576,8 +670,14 @@ class _Runner:
                     yield task, result
                 if broken and not own:  # someone else's pool: it cannot be replaced
                     for task in [*(t for t, _ in inflight.values()), *alone, *pending]:
-                        yield task, {"status": "failed", "reason": "the executor's process pool broke (a worker "
-                                     "died)", "attempts": self.attempts.get(task.key, 0)}
+                        yield (
+                            task,
+                            {
+                                "status": "failed",
+                                "reason": "the executor's process pool broke (a worker died)",
+                                "attempts": self.attempts.get(task.key, 0),
+                            },
+                        )
                     return
         except BaseException:  # interrupted or closed early: do not wait for running solves
             if own:
@@ -592,8 +692,9 @@ class _Runner:
     def _died(self, task: Task, exc: BaseException, was_alone: bool, alone: deque, pending: deque) -> dict | None:
         """Try again (on its own when a pool broke under several tasks) or report it failed."""
         n = self.attempts[task.key]
-        reason = (f"its worker died ({type(exc).__name__}: {exc})" if str(exc) else
-                  f"its worker died ({type(exc).__name__})")
+        reason = (
+            f"its worker died ({type(exc).__name__}: {exc})" if str(exc) else f"its worker died ({type(exc).__name__})"
+        )
         if was_alone and n > RETRIES:
             return {"status": "failed", "reason": f"{reason}, {n} times", "attempts": n}
         log.warning("sweep: the worker running task %d died (%s); trying it again", task.number, type(exc).__name__)
@@ -665,13 +766,22 @@ def tradeoff_chart(table: pd.DataFrame, path: str | Path, *, title: str = "Sweep
     bad = table[table["status"] != "solved"]
     fig = Figure(figsize=(11, 5.2 + 0.18 * min(len(bad), 12)), layout="constrained")
     axes = fig.subplots(1, 2)
-    for ax, col, what in ((axes[0], "district_crossings", "clusters crossing district lines"),
-                          (axes[1], "mean_minutes", "mean travel time to the hub, minutes")):
-        ax.scatter(ok["clusters"], ok[col], s=46, color="#2b6cb0", edgecolor="white", zorder=3,
-                   label=f"plan ({len(ok)})")
+    for ax, col, what in (
+        (axes[0], "district_crossings", "clusters crossing district lines"),
+        (axes[1], "mean_minutes", "mean travel time to the hub, minutes"),
+    ):
+        ax.scatter(
+            ok["clusters"], ok[col], s=46, color="#2b6cb0", edgecolor="white", zorder=3, label=f"plan ({len(ok)})"
+        )
         for (x, y), grp in ok.groupby(["clusters", col]):  # tasks on one point share one label
-            ax.annotate(", ".join(str(int(n)) for n in grp["number"]), (x, y), textcoords="offset points",
-                        xytext=(5, 4), fontsize=7, color="#333333")
+            ax.annotate(
+                ", ".join(str(int(n)) for n in grp["number"]),
+                (x, y),
+                textcoords="offset points",
+                xytext=(5, 4),
+                fontsize=7,
+                color="#333333",
+            )
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if col == "district_crossings":
             ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -683,8 +793,10 @@ def tradeoff_chart(table: pd.DataFrame, path: str | Path, *, title: str = "Sweep
         ax.legend(loc="best", fontsize=8)
     if len(bad):
         varied = [c for c in table.columns if c not in COLUMNS and c != "number"]
-        lines = [f"x {int(r['number'])}: " + ", ".join(f"{c}={r[c]}" for c in varied) + f"  [{r['status']}]"
-                 for _, r in bad.head(12).iterrows()]
+        lines = [
+            f"x {int(r['number'])}: " + ", ".join(f"{c}={r[c]}" for c in varied) + f"  [{r['status']}]"
+            for _, r in bad.head(12).iterrows()
+        ]
         if len(bad) > 12:
             lines.append(f"... and {len(bad) - 12} more (sweep.csv)")
         fig.supxlabel("\n".join(lines), fontsize=8, color="#c53030", ha="left", x=0.02)
@@ -724,11 +836,21 @@ class _Bar:
         self.bar.close()
 
 
-def iter_sweep(scenario: str | Path | list, grid: Mapping[Any, Iterable] | None = None, *, out: str | Path,
-               executor: Any = None, workers: int | None = None, rules: Mapping[str, Any] | None = None,
-               solver: Mapping[str, Any] | None = None, maps: bool = True, progress: bool = True,
-               runner: Callable[..., dict] | None = None,
-               max_tasks_per_worker: int | None = MAX_TASKS_PER_WORKER, title: str = "sweep") -> Iterator[dict]:
+def iter_sweep(
+    scenario: str | Path | list,
+    grid: Mapping[Any, Iterable] | None = None,
+    *,
+    out: str | Path,
+    executor: Any = None,
+    workers: int | None = None,
+    rules: Mapping[str, Any] | None = None,
+    solver: Mapping[str, Any] | None = None,
+    maps: bool = True,
+    progress: bool = True,
+    runner: Callable[..., dict] | None = None,
+    max_tasks_per_worker: int | None = MAX_TASKS_PER_WORKER,
+    title: str = "sweep",
+) -> Iterator[dict]:
     """Run a sweep, yielding each task's row as it finishes (stored answers first).
 
     The stream a notebook reads while the sweep runs; ``sweep.csv`` is rewritten after every
@@ -773,11 +895,21 @@ def iter_sweep(scenario: str | Path | list, grid: Mapping[Any, Iterable] | None 
     tradeoff_chart(_write_table(out, list(rows.values()), tasks), out / "tradeoff.png", title=title)
 
 
-def sweep(scenario: str | Path | list, grid: Mapping[Any, Iterable] | None = None, *, out: str | Path,
-          executor: Any = None, workers: int | None = None, rules: Mapping[str, Any] | None = None,
-          solver: Mapping[str, Any] | None = None, maps: bool = True, progress: bool = True,
-          on_result: Callable[[dict], Any] | None = None, runner: Callable[..., dict] | None = None,
-          max_tasks_per_worker: int | None = MAX_TASKS_PER_WORKER) -> SweepResult:
+def sweep(
+    scenario: str | Path | list,
+    grid: Mapping[Any, Iterable] | None = None,
+    *,
+    out: str | Path,
+    executor: Any = None,
+    workers: int | None = None,
+    rules: Mapping[str, Any] | None = None,
+    solver: Mapping[str, Any] | None = None,
+    maps: bool = True,
+    progress: bool = True,
+    on_result: Callable[[dict], Any] | None = None,
+    runner: Callable[..., dict] | None = None,
+    max_tasks_per_worker: int | None = MAX_TASKS_PER_WORKER,
+) -> SweepResult:
     """Solve every combination of ``grid`` as independent tasks, in parallel, resumably.
 
     Parameters
@@ -832,9 +964,20 @@ def sweep(scenario: str | Path | list, grid: Mapping[Any, Iterable] | None = Non
     """
     name = Path(str(scenario[0] if isinstance(scenario, (list, tuple)) else scenario)).stem
     rows = []
-    for row in iter_sweep(scenario, grid, out=out, executor=executor, workers=workers, rules=rules,
-                          solver=solver, maps=maps, progress=progress, runner=runner,
-                          max_tasks_per_worker=max_tasks_per_worker, title=f"sweep {name}"):
+    for row in iter_sweep(
+        scenario,
+        grid,
+        out=out,
+        executor=executor,
+        workers=workers,
+        rules=rules,
+        solver=solver,
+        maps=maps,
+        progress=progress,
+        runner=runner,
+        max_tasks_per_worker=max_tasks_per_worker,
+        title=f"sweep {name}",
+    ):
         rows.append(row)
         if on_result is not None:
             on_result(row)
@@ -905,15 +1048,22 @@ def read_sweep(path: str | Path) -> SweepSpec:
     _grid_axes(data["grid"], f"{p} [grid]")
     if "scenario" in data["grid"]:
         data["grid"]["scenario"] = [_relative(p, r) for r in data["grid"]["scenario"]]
-    return SweepSpec(name=data.get("name", p.stem), scenarios=refs, grid=data["grid"], rules=data.get("rules", {}),
-                     solver=data.get("solver", {}), description=data.get("description", ""),
-                     maps=data.get("maps", True))
+    return SweepSpec(
+        name=data.get("name", p.stem),
+        scenarios=refs,
+        grid=data["grid"],
+        rules=data.get("rules", {}),
+        solver=data.get("solver", {}),
+        description=data.get("description", ""),
+        maps=data.get("maps", True),
+    )
 
 
 def _relative(sweep_file: Path, ref: Any) -> Any:
     """A scenario path relative to the sweep file; a shipped name as it is."""
-    return str((sweep_file.parent / ref).resolve()) if isinstance(ref, str) and (sweep_file.parent / ref).exists() \
-        else ref
+    return (
+        str((sweep_file.parent / ref).resolve()) if isinstance(ref, str) and (sweep_file.parent / ref).exists() else ref
+    )
 
 
 def shipped_sweeps() -> dict[str, Path]:

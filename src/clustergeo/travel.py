@@ -36,11 +36,29 @@ from .settings import settings
 log = logging.getLogger(__name__)
 
 #: OSM highway values no car uses: dropped when a PBF file is converted for driving.
-NOT_DRIVABLE = frozenset({
-    "footway", "path", "steps", "pedestrian", "cycleway", "bridleway", "corridor", "elevator",
-    "escalator", "proposed", "construction", "platform", "raceway", "bus_guideway", "busway",
-    "abandoned", "planned", "via_ferrata", "track",
-})
+NOT_DRIVABLE = frozenset(
+    {
+        "footway",
+        "path",
+        "steps",
+        "pedestrian",
+        "cycleway",
+        "bridleway",
+        "corridor",
+        "elevator",
+        "escalator",
+        "proposed",
+        "construction",
+        "platform",
+        "raceway",
+        "bus_guideway",
+        "busway",
+        "abandoned",
+        "planned",
+        "via_ferrata",
+        "track",
+    }
+)
 
 
 @dataclass
@@ -86,8 +104,7 @@ class TravelTimes:
         The hub school of a unit is its largest member (usually the secondary). The cost is
         ``sum over the schools s of i of pupils(s) * minutes(s, hub school of j)``.
         """
-        hubs = {u: self._pos[_largest(d.get("members", [u]), self)]
-                for u, d in unit_graph.nodes(data=True)}
+        hubs = {u: self._pos[_largest(d.get("members", [u]), self)] for u, d in unit_graph.nodes(data=True)}
         cost = {}
         for i, di in unit_graph.nodes(data=True):
             members = di.get("members", [i])
@@ -107,11 +124,19 @@ def _largest(members: Sequence[Hashable], tt: TravelTimes) -> Hashable:
 def _points(points: gpd.GeoDataFrame | gpd.GeoSeries, ids: Sequence[Hashable] | None) -> tuple[list, np.ndarray]:
     geoms = points.geometry if isinstance(points, gpd.GeoDataFrame) else points
     if geoms.crs is None or geoms.crs.is_geographic:
-        raise DataError(Problem("points must be in a projected CRS in metres", column="geometry",
-                                fix="use clustergeo.read_schools, or .to_crs('EPSG:27700')"))
+        raise DataError(
+            Problem(
+                "points must be in a projected CRS in metres",
+                column="geometry",
+                fix="use clustergeo.read_schools, or .to_crs('EPSG:27700')",
+            )
+        )
     if ids is None:
-        ids = (points["school_id"].tolist() if isinstance(points, gpd.GeoDataFrame) and "school_id" in points
-               else list(geoms.index))
+        ids = (
+            points["school_id"].tolist()
+            if isinstance(points, gpd.GeoDataFrame) and "school_id" in points
+            else list(geoms.index)
+        )
     return list(ids), np.column_stack([geoms.x.to_numpy(), geoms.y.to_numpy()])
 
 
@@ -157,10 +182,15 @@ def _settings(points: Any, n: int) -> np.ndarray:
     return np.zeros(n, dtype=bool)
 
 
-def estimate_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, ids: Sequence[Hashable] | None = None, *,
-                          detour_factor: float | None = None, speed_kmh: float | None = None,
-                          long_speed_kmh: float | None = LONG_TRIP_SPEED_KMH,
-                          short_trip_km: float = SHORT_TRIP_KM) -> TravelTimes:
+def estimate_travel_times(
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    ids: Sequence[Hashable] | None = None,
+    *,
+    detour_factor: float | None = None,
+    speed_kmh: float | None = None,
+    long_speed_kmh: float | None = LONG_TRIP_SPEED_KMH,
+    short_trip_km: float = SHORT_TRIP_KM,
+) -> TravelTimes:
     """Straight-line estimate whose speed depends on the trip, in minutes.
 
     Road distance is the straight line times ``detour_factor``. The first ``short_trip_km`` of
@@ -189,15 +219,28 @@ def estimate_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, ids: Sequenc
         rural = _settings(points, len(ids))
         v_rest = np.where(rural[:, None] | rural[None, :], long_speed_kmh, v)
         minutes = 60.0 * (np.minimum(road_km, short_trip_km) / v + np.maximum(road_km - short_trip_km, 0.0) / v_rest)
-        label = (f"ESTIMATE: straight line x {f:g}; {v:g} km/h for the first {short_trip_km:g} km, then "
-                 f"{long_speed_kmh:.1f} km/h (DfT local 'A' road average) where either school is rural "
-                 "(no road network)")
-    return TravelTimes(ids, minutes, "estimate", label,
-                       {"detour_factor": f, "speed_kmh": v, "long_speed_kmh": long_speed_kmh,
-                        "short_trip_km": short_trip_km, "pupils": _pupils(points, ids)})
+        label = (
+            f"ESTIMATE: straight line x {f:g}; {v:g} km/h for the first {short_trip_km:g} km, then "
+            f"{long_speed_kmh:.1f} km/h (DfT local 'A' road average) where either school is rural "
+            "(no road network)"
+        )
+    return TravelTimes(
+        ids,
+        minutes,
+        "estimate",
+        label,
+        {
+            "detour_factor": f,
+            "speed_kmh": v,
+            "long_speed_kmh": long_speed_kmh,
+            "short_trip_km": short_trip_km,
+            "pupils": _pupils(points, ids),
+        },
+    )
 
 
 # --------------------------------------------------------------------------- road networks
+
 
 def pbf_to_osm_xml(pbf: str | Path, out: str | Path | None = None, *, drive_only: bool = True) -> Path:
     """Convert an OSM PBF extract to the OSM XML that osmnx reads (needs ``pyosmium``).
@@ -209,8 +252,11 @@ def pbf_to_osm_xml(pbf: str | Path, out: str | Path | None = None, *, drive_only
     try:
         import osmium
     except ImportError as e:  # pragma: no cover - optional extra
-        raise DataError(Problem("reading .pbf files needs pyosmium",
-                                fix="pip install 'clustergeo[osm]' or convert the file to .osm XML")) from e
+        raise DataError(
+            Problem(
+                "reading .pbf files needs pyosmium", fix="pip install 'clustergeo[osm]' or convert the file to .osm XML"
+            )
+        ) from e
     pbf = Path(pbf)
     out = Path(out) if out else Path(tempfile.mkdtemp(prefix="clustergeo-")) / (pbf.stem.split(".")[0] + ".osm")
     present = {n.id for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE)}
@@ -235,8 +281,9 @@ def pbf_to_osm_xml(pbf: str | Path, out: str | Path | None = None, *, drive_only
     with osmium.SimpleWriter(str(out)) as writer:
         for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
             if n.id in used:
-                writer.add_node(osmium.osm.mutable.Node(id=n.id, location=(n.location.lon, n.location.lat),
-                                                        tags={}, version=1))
+                writer.add_node(
+                    osmium.osm.mutable.Node(id=n.id, location=(n.location.lon, n.location.lat), tags={}, version=1)
+                )
         for wid, refs, tags in ways:
             writer.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags, version=1))
     return out
@@ -264,16 +311,18 @@ def load_network(source: str | Path | nx.MultiDiGraph) -> nx.MultiDiGraph:
         elif name.endswith((".osm", ".xml", ".osm.bz2")):
             g = ox.graph_from_xml(path, simplify=True, retain_all=True)
         else:
-            raise DataError(Problem(f"unknown road network format: {path.name}",
-                                    fix="use .graphml, .osm, .xml or .osm.pbf"))
+            raise DataError(
+                Problem(f"unknown road network format: {path.name}", fix="use .graphml, .osm, .xml or .osm.pbf")
+            )
     if not all("travel_time" in d for _, _, d in g.edges(data=True)):
         g = ox.routing.add_edge_speeds(g)
         g = ox.routing.add_edge_travel_times(g)
     return g
 
 
-def download_network(place: str | None = None, polygon: Any = None, *, network_type: str = "drive"
-                     ) -> nx.MultiDiGraph:  # pragma: no cover - needs the internet
+def download_network(
+    place: str | None = None, polygon: Any = None, *, network_type: str = "drive"
+) -> nx.MultiDiGraph:  # pragma: no cover - needs the internet
     """Download a road network from OpenStreetMap (needs the internet; never used in tests)."""
     import osmnx as ox
 
@@ -306,9 +355,14 @@ def _node_xy(g: nx.MultiDiGraph, nodes: list, crs: Any) -> tuple[np.ndarray, np.
     return np.asarray(x), np.asarray(y)
 
 
-def road_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, network: str | Path | nx.MultiDiGraph,
-                      ids: Sequence[Hashable] | None = None, *, access_speed_kmh: float = 15.0,
-                      cache: bool | None = None) -> TravelTimes:
+def road_travel_times(
+    points: gpd.GeoDataFrame | gpd.GeoSeries,
+    network: str | Path | nx.MultiDiGraph,
+    ids: Sequence[Hashable] | None = None,
+    *,
+    access_speed_kmh: float = 15.0,
+    cache: bool | None = None,
+) -> TravelTimes:
     """Travel times on a real road network, in minutes.
 
     Each point is snapped to its nearest node of the network's largest strongly connected
@@ -329,10 +383,19 @@ def road_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, network: str | P
     key = _cache_path("road", xy.tobytes(), _network_signature(g), access_speed_kmh, str(crs))
     if use_cache and key.exists():
         z = np.load(key)
-        return TravelTimes(ids, z["minutes"], "road", "road network (OpenStreetMap, osmnx speeds)",
-                           {"snap_m": z["snap_m"], "unreachable_pairs": int(z["unreachable"]),
-                            "pupils": _pupils(points, ids), "cached": True,
-                            "network_nodes": g.number_of_nodes()})
+        return TravelTimes(
+            ids,
+            z["minutes"],
+            "road",
+            "road network (OpenStreetMap, osmnx speeds)",
+            {
+                "snap_m": z["snap_m"],
+                "unreachable_pairs": int(z["unreachable"]),
+                "pupils": _pupils(points, ids),
+                "cached": True,
+                "network_nodes": g.number_of_nodes(),
+            },
+        )
     nodes = list(g.nodes)
     index = {n: i for i, n in enumerate(nodes)}
     nx_, ny_ = _node_xy(g, nodes, crs)
@@ -363,7 +426,7 @@ def road_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, network: str | P
     # block x nodes, keeping only the columns of the snapped points
     dist = np.empty((len(sources), len(sources)))
     for b in range(0, len(sources), 128):
-        dist[b:b + 128] = dijkstra(mat, directed=True, indices=sources[b:b + 128])[:, sources]
+        dist[b : b + 128] = dijkstra(mat, directed=True, indices=sources[b : b + 128])[:, sources]
     sec = dist[inverse][:, inverse]
     access = snap_m / 1000.0 / access_speed_kmh * 3600.0
     minutes = (sec + access[:, None] + access[None, :]) / 60.0
@@ -375,14 +438,25 @@ def road_travel_times(points: gpd.GeoDataFrame | gpd.GeoSeries, network: str | P
     if use_cache:
         key.parent.mkdir(parents=True, exist_ok=True)
         np.savez(key, minutes=minutes, snap_m=snap_m, unreachable=int(unreachable.sum()))
-    return TravelTimes(ids, minutes, "road", "road network (OpenStreetMap, osmnx speeds)",
-                       {"snap_m": snap_m, "unreachable_pairs": int(unreachable.sum()),
-                        "pupils": _pupils(points, ids), "cached": False,
-                        "network_nodes": g.number_of_nodes(), "access_speed_kmh": access_speed_kmh})
+    return TravelTimes(
+        ids,
+        minutes,
+        "road",
+        "road network (OpenStreetMap, osmnx speeds)",
+        {
+            "snap_m": snap_m,
+            "unreachable_pairs": int(unreachable.sum()),
+            "pupils": _pupils(points, ids),
+            "cached": False,
+            "network_nodes": g.number_of_nodes(),
+            "access_speed_kmh": access_speed_kmh,
+        },
+    )
 
 
-def travel_times(points: gpd.GeoDataFrame, network: str | Path | nx.MultiDiGraph | None = None,
-                 **kwargs: Any) -> TravelTimes:
+def travel_times(
+    points: gpd.GeoDataFrame, network: str | Path | nx.MultiDiGraph | None = None, **kwargs: Any
+) -> TravelTimes:
     """Road travel times when a network is given, else the labelled straight-line estimate."""
     if network is None:
         log.warning("no road network given: travel times are a straight-line ESTIMATE")

@@ -21,9 +21,14 @@ import shapely
 from .errors import DataError, Problem
 
 
-def make_units(schools: gpd.GeoDataFrame, *, keep_whole: str | None = "cluster",
-               split: Iterable[str] | None = None, must_link: Iterable[Iterable[str]] | None = None,
-               id_column: str = "school_id") -> pd.Series:
+def make_units(
+    schools: gpd.GeoDataFrame,
+    *,
+    keep_whole: str | None = "cluster",
+    split: Iterable[str] | None = None,
+    must_link: Iterable[Iterable[str]] | None = None,
+    id_column: str = "school_id",
+) -> pd.Series:
     """Map each school to its planning unit.
 
     Parameters
@@ -51,12 +56,18 @@ def make_units(schools: gpd.GeoDataFrame, *, keep_whole: str | None = "cluster",
     split = set(split or ())
     if keep_whole is not None:
         if keep_whole not in schools.columns:
-            raise DataError(Problem("cannot keep groups whole: the column is missing",
-                                    column=keep_whole, fix="add the column or pass keep_whole=None"))
+            raise DataError(
+                Problem(
+                    "cannot keep groups whole: the column is missing",
+                    column=keep_whole,
+                    fix="add the column or pass keep_whole=None",
+                )
+            )
         labels = schools[keep_whole]
         if keep_whole == "feeds":  # a secondary is the head of its own feeder group
-            labels = labels.where(labels.notna(), schools[id_column].where(
-                schools["phase"].isin(["secondary", "all-through"])))
+            labels = labels.where(
+                labels.notna(), schools[id_column].where(schools["phase"].isin(["secondary", "all-through"]))
+            )
         districts = schools["district"] if "district" in schools.columns else pd.Series(None, index=schools.index)
         for sid, lab, dist in zip(ids, labels, districts):
             if lab is None or pd.isna(lab) or lab in split or dist in split:
@@ -74,9 +85,16 @@ def make_units(schools: gpd.GeoDataFrame, *, keep_whole: str | None = "cluster",
         group = [str(g) for g in group]
         unknown = [g for g in group if g not in unit]
         if unknown:
-            raise DataError([Problem("must-link group names a school that is not taking part",
-                                     school=g, fix="check the id, or that it is not excluded")
-                             for g in unknown])
+            raise DataError(
+                [
+                    Problem(
+                        "must-link group names a school that is not taking part",
+                        school=g,
+                        fix="check the id, or that it is not excluded",
+                    )
+                    for g in unknown
+                ]
+            )
         roots = sorted({find(unit[g]) for g in group})
         for r in roots[1:]:
             parent[r] = roots[0]
@@ -94,8 +112,7 @@ def contract(graph: nx.Graph, membership: Mapping[Hashable, Hashable] | pd.Serie
     member_of = dict(membership)
     missing = [n for n in graph.nodes if n not in member_of]
     if missing:
-        raise DataError([Problem("school is in the graph but has no unit", school=str(n))
-                         for n in missing])
+        raise DataError([Problem("school is in the graph but has no unit", school=str(n)) for n in missing])
     groups: dict[Hashable, list[Hashable]] = {}
     for n in sorted(graph.nodes, key=str):
         groups.setdefault(member_of[n], []).append(n)
@@ -135,8 +152,9 @@ def contract(graph: nx.Graph, membership: Mapping[Hashable, Hashable] | pd.Serie
     return u
 
 
-def expand(unit_assignment: Mapping[Hashable, Hashable], membership: Mapping[Hashable, Hashable] | pd.Series
-           ) -> pd.Series:
+def expand(
+    unit_assignment: Mapping[Hashable, Hashable], membership: Mapping[Hashable, Hashable] | pd.Series
+) -> pd.Series:
     """A school plan from a unit plan: ``school_id -> cluster``."""
     out = {}
     missing = []

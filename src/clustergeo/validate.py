@@ -48,8 +48,13 @@ def _bad_number(value: Any) -> str | None:
     return None
 
 
-def validate_graph(graph: Any, *, weight: str = "pupils", bounds: Mapping[str, tuple] | None = None,
-                   cost: Mapping[tuple[Hashable, Hashable], float] | None = None) -> None:
+def validate_graph(
+    graph: Any,
+    *,
+    weight: str = "pupils",
+    bounds: Mapping[str, tuple] | None = None,
+    cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
+) -> None:
     """Raise :class:`~clustergeo.errors.DataError` if ``graph`` cannot be partitioned as given.
 
     Parameters
@@ -82,17 +87,34 @@ def validate_graph(graph: Any, *, weight: str = "pupils", bounds: Mapping[str, t
     node attribute 'pupils' is negative (-5)
     """
     if not isinstance(graph, nx.Graph):
-        raise DataError(Problem(f"partition() needs a networkx Graph, not a {type(graph).__name__}",
-                                fix="build an nx.Graph with one node per unit and an edge per pair of neighbours"))
+        raise DataError(
+            Problem(
+                f"partition() needs a networkx Graph, not a {type(graph).__name__}",
+                fix="build an nx.Graph with one node per unit and an edge per pair of neighbours",
+            )
+        )
     if graph.is_directed():
-        raise DataError(Problem(f"the graph is directed ({type(graph).__name__})",
-                                fix="pass graph.to_undirected(): neighbours are neighbours both ways"))
+        raise DataError(
+            Problem(
+                f"the graph is directed ({type(graph).__name__})",
+                fix="pass graph.to_undirected(): neighbours are neighbours both ways",
+            )
+        )
     if graph.is_multigraph():
-        raise DataError(Problem(f"the graph is a {type(graph).__name__} (parallel edges)",
-                                fix="pass nx.Graph(graph): one edge per pair of neighbours"))
-    problems = [Problem("the node is its own neighbour (a self-loop)", school=_node_label(v, graph.nodes[v]),
-                        fix="remove the edge: graph.remove_edges_from(nx.selfloop_edges(graph))")
-                for v in sorted(nx.nodes_with_selfloops(graph), key=str)]
+        raise DataError(
+            Problem(
+                f"the graph is a {type(graph).__name__} (parallel edges)",
+                fix="pass nx.Graph(graph): one edge per pair of neighbours",
+            )
+        )
+    problems = [
+        Problem(
+            "the node is its own neighbour (a self-loop)",
+            school=_node_label(v, graph.nodes[v]),
+            fix="remove the edge: graph.remove_edges_from(nx.selfloop_edges(graph))",
+        )
+        for v in sorted(nx.nodes_with_selfloops(graph), key=str)
+    ]
     measures = [weight, *(m for m in (bounds or {}) if m != weight)]
     for m in measures:
         for v, data in graph.nodes(data=True):
@@ -100,8 +122,14 @@ def validate_graph(graph: Any, *, weight: str = "pupils", bounds: Mapping[str, t
                 continue  # a missing attribute is reported by the model builder (or defaults, for schools)
             why = _bad_number(data[m])
             if why is not None:
-                problems.append(Problem(f"node attribute {m!r} {why}", column=m, school=_node_label(v, data),
-                                        fix=f"give every node a whole number >= 0 for {m!r}"))
+                problems.append(
+                    Problem(
+                        f"node attribute {m!r} {why}",
+                        column=m,
+                        school=_node_label(v, data),
+                        fix=f"give every node a whole number >= 0 for {m!r}",
+                    )
+                )
     if cost is not None:
         problems.extend(_cost_problems(cost))
     if problems:
@@ -112,8 +140,13 @@ def _cost_problems(cost: Mapping[tuple[Hashable, Hashable], float]) -> list[Prob
     out = []
     for key, value in cost.items():
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(float(value)):
-            out.append(Problem(f"cost of {key!r} is not a finite number ({value!r})", column="cost",
-                               fix="give every unit-hub pair a finite cost (leave pairs out to forbid them)"))
+            out.append(
+                Problem(
+                    f"cost of {key!r} is not a finite number ({value!r})",
+                    column="cost",
+                    fix="give every unit-hub pair a finite cost (leave pairs out to forbid them)",
+                )
+            )
             if len(out) >= MAX_LISTED:
                 break
     return out
@@ -134,8 +167,9 @@ def unit_hub_pairs(graph: nx.Graph, *, district: str | None = None, district_mod
     if district is not None and district_mode == "within":
         inside = nx.Graph()
         inside.add_nodes_from(graph.nodes)
-        inside.add_edges_from((a, b) for a, b in graph.edges
-                              if graph.nodes[a].get(district) == graph.nodes[b].get(district))
+        inside.add_edges_from(
+            (a, b) for a, b in graph.edges if graph.nodes[a].get(district) == graph.nodes[b].get(district)
+        )
         graph = inside
     return sum(len(c) ** 2 for c in nx.connected_components(graph)) if graph.number_of_nodes() else 0
 
@@ -154,8 +188,9 @@ def estimate_memory(n_units: int, *, pairs: int | None = None, cost_entries: int
     return int(pairs * BYTES_PER_PAIR + held * BYTES_PER_COST)
 
 
-def check_memory(n_units: int, *, pairs: int | None = None, cost_entries: int | None = None,
-                 limit: int | None = None) -> None:
+def check_memory(
+    n_units: int, *, pairs: int | None = None, cost_entries: int | None = None, limit: int | None = None
+) -> None:
     """Raise :class:`~clustergeo.errors.TooLargeError` when the model would need more than
     ``limit`` bytes (default ``settings.max_memory``; ``None`` there means no limit).
 
@@ -173,17 +208,24 @@ def check_memory(n_units: int, *, pairs: int | None = None, cost_entries: int | 
             f"a model on {n_units:,} units ({pairs:,} unit-hub pairs) needs about "
             f"{_size(need)}, more than settings.max_memory ({_size(limit)}); "
             "fix: keep schools together in fewer units (keep_whole), split the problem by districts "
-            "(districts = \"within\"), or raise clustergeo.settings.max_memory if the machine has the memory")
+            '(districts = "within"), or raise clustergeo.settings.max_memory if the machine has the memory'
+        )
 
 
 def _size(n_bytes: int) -> str:
     return f"{n_bytes / 1e9:,.1f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:,.1f} MB"
 
 
-def validate_partition_input(graph: Any, *, weight: str = "pupils", bounds: Mapping[str, tuple] | None = None,
-                             cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
-                             district: str | None = None, district_mode: str | None = None,
-                             extra: Iterable[str] = ()) -> None:
+def validate_partition_input(
+    graph: Any,
+    *,
+    weight: str = "pupils",
+    bounds: Mapping[str, tuple] | None = None,
+    cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
+    district: str | None = None,
+    district_mode: str | None = None,
+    extra: Iterable[str] = (),
+) -> None:
     """Everything :func:`clustergeo.partition` checks before it builds a model: the graph and
     its measures (:func:`validate_graph`), then the memory the model needs (:func:`check_memory`).
 
@@ -201,5 +243,8 @@ def validate_partition_input(graph: Any, *, weight: str = "pupils", bounds: Mapp
     for m in extra:
         all_bounds.setdefault(m, (None, None))
     validate_graph(graph, weight=weight, bounds=all_bounds, cost=cost)
-    check_memory(graph.number_of_nodes(), pairs=unit_hub_pairs(graph, district=district, district_mode=district_mode),
-                 cost_entries=None if cost is None else len(cost))
+    check_memory(
+        graph.number_of_nodes(),
+        pairs=unit_hub_pairs(graph, district=district, district_mode=district_mode),
+        cost_entries=None if cost is None else len(cost),
+    )

@@ -59,8 +59,9 @@ def _matching(old: Mapping, new: Mapping, size: Mapping) -> tuple[float, list[tu
     return float(shared[rows, cols].sum()), [(lo[r], ln[c]) for r, c in zip(rows, cols) if shared[r, c] > 0]
 
 
-def differing_partition(graph: nx.Graph, earlier: list[Mapping], *, min_difference: float,
-                        size: str = "schools", **kwargs: Any):
+def differing_partition(
+    graph: nx.Graph, earlier: list[Mapping], *, min_difference: float, size: str = "schools", **kwargs: Any
+):
     """The best partition whose difference from each earlier one is at least ``min_difference``.
 
     The difference (:func:`difference`, weighted by ``size`` per node: schools per unit) is a
@@ -106,8 +107,9 @@ def differing_partition(graph: nx.Graph, earlier: list[Mapping], *, min_differen
     g = graph.copy()
     for _ in range(MAX_DIFFERENCE_ROUNDS):
         g.graph[PAIR_ROWS_KEY] = list(rows)
-        result = partition(g, **{**kwargs, "decompose": False, "explain": False,
-                                 "contiguity": kwargs.get("contiguity", "cuts")})
+        result = partition(
+            g, **{**kwargs, "decompose": False, "explain": False, "contiguity": kwargs.get("contiguity", "cuts")}
+        )
         new = {str(v): c for v, c in result.assignment.items()}
         added = 0
         for old in olds:
@@ -124,8 +126,10 @@ def differing_partition(graph: nx.Graph, earlier: list[Mapping], *, min_differen
             return result
     from .errors import SolverError
 
-    raise SolverError(f"no plan differing by {min_difference:.0%} was settled within {MAX_DIFFERENCE_ROUNDS} "
-                      "rounds of matching cuts; lower min_difference")
+    raise SolverError(
+        f"no plan differing by {min_difference:.0%} was settled within {MAX_DIFFERENCE_ROUNDS} "
+        "rounds of matching cuts; lower min_difference"
+    )
 
 
 def versions_table(plans: Mapping[str, object], *, reference: str | None = None) -> pd.DataFrame:
@@ -153,8 +157,10 @@ def versions_table(plans: Mapping[str, object], *, reference: str | None = None)
     for name, plan in plans.items():
         m = plan.metrics
         rows[name] = {
-            "clusters": m["clusters"], "clusters_total": m["clusters_total"],
-            "pupils_min": m["pupils_min"], "pupils_max": m["pupils_max"],
+            "clusters": m["clusters"],
+            "clusters_total": m["clusters_total"],
+            "pupils_min": m["pupils_min"],
+            "pupils_max": m["pupils_max"],
             "crossing_districts": m.get("clusters_crossing_districts", m.get("district_splits")),
             "schools_outside_district": m.get("schools_outside_district"),
             "mean_minutes_to_hub": round(m["mean_minutes_to_hub"], 1),

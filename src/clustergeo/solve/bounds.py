@@ -113,8 +113,9 @@ class _Knapsacks:
         neg_w = np.where(rs < 0, ws, 0.0).sum(axis=1)
         target = np.clip(neg_w, np.maximum(self.lo, 0.0), np.maximum(self.hi, 0.0))
         prev = np.cumsum(ws, axis=1) - ws
-        xs = np.where(ws > 0, np.clip((target[:, None] - prev) / np.where(ws > 0, ws, 1.0), 0.0, 1.0),
-                      (rs < 0).astype(float))
+        xs = np.where(
+            ws > 0, np.clip((target[:, None] - prev) / np.where(ws > 0, ws, 1.0), 0.0, 1.0), (rs < 0).astype(float)
+        )
         xs[rs >= BIG / 2] = 0.0
         values = self.own - lam[h] + (np.where(xs > 0, rs, 0.0) * xs).sum(axis=1)
         values = np.where(self.feasible, values, np.inf)
@@ -143,9 +144,15 @@ def _open(values: np.ndarray, lo_k: int, hi_k: int) -> np.ndarray:
     return np.asarray(take, dtype=int)
 
 
-def lagrangian_bound(p: Problem, allowed: list[list[int]], *, k: tuple[int, int] | None = None,
-                     upper: float | None = None, seconds: float = 5.0,
-                     max_iterations: int = 2000) -> LagrangianBound:
+def lagrangian_bound(
+    p: Problem,
+    allowed: list[list[int]],
+    *,
+    k: tuple[int, int] | None = None,
+    upper: float | None = None,
+    seconds: float = 5.0,
+    max_iterations: int = 2000,
+) -> LagrangianBound:
     """A lower bound on the Hess objective by Lagrangian relaxation (see the module notes).
 
     Parameters
@@ -215,13 +222,17 @@ def lagrangian_bound(p: Problem, allowed: list[list[int]], *, k: tuple[int, int]
     if upper is not None and np.isfinite(best):
         keep = _fixing(ks, best_lam, lo_k, hi_k, upper, n, ok)
     out = LagrangianBound(best, it, time.perf_counter() - t0, keep)
-    log.info("Lagrangian bound %s after %d steps (%.1f s)%s", f"{best:,.1f}", it, out.seconds,
-             "" if keep is None else f"; {out.fixed - int((~ok).sum())} more pairs fixed out")
+    log.info(
+        "Lagrangian bound %s after %d steps (%.1f s)%s",
+        f"{best:,.1f}",
+        it,
+        out.seconds,
+        "" if keep is None else f"; {out.fixed - int((~ok).sum())} more pairs fixed out",
+    )
     return out
 
 
-def _fixing(ks: _Knapsacks, lam: np.ndarray, lo_k: int, hi_k: int, upper: float, n: int,
-            ok: np.ndarray) -> np.ndarray:
+def _fixing(ks: _Knapsacks, lam: np.ndarray, lo_k: int, hi_k: int, upper: float, n: int, ok: np.ndarray) -> np.ndarray:
     """``keep[i, j]`` at the multipliers ``lam``: False where forcing the pair (or its hub)
     in lifts the Lagrangian bound above ``upper``."""
     values, x, _mu, reduced = ks.solve(lam, reduced=True)
@@ -234,7 +245,7 @@ def _fixing(ks: _Knapsacks, lam: np.ndarray, lo_k: int, hi_k: int, upper: float,
     is_open[chosen] = True
     finite = np.sort(values[np.isfinite(values)])
     if lo_k >= 1:
-        rest = finite[: max(lo_k - 1, 0)].sum() + np.minimum(finite[max(lo_k - 1, 0): max(hi_k - 1, 0)], 0).sum()
+        rest = finite[: max(lo_k - 1, 0)].sum() + np.minimum(finite[max(lo_k - 1, 0) : max(hi_k - 1, 0)], 0).sum()
         with_hub[~is_open] = lam.sum() + values[~is_open] + rest
     keep = ok.copy()
     for t, j in enumerate(ks.hubs):

@@ -82,32 +82,47 @@ def precheck(p: Problem) -> list[str]:
         if hi is None:
             continue
         for i in np.flatnonzero(p.measures[m] > hi + 1e-9):
-            reasons.append(f"{_name(p, int(i))} has {_fmt(m, p.measures[m][i])} on its own, above the "
-                           f"maximum of {_fmt(m, hi)} per cluster: raise the maximum or let it be split")
+            reasons.append(
+                f"{_name(p, int(i))} has {_fmt(m, p.measures[m][i])} on its own, above the "
+                f"maximum of {_fmt(m, hi)} per cluster: raise the maximum or let it be split"
+            )
     k_lo_total, k_hi_total = 0, 0
     for where, comp in independent_parts(p):
         lo_k, hi_k = count_range(p, comp)
         for m, (lo, _hi) in p.bounds.items():
             total = float(p.measures[m][comp].sum())
             if lo is not None and total < lo - 1e-9:
-                reasons.append(f"{where} holds only {_fmt(m, total)}, fewer than the minimum of "
-                               f"{_fmt(m, lo)} for one cluster" +
-                               (": let clusters cross district lines (districts as a penalty) or lower the minimum"
-                                if "district" in where else ": link it to its neighbours or lower the minimum"))
+                reasons.append(
+                    f"{where} holds only {_fmt(m, total)}, fewer than the minimum of "
+                    f"{_fmt(m, lo)} for one cluster"
+                    + (
+                        ": let clusters cross district lines (districts as a penalty) or lower the minimum"
+                        if "district" in where
+                        else ": link it to its neighbours or lower the minimum"
+                    )
+                )
         if lo_k > hi_k and not any(r.startswith(where) for r in reasons):
-            sizes = "; ".join(f"{_fmt(m, p.measures[m][comp].sum())} with {_fmt(m, lo or 0)} to "
-                              f"{_fmt(m, hi) if hi is not None else 'no maximum'} each"
-                              for m, (lo, hi) in p.bounds.items())
-            reasons.append(f"{where} cannot be cut into clusters within the bounds ({sizes}): it needs at "
-                           f"least {lo_k} clusters for the maximum but has room for at most {hi_k} for the minimum")
+            sizes = "; ".join(
+                f"{_fmt(m, p.measures[m][comp].sum())} with {_fmt(m, lo or 0)} to "
+                f"{_fmt(m, hi) if hi is not None else 'no maximum'} each"
+                for m, (lo, hi) in p.bounds.items()
+            )
+            reasons.append(
+                f"{where} cannot be cut into clusters within the bounds ({sizes}): it needs at "
+                f"least {lo_k} clusters for the maximum but has room for at most {hi_k} for the minimum"
+            )
         k_lo_total += lo_k
         k_hi_total += max(hi_k, 0)
     if not reasons and p.k not in (None, "fewest"):
         klo, khi = p.k_range()
         if k_lo_total > khi:
-            reasons.append(f"the bounds need at least {k_lo_total} clusters (adding up each district), "
-                           f"more than the maximum of {khi}")
+            reasons.append(
+                f"the bounds need at least {k_lo_total} clusters (adding up each district), "
+                f"more than the maximum of {khi}"
+            )
         if k_hi_total < klo:
-            reasons.append(f"the bounds allow at most {k_hi_total} clusters (adding up each district), "
-                           f"fewer than the minimum of {klo}")
+            reasons.append(
+                f"the bounds allow at most {k_hi_total} clusters (adding up each district), "
+                f"fewer than the minimum of {klo}"
+            )
     return reasons

@@ -80,9 +80,11 @@ class SolverOptions:
     def resolved(self) -> SolverOptions:
         """These options with the settings' defaults filled in (solver name in lower case)."""
         return dataclasses.replace(
-            self, solver=(self.solver or settings.default_solver).lower(),
+            self,
+            solver=(self.solver or settings.default_solver).lower(),
             threads=settings.threads if self.threads is None else self.threads,
-            seed=settings.seed if self.seed is None else self.seed)
+            seed=settings.seed if self.seed is None else self.seed,
+        )
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,10 @@ def problem_options(options: dict[str, Any]) -> tuple[Sizes, Districts, Costs]:
     groups = group(options, "sizes", "districts", "costs")
     if options:
         known = sorted(f for f, g in _FIELDS.items() if g != "solver_options") + ["costs", "districts", "sizes"]
-        raise TypeError(f"build_problem() got unexpected keyword argument(s) {', '.join(map(repr, sorted(options)))}; "
-                        f"it accepts {', '.join(known)}")
+        raise TypeError(
+            f"build_problem() got unexpected keyword argument(s) {', '.join(map(repr, sorted(options)))}; "
+            f"it accepts {', '.join(known)}"
+        )
     return groups["sizes"], groups["districts"], groups["costs"]
 
 
@@ -194,22 +198,38 @@ def request(options: dict[str, Any]) -> Request:
     options = dict(options)
     unknown = sorted(set(options) - set(known_options()))
     if unknown:
-        raise TypeError(f"partition() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
-                        f"it accepts {', '.join(known_options())}")
+        raise TypeError(
+            f"partition() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+            f"it accepts {', '.join(known_options())}"
+        )
     if options.get("k") == "fewest":
-        warnings.warn('k="fewest" is deprecated: use fewest=True (with k=None or a (min, max) range)',
-                      DeprecationWarning, stacklevel=4)
+        warnings.warn(
+            'k="fewest" is deprecated: use fewest=True (with k=None or a (min, max) range)',
+            DeprecationWarning,
+            stacklevel=4,
+        )
         options["k"], options["fewest"] = None, True
     if "contiguous" in options:
-        warnings.warn('contiguous= is deprecated: use contiguity="none" for clusters that may be in pieces '
-                      '(the default keeps them in one piece)', DeprecationWarning, stacklevel=4)
+        warnings.warn(
+            'contiguous= is deprecated: use contiguity="none" for clusters that may be in pieces '
+            "(the default keeps them in one piece)",
+            DeprecationWarning,
+            stacklevel=4,
+        )
         if not options.pop("contiguous"):
             options["contiguity"] = "none"
     contiguity = options.get("contiguity", "auto")
     if contiguity not in CONTIGUITY:
         raise RulesError(f"contiguity must be one of {', '.join(repr(c) for c in CONTIGUITY)}, not {contiguity!r}")
     groups = group(options, *_GROUPS)
-    return Request(sizes=groups["sizes"], districts=groups["districts"], costs=groups["costs"],
-                   solver=groups["solver_options"].resolved(), contiguity=contiguity,
-                   exclude=tuple(options.get("exclude") or ()), explain=options.get("explain", True),
-                   decompose=options.get("decompose", True), progress=options.get("progress"))
+    return Request(
+        sizes=groups["sizes"],
+        districts=groups["districts"],
+        costs=groups["costs"],
+        solver=groups["solver_options"].resolved(),
+        contiguity=contiguity,
+        exclude=tuple(options.get("exclude") or ()),
+        explain=options.get("explain", True),
+        decompose=options.get("decompose", True),
+        progress=options.get("progress"),
+    )

@@ -99,8 +99,10 @@ class PartitionResult:
 
     def summary(self) -> str:
         g = "-" if self.gap is None else f"{100 * self.gap:.2f}%"
-        return (f"{self.k} clusters, {self.status}, objective {self.objective:,.1f}, gap {g}, "
-                f"{self.rounds} rounds, {self.cuts} cuts, {self.seconds:.1f} s, {self.solver}")
+        return (
+            f"{self.k} clusters, {self.status}, objective {self.objective:,.1f}, gap {g}, "
+            f"{self.rounds} rounds, {self.cuts} cuts, {self.seconds:.1f} s, {self.solver}"
+        )
 
 
 def _status_line(fn: Callable) -> Callable:
@@ -121,11 +123,21 @@ def _status_line(fn: Callable) -> Callable:
 
 
 @_status_line
-def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | None = None,
-              max_weight: float | None = None, k: int | tuple[int, int] | None = None, fewest: bool = False,
-              objective: str = "hess", cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
-              contiguity: str = "auto", time_limit: float | None = None,
-              progress: Callable[[RoundLog], Any] | None = None, **options: Any) -> PartitionResult:
+def partition(
+    graph: nx.Graph,
+    *,
+    weight: str = "pupils",
+    min_weight: float | None = None,
+    max_weight: float | None = None,
+    k: int | tuple[int, int] | None = None,
+    fewest: bool = False,
+    objective: str = "hess",
+    cost: Mapping[tuple[Hashable, Hashable], float] | None = None,
+    contiguity: str = "auto",
+    time_limit: float | None = None,
+    progress: Callable[[RoundLog], Any] | None = None,
+    **options: Any,
+) -> PartitionResult:
     """Partition a graph into contiguous clusters within size bounds, optimally.
 
     Parameters
@@ -226,9 +238,21 @@ def partition(graph: nx.Graph, *, weight: str = "pupils", min_weight: float | No
     >>> r.k, r.status, r.objective
     (2, 'optimal', 1.0)
     """
-    req = request({"weight": weight, "min_weight": min_weight, "max_weight": max_weight, "k": k,
-                   "fewest": fewest, "objective": objective, "cost": cost, "contiguity": contiguity,
-                   "time_limit": time_limit, "progress": progress, **options})
+    req = request(
+        {
+            "weight": weight,
+            "min_weight": min_weight,
+            "max_weight": max_weight,
+            "k": k,
+            "fewest": fewest,
+            "objective": objective,
+            "cost": cost,
+            "contiguity": contiguity,
+            "time_limit": time_limit,
+            "progress": progress,
+            **options,
+        }
+    )
     return _solve(graph, req)
 
 
@@ -309,8 +333,7 @@ def _solve(graph: nx.Graph, req: Request) -> PartitionResult:
         _exact_solve(s)
     if s.run.status == "infeasible":
         stage(req.progress, "no plan meets the rules: finding which rule to relax")
-        _raise_infeasible(s.p, s.allowed, "auto" if s.contiguity == "labeling" else s.contiguity, s.opts,
-                          req.explain)
+        _raise_infeasible(s.p, s.allowed, "auto" if s.contiguity == "labeling" else s.contiguity, s.opts, req.explain)
     late = _late_search(s)
     return _finish(s, late)
 
@@ -318,8 +341,14 @@ def _solve(graph: nx.Graph, req: Request) -> PartitionResult:
 def _begin(graph: nx.Graph, req: Request) -> _Solve:
     """Choose the method's inputs: the problem in index form, checked for plain impossibilities."""
     t0 = time.perf_counter()
-    validate_partition_input(graph, weight=req.sizes.weight, bounds=req.sizes.bounds, cost=req.costs.cost,
-                             district=req.districts.district, district_mode=req.districts.district_mode)
+    validate_partition_input(
+        graph,
+        weight=req.sizes.weight,
+        bounds=req.sizes.bounds,
+        cost=req.costs.cost,
+        district=req.districts.district,
+        district_mode=req.districts.district_mode,
+    )
     p = build_problem(graph, sizes=req.sizes, districts=req.districts, costs=req.costs)
     reasons = precheck(p)
     if reasons:
@@ -334,8 +363,9 @@ def _solve_parts(s: _Solve) -> PartitionResult | None:
     when the problem is one piece, or its pieces' fewest counts fall below the minimum."""
     p, req = s.p, s.req
     parts = independent_parts(p)
-    if not (req.decompose and len(parts) > 1 and (req.sizes.k is None or s.fewest) and not p.edge_weights
-            and not s.excl):
+    if not (
+        req.decompose and len(parts) > 1 and (req.sizes.k is None or s.fewest) and not p.edge_weights and not s.excl
+    ):
         return None
     results, failures = [], []
     for number, (where, comp) in enumerate(parts, start=1):
@@ -348,22 +378,33 @@ def _solve_parts(s: _Solve) -> PartitionResult | None:
             keep = set(sub.nodes)
             sub_cost = {(a, b): v for (a, b), v in req.costs.cost.items() if a in keep and b in keep}
         sub_req = dataclasses.replace(
-            req, sizes=dataclasses.replace(req.sizes, k=None),
+            req,
+            sizes=dataclasses.replace(req.sizes, k=None),
             costs=dataclasses.replace(req.costs, cost=sub_cost, edge_weights=None),
-            solver=dataclasses.replace(req.solver, time_limit=s.left()), exclude=(), decompose=False)
+            solver=dataclasses.replace(req.solver, time_limit=s.left()),
+            exclude=(),
+            decompose=False,
+        )
         try:
             results.append(_solve(sub, sub_req))
         except InfeasibleError as e:
             failures.append((where, e))
     if failures:
-        raise InfeasibleError([f"in {where}: {r}" for where, e in failures for r in e.reasons],
-                              relaxations=sorted({x for _, e in failures for x in e.relaxations}))
+        raise InfeasibleError(
+            [f"in {where}: {r}" for where, e in failures for r in e.reasons],
+            relaxations=sorted({x for _, e in failures for x in e.relaxations}),
+        )
     total = sum(r.k for r in results)
     lo_k, hi_k = p.k_range()
     if total > hi_k:
-        raise InfeasibleError([f"the districts need at least {total} clusters together "
-                               f"({', '.join(f'{w}: {r.k}' for (w, _), r in zip(parts, results))}), "
-                               f"more than the maximum of {hi_k}"], relaxations=["the number of clusters"])
+        raise InfeasibleError(
+            [
+                f"the districts need at least {total} clusters together "
+                f"({', '.join(f'{w}: {r.k}' for (w, _), r in zip(parts, results))}), "
+                f"more than the maximum of {hi_k}"
+            ],
+            relaxations=["the number of clusters"],
+        )
     if total >= lo_k:
         return _combine(results, p, s.elapsed(), s.solver_name, s.contiguity)
     log.info("fewest per part gives %s clusters, below the minimum %s: solving as one model", total, lo_k)
@@ -386,15 +427,18 @@ def _try_columns(s: _Solve) -> PartitionResult | None:
     tight = tight_balance(p)
     per_cluster = p.n / max(p.k_range()[0], precheck_count(p), 1)
     wanted = s.contiguity == "columns" or (
-        s.contiguity == "auto" and per_cluster <= COLUMNS_MAX_PER_CLUSTER
-        and (p.n <= COLUMNS_MAX_UNITS or (tight and p.n <= COLUMNS_MAX_UNITS_TIGHT)))
+        s.contiguity == "auto"
+        and per_cluster <= COLUMNS_MAX_PER_CLUSTER
+        and (p.n <= COLUMNS_MAX_UNITS or (tight and p.n <= COLUMNS_MAX_UNITS_TIGHT))
+    )
     if not wanted:
         return None
     # listing clusters pays off when few fit (a narrow window) or the graph is small; the list
     # is abandoned at a budget, so a failed try costs a second or a few
     stage(s.req.progress, "listing every cluster that could be formed")
-    result = _solve_by_columns(s, forced=s.contiguity == "columns",
-                               max_sets=COLUMNS_MAX_SETS_TIGHT if tight else COLUMNS_MAX_SETS)
+    result = _solve_by_columns(
+        s, forced=s.contiguity == "columns", max_sets=COLUMNS_MAX_SETS_TIGHT if tight else COLUMNS_MAX_SETS
+    )
     if result is None and s.contiguity == "columns":
         s.contiguity = "auto"
     return result
@@ -419,14 +463,15 @@ def _find_roots(s: _Solve) -> None:
 def _share_time(s: _Solve) -> None:
     """The seconds of the starting-plan search, the late search and the closer-neighbour model."""
     p, limit = s.p, s.time_limit
-    per_unit = BUDGET.start_seconds_per_unit_cut_edges if p.objective == "cut_edges" else \
-        BUDGET.start_seconds_per_unit
-    s.start_s = min(BUDGET.start_seconds, max(BUDGET.start_min_seconds, per_unit * p.n),
-                    BUDGET.start_share * limit if limit is not None else BUDGET.start_seconds)
+    per_unit = BUDGET.start_seconds_per_unit_cut_edges if p.objective == "cut_edges" else BUDGET.start_seconds_per_unit
+    s.start_s = min(
+        BUDGET.start_seconds,
+        max(BUDGET.start_min_seconds, per_unit * p.n),
+        BUDGET.start_share * limit if limit is not None else BUDGET.start_seconds,
+    )
     if p.objective == "cut_edges" and s.contiguity != "none" and limit is not None and not s.excl:
         s.late_s = max(min(BUDGET.late_seconds, BUDGET.late_share * limit) - s.start_s, 0.0)
-    s.near_s = min(BUDGET.nearer_seconds, BUDGET.nearer_share * limit if limit is not None else
-                   BUDGET.nearer_seconds)
+    s.near_s = min(BUDGET.nearer_seconds, BUDGET.nearer_share * limit if limit is not None else BUDGET.nearer_seconds)
 
 
 def _best_start(s: _Solve, count: int | None) -> list[int] | None:
@@ -434,21 +479,34 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
     closer-neighbour model, at ``count`` clusters."""
     p, seed = s.p, s.seed
     stage(s.req.progress, "finding a good starting plan" + ("" if count is None else f" with {count} clusters"))
-    found = [c for c in (greedy.greedy(p, fewest=s.fewest, target=count),) if c is not None
-             and (count is None or len(set(c)) == count)]
+    found = [
+        c
+        for c in (greedy.greedy(p, fewest=s.fewest, target=count),)
+        if c is not None and (count is None or len(set(c)) == count)
+    ]
     if count is not None and s.contiguity != "none":
         # bounded by work (the same plan on any machine), with a time cap
-        tree = recom.search(p, count, seconds=BUDGET.tree_cap * s.start_s, seed_value=seed,
-                            work=recom.WORK_PER_SECOND * s.start_s)
+        tree = recom.search(
+            p, count, seconds=BUDGET.tree_cap * s.start_s, seed_value=seed, work=recom.WORK_PER_SECOND * s.start_s
+        )
         if tree is not None and tabu.applies(p):
             # small moves near the plan: the proof from a better start is shorter (Iowa: 35 cut
             # edges become the optimal 33, and the proof takes two thirds as long)
-            tree = tabu.polish(p, tree, seed_value=seed, work=tabu.WORK_PER_SECOND * s.start_s / BUDGET.polish_part,
-                               seconds=BUDGET.tree_cap * s.start_s / BUDGET.polish_part)
+            tree = tabu.polish(
+                p,
+                tree,
+                seed_value=seed,
+                work=tabu.WORK_PER_SECOND * s.start_s / BUDGET.polish_part,
+                seconds=BUDGET.tree_cap * s.start_s / BUDGET.polish_part,
+            )
         if tree is not None:
             found.append(tree)
-        if s.contiguity in ("cuts", "auto") and p.objective == "hess" and p.n > NEARER_MIN_UNITS \
-                and sum(len(a) for a in s.allowed) <= NEARER_MAX_PAIRS:
+        if (
+            s.contiguity in ("cuts", "auto")
+            and p.objective == "hess"
+            and p.n > NEARER_MIN_UNITS
+            and sum(len(a) for a in s.allowed) <= NEARER_MAX_PAIRS
+        ):
             # contiguous by construction, near-optimal: a tight upper bound for reduced-cost fixing
             best = min(found, key=s.cost_of) if found else None
             near = nearer_plan(p, s.allowed, count, best, s.opts, seconds=s.near_s)
@@ -467,8 +525,12 @@ def _warm_start(s: _Solve) -> None:
             s.start = _best_start(s, hi_k)
     if s.start is not None:  # the proof's length hangs on it
         s.heur_obj = s.cost_of(s.start)
-        log.info("warm start: %d clusters, objective %s (%.1f s so far)", len(set(s.start)),
-                 f"{s.heur_obj:,.1f}", s.elapsed())
+        log.info(
+            "warm start: %d clusters, objective %s (%.1f s so far)",
+            len(set(s.start)),
+            f"{s.heur_obj:,.1f}",
+            s.elapsed(),
+        )
 
 
 def _fewest_count(s: _Solve) -> None:
@@ -481,8 +543,9 @@ def _fewest_count(s: _Solve) -> None:
     for kk in range(max(precheck_count(p), lo_k), min(hi_k, p.n) + 1):
         stage(s.req.progress, f"fewest clusters: trying {kk} clusters for these {p.n} units")
         seed_plan = _best_start(s, kk) if not s.excl else None
-        if seed_plan is not None and (s.start is None or len(set(s.start)) != kk or
-                                      s.cost_of(seed_plan) < s.cost_of(s.start)):
+        if seed_plan is not None and (
+            s.start is None or len(set(s.start)) != kk or s.cost_of(seed_plan) < s.cost_of(s.start)
+        ):
             s.start, s.heur_obj = seed_plan, s.cost_of(seed_plan)
         s.model = HessModel(p, s.allowed, stage="objective", k_fixed=kk, contiguity=s.contiguity, exclude=s.excl)
         s.run = s.model.solve(start=seed_plan, **{**s.opts, "time_limit": s.left(s.late_s)})
@@ -503,8 +566,10 @@ def _exact_solve(s: _Solve) -> None:
     k_exact = lo_k if lo_k == hi_k else None
     applies = labeling.applies(p, k_exact, exclude=bool(s.excl))
     if s.contiguity == "labeling" and not applies:
-        raise RulesError("contiguity='labeling' needs objective='cut_edges', an exact number of clusters, "
-                         "a minimum size, no district rule and no excluded plans; use 'auto'")
+        raise RulesError(
+            "contiguity='labeling' needs objective='cut_edges', an exact number of clusters, "
+            "a minimum size, no district rule and no excluded plans; use 'auto'"
+        )
     if s.contiguity in ("auto", "labeling") and applies and k_exact is not None and p.hub_roots >= k_exact:
         # numbered clusters in the orbitope order with one flow proved the county graphs about
         # twice as fast as the rooted Hess model; Gurobi's pip licence stops at 2,000 columns
@@ -559,7 +624,8 @@ def _finish(s: _Solve, late: list[int] | None) -> PartitionResult:
             raise NoPlanInTimeError(
                 "the time limit ran out before any contiguous plan was found (the greedy heuristic and the "
                 "spanning-tree search found none either) and before the solver could prove that none exists; "
-                "raise time_limit, or relax the size bounds or the count")
+                "raise time_limit, or relax the size bounds or the count"
+            )
         assignment = min(fits, key=s.cost_of)
         status, objective = "heuristic", s.cost_of(assignment)
     else:
@@ -580,22 +646,38 @@ def _finish(s: _Solve, late: list[int] | None) -> PartitionResult:
     result = PartitionResult(
         assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(assignment)},
         hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(assignment))},
-        status=status, objective=objective, bound=bound, gap=gap_v, seconds=s.elapsed(),
-        solver=solvers.version(s.solver_name), rounds=len(s.rounds), cuts=s.cuts,
-        formulation=s.formulation, fixing={**s.stats, "fixed_by_lagrangian": s.model.fixed_by_lagrangian,
-                                           "fixed_by_reduced_cost": s.model.fixed_by_cost},
-        log=s.rounds, heuristic_objective=s.heur_obj)
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap_v,
+        seconds=s.elapsed(),
+        solver=solvers.version(s.solver_name),
+        rounds=len(s.rounds),
+        cuts=s.cuts,
+        formulation=s.formulation,
+        fixing={
+            **s.stats,
+            "fixed_by_lagrangian": s.model.fixed_by_lagrangian,
+            "fixed_by_reduced_cost": s.model.fixed_by_cost,
+        },
+        log=s.rounds,
+        heuristic_objective=s.heur_obj,
+    )
     _verify(s.graph, result, p, s.contiguity != "none")
     return result
 
 
-def nearer_plan(p: Problem, allowed, count: int, start: list[int] | None, opts: dict,
-                seconds: float) -> list[int] | None:
+def nearer_plan(
+    p: Problem, allowed, count: int, start: list[int] | None, opts: dict, seconds: float
+) -> list[int] | None:
     """The best plan under the "closer neighbour" rule (:meth:`HessModel._add_nearer`), within
     ``seconds``: a contiguous plan, usually within a fraction of a percent of the optimum."""
     model = HessModel(p, allowed, stage="objective", k_fixed=count, contiguity="nearer")
-    run = model.solve(start=start, **{**opts, "time_limit": max(seconds, BUDGET.min_seconds), "progress": None,
-                                      "gap": BUDGET.nearer_gap}, reduced_cost_fixing=False)
+    run = model.solve(
+        start=start,
+        **{**opts, "time_limit": max(seconds, BUDGET.min_seconds), "progress": None, "gap": BUDGET.nearer_gap},
+        reduced_cost_fixing=False,
+    )
     if run.assignment is None or -1 in run.assignment:
         return None
     log.info("closer-neighbour plan: %s (%s)", f"{greedy.plan_cost(p, run.assignment):,.1f}", run.status)
@@ -616,15 +698,27 @@ def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionRes
     p, opts, limit = s.p, s.opts, s.time_limit
     budget = (limit * BUDGET.columns_share if limit is not None else BUDGET.columns_seconds) if not forced else limit
     deadline = None if budget is None else time.perf_counter() + budget
-    cols = columns.enumerate_clusters(p, s.allowed, max_sets=(max_sets if not forced else COLUMNS_MAX_SETS_FORCED),
-                                      deadline=deadline)
+    cols = columns.enumerate_clusters(
+        p, s.allowed, max_sets=(max_sets if not forced else COLUMNS_MAX_SETS_FORCED), deadline=deadline
+    )
     if cols is None:
         log.info("too many possible clusters to list them all: using the Hess model")
         return None
     log.info("listed %d possible clusters in %.1f s; choosing among them", len(cols), s.elapsed())
     k = None if isinstance(p.k, str) else p.k
-    run = columns.solve(p, cols, k=k, fewest=s.fewest, solver=opts["solver"], time_limit=s.left(), gap=opts["gap"],
-                        threads=opts["threads"], seed=opts["seed"], msg=opts["msg"], exclude=s.excl)
+    run = columns.solve(
+        p,
+        cols,
+        k=k,
+        fewest=s.fewest,
+        solver=opts["solver"],
+        time_limit=s.left(),
+        gap=opts["gap"],
+        threads=opts["threads"],
+        seed=opts["seed"],
+        msg=opts["msg"],
+        exclude=s.excl,
+    )
     if run.status == "infeasible":
         stage(opts["progress"], "no plan meets the rules: finding which rule to relax")
         _raise_infeasible(p, s.allowed, "cuts", opts, s.req.explain)
@@ -632,15 +726,27 @@ def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionRes
         return None
     objective = greedy.plan_cost(p, run.assignment)
     bound = run.bound if run.status != "optimal" else objective
-    gap_v = 0.0 if run.status == "optimal" else (None if bound is None else
-                                                  max(objective - bound, 0.0) / max(abs(objective), 1e-9))
+    gap_v = (
+        0.0
+        if run.status == "optimal"
+        else (None if bound is None else max(objective - bound, 0.0) / max(abs(objective), 1e-9))
+    )
     rl = RoundLog(1, run.status, objective, bound, 0, s.elapsed())
     result = PartitionResult(
         assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(run.assignment)},
         hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(run.assignment))},
-        status="optimal" if run.status == "optimal" else "feasible", objective=objective, bound=bound, gap=gap_v,
-        seconds=s.elapsed(), solver=solvers.version(opts["solver"]), rounds=1, cuts=0,
-        formulation="columns", fixing={**s.stats, "columns": len(cols)}, log=[rl])
+        status="optimal" if run.status == "optimal" else "feasible",
+        objective=objective,
+        bound=bound,
+        gap=gap_v,
+        seconds=s.elapsed(),
+        solver=solvers.version(opts["solver"]),
+        rounds=1,
+        cuts=0,
+        formulation="columns",
+        fixing={**s.stats, "columns": len(cols)},
+        log=[rl],
+    )
     _verify(s.graph, result, p, True)
     return result
 
@@ -665,8 +771,8 @@ def within_caps(p: Problem, plan: list[int]) -> bool:
 
 def _verify(graph: nx.Graph, result: PartitionResult, p: Problem, contiguous: bool) -> None:
     problems = check_partition(
-        graph, result.assignment, bounds=p.bounds, k=p.k if p.k != "fewest" else None,
-        contiguous=contiguous)
+        graph, result.assignment, bounds=p.bounds, k=p.k if p.k != "fewest" else None, contiguous=contiguous
+    )
     pos = {v: i for i, v in enumerate(p.nodes)}
     if not within_caps(p, [pos[result.assignment[v]] for v in p.nodes]):
         problems.append("a unit is with a hub that the travel cap or forbid rules out")
@@ -680,8 +786,9 @@ def _verify(graph: nx.Graph, result: PartitionResult, p: Problem, contiguous: bo
         raise SolverError("internal error: the plan failed the independent check: " + "; ".join(problems))
 
 
-def _combine(results: list[PartitionResult], p: Problem, seconds: float, solver: str,
-             contiguity: str) -> PartitionResult:
+def _combine(
+    results: list[PartitionResult], p: Problem, seconds: float, solver: str, contiguity: str
+) -> PartitionResult:
     assignment: dict = {}
     hubs: dict = {}
     for r in results:
@@ -691,8 +798,9 @@ def _combine(results: list[PartitionResult], p: Problem, seconds: float, solver:
     status = max((r.status for r in results), key=lambda s: order.get(s, 3))
     # cut edges: the edges between parts are cut in every plan, and no part counts them
     part_of = {v: n for n, r in enumerate(results) for v in r.assignment}
-    between = sum(1 for a, b in p.edges() if part_of[p.nodes[a]] != part_of[p.nodes[b]]) \
-        if p.objective == "cut_edges" else 0
+    between = (
+        sum(1 for a, b in p.edges() if part_of[p.nodes[a]] != part_of[p.nodes[b]]) if p.objective == "cut_edges" else 0
+    )
     objective = sum(float(r.objective or 0.0) for r in results) + between
     bounds = [r.bound for r in results if r.bound is not None]
     bound = sum(bounds) + between if len(bounds) == len(results) else None
@@ -704,11 +812,23 @@ def _combine(results: list[PartitionResult], p: Problem, seconds: float, solver:
     fixing["pairs"] = p.n * p.n
     fixing["fixed_by_decomposition"] = p.n * p.n - sum(len(r.assignment) ** 2 for r in results)
     heur = [r.heuristic_objective for r in results if r.heuristic_objective is not None]
-    res = PartitionResult(assignment, hubs, status, objective, bound, gap if status != "optimal" else 0.0,
-                          seconds, solvers.version(solver), sum(r.rounds for r in results),
-                          sum(r.cuts for r in results), f"hess+{contiguity}, decomposed", fixing,
-                          [x for r in results for x in r.log],
-                          sum(heur) if len(heur) == len(results) else None, parts=len(results))
+    res = PartitionResult(
+        assignment,
+        hubs,
+        status,
+        objective,
+        bound,
+        gap if status != "optimal" else 0.0,
+        seconds,
+        solvers.version(solver),
+        sum(r.rounds for r in results),
+        sum(r.cuts for r in results),
+        f"hess+{contiguity}, decomposed",
+        fixing,
+        [x for r in results for x in r.log],
+        sum(heur) if len(heur) == len(results) else None,
+        parts=len(results),
+    )
     _verify(p.graph, res, p, contiguity != "none")
     return res
 
@@ -719,17 +839,26 @@ def _raise_infeasible(p: Problem, allowed, contiguity: str, opts: dict, explain:
     if explain:
         relax = diagnose(p, contiguity, opts)
         if relax:
-            sizes = "; ".join(f"{m} {'-' if lo is None else f'{lo:,.0f}'} to {'-' if hi is None else f'{hi:,.0f}'}"
-                              for m, (lo, hi) in p.bounds.items())
+            sizes = "; ".join(
+                f"{m} {'-' if lo is None else f'{lo:,.0f}'} to {'-' if hi is None else f'{hi:,.0f}'}"
+                for m, (lo, hi) in p.bounds.items()
+            )
             held = ", ".join(f"{p.measures[m].sum():,.0f} {m}" for m in p.bounds)
-            reasons = [f"the units here ({p.n}, holding {held}) "
-                       f"cannot be grouped into connected clusters of {sizes} under these rules; a plan exists "
-                       f"once you relax {' or '.join(relax)}"]
+            reasons = [
+                f"the units here ({p.n}, holding {held}) "
+                f"cannot be grouped into connected clusters of {sizes} under these rules; a plan exists "
+                f"once you relax {' or '.join(relax)}"
+            ]
     raise InfeasibleError(reasons, relaxations=relax)
 
 
-GROUPS = {"contiguity": "contiguity (clusters in one piece)", "count": "the number of clusters",
-          "min": "the minimum sizes", "max": "the maximum sizes", "district": "the district rule"}
+GROUPS = {
+    "contiguity": "contiguity (clusters in one piece)",
+    "count": "the number of clusters",
+    "min": "the minimum sizes",
+    "max": "the maximum sizes",
+    "district": "the district rule",
+}
 
 
 def diagnose(p: Problem, contiguity: str, opts: dict, seconds: float = BUDGET.diagnose_seconds) -> list[str]:
@@ -747,11 +876,17 @@ def diagnose(p: Problem, contiguity: str, opts: dict, seconds: float = BUDGET.di
             continue
         q_bounds = q
         if group in ("min", "max"):
-            q_bounds = dataclasses.replace(q, bounds={m: ((None, hi) if group == "min" else (lo, None))
-                                                      for m, (lo, hi) in q.bounds.items()})
+            q_bounds = dataclasses.replace(
+                q, bounds={m: ((None, hi) if group == "min" else (lo, None)) for m, (lo, hi) in q.bounds.items()}
+            )
         allowed, _ = allowed_hubs(q_bounds, contiguous=group != "contiguity")
-        model = HessModel(q_bounds, allowed, stage="feasibility", relax=relax,
-                          contiguity="none" if group == "contiguity" else contiguity)
+        model = HessModel(
+            q_bounds,
+            allowed,
+            stage="feasibility",
+            relax=relax,
+            contiguity="none" if group == "contiguity" else contiguity,
+        )
         run = model.solve(**{**opts, "time_limit": seconds, "progress": None})
         if run.assignment is not None:
             found.append(words)

@@ -116,8 +116,9 @@ def build_problem(graph: nx.Graph, **options: Any) -> Problem:
         raise RulesError(f"objective must be 'hess' or 'cut_edges', not {c.objective!r}")
     if graph.number_of_nodes() == 0:
         raise RulesError("the graph has no nodes")
-    nodes = sorted(graph.nodes, key=lambda v: (str(type(v)), v) if isinstance(v, (int, float)) else
-                   (str(type(v)), str(v)))
+    nodes = sorted(
+        graph.nodes, key=lambda v: (str(type(v)), v) if isinstance(v, (int, float)) else (str(type(v)), str(v))
+    )
     all_bounds: dict[str, tuple[float | None, float | None]] = {}
     if z.min_weight is not None or z.max_weight is not None:
         all_bounds[z.weight] = (z.min_weight, z.max_weight)
@@ -141,20 +142,36 @@ def build_problem(graph: nx.Graph, **options: Any) -> Problem:
     cap = graph.graph.get(CROSSING_CAP_KEY)
     touches = None
     if cap is not None:
-        touches = [frozenset(str(d) for d in (graph.nodes[v].get("districts") or [graph.nodes[v].get("district")])
-                             if d is not None) for v in nodes]
-    return Problem(graph=graph, nodes=nodes, measures=measures, bounds=all_bounds, k=z.k, cost=cost,
-                   crossing_cap=None if cap is None else int(cap), touches=touches,
-                   pair_rows=[([(pos[a], pos[b], float(w)) for a, b, w in terms if a in pos and b in pos], float(rhs))
-                              for terms, rhs in graph.graph.get(PAIR_ROWS_KEY, [])],
-                   objective=c.objective,
-                   district=_labels(graph, nodes, d.district) if d.district_mode in ruled else None,
-                   district_mode=d.district_mode if d.district_mode in ruled else None,
-                   district_penalty=d.district_penalty,
-                   division=_labels(graph, nodes, d.division) if d.division_mode in ruled else None,
-                   division_mode=d.division_mode if d.division_mode in ruled else None,
-                   division_penalty=d.division_penalty, edge_weights=ew, max_cost=c.max_cost,
-                   forbid={(pos[a], pos[b]) for a, b in (c.forbid or ()) if a in pos and b in pos and a != b})
+        touches = [
+            frozenset(
+                str(d) for d in (graph.nodes[v].get("districts") or [graph.nodes[v].get("district")]) if d is not None
+            )
+            for v in nodes
+        ]
+    return Problem(
+        graph=graph,
+        nodes=nodes,
+        measures=measures,
+        bounds=all_bounds,
+        k=z.k,
+        cost=cost,
+        crossing_cap=None if cap is None else int(cap),
+        touches=touches,
+        pair_rows=[
+            ([(pos[a], pos[b], float(w)) for a, b, w in terms if a in pos and b in pos], float(rhs))
+            for terms, rhs in graph.graph.get(PAIR_ROWS_KEY, [])
+        ],
+        objective=c.objective,
+        district=_labels(graph, nodes, d.district) if d.district_mode in ruled else None,
+        district_mode=d.district_mode if d.district_mode in ruled else None,
+        district_penalty=d.district_penalty,
+        division=_labels(graph, nodes, d.division) if d.division_mode in ruled else None,
+        division_mode=d.division_mode if d.division_mode in ruled else None,
+        division_penalty=d.division_penalty,
+        edge_weights=ew,
+        max_cost=c.max_cost,
+        forbid={(pos[a], pos[b]) for a, b in (c.forbid or ()) if a in pos and b in pos and a != b},
+    )
 
 
 def _measures(graph: nx.Graph, nodes: list, names: list[str]) -> dict[str, np.ndarray]:
@@ -168,8 +185,9 @@ def _measures(graph: nx.Graph, nodes: list, names: list[str]) -> dict[str, np.nd
                 if m == "schools":
                     vals.append(1.0)
                     continue
-                raise RulesError(f"node {v!r} has no {m!r} attribute; every node needs one "
-                                 f"(or drop the bound on {m!r})")
+                raise RulesError(
+                    f"node {v!r} has no {m!r} attribute; every node needs one (or drop the bound on {m!r})"
+                )
             vals.append(float(d[m]))
         measures[m] = np.asarray(vals)
     return measures
@@ -185,8 +203,9 @@ def _check_count(k: Any) -> None:
         raise RulesError("k must be at least 1")
 
 
-def _unit_costs(graph: nx.Graph, nodes: list, w: np.ndarray,
-                cost: Mapping[tuple[Hashable, Hashable], float] | None) -> dict[tuple[int, int], float]:
+def _unit_costs(
+    graph: nx.Graph, nodes: list, w: np.ndarray, cost: Mapping[tuple[Hashable, Hashable], float] | None
+) -> dict[tuple[int, int], float]:
     """Unit-hub costs by index: the given ones, or the measure x squared straight-line distance
     (km^2) between x/y."""
     if cost is None:
@@ -205,8 +224,10 @@ def _labels(graph: nx.Graph, nodes: list, attr: str | None) -> np.ndarray | None
     vals = [graph.nodes[v].get(attr) for v in nodes]
     missing = [v for v, x in zip(nodes, vals) if x is None]
     if missing:
-        raise RulesError(f"{len(missing)} nodes have no {attr!r} (e.g. {missing[:3]}); "
-                         f"give every node a {attr} or turn the {attr} rule off")
+        raise RulesError(
+            f"{len(missing)} nodes have no {attr!r} (e.g. {missing[:3]}); "
+            f"give every node a {attr} or turn the {attr} rule off"
+        )
     return np.asarray([str(x) for x in vals], dtype=object)
 
 

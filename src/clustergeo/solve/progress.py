@@ -58,8 +58,10 @@ def describe(r: RoundLog, *, clock: bool = True) -> str:
         nodes = "" if r.nodes is None else f", {r.nodes:,} nodes"
         return f"round {r.round} solving: best plan {_num(r.objective)}, bound {_num(r.bound)}{gap}{nodes}{secs}"
     if r.cuts_added:  # the round's plan had a cluster in pieces: cut off, solve again
-        return (f"round {r.round}: {r.status} but with clusters in pieces, objective {_num(r.objective)}, "
-                f"{r.cuts_added:,} cuts added{secs}")
+        return (
+            f"round {r.round}: {r.status} but with clusters in pieces, objective {_num(r.objective)}, "
+            f"{r.cuts_added:,} cuts added{secs}"
+        )
     return f"round {r.round}: {r.status}, objective {_num(r.objective)}, bound {_num(r.bound)}{gap}{secs}"
 
 
@@ -130,8 +132,9 @@ class StatusLine:
                     return
                 from tqdm import tqdm
 
-                self._bar = tqdm(total=None, bar_format="{desc}", file=self.file or sys.stderr, leave=True,
-                                 dynamic_ncols=True)
+                self._bar = tqdm(
+                    total=None, bar_format="{desc}", file=self.file or sys.stderr, leave=True, dynamic_ncols=True
+                )
             where = f", {self.part}" if self.part else ""
             self._bar.set_description_str(f"{self.label} {elapsed:.0f} s{where}: {self._text}")
 

@@ -47,8 +47,10 @@ def _edges(p: Problem) -> list[tuple[int, int]]:
     """Edges a cluster can use (inside one district under the ``within`` rule)."""
     out = []
     for a, b in p.edges():
-        if any(lab is not None and mode == "within" and lab[a] != lab[b]
-               for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))):
+        if any(
+            lab is not None and mode == "within" and lab[a] != lab[b]
+            for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
+        ):
             continue
         out.append((a, b))
     return out
@@ -66,8 +68,7 @@ def _minimum(p: Problem) -> tuple[str, float] | None:
     return None if best is None else (best[1], best[2])
 
 
-def _graph_on(n: int, edges: list[tuple[int, int]], keep: np.ndarray,
-              head: np.ndarray | None = None) -> csr_matrix:
+def _graph_on(n: int, edges: list[tuple[int, int]], keep: np.ndarray, head: np.ndarray | None = None) -> csr_matrix:
     """The graph on the units in ``keep``, both arc directions; arc ``u -> v`` weighs
     ``head[v]`` (the measure entered, for lightest paths) or 1."""
     pairs = [(a, b) for a, b in edges if keep[a] and keep[b]]
@@ -85,8 +86,7 @@ def _pieces(n: int, edges: list[tuple[int, int]], roots: set[int]) -> tuple[np.n
     return keep, lab
 
 
-def too_light(p: Problem, roots: set[int], measure: str, lo: float,
-              edges: list[tuple[int, int]] | None = None) -> bool:
+def too_light(p: Problem, roots: set[int], measure: str, lo: float, edges: list[tuple[int, int]] | None = None) -> bool:
     """True when every connected piece of the graph without ``roots`` weighs under ``lo``."""
     keep, lab = _pieces(p.n, _edges(p) if edges is None else edges, roots)
     w = p.measures[measure]
@@ -145,8 +145,9 @@ def _cap(w: np.ndarray, lo: float) -> float:
     return lo - 1e-6 * max(1.0, abs(lo))
 
 
-def _bins(p: Problem, roots: set[int], measure: str, cap: float, q: int,
-          edges: list[tuple[int, int]]) -> dict[int, int] | None:
+def _bins(
+    p: Problem, roots: set[int], measure: str, cap: float, q: int, edges: list[tuple[int, int]]
+) -> dict[int, int] | None:
     """Pieces of the graph without ``roots`` packed into ``q`` bins of at most ``cap`` (first
     fit decreasing): a warm start for the MIP. ``None`` when they do not fit."""
     keep, lab = _pieces(p.n, edges, roots)
@@ -166,14 +167,14 @@ def _bins(p: Problem, roots: set[int], measure: str, cap: float, q: int,
         else:
             return None
     # number the bins by their first unit (the MIP's symmetry rule)
-    firsts = sorted({b: min(i for i, c in out.items() if c == b) for b in set(out.values())}.items(),
-                    key=lambda t: t[1])
+    firsts = sorted(
+        {b: min(i for i, c in out.items() if c == b) for b in set(out.values())}.items(), key=lambda t: t[1]
+    )
     renumber = {b: r for r, (b, _first) in enumerate(firsts)}
     return {i: renumber[b] for i, b in out.items()}
 
 
-def root_order(p: Problem, *, seconds: float = 10.0, threads: int = 1,
-               seed: int = 0) -> tuple[np.ndarray, int] | None:
+def root_order(p: Problem, *, seconds: float = 10.0, threads: int = 1, seed: int = 0) -> tuple[np.ndarray, int] | None:
     """The hub rank of every unit (roots first, heaviest first, then the rest) and the
     number of roots: ``(rank, roots)``, for :attr:`Problem.hub_rank` and
     :attr:`Problem.hub_roots`. ``None`` when no unit can be ruled out as a hub (no minimum).
@@ -212,8 +213,15 @@ def root_order(p: Problem, *, seconds: float = 10.0, threads: int = 1,
                 inb[i].setInitialValue(1 if i in start else 0)
                 for b in range(q):
                     x[i, b].setInitialValue(1 if start.get(i) == b else 0)
-        s = solvers.make("highs", time_limit=left, gap=None, threads=threads, seed=seed,
-                         warm_start=start is not None, highs_options={"mip_max_nodes": MIP_NODES})
+        s = solvers.make(
+            "highs",
+            time_limit=left,
+            gap=None,
+            threads=threads,
+            seed=seed,
+            warm_start=start is not None,
+            highs_options={"mip_max_nodes": MIP_NODES},
+        )
         info = solvers.run(prob, s)
         if info.has_solution:
             chosen = {i for i in range(n) if (inb[i].varValue or 0.0) > 0.5}
@@ -226,8 +234,12 @@ def root_order(p: Problem, *, seconds: float = 10.0, threads: int = 1,
     rest = [i for i in range(n) if i not in roots]
     for r, v in enumerate(order + rest):
         rank[v] = r
-    log.info("hub symmetry: %d of %d units can head a cluster (every cluster holds one; %.1f s)",
-             len(order), n, time.perf_counter() - t0)
+    log.info(
+        "hub symmetry: %d of %d units can head a cluster (every cluster holds one; %.1f s)",
+        len(order),
+        n,
+        time.perf_counter() - t0,
+    )
     return rank, len(order)
 
 

@@ -108,8 +108,7 @@ class _HiGHSWarm(pulp.HiGHS):
     times slower, over a minute on a million variables), and a time limit that counts the
     hand-over (HiGHS's own clock starts only when it runs)."""
 
-    def __init__(self, *args, warm_start: bool = True, report: Callable[[Tick], object] | None = None,
-                 **kwargs):
+    def __init__(self, *args, warm_start: bool = True, report: Callable[[Tick], object] | None = None, **kwargs):
         quiet_highs_banner()
         super().__init__(*args, **kwargs)
         self.warm_start = warm_start
@@ -190,9 +189,15 @@ class _HiGHSWarm(pulp.HiGHS):
             row_lo.append(-inf if lb is None else lb)
             row_hi.append(inf if ub is None else ub)
         if row_lo:
-            h.addRows(len(row_lo), np.asarray(row_lo, dtype=float), np.asarray(row_hi, dtype=float), len(index),
-                      np.asarray(starts, dtype=np.int32), np.asarray(index, dtype=np.int32),
-                      np.asarray(value, dtype=float))
+            h.addRows(
+                len(row_lo),
+                np.asarray(row_lo, dtype=float),
+                np.asarray(row_hi, dtype=float),
+                len(index),
+                np.asarray(starts, dtype=np.int32),
+                np.asarray(index, dtype=np.int32),
+                np.asarray(value, dtype=float),
+            )
 
     def callSolver(self, lp):  # noqa: N802 - PuLP's name
         import highspy
@@ -206,16 +211,21 @@ class _HiGHSWarm(pulp.HiGHS):
 
             # only the integer variables: HiGHS completes the rest by solving an LP with them
             # fixed, so cut-edge, penalty and flow helpers never make the start infeasible
-            start = [(v.index, float(v.varValue)) for v in problem_variables(lp)
-                     if v.cat == pulp.LpInteger and v.varValue is not None]
+            start = [
+                (v.index, float(v.varValue))
+                for v in problem_variables(lp)
+                if v.cat == pulp.LpInteger and v.varValue is not None
+            ]
             if start:
                 idx, vals = zip(*start)
                 lp.solverModel.setSolution(len(idx), np.asarray(idx, dtype=np.int32), np.asarray(vals))
         h = lp.solverModel
         if self.report is not None:
             _report_ticks(h, lp, self.report)
-        if _run_interruptibly(h) == highspy.HighsStatus.kError and \
-                h.getModelStatus() == highspy.HighsModelStatus.kNotset:
+        if (
+            _run_interruptibly(h) == highspy.HighsStatus.kError
+            and h.getModelStatus() == highspy.HighsModelStatus.kNotset
+        ):
             # refused before solving anything: other code in this process started HiGHS's
             # scheduler on another thread count
             _restart_scheduler(self.threads)
@@ -274,8 +284,11 @@ def _report_ticks(h, lp: pulp.LpProblem, report: Callable[[Tick], object]) -> No
             d = event.data_out
             report(Tick(now, int(d.mip_node_count), own(d.mip_primal_bound), own(d.mip_dual_bound)))
         except Exception:  # noqa: BLE001 - a display must never break a solve
-            log.log(logging.DEBUG if state["failed"] else logging.WARNING, "the progress report failed "
-                    "(the solve goes on)", exc_info=True)
+            log.log(
+                logging.DEBUG if state["failed"] else logging.WARNING,
+                "the progress report failed (the solve goes on)",
+                exc_info=True,
+            )
             state["failed"] = True
         finally:
             lock.release()
@@ -381,30 +394,63 @@ def _quiet_gurobi_env():
     return _gurobi_env
 
 
-def make(name: str, *, time_limit: float | None, gap: float | None, threads: int, seed: int,
-         msg: bool = False, warm_start: bool = True, highs_options: dict | None = None,
-         report: Callable[[Tick], object] | None = None):
+def make(
+    name: str,
+    *,
+    time_limit: float | None,
+    gap: float | None,
+    threads: int,
+    seed: int,
+    msg: bool = False,
+    warm_start: bool = True,
+    highs_options: dict | None = None,
+    report: Callable[[Tick], object] | None = None,
+):
     """A configured PuLP solver object (``highs_options`` go to HiGHS as they are; ``report``
     gets a :class:`Tick` every ``settings.progress_interval`` s of a HiGHS MIP solve)."""
     name = name.lower()
     gap = 1e-6 if gap is None else gap  # "optimal" means within this relative gap
     if name not in available():
-        raise SolverError(f"solver {name!r} is not available here; available: {available()}. "
-                          "HiGHS comes with 'pip install highspy'; CBC ships with PuLP < 4; Gurobi with "
-                          "'pip install \"clustergeo[gurobi]\"' (and a licence).")
+        raise SolverError(
+            f"solver {name!r} is not available here; available: {available()}. "
+            "HiGHS comes with 'pip install highspy'; CBC ships with PuLP < 4; Gurobi with "
+            "'pip install \"clustergeo[gurobi]\"' (and a licence)."
+        )
     if name == "highs":
-        return _HiGHSWarm(msg=msg, timeLimit=time_limit, gapRel=gap, threads=threads,
-                          random_seed=seed, warm_start=warm_start, report=report, **(highs_options or {}))
+        return _HiGHSWarm(
+            msg=msg,
+            timeLimit=time_limit,
+            gapRel=gap,
+            threads=threads,
+            random_seed=seed,
+            warm_start=warm_start,
+            report=report,
+            **(highs_options or {}),
+        )
     if name == "gurobi":
-        return pulp.GUROBI(msg=msg, timeLimit=time_limit, gapRel=gap, warmStart=warm_start, Threads=threads,
-                           Seed=seed, env=None if msg else _quiet_gurobi_env())
+        return pulp.GUROBI(
+            msg=msg,
+            timeLimit=time_limit,
+            gapRel=gap,
+            warmStart=warm_start,
+            Threads=threads,
+            Seed=seed,
+            env=None if msg else _quiet_gurobi_env(),
+        )
     kw: dict[str, Any] = {}
     if "PULP_CBC_CMD" in pulp.listSolvers(onlyAvailable=True):
         cls = pulp.PULP_CBC_CMD
     else:  # pragma: no cover
         cls = pulp.COIN_CMD
-    return cls(msg=msg, timeLimit=time_limit, gapRel=gap, threads=threads, warmStart=warm_start,
-               options=[f"randomSeed {seed + 1}", f"randomCbcSeed {seed + 1}"], **kw)
+    return cls(
+        msg=msg,
+        timeLimit=time_limit,
+        gapRel=gap,
+        threads=threads,
+        warmStart=warm_start,
+        options=[f"randomSeed {seed + 1}", f"randomCbcSeed {seed + 1}"],
+        **kw,
+    )
 
 
 def _solve(problem: pulp.LpProblem, solver) -> None:
@@ -419,7 +465,8 @@ def _solve(problem: pulp.LpProblem, solver) -> None:
             raise SolverError(
                 f"Gurobi refused the model ({len(problem_variables(problem)):,} variables, "
                 f"{len(problem.constraints):,} rows): {e}. The licence that comes with the gurobipy wheel "
-                "stops at 2,000 of each; use your own Gurobi licence or solver='highs'") from e
+                "stops at 2,000 of each; use your own Gurobi licence or solver='highs'"
+            ) from e
         raise SolverError(f"Gurobi failed: {e}") from e
 
 
@@ -513,9 +560,11 @@ class HiGHSBackend(Backend):
             self.left()
             _solve(self.problem, self.solver)
         if self._mismatch() and getattr(self.solver, "warm_start", False):
-            log.warning("HiGHS reported objective %s for a plan worth %s after a warm start: solving again "
-                        "without it", self.problem.solverModel.getInfo().objective_function_value,
-                        _value(self.problem))
+            log.warning(
+                "HiGHS reported objective %s for a plan worth %s after a warm start: solving again without it",
+                self.problem.solverModel.getInfo().objective_function_value,
+                _value(self.problem),
+            )
             self.solver.warm_start = False
             self.left()
             _solve(self.problem, self.solver)

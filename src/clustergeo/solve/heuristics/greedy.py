@@ -59,8 +59,10 @@ def plan_cost(p: Problem, assignment: list[int]) -> float:
     for (a, b), w in p.edge_weights.items():
         if assignment[a] != assignment[b]:
             total += w
-    for lab, mode, pen in ((p.district, p.district_mode, p.district_penalty),
-                           (p.division, p.division_mode, p.division_penalty)):
+    for lab, mode, pen in (
+        (p.district, p.district_mode, p.district_penalty),
+        (p.division, p.division_mode, p.division_penalty),
+    ):
         if lab is not None and mode == "penalty":
             touched: dict[int, set] = {}
             for i, j in enumerate(assignment):
@@ -103,8 +105,9 @@ def greedy(p: Problem, *, target: int | None = None, fewest: bool = False) -> li
         if not short:
             break
         c = max(short, key=lambda c: (_below_lower(p, totals[c]), -c))
-        options = [d for d in neighbours(c) if _fits_upper(p, merged(c, d))
-                   and _allowed_together(p, members[c], members[d])]
+        options = [
+            d for d in neighbours(c) if _fits_upper(p, merged(c, d)) and _allowed_together(p, members[c], members[d])
+        ]
         if not options:
             return None
         d = min(options, key=lambda d: (_below_lower(p, merged(c, d)) > 0, totals[d][primary], d))

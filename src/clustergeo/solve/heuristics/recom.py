@@ -65,11 +65,19 @@ class _Data:
         if p.objective == "cut_edges":
             for e in p.edges():
                 self.edge_w[e] = self.edge_w.get(e, 0.0) + 1.0
-        self.within = [lab for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
-                       if lab is not None and mode == "within"]
-        self.penalties = [(lab, pen) for lab, mode, pen in ((p.district, p.district_mode, p.district_penalty),
-                                                            (p.division, p.division_mode, p.division_penalty))
-                          if lab is not None and mode == "penalty" and pen > 0]
+        self.within = [
+            lab
+            for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
+            if lab is not None and mode == "within"
+        ]
+        self.penalties = [
+            (lab, pen)
+            for lab, mode, pen in (
+                (p.district, p.district_mode, p.district_penalty),
+                (p.division, p.division_mode, p.division_penalty),
+            )
+            if lab is not None and mode == "penalty" and pen > 0
+        ]
 
     def spent(self) -> bool:
         """Whether the work budget is used up."""
@@ -149,13 +157,21 @@ def _assignment(d: _Data, clusters: list[np.ndarray]) -> list[int]:
 
 def _touching(d: _Data, label: np.ndarray, units) -> list[tuple[int, int]]:
     """The pairs of neighbouring clusters seen from ``units``."""
-    return sorted({(min(label[u], label[v]), max(label[u], label[v])) for u in units for v in d.adj[u]
-                   if label[u] != label[v]})
+    return sorted(
+        {(min(label[u], label[v]), max(label[u], label[v])) for u in units for v in d.adj[u] if label[u] != label[v]}
+    )
 
 
-def seed(p: Problem, k: int, *, rng: np.random.Generator, attempts: int = 200,
-         deadline: float | None = None, budgeted: bool = True,
-         _d: _Data | None = None) -> list[int] | None:
+def seed(
+    p: Problem,
+    k: int,
+    *,
+    rng: np.random.Generator,
+    attempts: int = 200,
+    deadline: float | None = None,
+    budgeted: bool = True,
+    _d: _Data | None = None,
+) -> list[int] | None:
     """A plan of exactly ``k`` clusters by recursive spanning-tree splits, or None (also when
     the work budget is spent, unless ``budgeted`` is False)."""
     d = _d or _Data(p)
@@ -205,8 +221,15 @@ def _cut_weight(d: _Data, a: np.ndarray, b: np.ndarray) -> float:
     return sum(d.edge_w.get((min(u, v), max(u, v)), 0.0) for u in a.tolist() for v in d.adj[u] if v in bs)
 
 
-def improve(p: Problem, assignment: list[int], *, rng: np.random.Generator, seconds: float = 2.0,
-            steps: int = 100_000, _d: _Data | None = None) -> list[int]:
+def improve(
+    p: Problem,
+    assignment: list[int],
+    *,
+    rng: np.random.Generator,
+    seconds: float = 2.0,
+    steps: int = 100_000,
+    _d: _Data | None = None,
+) -> list[int]:
     """Recombination search from a valid plan; returns a plan at least as good."""
     d = _d or _Data(p)
     t_end = time.perf_counter() + seconds
@@ -258,13 +281,16 @@ def improve(p: Problem, assignment: list[int], *, rng: np.random.Generator, seco
         if best[0] < old - 1e-9 * scale:
             stall = 0
         label[s1], label[s2] = a, b
-        pairs = sorted(set(_touching(d, label, np.concatenate([s1, s2]).tolist()))
-                       | {q for q in pairs if a not in q and b not in q})
+        pairs = sorted(
+            set(_touching(d, label, np.concatenate([s1, s2]).tolist()))
+            | {q for q in pairs if a not in q and b not in q}
+        )
     return _assignment(d, clusters)
 
 
-def search(p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0,
-           work: float | None = None) -> list[int] | None:
+def search(
+    p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0, work: float | None = None
+) -> list[int] | None:
     """Seed a plan of ``k`` clusters and improve it; when the search stalls, start again from
     a new seed, and return the best plan; None if no seed was found.
 

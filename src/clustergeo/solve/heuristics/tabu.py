@@ -36,14 +36,19 @@ WORK_PER_SECOND = 4_000_000
 
 def applies(p: Problem) -> bool:
     """Whether :func:`polish` can improve plans of this problem (cut edges, no penalties)."""
-    penalised = any(lab is not None and mode == "penalty" and pen > 0
-                    for lab, mode, pen in ((p.district, p.district_mode, p.district_penalty),
-                                           (p.division, p.division_mode, p.division_penalty)))
+    penalised = any(
+        lab is not None and mode == "penalty" and pen > 0
+        for lab, mode, pen in (
+            (p.district, p.district_mode, p.district_penalty),
+            (p.division, p.division_mode, p.division_penalty),
+        )
+    )
     return p.objective == "cut_edges" and not penalised
 
 
-def polish(p: Problem, assignment: list[int], *, seed_value: int = 0, work: float = 1e6,
-           seconds: float = 10.0) -> list[int]:
+def polish(
+    p: Problem, assignment: list[int], *, seed_value: int = 0, work: float = 1e6, seconds: float = 10.0
+) -> list[int]:
     """A plan at least as good as ``assignment`` (hub per unit), by tabu search of single-unit
     moves and swaps; the hubs of the result follow :meth:`Problem.first_hub`."""
     if not applies(p):
@@ -73,8 +78,11 @@ class _Search:
         self.lo = [-np.inf if lo is None else lo - 1e-9 for lo, _ in sizes]
         self.hi = [np.inf if hi is None else hi + 1e-9 for _, hi in sizes]
         self.dims = range(len(names))
-        self.within = [lab for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
-                       if lab is not None and mode == "within"]
+        self.within = [
+            lab
+            for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
+            if lab is not None and mode == "within"
+        ]
         edge_w: dict[tuple[int, int], float] = {}
         for (a, b), v in p.edge_weights.items():
             key = (min(a, b), max(a, b))

@@ -37,8 +37,9 @@ class Column:
     cost: float
 
 
-def enumerate_clusters(p: Problem, allowed: list[list[int]], *, max_sets: int = 3_000_000,
-                       deadline: float | None = None) -> list[Column] | None:
+def enumerate_clusters(
+    p: Problem, allowed: list[list[int]], *, max_sets: int = 3_000_000, deadline: float | None = None
+) -> list[Column] | None:
     """Every connected set of units that may form a cluster, or None over the budget."""
     names = sorted(p.bounds)
     w = np.array([p.measures[m] for m in names], dtype=float).reshape(len(names), p.n)
@@ -52,8 +53,11 @@ def enumerate_clusters(p: Problem, allowed: list[list[int]], *, max_sets: int = 
     # grow sets under the maximum that admits the fewest units; every other bound is checked
     # on the sets found (a set within all maximums is within this one)
     prune = max(finite, key=lambda m: w[m].mean() / max(hi[m], 1e-9))
-    within = [lab for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
-              if lab is not None and mode == "within"]
+    within = [
+        lab
+        for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode))
+        if lab is not None and mode == "within"
+    ]
     same = [[all(lab[i] == lab[j] for lab in within) for j in range(p.n)] for i in range(p.n)] if within else None
     found = _connected_sets(p.adjacency, list(w[prune]), lo[prune] - 1e-9, hi[prune] + 1e-9, same, max_sets, deadline)
     if found is None:
@@ -67,8 +71,9 @@ def enumerate_clusters(p: Problem, allowed: list[list[int]], *, max_sets: int = 
     return _keep_usable(p, found, w, lo, hi, [set(a) for a in allowed])
 
 
-def _connected_sets(adj: list[list[int]], w: list[float], lo: float, hi: float, same, max_sets: int,
-                   deadline: float | None) -> list[tuple[int, ...]] | None:
+def _connected_sets(
+    adj: list[list[int]], w: list[float], lo: float, hi: float, same, max_sets: int, deadline: float | None
+) -> list[tuple[int, ...]] | None:
     """Connected sets with ``lo <= w(S) <= hi``, each once (grown from its lowest unit, the
     units skipped at a branch barred below it); None past ``max_sets`` sets or the deadline."""
     found: list[tuple[int, ...]] = []
@@ -89,16 +94,18 @@ def _connected_sets(adj: list[list[int]], w: list[float], lo: float, hi: float, 
                 nw = wt + w[v]
                 if nw > hi:
                     continue
-                nb = blocked.union(ext[:i + 1])
-                rest = ext[i + 1:]
-                new = tuple(u for u in adj[v] if u > r and u not in nb and u not in rest
-                            and (same is None or same[r][u]))
+                nb = blocked.union(ext[: i + 1])
+                rest = ext[i + 1 :]
+                new = tuple(
+                    u for u in adj[v] if u > r and u not in nb and u not in rest and (same is None or same[r][u])
+                )
                 stack.append((s + (v,), nw, rest + new, nb))
     return found
 
 
-def _remainder_ok(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                  chunk: int = 50_000) -> np.ndarray:
+def _remainder_ok(
+    p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray, chunk: int = 50_000
+) -> np.ndarray:
     """For each set, whether every piece of the rest of the graph can take a whole number of
     clusters (some m with m x minimum <= piece <= m x maximum, for every measure). Vectorised
     over the sets: the pieces are found by min-label propagation on all remainders at once."""
@@ -107,7 +114,7 @@ def _remainder_ok(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np
     ok = np.ones(len(sets), dtype=bool)
     big = n + 1
     for start in range(0, len(sets), chunk):
-        block = sets[start:start + chunk]
+        block = sets[start : start + chunk]
         rows = np.repeat(np.arange(len(block)), [len(x) for x in block])
         cols = np.fromiter((i for x in block for i in x), dtype=np.int64, count=len(rows))
         free = np.ones((n, len(block)), dtype=bool)  # unit x set: rows contiguous
@@ -128,18 +135,22 @@ def _remainder_ok(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np
             flat = lab * len(block) + r_idx
             tot = np.bincount(flat, weights=w[m, v_idx], minlength=n * len(block)).reshape(n, len(block))
             has = (np.bincount(flat, minlength=n * len(block)) > 0).reshape(n, len(block))
-            m_lo = np.ones_like(tot) if not (np.isfinite(hi[m]) and hi[m] > 0) else \
-                np.maximum(np.ceil(tot / hi[m] - 1e-9), 1)
+            m_lo = (
+                np.ones_like(tot)
+                if not (np.isfinite(hi[m]) and hi[m] > 0)
+                else np.maximum(np.ceil(tot / hi[m] - 1e-9), 1)
+            )
             m_hi = np.full_like(tot, np.inf) if not lo[m] > 0 else np.floor(tot / lo[m] + 1e-9)
             bad = has & (m_lo > m_hi)
-            ok[start:start + len(block)] &= ~bad.any(axis=0)
+            ok[start : start + len(block)] &= ~bad.any(axis=0)
         # (with several measures, m must be the same for all; this per-measure test is weaker
         # but still only drops sets that no plan can use)
     return ok
 
 
-def _keep_usable(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-                 may: list[set[int]]) -> list[Column]:
+def _keep_usable(
+    p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray, may: list[set[int]]
+) -> list[Column]:
     """Price each set (best allowed hub) and drop those no plan can use: a set whose
     remainder has a piece that no whole number of clusters can fill."""
     adj = p.adjacency
@@ -155,9 +166,14 @@ def _keep_usable(p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.
     if p.objective == "cut_edges":
         for e in p.edges():
             edge_w[e] = edge_w.get(e, 0.0) + 1.0
-    penalties = [(lab, pen) for lab, mode, pen in ((p.district, p.district_mode, p.district_penalty),
-                                                   (p.division, p.division_mode, p.division_penalty))
-                 if lab is not None and mode == "penalty" and pen > 0]
+    penalties = [
+        (lab, pen)
+        for lab, mode, pen in (
+            (p.district, p.district_mode, p.district_penalty),
+            (p.division, p.division_mode, p.division_penalty),
+        )
+        if lab is not None and mode == "penalty" and pen > 0
+    ]
     # a connected cluster within the maximums can be hubbed at any member unless pairs were
     # fixed out for other reasons (a travel cap, forbidden pairs)
     restricted = bool(p.forbid) or p.max_cost is not None
@@ -196,9 +212,20 @@ class ColumnRun:
     columns: int
 
 
-def solve(p: Problem, columns: list[Column], *, k: int | tuple[int, int] | None, fewest: bool, solver: str,
-          time_limit: float | None, gap: float | None, threads: int, seed: int, msg: bool = False,
-          exclude: list[list[int]] | None = None) -> ColumnRun:
+def solve(
+    p: Problem,
+    columns: list[Column],
+    *,
+    k: int | tuple[int, int] | None,
+    fewest: bool,
+    solver: str,
+    time_limit: float | None,
+    gap: float | None,
+    threads: int,
+    seed: int,
+    msg: bool = False,
+    exclude: list[list[int]] | None = None,
+) -> ColumnRun:
     """Choose clusters covering every unit once: fewest first if asked, then least cost."""
     t0 = time.perf_counter()
     prob = pulp.LpProblem("clustergeo_columns", pulp.LpMinimize)
@@ -230,15 +257,29 @@ def solve(p: Problem, columns: list[Column], *, k: int | tuple[int, int] | None,
         left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
         # HiGHS's presolve spends seconds comparing thousands of near-identical columns here
         # and removes almost nothing; the set-partitioning LP is tight without it
-        s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg, warm_start=False,
-                         highs_options={"presolve": "off"})
+        s = solvers.make(
+            solver,
+            time_limit=left,
+            gap=gap,
+            threads=threads,
+            seed=seed,
+            msg=msg,
+            warm_start=False,
+            highs_options={"presolve": "off"},
+        )
         return solvers.run(prob, s)
 
     if fewest:
         info = run(count)
         if info.status != "optimal" or info.objective is None:
-            return ColumnRun(None, info.status if info.status == "infeasible" else "no solution", None, None,
-                             time.perf_counter() - t0, len(columns))
+            return ColumnRun(
+                None,
+                info.status if info.status == "infeasible" else "no solution",
+                None,
+                None,
+                time.perf_counter() - t0,
+                len(columns),
+            )
         kk = int(round(info.objective))
         prob += count == kk, "count_fewest"
     info = run(pulp.lpSum(col.cost * y[c] for c, col in enumerate(columns)))

@@ -110,9 +110,17 @@ def most_units(p: Problem, members: list[int]) -> int:
 class HessModel:
     """The MIP for one :class:`Problem` and one objective stage."""
 
-    def __init__(self, p: Problem, allowed: list[list[int]], *, stage: str = "objective",
-                 k_fixed: int | None = None, contiguity: str = "auto", relax: frozenset[str] = frozenset(),
-                 exclude: list[list[int]] | None = None):
+    def __init__(
+        self,
+        p: Problem,
+        allowed: list[list[int]],
+        *,
+        stage: str = "objective",
+        k_fixed: int | None = None,
+        contiguity: str = "auto",
+        relax: frozenset[str] = frozenset(),
+        exclude: list[list[int]] | None = None,
+    ):
         self.p, self.allowed, self.stage, self.contiguity = p, allowed, stage, contiguity
         n = p.n
         self_ok = [j in set(allowed[j]) for j in range(n)]
@@ -167,8 +175,9 @@ class HessModel:
         # the flow model grows as (arcs inside each hub's reach) x hubs: switch to it when that
         # stays moderate (Norfolk's 78-school district: cuts alone crawl for minutes), after
         # AUTO_ROUNDS rounds of cuts
-        self.auto_rounds = AUTO_ROUNDS if contiguity == "auto" and \
-            (p.n <= 40 or self._flow_size() <= FLOW_SWITCH_ARCS) else 10**9
+        self.auto_rounds = (
+            AUTO_ROUNDS if contiguity == "auto" and (p.n <= 40 or self._flow_size() <= FLOW_SWITCH_ARCS) else 10**9
+        )
         if contiguity == "nearer" and "contiguity" not in relax:
             self._add_nearer(prob)
         if contiguity in ("cuts", "auto") and "contiguity" not in relax:
@@ -177,8 +186,7 @@ class HessModel:
             adj = p.adjacency
             for i, j in self.pairs:
                 if i != j and j not in adj[i]:
-                    add_row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in adj[i] if (k, j) in x], LE, 0,
-                         f"nb_{i}_{j}")
+                    add_row(prob, [(x[i, j], 1)] + [(x[k, j], -1) for k in adj[i] if (k, j) in x], LE, 0, f"nb_{i}_{j}")
         self.excluding = bool(exclude)
         self.fixed_by_cost = 0
         self.fixed_by_lagrangian = 0
@@ -200,8 +208,9 @@ class HessModel:
         terms = []
         if p.objective == "hess" and p.cost is not None:
             cost = p.cost.get  # zero costs left out, as PuLP's operators do
-            terms.append(pulp.LpAffineExpression([(x[i, j], c) for i, j in self.pairs
-                                                  if (c := cost((i, j), 0.0)) != 0]))
+            terms.append(
+                pulp.LpAffineExpression([(x[i, j], c) for i, j in self.pairs if (c := cost((i, j), 0.0)) != 0])
+            )
         edge_w = dict(p.edge_weights)
         if p.objective == "cut_edges":
             for e in p.edges():
@@ -211,7 +220,7 @@ class HessModel:
             # one, so it is 1 - sum_j min(x_aj, x_bj)): stronger in the LP than one
             # y_ab >= x_aj - x_bj per j, and one row per (edge, hub) where the min form needs two
             y = {}
-            for (a, b) in sorted(edge_w):
+            for a, b in sorted(edge_w):
                 common = set(self.by_unit[b])
                 parts = []
                 for j in self.by_unit[a]:
@@ -223,8 +232,10 @@ class HessModel:
                         parts.append(x[a, j])
                 y[a, b] = pulp.lpSum(parts)
             terms.append(pulp.lpSum(w * y[e] for e, w in sorted(edge_w.items())))
-        for lab, mode, pen, tag in ((p.district, p.district_mode, p.district_penalty, "d"),
-                                    (p.division, p.division_mode, p.division_penalty, "v")):
+        for lab, mode, pen, tag in (
+            (p.district, p.district_mode, p.district_penalty, "d"),
+            (p.division, p.division_mode, p.division_penalty, "v"),
+        ):
             if lab is None or mode != "penalty" or pen <= 0:
                 continue
             for j in self.hubs:
@@ -302,9 +313,15 @@ class HessModel:
                         add_row(prob, ((f[u, v], 1), (self.x[v, j], -big)), LE, 0, f"fcap_{j}_{u}_{v}")
                         add_row(prob, ((f[u, v], 1), (self.x[u, j], -big)), LE, 0, f"fcapo_{j}_{u}_{v}")
             for i in sorted(members - {j}):
-                add_row(prob, [(f[u, i], 1) for u in adj[i] if (u, i) in f]
-                     + [(f[i, v], -1) for v in adj[i] if (i, v) in f] + [(self.x[i, j], -1)], EQ, 0,
-                     f"fbal_{j}_{i}")
+                add_row(
+                    prob,
+                    [(f[u, i], 1) for u in adj[i] if (u, i) in f]
+                    + [(f[i, v], -1) for v in adj[i] if (i, v) in f]
+                    + [(self.x[i, j], -1)],
+                    EQ,
+                    0,
+                    f"fbal_{j}_{i}",
+                )
 
     def add_cuts(self, cuts: list[SeparatorCut], *, all_hubs: bool | None = None) -> int:
         """Add separator cuts. With ``all_hubs`` (default in the count stage, whose many equally
@@ -334,8 +351,7 @@ class HessModel:
             self.cuts.append(c)
         return added
 
-    def fix_by_reduced_cost(self, upper: float, *, threads: int, seed: int,
-                            time_limit: float | None = None) -> int:
+    def fix_by_reduced_cost(self, upper: float, *, threads: int, seed: int, time_limit: float | None = None) -> int:
         """Fix out every pair that no plan better than ``upper`` can use (reduced-cost fixing).
 
         Solve the LP relaxation once; a pair ``(i, j)`` at zero with reduced cost ``d`` can only
@@ -359,8 +375,12 @@ class HessModel:
         fixed = 0
         for var in self.x.values():
             dj = var.dj
-            if var.upBound != 0 and dj is not None and (var.varValue or 0.0) < 1e-6 and \
-                    info.objective + dj > upper + margin:
+            if (
+                var.upBound != 0
+                and dj is not None
+                and (var.varValue or 0.0) < 1e-6
+                and info.objective + dj > upper + margin
+            ):
                 var.upBound = 0
                 fixed += 1
         self.lp_bound = info.objective
@@ -374,8 +394,13 @@ class HessModel:
         from ..bounds import lagrangian_bound
 
         p = self.p
-        if p.objective != "hess" or p.cost is None or min(p.edge_weights.values(), default=0.0) < 0 \
-                or p.district_penalty < 0 or p.division_penalty < 0:
+        if (
+            p.objective != "hess"
+            or p.cost is None
+            or min(p.edge_weights.values(), default=0.0) < 0
+            or p.district_penalty < 0
+            or p.division_penalty < 0
+        ):
             return 0  # the relaxation drops these terms: valid only when they are >= 0
         allowed = [sorted(self.by_unit[i]) for i in range(p.n)]
         lo_k, hi_k = p.k_range()
@@ -397,8 +422,13 @@ class HessModel:
                 var.upBound = 0
                 fixed += 1
         self.fixed_by_lagrangian = fixed
-        log.info("Lagrangian bound %s, warm start %s: %d of %d pairs fixed out", f"{res.bound:,.1f}",
-                 f"{upper:,.1f}", fixed, len(self.x))
+        log.info(
+            "Lagrangian bound %s, warm start %s: %d of %d pairs fixed out",
+            f"{res.bound:,.1f}",
+            f"{upper:,.1f}",
+            fixed,
+            len(self.x),
+        )
         return fixed
 
     def set_start(self, assignment: list[int] | None) -> bool:
@@ -440,16 +470,10 @@ class HessModel:
                 out[i] = j
         return out
 
-    def solve(self, *, solver: str, time_limit: float | None, gap: float | None, threads: int, seed: int,
-              msg: bool = False, start: list[int] | None = None, max_rounds: int = 200,
-              progress=None, reduced_cost_fixing: bool = True) -> ModelRun:
-        """Solve, separate, re-solve until every cluster is connected (or time runs out)."""
-        t0 = time.perf_counter()
-        run = ModelRun(None, "no solution", None, None, variables=len(solvers.problem_variables(self.prob)))
-        incumbent = start
+    def _fix_by_cost(self, start, run, *, time_limit, threads, seed, progress) -> None:
+        """Rule out unit-hub pairs that no plan better than the start can use (Lagrangian, then LP)."""
         # (a crossing cap or extra rows make a heuristic start's cost no valid upper bound: no fixing then)
-        if start is not None and self.stage == "objective" and not self.excluding and reduced_cost_fixing \
-                and self.p.crossing_cap is None and not self.p.pair_rows:
+        if self.stage == "objective" and not self.excluding and self.p.crossing_cap is None and not self.p.pair_rows:
             from ..heuristics.greedy import plan_cost
 
             if all((i, j) in self.x for i, j in enumerate(start)):
@@ -458,25 +482,68 @@ class HessModel:
                 # without the LP fixing (too many pairs) the Lagrangian bound is the only one at
                 # the limit, so it takes the LP's share of the time too
                 share = BUDGET.lagrangian_share if len(self.x) <= LP_FIXING_MAX_PAIRS else BUDGET.lp_fixing_share
-                self.fix_by_lagrangian(start, upper, seconds=BUDGET.lagrangian_seconds if time_limit is None else
-                                       min(BUDGET.lagrangian_seconds, max(share * time_limit, BUDGET.min_seconds)))
+                self.fix_by_lagrangian(
+                    start,
+                    upper,
+                    seconds=BUDGET.lagrangian_seconds
+                    if time_limit is None
+                    else min(BUDGET.lagrangian_seconds, max(share * time_limit, BUDGET.min_seconds)),
+                )
                 if self.lagrangian_bound is not None:
                     run.bound = self.lagrangian_bound
                 if len(self.x) <= LP_FIXING_MAX_PAIRS:
                     self.fixed_by_cost = self.fix_by_reduced_cost(
-                        upper, threads=threads, seed=seed,
-                        time_limit=None if time_limit is None else max(BUDGET.lp_fixing_share * time_limit,
-                                                                       BUDGET.min_seconds))
+                        upper,
+                        threads=threads,
+                        seed=seed,
+                        time_limit=None
+                        if time_limit is None
+                        else max(BUDGET.lp_fixing_share * time_limit, BUDGET.min_seconds),
+                    )
                 if self.lp_bound is not None:  # the LP relaxation bounds the problem too
                     run.bound = self.lp_bound if run.bound is None else max(run.bound, self.lp_bound)
-                log.info("reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
-                         f"{self.lp_bound:,.1f}" if self.lp_bound is not None else "-",
-                         f"{upper:,.1f}", self.fixed_by_cost, len(self.x))
+                log.info(
+                    "reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
+                    f"{self.lp_bound:,.1f}" if self.lp_bound is not None else "-",
+                    f"{upper:,.1f}",
+                    self.fixed_by_cost,
+                    len(self.x),
+                )
+
+    def solve(
+        self,
+        *,
+        solver: str,
+        time_limit: float | None,
+        gap: float | None,
+        threads: int,
+        seed: int,
+        msg: bool = False,
+        start: list[int] | None = None,
+        max_rounds: int = 200,
+        progress=None,
+        reduced_cost_fixing: bool = True,
+    ) -> ModelRun:
+        """Solve, separate, re-solve until every cluster is connected (or time runs out)."""
+        t0 = time.perf_counter()
+        run = ModelRun(None, "no solution", None, None, variables=len(solvers.problem_variables(self.prob)))
+        incumbent = start
+        if start is not None and reduced_cost_fixing:
+            self._fix_by_cost(start, run, time_limit=time_limit, threads=threads, seed=seed, progress=progress)
         for r in range(1, max_rounds + 1):
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             warm = self.set_start(incumbent)
-            s = solvers.make(solver, time_limit=left, gap=gap, threads=threads, seed=seed, msg=msg,
-                             warm_start=warm, highs_options=self._highs_options(left), report=ticker(progress, r, t0))
+            s = solvers.make(
+                solver,
+                time_limit=left,
+                gap=gap,
+                threads=threads,
+                seed=seed,
+                msg=msg,
+                warm_start=warm,
+                highs_options=self._highs_options(left),
+                report=ticker(progress, r, t0),
+            )
             info = solvers.run(self.prob, s)
             if info.status == "infeasible":
                 run.status = "infeasible"
@@ -487,8 +554,11 @@ class HessModel:
                 run.rounds.append(RoundLog(r, "no solution", None, info.bound, 0, info.seconds))
                 break
             assignment = self.read()
-            cuts = [] if self.contiguity in ("flow", "none", "flow+cuts", "nearer") else \
-                separate(assignment, self.p.adjacency)
+            cuts = (
+                []
+                if self.contiguity in ("flow", "none", "flow+cuts", "nearer")
+                else separate(assignment, self.p.adjacency)
+            )
             added = self.add_cuts(cuts) if cuts else 0
             # a lower bound of a relaxation (fewer cuts) bounds the full problem too
             if info.bound is not None:
@@ -522,4 +592,3 @@ class HessModel:
         run.constraints = len(self.prob.constraints)
         run.incumbent = incumbent
         return run
-

@@ -49,10 +49,16 @@ def applies(p: Problem, k: int | None, *, exclude: bool = False) -> bool:
     non-negative edge weights), an exact count, hub roots known, no district rule or penalty,
     nothing to exclude. (With fewer roots than clusters there is no plan at all: every cluster
     holds its own root; the caller lets the Hess model prove it.)"""
-    return (p.objective == "cut_edges" and k is not None and k >= 2 and p.hub_rank is not None
-            and not exclude
-            and p.district_mode is None and p.division_mode is None
-            and min(p.edge_weights.values(), default=0.0) >= 0)
+    return (
+        p.objective == "cut_edges"
+        and k is not None
+        and k >= 2
+        and p.hub_rank is not None
+        and not exclude
+        and p.district_mode is None
+        and p.division_mode is None
+        and min(p.edge_weights.values(), default=0.0) >= 0
+    )
 
 
 def _assign_and_bounds(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> None:
@@ -80,8 +86,12 @@ def _edge_weights(p: Problem) -> dict[tuple[int, int], float]:
 
 def _binaries(name: str, n: int, k: int, keep: set | None = None) -> dict:
     """``name[i, c]`` binaries for units ``i`` and clusters ``c`` (only the pairs in ``keep``)."""
-    return {(i, c): pulp.LpVariable(f"{name}_{i}_{c}", cat=pulp.LpBinary) for i in range(n) for c in range(k)
-            if keep is None or (i, c) in keep}
+    return {
+        (i, c): pulp.LpVariable(f"{name}_{i}_{c}", cat=pulp.LpBinary)
+        for i in range(n)
+        for c in range(k)
+        if keep is None or (i, c) in keep
+    }
 
 
 def _cut_edges(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> dict:
@@ -90,15 +100,16 @@ def _cut_edges(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> dict:
     never positive; a missing ``x[b, c]`` is 0). Returns ``z``."""
     edge_w = _edge_weights(p)
     z = {}
-    for (a, b) in sorted(edge_w):
+    for a, b in sorted(edge_w):
         for c in range(k):
             if (a, c) not in x:
                 continue
             z[a, b, c] = pulp.LpVariable(f"z_{a}_{b}_{c}", cat=pulp.LpBinary)
             terms = [(z[a, b, c], 1), (x[a, c], -1)] + ([(x[b, c], 1)] if (b, c) in x else [])
             add_row(prob, terms, GE, 0, f"cut_{a}_{b}_{c}")
-    prob += pulp.LpAffineExpression([(z[a, b, c], w_e) for (a, b), w_e in sorted(edge_w.items())
-                                     for c in range(k) if w_e != 0 and (a, b, c) in z])
+    prob += pulp.LpAffineExpression(
+        [(z[a, b, c], w_e) for (a, b), w_e in sorted(edge_w.items()) for c in range(k) if w_e != 0 and (a, b, c) in z]
+    )
     return z
 
 
@@ -112,11 +123,23 @@ def _flow(prob: pulp.LpProblem, p: Problem, r: dict, z: dict, k: int) -> None:
         f[a, b] = pulp.LpVariable(f"f_{a}_{b}", lowBound=0)
         f[b, a] = pulp.LpVariable(f"f_{b}_{a}", lowBound=0)
     for v in range(p.n):
-        add_row(prob, [(f[u_, v], 1) for u_ in adj[v]] + [(f[v, u_], -1) for u_ in adj[v]]
-             + [(r[v, c], big) for c in labels if (v, c) in r], GE, 1, f"flow_{v}")
+        add_row(
+            prob,
+            [(f[u_, v], 1) for u_ in adj[v]]
+            + [(f[v, u_], -1) for u_ in adj[v]]
+            + [(r[v, c], big) for c in labels if (v, c) in r],
+            GE,
+            1,
+            f"flow_{v}",
+        )
     for a, b in p.edges():  # every edge has its cut variables (each counts at least 1)
-        add_row(prob, [(f[a, b], 1), (f[b, a], 1)] + [(z[a, b, c], big - 1) for c in labels if (a, b, c) in z],
-             LE, big - 1, f"fcap_{a}_{b}")
+        add_row(
+            prob,
+            [(f[a, b], 1), (f[b, a], 1)] + [(z[a, b, c], big - 1) for c in labels if (a, b, c) in z],
+            LE,
+            big - 1,
+            f"fcap_{a}_{b}",
+        )
 
 
 class LabelingModel:
@@ -145,8 +168,9 @@ class LabelingModel:
         for c in labels:
             add_row(prob, ((r[order[0], c], 1), (w_[order[0], c], -1)), EQ, 0, f"ow_0_{c}")
             for t in range(1, n):
-                add_row(prob, ((r[order[t], c], 1), (w_[order[t], c], -1), (w_[order[t - 1], c], 1)), EQ, 0,
-                     f"ow_{t}_{c}")
+                add_row(
+                    prob, ((r[order[t], c], 1), (w_[order[t], c], -1), (w_[order[t - 1], c], 1)), EQ, 0, f"ow_{t}_{c}"
+                )
         for t in range(n - 1):
             a, b = order[t], order[t + 1]
             for c in range(k - 1):
@@ -206,8 +230,13 @@ class LabelingModel:
         self.fixed = fixed
         self.fixed_by_lagrangian = 0
         self.fixed_by_cost = 0
-        log.info("labelling model: %d units, %d clusters, %d roots, %d variables fixed", self.p.n, self.k,
-                 int(self.p.hub_roots), fixed)
+        log.info(
+            "labelling model: %d units, %d clusters, %d roots, %d variables fixed",
+            self.p.n,
+            self.k,
+            int(self.p.hub_roots),
+            fixed,
+        )
 
     def _firsts(self, cluster: list[int]) -> dict[int, int]:
         """Each cluster's first unit in the root order (units at -1 left out)."""
@@ -230,8 +259,9 @@ class LabelingModel:
             return False
         lab = self.labels_of(assignment)
         firsts = set(self._firsts(lab).values())
-        if any(self.r.get((i, lab[i])) is None or self.r[i, lab[i]].upBound == 0 for i in firsts) or \
-                any(self.x.get((i, lab[i])) is None or self.x[i, lab[i]].upBound == 0 for i in range(self.p.n)):
+        if any(self.r.get((i, lab[i])) is None or self.r[i, lab[i]].upBound == 0 for i in firsts) or any(
+            self.x.get((i, lab[i])) is None or self.x[i, lab[i]].upBound == 0 for i in range(self.p.n)
+        ):
             return False  # a plan the fixing rules out cannot be (it is not a valid plan)
         for (i, c), var in self.x.items():
             var.setInitialValue(1 if lab[i] == c else 0)
@@ -250,17 +280,38 @@ class LabelingModel:
         first = self._firsts(lab)
         return [first[c] if c >= 0 else -1 for c in lab]
 
-    def solve(self, *, solver: str, time_limit: float | None, gap: float | None, threads: int, seed: int,
-              msg: bool = False, start: list[int] | None = None, progress=None, **_ignored) -> ModelRun:
+    def solve(
+        self,
+        *,
+        solver: str,
+        time_limit: float | None,
+        gap: float | None,
+        threads: int,
+        seed: int,
+        msg: bool = False,
+        start: list[int] | None = None,
+        progress=None,
+        **_ignored,
+    ) -> ModelRun:
         """One solve: the flow makes every plan contiguous, so there is no cut loop."""
         t0 = time.perf_counter()
         variables = solvers.problem_variables(self.prob)
-        run = ModelRun(None, "no solution", None, None, variables=len(variables),
-                       constraints=len(self.prob.constraints))
+        run = ModelRun(
+            None, "no solution", None, None, variables=len(variables), constraints=len(self.prob.constraints)
+        )
         warm = self.set_start(start)
         options = HIGHS_OPTIONS if solver == "highs" else None
-        s = solvers.make(solver, time_limit=time_limit, gap=gap, threads=threads, seed=seed, msg=msg,
-                         warm_start=warm, highs_options=options, report=ticker(progress, 1, t0))
+        s = solvers.make(
+            solver,
+            time_limit=time_limit,
+            gap=gap,
+            threads=threads,
+            seed=seed,
+            msg=msg,
+            warm_start=warm,
+            highs_options=options,
+            report=ticker(progress, 1, t0),
+        )
         info = solvers.run(self.prob, s)
         run.seconds = time.perf_counter() - t0
         if info.status == "infeasible":
@@ -281,8 +332,13 @@ class LabelingModel:
         run.incumbent = start
         rl = RoundLog(1, info.status, info.objective, info.bound, 0, run.seconds, info.nodes)
         run.rounds.append(rl)
-        log.info("labelling model: %s, objective %s, bound %s, %.1f s", info.status, f"{info.objective:,.1f}",
-                 "-" if info.bound is None else f"{info.bound:,.1f}", run.seconds)
+        log.info(
+            "labelling model: %s, objective %s, bound %s, %.1f s",
+            info.status,
+            f"{info.objective:,.1f}",
+            "-" if info.bound is None else f"{info.bound:,.1f}",
+            run.seconds,
+        )
         if progress is not None:
             progress(rl)
         return run
@@ -349,13 +405,13 @@ class CompactLabelingModel(LabelingModel):
         for c in labels:
             add_row(prob, rt(roots[0], c, 1) + [(w_[roots[0], c], -1)], EQ, 0, f"ow_0_{c}")
             for t in range(1, q):
-                add_row(prob, rt(roots[t], c, 1) + [(w_[roots[t], c], -1), (w_[roots[t - 1], c], 1)], EQ, 0,
-                     f"ow_{t}_{c}")
+                add_row(
+                    prob, rt(roots[t], c, 1) + [(w_[roots[t], c], -1), (w_[roots[t - 1], c], 1)], EQ, 0, f"ow_{t}_{c}"
+                )
         for t in range(q - 1):
             a, b = roots[t], roots[t + 1]
             for c in range(k - 1):
-                add_row(prob, [(u[a, c], 1)] + rt(a, c, 1) + [(u[b, c], -1)] + rt(b, c + 1, -1), EQ, 0,
-                     f"ou_{t}_{c}")
+                add_row(prob, [(u[a, c], 1)] + rt(a, c, 1) + [(u[b, c], -1)] + rt(b, c + 1, -1), EQ, 0, f"ou_{t}_{c}")
             add_row(prob, [(u[a, k - 1], 1)] + rt(a, k - 1, 1) + [(u[b, k - 1], -1)], EQ, 0, f"ou_{t}_{k - 1}")
         last = roots[-1]
         for c in range(k - 1):
@@ -367,10 +423,11 @@ class CompactLabelingModel(LabelingModel):
         # reach: a cluster's first unit is a root that takes every member through later units
         # within the maximum (roots.rooted_reach, in ``allowed``), so x[i, c] needs such a root
         # to start cluster c (these rows shorten the county proofs by about a third)
-        for (i, c) in sorted(reach):
+        for i, c in sorted(reach):
             if (i, c) in x:
-                add_row(prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in reach[i, c] if (j, c) in r], LE, 0,
-                     f"reach_{i}_{c}")
+                add_row(
+                    prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in reach[i, c] if (j, c) in r], LE, 0, f"reach_{i}_{c}"
+                )
         fixed = 2 * n * k - len(x) - len(r)
         self._end(fixed)
 
