@@ -31,7 +31,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -100,20 +100,22 @@ def _divisor(
     n = len(weights)
     W = sum(weights)
     s = [lo[i] if W == 0 else max(lo[i], int(weights[i] * total / W)) for i in range(n)]
-    s = [min(v, hi[i]) if hi[i] is not None else v for i, v in enumerate(s)]
+    s = [v if h is None else min(v, h) for v, h in zip(s, hi)]
 
     def key(i: int, seat: int) -> tuple:  # the claim of cluster i to its (seat+1)-th seat
         return (_priority(method, weights[i], seat), -rank[i])
 
     while True:
-        can_add = [i for i in range(n) if hi[i] is None or s[i] < hi[i]]
+        can_add = [i for i, h in enumerate(hi) if h is None or s[i] < h]
         can_drop = [i for i in range(n) if s[i] > lo[i]]
         best = max(can_add, key=lambda i: key(i, s[i]), default=None)
         worst = min(can_drop, key=lambda i: key(i, s[i] - 1), default=None)
         held = sum(s)
         if held < total:
+            assert best is not None  # apportion() checked that the maxima allow the total
             s[best] += 1
         elif held > total:
+            assert worst is not None  # apportion() checked that the minima fit in the total
             s[worst] -= 1
         elif best is not None and worst is not None and best != worst and key(best, s[best]) > key(worst, s[worst] - 1):
             s[best] += 1
@@ -127,7 +129,8 @@ def _bounded_quotas(w: list[Fraction], total: int, lo: list[int], hi: list[int |
 
     def clamp(i: int, x: Fraction) -> Fraction:
         v = max(Fraction(lo[i]), x * w[i])
-        return v if hi[i] is None else min(v, Fraction(hi[i]))
+        h = hi[i]
+        return v if h is None else min(v, Fraction(h))
 
     def f(x: Fraction) -> Fraction:
         return sum((clamp(i, x) for i in range(len(w))), Fraction(0))
@@ -210,8 +213,13 @@ def apportion(
     w = [_fraction(x) for x in weights]
     if any(x < 0 for x in w):
         raise RulesError("apportion: weights must be >= 0")
-    lo = [int(minimum)] * n if np.isscalar(minimum) else [int(v) for v in minimum]  # type: ignore[arg-type]
-    hi = [maximum] * n if maximum is None or np.isscalar(maximum) else list(maximum)  # type: ignore[list-item]
+    # np.isscalar also takes numpy integers; it narrows no type, hence the casts
+    lo = [int(cast(int, minimum))] * n if np.isscalar(minimum) else [int(v) for v in cast(Sequence[int], minimum)]
+    hi: list[int | None] = (
+        [cast(int | None, maximum)] * n
+        if maximum is None or np.isscalar(maximum)
+        else list(cast(Sequence[int | None], maximum))
+    )
     if m == "huntington-hill":
         lo = [max(v, 1) for v in lo]
     if sum(lo) > total:
@@ -219,8 +227,9 @@ def apportion(
             f"the minimum{' (Huntington-Hill: 1 each)' if m == 'huntington-hill' else ''} "
             f"needs {sum(lo)} for {n} clusters, more than the total {total}: lower it or raise the total"
         )
-    if all(h is not None for h in hi) and sum(hi) < total:  # type: ignore[arg-type]
-        raise RulesError(f"the maximum allows only {sum(hi)} for {n} clusters, less than the total {total}")  # type: ignore
+    hi_sum = None if any(h is None for h in hi) else sum(h for h in hi if h is not None)
+    if hi_sum is not None and hi_sum < total:
+        raise RulesError(f"the maximum allows only {hi_sum} for {n} clusters, less than the total {total}")
     rank = sorted(range(n), key=lambda i: -w[i])
     rank = [rank.index(i) for i in range(n)]
     if m == "hamilton":
@@ -482,10 +491,10 @@ def allocate(
     else:
         if isinstance(total, bool) or not isinstance(total, (int, float, str, Decimal)):
             raise RulesError(f"key 'total' must be a number, not {total!r}")
-        exact = Decimal(str(total)) * scale
-        if exact != exact.to_integral_value() or exact < 0:
+        scaled = Decimal(str(total)) * scale
+        if scaled != scaled.to_integral_value() or scaled < 0:
             raise RulesError(f"key 'total': {total} is not a whole number of {'pence' if scale > 1 else 'posts'} >= 0")
-        total_units = int(exact)
+        total_units = int(scaled)
     rest = Fraction(total_units) - fixed_sum
     if rest < 0 and abs(rest) >= 1:
         raise RulesError(

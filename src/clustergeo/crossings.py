@@ -159,7 +159,8 @@ def count_proof(
     2
     """
     parts = _parts(unit_graph, district)
-    rows, k_found = [], len(set(result.assignment.values()))
+    rows: list[dict[str, Any]] = []  # part name, units, lower bound and clusters found
+    k_found = len(set(result.assignment.values()))
     for where, comp in parts:
         lower = 1
         for m, (_lo, hi) in bounds.items():

@@ -317,8 +317,9 @@ def _load_norfolk() -> Dataset:
     raw = pd.read_csv(folder / "schools.csv", dtype=str)
     schools = read_schools(raw, columns=mapping, crs=BNG, boundary=layers["authority"])
     rc = schools["ReligiousCharacter"].eq("Roman Catholic")
-    schools["group"] = np.where(rc, "catholic", np.where(schools["phase"].eq("special"), "special", None))
-    schools["group"] = schools["group"].astype(object).where(schools["group"].notna(), None)
+    group = pd.Series(None, index=schools.index, dtype=object).mask(schools["phase"].eq("special"), "special")
+    group = group.mask(rc, "catholic")
+    schools["group"] = group.where(group.notna(), None)
     # pupils of school age: the census headcount less its nursery pupils (a size measure a scenario may pick)
     nursery = pd.to_numeric(schools.get("pupils_nursery"), errors="coerce").fillna(0).astype("int64")
     schools["pupils_school_age"] = (schools["pupils"] - nursery).clip(lower=0)
@@ -418,8 +419,8 @@ def _load_north_lanarkshire() -> Dataset:
     layers["districts"] = wards.dissolve("locality", as_index=False)[["locality", "geometry"]].rename(
         columns={"locality": "name"}
     )
-    schools["group"] = np.where(schools["phase"].eq("special"), "asn", None)
-    schools["group"] = schools["group"].astype(object).where(schools["group"].notna(), None)
+    group = pd.Series(None, index=schools.index, dtype=object).mask(schools["phase"].eq("special"), "asn")
+    schools["group"] = group.where(group.notna(), None)
     schools = derive_north_lanarkshire_clusters(schools)
     schools = _with_measures(schools, folder / "measures.csv", "seed_code")
     return Dataset("north-lanarkshire", schools, layers, NL_RULE)

@@ -89,7 +89,7 @@ class Geography:
     links_added: list = field(default_factory=list)
     _cache: dict = field(default_factory=dict, repr=False)
 
-    def unit_graph(self, membership: dict) -> tuple[nx.Graph, dict | None]:
+    def unit_graph(self, membership: dict) -> tuple[nx.Graph, dict[tuple[Hashable, Hashable], float]]:
         """The unit graph for ``membership`` (school -> unit) and its unit-hub costs in
         pupil-minutes (cached: a repair asks for the same units many times)."""
         key = tuple(sorted((str(k), str(v)) for k, v in membership.items()))
@@ -908,7 +908,8 @@ def _solve_region(
     csub, node_of, anchor_nodes = prepared
     k, fewest = _region_count(board, region, count)
     objective_kind = OBJECTIVES[rules.objective]
-    cost = board.geo.times.unit_costs(csub) if objective_kind == "hess" or rules.max_minutes else None
+    needs_cost = objective_kind == "hess" or rules.max_minutes is not None
+    cost = board.geo.times.unit_costs(csub) if needs_cost else {}
     forbid = None
     if rules.max_minutes is not None:
         forbid = {

@@ -366,7 +366,8 @@ def _result(
     record: dict[str, Any],
 ) -> PeerGroups:
     cluster_of = s["cluster"].tolist()
-    rows, counter = [], {}
+    rows: list[dict[str, Any]] = []
+    counter: dict[str, int] = {}
     for g, c, _tag in sorted(chosen, key=lambda t: (cluster_of[t[0][0]], t[1], t[0])):
         home = sorted({cluster_of[i] for i in g})
         label = " + ".join(home)

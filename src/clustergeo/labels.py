@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -62,9 +62,9 @@ def shorten(text: object, width: int) -> str:
             return s
     if width <= 5:
         return s[:width]
-    head = (width - 3 + 1) // 2
-    tail = width - 3 - head
-    return s[:head].rstrip() + "..." + (s[-tail:].lstrip() if tail else "")
+    front = (width - 3 + 1) // 2
+    tail = width - 3 - front
+    return s[:front].rstrip() + "..." + (s[-tail:].lstrip() if tail else "")
 
 
 #: Narrowest a text column is shortened to when a table must fit its width.
@@ -79,9 +79,11 @@ def _cell(v: object) -> str:
         return "-"
     if isinstance(v, bool) or not isinstance(v, numbers.Number):
         return str(v)
-    if float(v).is_integer():
-        return f"{int(v):,}"
-    return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.3g}"
+    # the numbers a table holds (int, float, numpy scalars, Decimal) all convert like a float
+    x = cast(float, v)
+    if float(x).is_integer():
+        return f"{int(x):,}"
+    return f"{x:,.1f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
 def text_table(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -333,7 +333,7 @@ def compile_units(placed: pd.DataFrame, g: Any, rules: Rules, tt: Any) -> tuple[
             d[phase_measure(phase)] = sum(phase_of.get(m) in same for m in d.get("members", [v]))
     objective = OBJECTIVES[rules.objective]
     cost = tt.unit_costs(u) if objective == "hess" else None
-    edge_w = None
+    edge_w: dict[tuple[Hashable, Hashable], float] | None = None
     if rules.keep_current_weight > 0 and "cluster" in placed.columns:
         current = dict(zip(placed["school_id"], placed["cluster"]))
         edge_w = {}
@@ -384,10 +384,11 @@ def solve_units(
     ``fewest_crossings``, :func:`clustergeo.crossings.fewest_crossings` (then also its proof)."""
     kwargs = partition_kwargs(rules, compiled, opts, exclude=exclude)
     if rules.fewest_crossings or rules.max_crossings is not None:
-        if not rules.fewest_crossings:  # a cap alone: one solve under it
+        cap = rules.max_crossings
+        if not rules.fewest_crossings and cap is not None:  # a cap alone: one solve under it
             g = u.copy()
-            g.graph[CROSSING_CAP_KEY] = max(rules.max_crossings - fixed_crossings, 0)
-            if rules.max_crossings < fixed_crossings:
+            g.graph[CROSSING_CAP_KEY] = max(cap - fixed_crossings, 0)
+            if cap < fixed_crossings:
                 raise InfeasibleError(
                     [
                         (

@@ -196,7 +196,7 @@ class Rules:
             )
 
     def bounds(self) -> dict[str, tuple[float | None, float | None]]:
-        out = {}
+        out: dict[str, tuple[float | None, float | None]] = {}
         if self.min_pupils is not None or self.max_pupils is not None:
             out["pupils"] = (self.min_pupils, self.max_pupils)
         if self.min_schools is not None or self.max_schools is not None:

@@ -536,7 +536,7 @@ def _pupil_problems(gdf: gpd.GeoDataFrame) -> list[Problem]:
 
 def _phases(gdf: gpd.GeoDataFrame, phase_map: Mapping[str, str] | None, problems: list[Problem]) -> list:
     aliases = {**PHASE_ALIASES, **{k.lower(): v for k, v in (phase_map or {}).items()}}
-    phases = []
+    phases: list[str | None] = []
     for i in gdf.index:
         v = gdf.at[i, "phase"]
         key = "" if pd.isna(v) else str(v).strip().lower()
@@ -657,7 +657,7 @@ def _finish(gdf: gpd.GeoDataFrame, *, keep: bool) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(gdf, geometry=gdf.geometry.name, crs=gdf.crs)
 
 
-def _xy(gdf: gpd.GeoDataFrame, i: int) -> str:
+def _xy(gdf: gpd.GeoDataFrame, i: int | np.integer) -> str:
     g = gdf.geometry.iat[i]
     if (gdf.crs is not None and gdf.crs.is_geographic) or max(abs(g.x), abs(g.y)) < 1000:
         return f"({g.x:.6g}, {g.y:.6g})"

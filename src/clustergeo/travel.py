@@ -263,7 +263,8 @@ def pbf_to_osm_xml(pbf: str | Path, out: str | Path | None = None, *, drive_only
     ways, used = [], set()
     for w in osmium.FileProcessor(str(pbf), osmium.osm.WAY):
         hw = w.tags.get("highway")
-        if hw is None or (drive_only and hw in NOT_DRIVABLE):
+        # the filter yields ways only; the isinstance tells the type checker so
+        if not isinstance(w, osmium.osm.Way) or hw is None or (drive_only and hw in NOT_DRIVABLE):
             continue
         best: list[int] = []
         run: list[int] = []
@@ -280,7 +281,7 @@ def pbf_to_osm_xml(pbf: str | Path, out: str | Path | None = None, *, drive_only
         out.unlink()
     with osmium.SimpleWriter(str(out)) as writer:
         for n in osmium.FileProcessor(str(pbf), osmium.osm.NODE):
-            if n.id in used:
+            if isinstance(n, osmium.osm.Node) and n.id in used:
                 writer.add_node(
                     osmium.osm.mutable.Node(id=n.id, location=(n.location.lon, n.location.lat), tags={}, version=1)
                 )

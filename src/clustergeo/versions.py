@@ -9,7 +9,7 @@ versions in one table (count, sizes, crossings, travel, schools moved).
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -18,6 +18,9 @@ from scipy.optimize import linear_sum_assignment
 
 from .solve import partition
 from .solve.problem import PAIR_ROWS_KEY
+
+if TYPE_CHECKING:
+    from .plan import Plan
 
 MAX_DIFFERENCE_ROUNDS = 50  # matching cuts added before giving up (each one is a re-solve)
 
@@ -132,7 +135,7 @@ def differing_partition(
     )
 
 
-def versions_table(plans: Mapping[str, object], *, reference: str | None = None) -> pd.DataFrame:
+def versions_table(plans: Mapping[str, Plan], *, reference: str | None = None) -> pd.DataFrame:
     """One row per named version: count, sizes, crossings, travel, schools moved.
 
     ``schools_moved`` counts schools away from their current cluster's main new cluster;
@@ -149,7 +152,7 @@ def versions_table(plans: Mapping[str, object], *, reference: str | None = None)
         return pd.DataFrame()
     ref = plans[reference or next(iter(plans))]
 
-    def placed(plan) -> dict:
+    def placed(plan: Plan) -> dict:
         s = plan.schools[plan.schools["status"] != "excluded"]
         return dict(zip(s["school_id"], s["cluster"]))
 

@@ -162,8 +162,8 @@ class HessModel:
                 prob += count <= hi_k, "count_max"
         if p.crossing_cap is not None:
             self._add_crossing_cap(prob)
-        for r_idx, (terms, rhs) in enumerate(p.pair_rows):
-            add_row(prob, [(x[i, j], w) for i, j, w in terms if (i, j) in x], LE, rhs, f"pairrow_{r_idx}")
+        for r_idx, (pair_terms, rhs) in enumerate(p.pair_rows):
+            add_row(prob, [(x[i, j], w) for i, j, w in pair_terms if (i, j) in x], LE, rhs, f"pairrow_{r_idx}")
         if stage == "count":
             prob += count
         elif stage == "feasibility":
@@ -256,15 +256,17 @@ class HessModel:
         ``(L_j - 1) c_j >= sum_d y_jd - x_jj`` with ``L_j`` the labels hub ``j`` could touch.
         """
         p, x = self.p, self.x
+        touches = p.touches
+        assert touches is not None  # build() sets the district labels whenever it sets the cap
         crossing = []
         for j in self.hubs:
-            labels = sorted({d for i in self.by_hub[j] for d in p.touches[i]})
+            labels = sorted({d for i in self.by_hub[j] for d in touches[i]})
             if len(labels) <= 1:
                 continue
             y = {d: pulp.LpVariable(f"yc_{j}_{k}", lowBound=0, upBound=1) for k, d in enumerate(labels)}
             c = pulp.LpVariable(f"cross_{j}", cat=pulp.LpBinary)
             for i in self.by_hub[j]:
-                for d in sorted(p.touches[i]):
+                for d in sorted(touches[i]):
                     add_row(prob, ((y[d], 1), (x[i, j], -1)), GE, 0, f"cy_{i}_{j}_{labels.index(d)}")
             add_row(prob, [(c, len(labels) - 1), (x[j, j], 1)] + [(v, -1) for v in y.values()], GE, 0, f"cc_{j}")
             crossing.append(c)
