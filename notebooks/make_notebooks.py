@@ -108,7 +108,7 @@ assignment CSV keyed by URN, maps and the run record. `clustergeo check FOLDER` 
 out = tempfile.mkdtemp()
 paths = plan.save(out)
 sorted(p.name for p in paths.values())""",
-    """from clustergeo.outputs import check_saved
+    """from clustergeo.read import check_saved
 check_saved(out)  # [] means the saved plan meets its rules""",
 ]
 
@@ -322,7 +322,7 @@ The repaired plan saves like any other; its locks and edits travel in the run re
 `clustergeo solve north-lanarkshire --start edited.csv --lock locks.csv --out repaired/`.""",
     """out = tempfile.mkdtemp()
 repaired.save(out)
-from clustergeo.outputs import check_saved
+from clustergeo.read import check_saved
 check_saved(out), cg.read_plan(out).run["edit"]["locked_schools"]""",
 ]
 

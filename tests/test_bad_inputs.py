@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 import clustergeo as cg
 from clustergeo.cli import main
 from clustergeo.errors import ClusterGeoError, DataError, OutputError, RulesError, TooLargeError
-from clustergeo.outputs import check_saved
+from clustergeo.read import check_saved
 from clustergeo.scenario import read_scenario
 from clustergeo.validate import validate_graph
 

@@ -40,7 +40,7 @@ def test_read_assignment_names_bad_rows(nl):
     table = plan.assignment[["school_id", "cluster"]].copy()
     bad = pd.concat([table.iloc[1:], table.iloc[[2]], pd.DataFrame({"school_id": ["9999999"], "cluster": ["X"]})])
     with pytest.raises(cg.DataError) as e:
-        edit.read_assignment(bad, schools, rules=plan.rules, boundary=boundary)
+        cg.read_assignment(bad, schools, rules=plan.rules, boundary=boundary)
     named = {p.school for p in e.value.problems}
     assert {str(table["school_id"].iloc[0]), str(table["school_id"].iloc[2]), "9999999"} <= named
     assert all(p.fix for p in e.value.problems)
@@ -49,7 +49,7 @@ def test_read_assignment_names_bad_rows(nl):
 def test_read_assignment_round_trip_and_current_clusters(nl, tmp_path):
     schools, boundary, plan = nl
     plan.assignment.to_csv(tmp_path / "a.csv", index=False)
-    again = edit.read_assignment(tmp_path / "a.csv", schools, rules=plan.rules, boundary=boundary)
+    again = cg.read_assignment(tmp_path / "a.csv", schools, rules=plan.rules, boundary=boundary)
     assert dict(zip(again.schools["school_id"], again.schools["cluster"])) == dict(
         zip(plan.schools["school_id"], plan.schools["cluster"])
     )
@@ -57,7 +57,7 @@ def test_read_assignment_round_trip_and_current_clusters(nl, tmp_path):
     assert edit.objective(again) == pytest.approx(plan.run["objective"], rel=1e-9)
     # the council's current clusters, judged by the new rules: too many, some too small
     current = schools[["school_id", "cluster"]]
-    now = edit.read_assignment(current, schools, rules=plan.rules.replace(pinned=[], apart={}), boundary=boundary)
+    now = cg.read_assignment(current, schools, rules=plan.rules.replace(pinned=[], apart={}), boundary=boundary)
     problems = now.violations()
     assert any("geographic clusters, not 10" in p for p in problems)
     assert any("below the minimum 8" in p for p in problems)
@@ -183,7 +183,7 @@ def test_edits_survive_save_and_read(nl, tmp_path):
     back = cg.read_plan(tmp_path / "p")
     assert back.run["edit"]["locked_schools"] == {sid: to}
     assert back.violations() == []
-    from clustergeo.outputs import check_saved
+    from clustergeo.read import check_saved
 
     assert check_saved(tmp_path / "p") == []
 
@@ -198,7 +198,7 @@ def test_cli_start_lock_and_check(nl, tmp_path, capsys):
     table.loc[table["school_id"] == sid, "cluster"] = to  # the planner's edit, in a spreadsheet
     table.to_csv(tmp_path / "edited.csv", index=False)
     pd.DataFrame({"school_id": [sid, ""], "cluster": [to, keep]}).to_csv(tmp_path / "locks.csv", index=False)
-    broken = edit.read_assignment(tmp_path / "edited.csv", _schools, rules=plan.rules, boundary=_boundary)
+    broken = cg.read_assignment(tmp_path / "edited.csv", _schools, rules=plan.rules, boundary=_boundary)
     expect = 1 if broken.violations() else 0
     assert main(["check", str(tmp_path / "edited.csv"), "--scenario", "north-lanarkshire"]) == expect
     out = tmp_path / "out"

@@ -9,7 +9,7 @@ import pytest
 
 from clustergeo.cli import main
 from clustergeo.errors import RulesError
-from clustergeo.outputs import check_saved, read_plan
+from clustergeo.read import check_saved, read_plan
 from clustergeo.scenario import read_scenario
 
 

@@ -221,7 +221,8 @@ def test_peer_groups_drawn_and_reported_when_the_plan_has_them(nl_plan):
 
 def test_report_command_rebuilds_from_a_saved_plan(nl_plan, tmp_path):
     from clustergeo.cli import main
-    from clustergeo.outputs import read_plan, write_plan
+    from clustergeo.outputs import write_plan
+    from clustergeo.read import read_plan
 
     write_plan(nl_plan, tmp_path, maps=False)
     assert main(["report", str(tmp_path), "--no-pdf"]) == 0

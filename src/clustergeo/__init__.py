@@ -3,11 +3,11 @@
 The flow of data: schools in -> units and graph -> problem -> solver -> plan -> outputs.
 """
 
-from . import datasets, edit, graph, travel, units
+from . import datasets, edit, graph, read, travel, units
 from .allocate import Allocation, allocate, apportion
 from .check import check_partition, verify_plan
 from .compare import compare, metrics_table, moves
-from .edit import polish, read_assignment, repropose
+from .edit import polish, repropose
 from .errors import (
     ClusterGeoError,
     DataError,
@@ -19,9 +19,10 @@ from .errors import (
     SolverError,
 )
 from .groups import PeerGroups, peer_groups
-from .outputs import read_plan, write_plan
+from .outputs import write_plan
 from .plan import Plan
 from .proposal import alternatives, propose
+from .read import read_assignment, read_plan
 from .rules import Rules
 from .scenario import read_scenario
 from .schools import read_schools, summary
@@ -62,6 +63,7 @@ __all__ = [
     "summary",
     "__version__",
     "edit",
+    "read",
     "polish",
     "read_assignment",
     "repropose",

@@ -158,13 +158,14 @@ def _check_solve_args(args) -> None:
 def cmd_solve_from(args) -> int:
     """``solve SCENARIO --start PLAN [--lock LOCKS.csv]``: keep the locks, repair the rest."""
     from . import edit
+    from .read import read_assignment
     from .scenario import read_scenario
 
     sc = read_scenario(args.scenario)
     rules = sc.variant(args.variant) if args.variant else sc.rules
     schools, boundary, layers = sc.load()
     out = Path(args.out)
-    plan = edit.read_assignment(
+    plan = read_assignment(
         args.start,
         schools,
         rules=rules,
@@ -303,7 +304,7 @@ def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
 
 def _report_versions(out: Path) -> None:
     """Rewrite the top plan's report once its variants exist, so it shows the versions side by side."""
-    from .outputs import read_plan
+    from .read import read_plan
     from .report import versions, write_report
 
     if (out / "plan.json").exists() and versions(out) is not None:
@@ -367,7 +368,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_check(args) -> int:
-    from .outputs import check_saved
+    from .read import check_saved
 
     if getattr(args, "scenario", None):
         return cmd_check_against(args)
@@ -383,13 +384,13 @@ def cmd_check(args) -> int:
 
 def cmd_check_against(args) -> int:
     """``check PLAN --scenario S``: judge any plan (an edited CSV, say) by a scenario's rules."""
-    from . import edit
+    from .read import read_assignment
     from .scenario import read_scenario
 
     sc = read_scenario(args.scenario)
     rules = sc.variant(args.variant) if args.variant else sc.rules
     schools, boundary, _layers = sc.load()
-    plan = edit.read_assignment(
+    plan = read_assignment(
         args.folder, schools, rules=rules, boundary=boundary, network=sc.network, links=sc.links or None
     )
     problems = plan.violations()
@@ -404,7 +405,7 @@ def cmd_check_against(args) -> int:
 
 def cmd_compare(args) -> int:
     from .compare import compare
-    from .outputs import read_plan
+    from .read import read_plan
 
     a, b = read_plan(args.a), read_plan(args.b)
     res = compare(a, b, out=args.out)
@@ -419,7 +420,8 @@ def cmd_compare(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from .outputs import read_plan, write_maps
+    from .outputs import write_maps
+    from .read import read_plan
 
     plan = read_plan(args.folder)
     paths = write_maps(plan, args.folder, pdf=not args.no_pdf)
@@ -428,7 +430,8 @@ def cmd_report(args) -> int:
 
 
 def cmd_schools(args) -> int:
-    from . import datasets, summary
+    from . import datasets
+    from .schools import summary
 
     ds = datasets.load(args.dataset)
     print(ds)
@@ -474,7 +477,8 @@ def _pairs(text: str | None, flag: str) -> dict[str, float]:
 
 def cmd_groups(args) -> int:
     from .groups import peer_groups
-    from .outputs import read_plan, write_plan
+    from .outputs import write_plan
+    from .read import read_plan
 
     plan = read_plan(args.folder)
     sizes = tuple(int(x) for x in args.sizes.split(","))
@@ -488,7 +492,8 @@ def cmd_groups(args) -> int:
 
 def cmd_allocate(args) -> int:
     from .allocate import allocate, attach
-    from .outputs import read_plan, write_plan
+    from .outputs import write_plan
+    from .read import read_plan
 
     plan = read_plan(args.folder)
     a = allocate(

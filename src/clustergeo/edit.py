@@ -3,9 +3,9 @@
 No planner takes an optimiser's plan untouched. This module turns a plan into something to
 work on:
 
-* :func:`read_assignment` reads any plan (``school_id,cluster`` as CSV, a GeoPackage layer or a
-  saved plan folder), such as a council's current clusters or a plan edited in QGIS, and checks
-  it against the schools data;
+* :func:`clustergeo.read.read_assignment` reads any plan (``school_id,cluster`` as CSV, a
+  GeoPackage layer or a saved plan folder), such as a council's current clusters or a plan
+  edited in QGIS, and checks it against the schools data (with :func:`plan_from_board`);
 * :func:`move` and :func:`lock` are edits as values: each returns a new :class:`~clustergeo.Plan`
   and keeps the one before (``plan.undo()``), so a history is a list of plans;
 * :func:`violations` lists every rule a plan breaks, in planner language;
@@ -31,7 +31,7 @@ import time
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import networkx as nx
@@ -43,9 +43,12 @@ from . import graph as graphs
 from . import travel, units
 from .check import verify_plan
 from .errors import DataError, InfeasibleError, Problem, RulesError
-from .plan import Plan, build_plan
 from .rules import OBJECTIVES, Rules
 from .solve import PartitionResult, partition
+from .tables import plan_tables
+
+if TYPE_CHECKING:  # edits receive plans and build new ones of the same type: plan is not imported
+    from .plan import Plan
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +235,7 @@ def geography_of(plan: Plan, *, network: Any = None, boundary: Any = None) -> Ge
 
 
 @dataclass
-class _Board:
+class Board:
     """A plan at the level a repair works on: units, their clusters and the locks."""
 
     geo: Geography
@@ -263,7 +266,7 @@ class _Board:
         return min(members, key=lambda j: (sum(cost[i, j] for i in members), str(j)))
 
 
-def _edge_weights(board: _Board) -> dict:
+def _edge_weights(board: Board) -> dict:
     """Extra cost for neighbours of one current cluster put apart (``keep_current_weight``)."""
     w = board.rules.keep_current_weight
     if w <= 0:
@@ -290,7 +293,7 @@ def objective(plan: Plan, rules: Rules | None = None) -> float:
     return _objective(_board(plan, rules or plan.rules))
 
 
-def _objective(board: _Board, clusters: dict | None = None) -> float:
+def _objective(board: Board, clusters: dict | None = None) -> float:
     rules, u = board.rules, board.units
     clusters = clusters if clusters is not None else board.clusters()
     label = {v: c for c, ms in clusters.items() for v in ms}
@@ -324,7 +327,7 @@ def _edit_record(plan: Plan) -> dict:
     }
 
 
-def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> _Board:
+def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> Board:
     geo = geo or geography_of(plan)
     s = plan.schools
     placed = s[s["status"] == "placed"]
@@ -337,7 +340,7 @@ def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> _Board:
     for c, grp in placed.groupby("cluster"):
         h = unit_of(str(grp["hub_school"].iloc[0])) if "hub_school" in grp else None
         hub[c] = h if h is not None and label.get(h) == c else None
-    board = _Board(geo, rules, membership, label, hub, set(), {})
+    board = Board(geo, rules, membership, label, hub, set(), {})
     for c, ms in board.clusters().items():
         if hub.get(c) is None:
             hub[c] = board.best_hub(ms)
@@ -355,10 +358,11 @@ def _board(plan: Plan, rules: Rules, geo: Geography | None = None) -> _Board:
     return board
 
 
-def _plan_from_board(
-    board: _Board,
+def plan_from_board(
+    board: Board,
     base: Plan | None,
     *,
+    plan_type: type[Plan],
     name: str,
     status: str,
     record: dict,
@@ -367,7 +371,11 @@ def _plan_from_board(
     seconds: float = 0.0,
     check: bool = False,
 ) -> Plan:
-    """Assemble the Plan of ``board`` (tables, polygons, metrics) with the cluster labels kept."""
+    """Assemble the Plan of ``board`` (tables, polygons, metrics) with the cluster labels kept.
+
+    ``base`` is the plan edited (None for a plan read in); ``plan_type`` the class of the new
+    plan (``type(base)``, or :class:`clustergeo.Plan`: this module does not import it).
+    """
     geo = board.geo
     s = geo.schools
     u = board.units
@@ -395,7 +403,7 @@ def _plan_from_board(
         solver="clustergeo.edit",
         formulation="edit",
     )
-    plan = build_plan(
+    tables = plan_tables(
         s,
         st,
         cluster,
@@ -403,15 +411,13 @@ def _plan_from_board(
         rules=board.rules,
         unit_graph=u,
         membership=pd.Series(board.membership),
-        school_graph=geo.graph,
         cells=geo.cells,
         times=geo.times,
-        links_added=geo.links_added,
         name=name,
-        layers=base.layers if base else {},
         settings_used={},
-        check=False,
+        links_added=geo.links_added,
     )
+    plan = plan_type(name, *tables, board.rules, base.layers if base else {})
     built = dict(zip(plan.schools["school_id"].astype(str), plan.schools["cluster"]))
     rename = {built[sid]: lab for sid, lab in target.items()}
     plan.schools["cluster"] = plan.schools["cluster"].map(lambda c: rename.get(c, c))
@@ -425,173 +431,6 @@ def _plan_from_board(
         if problems:
             raise InfeasibleError(problems)
     return plan
-
-
-# --------------------------------------------------------------------------- any plan in
-
-
-def _read_table(source: str | Path, layer: str | None) -> pd.DataFrame:
-    path = Path(source)
-    if path.is_dir():
-        path = path / "assignment.csv"
-    if not path.exists():
-        raise DataError(
-            Problem(
-                f"no plan file at {path}",
-                fix="give a CSV or GeoPackage of school_id,cluster, or a folder written by 'clustergeo solve'",
-            )
-        )
-    if path.suffix.lower() in (".gpkg", ".geojson", ".shp"):
-        import pyogrio
-
-        layers = [name for name, _ in pyogrio.list_layers(path)]
-        use = layer or ("schools" if "schools" in layers else layers[0])
-        table = pd.DataFrame(gpd.read_file(path, layer=use).drop(columns="geometry", errors="ignore"))
-    else:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False)
-    missing = [c for c in ("school_id", "cluster") if c not in table.columns]
-    if missing:
-        raise DataError(
-            [
-                Problem(
-                    "the plan file has no such column",
-                    column=c,
-                    fix=f"name the columns school_id,cluster (found: {list(table.columns)[:8]})",
-                )
-                for c in missing
-            ]
-        )
-    table = table.copy()
-    table["school_id"] = table["school_id"].astype(str).str.strip()
-    table["cluster"] = table["cluster"].map(
-        lambda v: (
-            None if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == "" else str(v).strip()
-        )
-    )
-    return table
-
-
-def _plan_problems(table: pd.DataFrame, schools: pd.DataFrame) -> list[Problem]:
-    ids = set(schools["school_id"].astype(str))
-    excluded = set(
-        schools.loc[schools.get("excluded", pd.Series("", index=schools.index)).fillna("") != "", "school_id"].astype(
-            str
-        )
-    )
-    problems = []
-    for sid in sorted(set(table.loc[table["school_id"].duplicated(), "school_id"])):
-        problems.append(
-            Problem(
-                "the school appears more than once in the plan",
-                school=sid,
-                column="school_id",
-                fix="keep one row per school",
-            )
-        )
-    for sid in sorted(set(table["school_id"]) - ids):
-        near = difflib.get_close_matches(sid, sorted(ids), 1)
-        problems.append(
-            Problem(
-                "the plan names a school that is not in the schools data",
-                school=sid,
-                column="school_id",
-                fix=f"did you mean {near[0]}?" if near else "check the id",
-            )
-        )
-    given = dict(zip(table["school_id"], table["cluster"]))
-    for sid in sorted(ids - excluded):
-        if given.get(sid) is None:
-            problems.append(
-                Problem(
-                    "the school has no cluster in the plan",
-                    school=sid,
-                    column="cluster",
-                    fix="add a row school_id,cluster for it (or exclude it in the schools data)",
-                )
-            )
-    return problems
-
-
-def read_assignment(
-    source: str | Path | pd.DataFrame,
-    schools: gpd.GeoDataFrame,
-    *,
-    rules: Rules | None = None,
-    boundary: Any = None,
-    areas: gpd.GeoSeries | None = None,
-    network: Any = None,
-    links: list[tuple[str, str]] | None = None,
-    layer: str | None = None,
-    name: str | None = None,
-) -> Plan:
-    """Read any plan (``school_id,cluster``) and check it against the schools data.
-
-    Parameters
-    ----------
-    source : path or DataFrame
-        A CSV or GeoPackage (layer ``schools`` or ``layer``) with columns ``school_id`` and
-        ``cluster``, a folder written by ``clustergeo solve`` (its ``assignment.csv``), or a table.
-    schools : GeoDataFrame
-        The schools table (:func:`clustergeo.read_schools`); excluded schools may be left out.
-    rules : Rules, optional
-        The rules the plan is judged by (default: no rule). Pinned and apart cluster names
-        give those schools their status.
-    boundary, areas, network, links
-        As for :func:`clustergeo.propose`.
-
-    Returns
-    -------
-    Plan
-        With ``status`` ``"given"``; :func:`violations` lists the rules it breaks.
-
-    Raises
-    ------
-    DataError
-        Naming every unknown, missing or duplicated school.
-
-    Examples
-    --------
-    >>> import clustergeo as cg
-    >>> nl = cg.datasets.load("north-lanarkshire")
-    >>> current = nl.schools[["school_id", "cluster"]]
-    >>> plan = cg.edit.read_assignment(current, nl.schools, boundary=nl.layers["authority"])  # doctest: +SKIP
-    """
-    rules = rules or Rules(keep_whole=None)
-    s = schools.reset_index(drop=True).copy()
-    s["school_id"] = s["school_id"].astype(str)
-    table = source.copy() if isinstance(source, pd.DataFrame) else _read_table(source, layer)
-    table["school_id"] = table["school_id"].astype(str)
-    problems = _plan_problems(table, s)
-    if problems:
-        raise DataError(problems)
-    given = dict(zip(table["school_id"], table["cluster"]))
-    excluded = s.get("excluded", pd.Series("", index=s.index)).fillna("") != ""
-    status = pd.Series("placed", index=s["school_id"], dtype=object)
-    status[excluded.values] = "excluded"
-    for sid in s["school_id"]:
-        if status[sid] != "excluded" and given.get(sid) in rules.apart:
-            status[sid] = "apart"
-        elif status[sid] != "excluded" and given.get(sid) in rules.pinned:
-            status[sid] = "pinned"
-    placed = s[(status == "placed").values]
-    membership = units.make_units(
-        placed, keep_whole=rules.keep_whole, split=rules.redraw, must_link=rules.must_link
-    ).to_dict()
-    # a unit the plan puts in several clusters is the planner's choice: the schools outside the
-    # cluster holding most of them go on their own (as a move does)
-    spans: dict = {}
-    for sid, u in membership.items():
-        spans.setdefault(u, []).append(given.get(sid))
-    main = {u: max(sorted(set(cs), key=str), key=cs.count) for u, cs in spans.items()}
-    membership = {sid: (u if given.get(sid) == main[u] else sid) for sid, u in membership.items()}
-    geo = geography(s, status, boundary=boundary, areas=areas, network=network, links=links)
-    board = _Board(geo, rules, membership, {membership[sid]: given[sid] for sid in membership}, {}, set(), {})
-    board.labels_fixed = {sid: given[sid] for sid in s["school_id"] if status[sid] in ("pinned", "apart")}
-    if name is None:
-        name = "given plan" if isinstance(source, pd.DataFrame) else f"plan from {Path(source).name}"
-    return _plan_from_board(
-        board, None, name=name, status="given", record={"locked_clusters": {}, "locked_schools": {}, "moves": []}
-    )
 
 
 # --------------------------------------------------------------------------- edits as values
@@ -696,7 +535,7 @@ def move(plan: Plan, school: str, *, to: str, lock: bool = True, name: str | Non
     record["moves"].append({"school": sid, "name": str(row.get("name", sid)), "from": was, "to": to})
     if lock:
         record["locked_schools"][sid] = to
-    new = _plan_from_board(board, plan, name=name or plan.name, status="edited", record=record)
+    new = plan_from_board(board, plan, plan_type=type(plan), name=name or plan.name, status="edited", record=record)
     new.run["seconds"] = 0.0
     return new
 
@@ -791,7 +630,7 @@ def _pieces(plan: Plan) -> list[str]:
 # --------------------------------------------------------------------------- repair around the edits
 
 
-def _neighbour_clusters(board: _Board, region: set) -> set:
+def _neighbour_clusters(board: Board, region: set) -> set:
     """Clusters next to ``region``; with districts as hard lines, only those in its districts
     (a cluster across the line can take none of its units)."""
     u, label = board.units, board.label
@@ -809,7 +648,7 @@ def _neighbour_clusters(board: _Board, region: set) -> set:
     return out
 
 
-def _broken_clusters(board: _Board) -> set:
+def _broken_clusters(board: Board) -> set:
     """Clusters that break a size bound, are in pieces, or hold a school locked elsewhere."""
     u, rules = board.units, board.rules
     out = set()
@@ -829,7 +668,7 @@ def _broken_clusters(board: _Board) -> set:
     return out
 
 
-def _anchored(board: _Board, units_in: set, region: set) -> tuple[nx.Graph, dict, dict] | None:
+def _anchored(board: Board, units_in: set, region: set) -> tuple[nx.Graph, dict, dict] | None:
     """The sub-problem graph: the free units, with each free cluster's locked schools (and the
     units joining them, preferring the cluster's own) contracted to one node. None when the
     locked schools of one cluster cannot be joined inside the free part."""
@@ -870,7 +709,7 @@ def _anchored(board: _Board, units_in: set, region: set) -> tuple[nx.Graph, dict
     return csub, node_of, {c: ANCHOR + c for c in groups}
 
 
-def _region_count(board: _Board, region: set, count: str) -> tuple[Any, bool]:
+def _region_count(board: Board, region: set, count: str) -> tuple[Any, bool]:
     if count == "same":
         return len(region), False
     if count != "rules":
@@ -889,7 +728,7 @@ def _region_count(board: _Board, region: set, count: str) -> tuple[Any, bool]:
 
 
 def _solve_region(
-    board: _Board,
+    board: Board,
     region: set,
     *,
     count: str,
@@ -970,7 +809,7 @@ def _solve_region(
     raise InfeasibleError([reason], relaxations=["free more clusters"])
 
 
-def _apply(board: _Board, keys: dict, anchor_nodes: dict, region: set) -> None:
+def _apply(board: Board, keys: dict, anchor_nodes: dict, region: set) -> None:
     # keys: unit -> the unit heading its new cluster; anchor_nodes: locked label -> that head
     """Write a region's new clusters into the board: locked clusters keep their names, the others
     take the old name they overlap most (by pupils), new ones are named after their hub."""
@@ -1014,12 +853,12 @@ def _apply(board: _Board, keys: dict, anchor_nodes: dict, region: set) -> None:
         board.hub[lab] = key
 
 
-def _largest_school(board: _Board, unit: Hashable) -> str:
+def _largest_school(board: Board, unit: Hashable) -> str:
     g = board.geo.graph
     return max(board.units.nodes[unit]["members"], key=lambda m: (g.nodes[m]["pupils"], str(m)))
 
 
-def _real_hub(board: _Board, node: Hashable, node_of: dict) -> Hashable:
+def _real_hub(board: Board, node: Hashable, node_of: dict) -> Hashable:
     """The unit heading a cluster whose solver hub may be the contracted node of locked schools:
     the unit holding that node's largest school (the node's hub school)."""
     if not (isinstance(node, str) and node.startswith(ANCHOR)):
@@ -1051,7 +890,7 @@ def start_of_edits(plan: Plan) -> Plan:
     return p
 
 
-def _free_region(board: _Board, plan: Plan, free: Iterable[str] | None, rings: int = 1) -> set:
+def _free_region(board: Board, plan: Plan, free: Iterable[str] | None, rings: int = 1) -> set:
     if free is not None:
         region = {_cluster_name(plan, str(c), what="free cluster") for c in free}
         return region - board.locked
@@ -1069,7 +908,7 @@ def _free_region(board: _Board, plan: Plan, free: Iterable[str] | None, rings: i
     return region - board.locked
 
 
-def _with_anchors(board: _Board, region: set) -> set:
+def _with_anchors(board: Board, region: set) -> set:
     """Add the clusters that schools locked inside ``region`` belong to (they must be free too)."""
     extra = {c for c, us in board.anchors.items() if any(board.label.get(v) in region for v in us)}
     return region | (extra & set(board.label.values())) - board.locked
@@ -1102,7 +941,7 @@ def repropose(
     Parameters
     ----------
     plan : Plan
-        Usually an edited plan (:func:`move`, :func:`lock`), or any plan (:func:`read_assignment`).
+        Usually an edited plan (:func:`move`, :func:`lock`), or any plan (:func:`clustergeo.read.read_assignment`).
     rules : Rules, optional
         Default: the plan's own.
     locked : list of str, optional
@@ -1179,9 +1018,10 @@ def repropose(
     free_units = len(keys)
     _apply(board, keys, anchors, region)
     after = _objective(board)
-    new = _plan_from_board(
+    new = plan_from_board(
         board,
         plan,
+        plan_type=type(plan),
         name=name or plan.name,
         status="repaired",
         record=record,
@@ -1276,9 +1116,10 @@ def polish(
                 _apply(board, keys, anchors, region)
                 improved, better = improved + 1, True
     after = _objective(board)
-    new = _plan_from_board(
+    new = plan_from_board(
         board,
         plan,
+        plan_type=type(plan),
         name=name or plan.name,
         status="polished",
         record=_edit_record(plan),
@@ -1298,7 +1139,7 @@ def polish(
     return new
 
 
-def _closest_neighbours(board: _Board, c: str, n: int) -> set:
+def _closest_neighbours(board: Board, c: str, n: int) -> set:
     """The ``n`` unlocked clusters sharing the most neighbour pairs with ``c``."""
     shared: dict = {}
     for a, b in board.units.edges:

@@ -1,4 +1,4 @@
-"""Write a plan to files a planner opens in QGIS, and read it back.
+"""Write a plan to files a planner opens in QGIS (:mod:`clustergeo.read` reads them back).
 
 One folder per plan:
 
@@ -24,11 +24,9 @@ One folder per plan:
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -40,8 +38,7 @@ import pandas as pd
 import pyogrio
 
 from .datasets import MEASURES
-from .errors import DataError, OutputError, Problem
-from .rules import Rules
+from .errors import OutputError
 
 if TYPE_CHECKING:  # Plan's methods call these functions: plan is imported only to build one
     from .plan import Plan
@@ -339,7 +336,7 @@ def write_maps(plan: Plan, folder: str | Path, *, report: bool = True, pdf: bool
 
     Examples
     --------
-    >>> write_maps(read_plan("out/norfolk"), "out/norfolk")  # doctest: +SKIP
+    >>> write_maps(cg.read_plan("out/norfolk"), "out/norfolk")  # doctest: +SKIP
     """
     import matplotlib.pyplot as plt
 
@@ -379,147 +376,3 @@ def _write_inside(plan: Plan, folder: Path, gpkg: Path) -> dict[str, Path]:
         else:
             pyogrio.write_dataframe(table, gpkg, layer=name, append=False)
     return paths
-
-
-def read_plan(folder: str | Path) -> Plan:
-    """Read a plan written by :func:`write_plan`."""
-    from .plan import Plan
-
-    folder = Path(folder)
-    gpkg = folder / "plan.gpkg"
-    if not folder.is_dir():
-        raise DataError(Problem(f"no folder {folder}", fix="point at a folder written by 'clustergeo solve'"))
-    if not gpkg.exists():
-        why = " (it holds infeasible.txt: no plan met the rules)" if (folder / "infeasible.txt").exists() else ""
-        subs = (
-            sorted(p.name for p in (folder / "variants").iterdir() if (p / "plan.gpkg").exists())
-            if (folder / "variants").is_dir()
-            else []
-        )
-        if subs:
-            why += f"; its variants' plans are in {folder / 'variants'}: {', '.join(subs)}"
-        raise DataError(
-            Problem(f"no plan.gpkg in {folder}{why}", fix="point at a folder written by 'clustergeo solve'")
-        )
-    from .schools import read_layer
-
-    schools = read_layer(gpkg, layer="schools")
-    clusters = read_layer(gpkg, layer="clusters")
-    for c in ("school_id", "cluster", "unit", "current_cluster", "hub_school"):
-        if c in schools:
-            schools[c] = schools[c].astype(object).where(schools[c].notna(), None)
-    meta = _meta(folder)
-    saved = {name for name, _kind in pyogrio.list_layers(gpkg)}
-    layers = {name: read_layer(gpkg, layer=name) for name in CONTEXT_LAYERS if name in saved}
-    plan = Plan(meta["name"], schools, clusters, meta["metrics"], meta["run"], Rules.from_dict(meta["rules"]), layers)
-    if (folder / "peer_groups.csv").exists():
-        plan.groups = pd.read_csv(folder / "peer_groups.csv", dtype={"school": str}, keep_default_na=False)
-    if (folder / "allocations.csv").exists():
-        plan.allocations = pd.read_csv(folder / "allocations.csv")
-    return plan
-
-
-def _meta(folder: Path) -> dict[str, Any]:
-    path = folder / "plan.json"
-    if not path.exists():
-        raise DataError(Problem(f"no plan.json in {folder}", fix="the run record is needed: solve again"))
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (ValueError, UnicodeDecodeError) as e:
-        raise DataError(
-            Problem(f"{path} is not valid JSON ({e})", fix="restore it from the run, or solve again")
-        ) from e
-    missing = [k for k in ("name", "metrics", "run", "rules") if k not in meta]
-    if missing:
-        raise DataError(Problem(f"{path} lacks {', '.join(missing)}", fix="restore it from the run, or solve again"))
-    return meta
-
-
-def check_saved(folder: str | Path) -> list[str]:
-    """Re-verify a saved plan, including the files a planner edits, with the independent checker.
-
-    * ``plan.gpkg`` against its rules (:func:`~clustergeo.check.verify_plan`) and against the
-      run record in ``plan.json`` (every school, its cluster and status);
-    * ``assignment.csv`` against ``plan.gpkg`` (each school that moved, is missing, is
-      unknown or is listed twice, named) and, if it differs, against the rules and the
-      schools data (sizes, counts, units kept whole, contiguity, districts, pinned clusters);
-    * ``clusters.csv`` totals (schools, pupils) against the schools in each cluster;
-    * a folder holding both a plan and ``infeasible.txt`` (files of two runs);
-    * the peer groups and allocations against their terms (:func:`~clustergeo.check.check_inside`).
-
-    Returns every problem in words; empty when the plan and its files agree and meet the rules.
-    """
-    from .check import check_cluster_table, check_inside, compare_assignments, verify_plan
-    from .schools import read_csv
-
-    folder = Path(folder)
-    out: list[str] = []
-    if (folder / "infeasible.txt").exists() and (folder / "plan.gpkg").exists():
-        out.append(f"{folder} holds both a plan and infeasible.txt: files of two different runs")
-    plan = read_plan(folder)
-    rules, edges = plan.rules.to_dict(), plan.run.get("unit_edges")
-    record = _meta(folder).get("assignment") or {}
-    names = {sid: str(r.get("name", "")) for sid, r in record.items()}
-    names.update(zip(plan.schools["school_id"].astype(str), plan.schools["name"].astype(str)))
-    named = functools.partial(_named, names=names)
-    out += [f"plan.gpkg: {named(p)}" for p in verify_plan(plan.schools, plan.clusters, rules, edges)]
-    if record:
-        written = pd.DataFrame(
-            [(sid, r.get("cluster"), r.get("status")) for sid, r in record.items()],
-            columns=["school_id", "cluster", "status"],
-        )
-        out += compare_assignments(
-            written, plan.schools, names=names, expected_in="the run record (plan.json)", got_in="plan.gpkg"
-        )
-    edited = plan.schools
-    if (folder / "assignment.csv").exists():
-        a = read_csv(folder / "assignment.csv")
-        missing = [c for c in ("school_id", "cluster", "status") if c not in a.columns]
-        if missing:
-            return out + [f"assignment.csv has no column {', '.join(map(repr, missing))}"]
-        diff = compare_assignments(plan.schools, a, names=names, expected_in="plan.gpkg", got_in="assignment.csv")
-        out += diff
-        if diff:
-            edited = _apply(plan.schools, a)
-            out += [f"assignment.csv: {named(p)}" for p in verify_plan(edited, None, rules, edges)]
-    else:
-        out.append("assignment.csv is missing")
-    if (folder / "clusters.csv").exists():
-        table = read_csv(folder / "clusters.csv")
-        out += check_cluster_table(table, _numeric(edited), where="clusters.csv")
-    else:
-        out.append("clusters.csv is missing")
-    out += [
-        f"peer groups or allocations: {named(p)}"
-        for p in check_inside(plan.groups, plan.allocations, plan.schools, plan.run)
-    ]
-    return out
-
-
-def _named(text: str, *, names: dict[str, str]) -> str:
-    """``text`` with each "school ID" followed by the school's name."""
-    return re.sub(
-        r"\bschool ([^\s(),]+)(?! \()",
-        lambda m: f"school {m.group(1)} ({names[m.group(1)]})" if m.group(1) in names else m.group(0),
-        text,
-    )
-
-
-def _numeric(schools: pd.DataFrame) -> pd.DataFrame:
-    s = schools.copy()
-    s["pupils"] = pd.to_numeric(s["pupils"], errors="coerce").fillna(0)
-    return s
-
-
-def _apply(schools: gpd.GeoDataFrame, edited: pd.DataFrame) -> pd.DataFrame:
-    """The schools table with the clusters and statuses of an edited assignment (schools it
-    lacks keep no cluster; unknown schools have no pupils to count)."""
-    e = edited.drop_duplicates("school_id", keep="last").set_index(
-        edited["school_id"].astype(str).drop_duplicates(keep="last")
-    )
-    s = pd.DataFrame(schools.drop(columns="geometry")).copy()
-    sid = s["school_id"].astype(str)
-    s["cluster"] = sid.map(e["cluster"]).where(sid.isin(e.index), None)
-    s["status"] = sid.map(e["status"]).where(sid.isin(e.index), s["status"])
-    s["cluster"] = s["cluster"].astype(object).where(s["cluster"].notna(), None)
-    return s

@@ -57,6 +57,7 @@ from .errors import ClusterGeoError, DataError, InfeasibleError, NoPlanInTimeErr
 from .rules import Rules
 from .scenario import SOLVER_KEYS, Scenario, read_scenario, shipped
 from .settings import settings
+from .version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -312,8 +313,6 @@ def _scenario_ref(s: str | Path) -> str:
 
 
 def _key(*parts: Any) -> str:
-    from . import __version__
-
     body = json.dumps([__version__, *parts], sort_keys=True, default=str)
     return hashlib.sha256(body.encode()).hexdigest()[:20]
 
