@@ -30,7 +30,7 @@ from .rules import Rules
 
 
 def read_plan(folder: str | Path) -> Plan:
-    """Read a plan written by :func:`write_plan`."""
+    """Read a plan written by :func:`clustergeo.outputs.write_plan`."""
     folder = Path(folder)
     gpkg = folder / "plan.gpkg"
     if not folder.is_dir():
