@@ -1,5 +1,6 @@
-"""Helpers shared by the optimiser's tests: exhaustive enumeration, random planar instances,
-and the checks of an answer against the enumeration."""
+"""Helpers shared by the tests: exhaustive enumeration, random planar instances, the checks of
+an answer against the enumeration, and the shipped cases solved once per test run (the test
+modules that need them only read them)."""
 
 import itertools
 import math
@@ -108,3 +109,36 @@ def run_or_none(g, **kw):
     except cg.InfeasibleError:
         return None
     return r
+
+
+# --------------------------------------------------------------------------- shipped cases, solved once
+
+
+@pytest.fixture(scope="session")
+def norfolk_out(tmp_path_factory):
+    """``clustergeo solve norfolk-option-4``: the lead plan's folder (tests copy it before changing it)."""
+    from clustergeo.cli import main
+
+    out = tmp_path_factory.mktemp("norfolk")
+    assert main(["solve", "norfolk-option-4", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def nl_out(tmp_path_factory):
+    """``clustergeo solve north-lanarkshire``: the plan's folder with its peer groups and allocations."""
+    from clustergeo.cli import main
+
+    out = tmp_path_factory.mktemp("nl")
+    assert main(["solve", "north-lanarkshire", "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def nl_proposal():
+    """North Lanarkshire's scenario rules proposed in memory: ``(schools, boundary, layers, plan)``.
+    Edits make new plans, so the tests share it; a test that changes it restores it."""
+    sc = cg.read_scenario("north-lanarkshire")
+    schools, boundary, layers = sc.load()
+    plan = cg.propose(schools, sc.rules, boundary=boundary, layers=layers, progress=False, name=sc.name)
+    return schools, boundary, layers, plan

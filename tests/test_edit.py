@@ -11,10 +11,8 @@ from clustergeo import edit
 
 
 @pytest.fixture(scope="module")
-def nl():
-    sc = cg.read_scenario("north-lanarkshire")
-    schools, boundary, layers = sc.load()
-    plan = cg.propose(schools, sc.rules, boundary=boundary, layers=layers, progress=False, name="NL")
+def nl(nl_proposal):
+    schools, boundary, _layers, plan = nl_proposal
     return schools, boundary, plan
 
 

@@ -13,13 +13,6 @@ from clustergeo.read import check_saved, read_plan
 from clustergeo.scenario import read_scenario
 
 
-@pytest.fixture(scope="module")
-def nl_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nl-inside")
-    assert main(["solve", "north-lanarkshire", "--out", str(out)]) == 0
-    return out
-
-
 def test_solve_writes_peer_groups_and_allocations(nl_out):
     plan = read_plan(nl_out)
     groups = pd.read_csv(nl_out / "peer_groups.csv", dtype={"school": str}, keep_default_na=False)

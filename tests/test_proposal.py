@@ -15,20 +15,6 @@ from clustergeo.read import check_saved, read_plan
 from clustergeo.scenario import read_scenario
 
 
-@pytest.fixture(scope="module")
-def norfolk_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("norfolk")
-    assert main(["solve", "norfolk-option-4", "--out", str(out)]) == 0
-    return out
-
-
-@pytest.fixture(scope="module")
-def nl_out(tmp_path_factory):
-    out = tmp_path_factory.mktemp("nl")
-    assert main(["solve", "north-lanarkshire", "--out", str(out)]) == 0
-    return out
-
-
 def test_norfolk_lead_plan_at_the_top(norfolk_out):
     plan = read_plan(norfolk_out)
     geo = plan.clusters[plan.clusters["kind"] == "geographic"]

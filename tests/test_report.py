@@ -8,24 +8,20 @@ import subprocess
 import pytest
 
 from clustergeo import maps, report
-from clustergeo.proposal import propose
-from clustergeo.scenario import read_scenario
+from clustergeo.read import read_plan
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
 @pytest.fixture(scope="module")
-def norfolk_plan():
-    sc = read_scenario("norfolk-option-4")
-    schools, boundary, layers = sc.load()
-    return propose(schools, sc.rules, boundary=boundary, layers=layers, name=sc.name)
+def norfolk_plan(norfolk_out):
+    """Norfolk's lead plan as ``clustergeo solve`` saved it (the maps and the report draw saved plans)."""
+    return read_plan(norfolk_out)
 
 
 @pytest.fixture(scope="module")
-def nl_plan():
-    sc = read_scenario("north-lanarkshire")
-    schools, boundary, layers = sc.load()
-    return propose(schools, sc.rules, boundary=boundary, layers=layers, name=sc.name)
+def nl_plan(nl_proposal):
+    return nl_proposal[3]
 
 
 def _label_boxes(fig):
