@@ -249,3 +249,43 @@ def test_repair_widens_when_the_two_clusters_cannot_meet_the_rules(nl):
             assert repaired.schools.set_index("school_id").loc[row["school_id"], "cluster"] == row["next_to"]
             return
     pytest.fail("no move needed a wider repair")
+
+
+def test_repair_widens_when_the_part_finds_no_plan_in_its_time_share(nl, monkeypatch):
+    # the two edited clusters get half the time; a part with no plan in its share is widened,
+    # not given up (the first try stands for a sub-problem too hard for its share)
+    _schools, _boundary, plan = nl
+    sid, to = _neighbour_pair(plan)
+    edited = plan.move(sid, to=to)
+    real, shares = edit._solve_region, []
+
+    def first_runs_out(board, region, *, time_limit, **kw):
+        shares.append((len(region), time_limit))
+        if len(shares) == 1:
+            raise cg.NoPlanInTimeError("the time limit ran out before any contiguous plan was found")
+        return real(board, region, time_limit=time_limit, **kw)
+
+    monkeypatch.setattr(edit, "_solve_region", first_runs_out)
+    repaired = edit.repropose(edited, rings=0, time_limit=40)
+    rep = repaired.run["repair"]
+    assert shares[0][0] == 2 and shares[0][1] == pytest.approx(20, abs=0.5)  # half of the 40 s
+    assert rep["widened"] == 1 and rep["widened_because"][0].startswith("no plan in")
+    assert len(rep["free_clusters"]) > 2 and shares[1][0] == len(rep["free_clusters"])
+    assert repaired.violations() == [] and repaired.schools.set_index("school_id").loc[sid, "cluster"] == to
+    # with widening off, the time-out is the answer, and it says how to widen
+    monkeypatch.setattr(edit, "_solve_region", lambda *a, **k: (_ for _ in ()).throw(cg.NoPlanInTimeError("out")))
+    with pytest.raises(cg.NoPlanInTimeError, match="widen=True"):
+        edit.repropose(edited, free=[plan.schools.set_index("school_id").loc[sid, "cluster"], to], time_limit=10)
+
+
+def test_partition_takes_a_start_plan_and_gives_the_same_answer():
+    # a path of 8 units into 2 clusters: the start (a valid plan) is polished, the proof the same
+    g = nx.path_graph(8)
+    nx.set_node_attributes(g, 1, "pupils")
+    base = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False)
+    start = {v: ("a" if v < 5 else "b") for v in g}
+    r = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False, start=start)
+    assert r.status == "optimal" and r.objective == base.objective
+    bad = {v: "a" for v in g}  # one cluster of 8 breaks the maximum: not used, same answer
+    r2 = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False, start=bad)
+    assert r2.status == "optimal" and r2.objective == base.objective
