@@ -289,3 +289,43 @@ def test_partition_takes_a_start_plan_and_gives_the_same_answer():
     bad = {v: "a" for v in g}  # one cluster of 8 breaks the maximum: not used, same answer
     r2 = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False, start=bad)
     assert r2.status == "optimal" and r2.objective == base.objective
+
+
+def test_cli_start_writes_through_a_staging_folder(nl, tmp_path):
+    from clustergeo.cli import main
+    from clustergeo.outputs import install, staging
+
+    _schools, _boundary, plan = nl
+    sid, to = _neighbour_pair(plan)
+    table = plan.assignment
+    table.loc[table["school_id"] == sid, "cluster"] = to
+    table.to_csv(tmp_path / "edited.csv", index=False)
+    out = tmp_path / "out"
+    old = staging(out)  # an earlier run that found no plan
+    (old / "infeasible.txt").write_text("stale\n")
+    install(old, out)
+    assert main(["solve", "north-lanarkshire", "--start", str(tmp_path / "edited.csv"), "--out", str(out)]) == 0
+    assert not (out / "infeasible.txt").exists()  # the folder holds exactly this run's files
+    assert (out / "assignment.csv").exists() and (out / "map.html").exists()
+    assert not [p.name for p in tmp_path.iterdir() if ".partial-" in p.name or ".old-" in p.name]
+    kept = (out / "assignment.csv").read_text()
+    # a run that fails after the staging folder was made leaves --out as it was, and no stage
+    bad = ["solve", "north-lanarkshire", "--start", str(tmp_path / "edited.csv"), "--lock", str(tmp_path / "none.csv")]
+    assert main([*bad, "--out", str(out)]) == 2
+    assert (out / "assignment.csv").read_text() == kept
+    assert not [p.name for p in tmp_path.iterdir() if ".partial-" in p.name]
+    # a repair with no plan (every cluster locked): --out holds its reason, not the old plan beside it
+    every = pd.DataFrame({"school_id": [sid] + [""] * len(_geo_clusters(plan)), "cluster": [to, *_geo_clusters(plan)]})
+    every.to_csv(tmp_path / "locks.csv", index=False)
+    plan.assignment.to_csv(tmp_path / "plan.csv", index=False)  # the move is in the locks file
+    stuck = [
+        "solve",
+        "north-lanarkshire",
+        "--start",
+        str(tmp_path / "plan.csv"),
+        "--lock",
+        str(tmp_path / "locks.csv"),
+    ]
+    assert main([*stuck, "--out", str(out)]) == 2
+    assert "nothing is free to repair" in (out / "infeasible.txt").read_text()
+    assert not (out / "assignment.csv").exists()
