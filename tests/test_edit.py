@@ -182,6 +182,10 @@ def test_edits_survive_save_and_read(nl, tmp_path):
     repaired.save(tmp_path / "p")
     back = cg.read_plan(tmp_path / "p")
     assert back.run["edit"]["locked_schools"] == {sid: to}
+    # the saved plan keeps the schools' urban or rural setting: its travel times, so its
+    # objective, come out the same when it is read back and edited
+    plan.save(tmp_path / "lead")
+    assert edit.objective(cg.read_plan(tmp_path / "lead")) == pytest.approx(plan.run["objective"], rel=1e-9)
     assert back.violations() == []
     from clustergeo.outputs import check_saved
 

@@ -183,9 +183,14 @@ def is_rural(labels: Sequence[Any]) -> np.ndarray:
     return np.asarray(out, dtype=bool)
 
 
+#: the columns a school's urban or rural setting is read from (the first found); a saved plan
+#: keeps them, so its travel times can be estimated again the same way
+SETTING_COLUMNS = ("UrbanRural", "urban_rural_6fold", "urban_rural")
+
+
 def _settings(points: Any, n: int) -> np.ndarray:
     if isinstance(points, gpd.GeoDataFrame):
-        for col in ("UrbanRural", "urban_rural_6fold", "urban_rural"):
+        for col in SETTING_COLUMNS:
             if col in points.columns:
                 return is_rural(points[col].tolist())
     return np.zeros(n, dtype=bool)
