@@ -1,6 +1,9 @@
 """Editing a plan: read any plan, move and lock, list what breaks, repair around the edits."""
 
 import itertools
+import os
+import shutil
+import time
 
 import networkx as nx
 import pandas as pd
@@ -333,3 +336,97 @@ def test_cli_start_writes_through_a_staging_folder(nl, tmp_path):
     assert main([*stuck, "--out", str(out)]) == 2
     assert "nothing is free to repair" in (out / "infeasible.txt").read_text()
     assert not (out / "assignment.csv").exists()
+
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def _browser(download_dir):
+    """Headless Chromium driven by selenium, offline: Debian's chromium and chromedriver (never a
+    driver fetched by selenium-manager), every host name unresolvable, downloads to a folder."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ["SE_OFFLINE"] = "true"  # selenium-manager must not go to the network
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
+        opts.add_argument(arg)
+    opts.add_experimental_option(
+        "prefs", {"download.default_directory": str(download_dir), "download.prompt_for_download": False}
+    )
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
+    return driver
+
+
+@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="chromium or chromedriver is not installed")
+def test_map_edit_mode_moves_a_school_by_clicking_and_downloads_the_plan(nl, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from clustergeo.cli import main
+
+    schools, boundary, plan = nl
+    sid, to = _neighbour_pair(plan)
+    was = plan.schools.set_index("school_id").loc[sid, "cluster"]
+    plan.save(tmp_path / "plan")
+    driver = _browser(tmp_path / "downloads")
+    try:
+        driver.get((tmp_path / "plan" / "map.html").resolve().as_uri())
+        state = driver.find_element(By.CSS_SELECTOR, "#cg-edit .cg-state")
+        driver.find_element(By.CSS_SELECTOR, "#cg-edit .cg-edit-toggle").click()
+        assert "Click a school" in state.text
+        i = driver.execute_script("return D.schools.findIndex(s => s.id === arguments[0])", sid)
+
+        def move_by_clicking():
+            driver.find_element(By.CSS_SELECTOR, f"path.cg-s-{i}").click()  # the school's marker
+            pick = WebDriverWait(driver, 10).until(
+                lambda d: d.find_element(By.CSS_SELECTOR, ".leaflet-popup select.cg-move")
+            )
+            assert Select(pick).first_selected_option.text == was
+            Select(pick).select_by_visible_text(to)
+
+        move_by_clicking()
+        # the two edited clusters, their sizes against the bounds at once
+        table = plan.table().set_index("cluster")
+        pupils = int(plan.schools.set_index("school_id").loc[sid, "pupils"])
+        expect = {was: table.loc[was, "schools"] - 1, to: table.loc[to, "schools"] + 1}
+        lo, hi = plan.rules.min_schools, plan.rules.max_schools
+        for c, n in expect.items():
+            cell = driver.find_element(By.CSS_SELECTOR, f'tr[data-cluster="{c}"] td[data-measure="schools"]')
+            assert cell.text.startswith(f"{n} schools")
+            assert cell.get_attribute("class") == ("cg-under" if n < lo else "cg-over" if n > hi else "cg-ok")
+        cell = driver.find_element(By.CSS_SELECTOR, f'tr[data-cluster="{to}"] td[data-measure="pupils"]')
+        assert cell.text.startswith(f"{table.loc[to, 'pupils'] + pupils:,} pupils")
+        assert driver.find_elements(By.CSS_SELECTOR, "#cg-edit ol.cg-edits li")[0].text.endswith(f"{was} \u2192 {to}")
+        # undo empties the list; the same move again, then the download
+        driver.find_element(By.CSS_SELECTOR, "#cg-edit .cg-undo").click()
+        assert not driver.find_elements(By.CSS_SELECTOR, "#cg-edit ol.cg-edits li") and "Click a school" in state.text
+        move_by_clicking()
+        driver.find_element(By.CSS_SELECTOR, "#cg-edit .cg-download").click()
+        saved = tmp_path / "downloads" / "edits.csv"
+        for _ in range(100):
+            if saved.exists() and saved.stat().st_size:
+                break
+            time.sleep(0.1)
+        asked = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert all(u.startswith(("file:", "blob:", "data:")) for u in asked), asked
+    finally:
+        driver.quit()
+    got = pd.read_csv(saved, dtype=str, keep_default_na=False).set_index("school_id")
+    assert got.loc[sid, "cluster"] == to and len(got) == len(plan.schools)
+    edited = edit.read_assignment(saved, schools, rules=plan.rules, boundary=boundary)
+    assert edited.schools.set_index("school_id").loc[sid, "cluster"] == to
+    assert main(["check", str(saved), "--scenario", "north-lanarkshire"]) == (1 if edited.violations() else 0)
