@@ -298,6 +298,23 @@ def test_partition_takes_a_start_plan_and_gives_the_same_answer():
     assert r2.status == "optimal" and r2.objective == base.objective
 
 
+def test_a_start_past_a_bound_is_mended_by_border_moves():
+    # 6 + 2 units, clusters of 3 to 5: two border units move across, each cluster stays one piece
+    from clustergeo.solve.heuristics import greedy
+    from clustergeo.solve.problem import build_problem
+
+    g = nx.path_graph(8)
+    nx.set_node_attributes(g, 1, "pupils")
+    p = build_problem(g, min_weight=3, max_weight=5, k=2, objective="cut_edges")
+    mended = greedy.rebalance(p, [0] * 6 + [6] * 2)
+    sizes = sorted(mended.count(h) for h in set(mended))
+    assert sizes in ([3, 5], [4, 4]) and mended[:3] == [mended[0]] * 3 and mended[-3:] == [mended[-1]] * 3
+    assert greedy.rebalance(p, [0] * 8) is None  # one cluster cannot become two by moving units
+    start = {v: ("a" if v < 6 else "b") for v in g}
+    r = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False, start=start)
+    assert r.status == "optimal" and r.objective == 1
+
+
 def test_cli_start_writes_through_a_staging_folder(nl, tmp_path):
     from clustergeo.cli import main
     from clustergeo.outputs import install, staging

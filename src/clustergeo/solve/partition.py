@@ -223,7 +223,8 @@ def partition(
         Solve independent pieces (districts under ``"within"``, islands) one by one.
     start : dict, optional
         A plan to start from (node -> any cluster label), e.g. the plan being repaired. When it
-        meets every rule (after joining stray pieces to a neighbouring cluster), it is polished
+        meets every rule (after moving border units into the bounds and joining stray pieces to
+        a neighbouring cluster), it is polished
         by single-unit moves and taken as the warm start instead of searching for one (the
         spanning-tree search and the closer-neighbour model are skipped); a start that breaks
         a rule is not used. With a start, fewer clusters are listed before the column method
@@ -385,16 +386,19 @@ def _given_start(s: _Solve) -> None:
         for i in members:
             plan[i] = hub
     allowed = [set(a) for a in s.allowed]
-    joined = greedy.repair(p, plan)
-    if (
-        joined is None
-        or not within_caps(p, joined)
-        or any(j not in allowed[i] for i, j in enumerate(joined))
-        or check_partition(p.graph, {p.nodes[i]: p.nodes[j] for i, j in enumerate(joined)}, bounds=p.bounds)
-    ):
-        log.info("the given start breaks a rule: searching for a starting plan instead")
-        return
-    s.given = greedy.local_search(p, joined)
+    # as given, or brought within the bounds by moving border units (a planner's move often
+    # takes a cluster past one); stray pieces join a neighbouring cluster
+    for candidate in (plan, greedy.rebalance(p, plan)):
+        joined = greedy.repair(p, candidate) if candidate is not None else None
+        if (
+            joined is not None
+            and within_caps(p, joined)
+            and all(j in allowed[i] for i, j in enumerate(joined))
+            and not check_partition(p.graph, {p.nodes[i]: p.nodes[j] for i, j in enumerate(joined)}, bounds=p.bounds)
+        ):
+            s.given = greedy.local_search(p, joined)
+            return
+    log.info("the given start breaks a rule and no border moves mend it: searching for a starting plan instead")
 
 
 def _solve_parts(s: _Solve) -> PartitionResult | None:
