@@ -11,7 +11,8 @@ work on:
 * :func:`violations` lists every rule a plan breaks, in planner language;
 * :func:`repropose` re-optimises only the part of the plan around the edits, exactly (the
   clusters touching the edits and their neighbours, widened when that part alone cannot meet
-  the rules), and keeps everything else as it was;
+  the rules or finds no plan in its share of the time), starting from the edited plan, and
+  keeps everything else as it was;
 * :func:`polish` improves a whole plan by a large-neighbourhood search: a few adjacent clusters
   at a time, each sub-problem solved exactly by :func:`clustergeo.partition`.
 
