@@ -12,6 +12,10 @@ import numpy as np
 from ..cuts import components
 from ..problem import Problem
 
+#: the most border moves :func:`rebalance` makes (a planner's edit needs a few; a plan that needs
+#: many is better left to the search for a start)
+REBALANCE_MOVES = 50
+
 
 def _fits_upper(p: Problem, totals: dict[str, float]) -> bool:
     return all(hi is None or totals[m] <= hi + 1e-9 for m, (_lo, hi) in p.bounds.items())
@@ -252,11 +256,11 @@ def rebalance(p: Problem, assignment: list[int]) -> list[int] | None:
     move that most reduces how far the clusters are outside their bounds (then the cheapest),
     every cluster kept connected and non-empty. Used on a plan a planner edited (one school moved
     past a bound) to give the exact solve a start. Returns the plan (hub per unit), or ``None``
-    when no single move helps."""
+    when no single move helps, or ``REBALANCE_MOVES`` moves did not do it."""
     adj = p.adjacency
     label = list(assignment)  # a cluster keeps its first label; hubs are chosen at the end
     cost = p.cost or {}
-    for _ in range(2 * p.n):
+    for _ in range(REBALANCE_MOVES + 1):
         groups: dict[int, set[int]] = {}
         for i, c in enumerate(label):
             groups.setdefault(c, set()).add(i)
