@@ -1,6 +1,9 @@
 """Editing a plan: read any plan, move and lock, list what breaks, repair around the edits."""
 
 import itertools
+import os
+import shutil
+import time
 
 import networkx as nx
 import pandas as pd
@@ -180,6 +183,10 @@ def test_edits_survive_save_and_read(nl, tmp_path):
     repaired.save(tmp_path / "p")
     back = cg.read_plan(tmp_path / "p")
     assert back.run["edit"]["locked_schools"] == {sid: to}
+    # the saved plan keeps the schools' urban or rural setting: its travel times, so its
+    # objective, come out the same when it is read back and edited
+    plan.save(tmp_path / "lead")
+    assert edit.objective(cg.read_plan(tmp_path / "lead")) == pytest.approx(plan.run["objective"], rel=1e-9)
     assert back.violations() == []
     from clustergeo.read import check_saved
 
@@ -247,3 +254,194 @@ def test_repair_widens_when_the_two_clusters_cannot_meet_the_rules(nl):
             assert repaired.schools.set_index("school_id").loc[row["school_id"], "cluster"] == row["next_to"]
             return
     pytest.fail("no move needed a wider repair")
+
+
+def test_repair_widens_when_the_part_finds_no_plan_in_its_time_share(nl, monkeypatch):
+    # the two edited clusters get half the time; a part with no plan in its share is widened,
+    # not given up (the first try stands for a sub-problem too hard for its share)
+    _schools, _boundary, plan = nl
+    sid, to = _neighbour_pair(plan)
+    edited = plan.move(sid, to=to)
+    real, shares = edit._solve_region, []
+
+    def first_runs_out(board, region, *, time_limit, **kw):
+        shares.append((len(region), time_limit))
+        if len(shares) == 1:
+            raise cg.NoPlanInTimeError("the time limit ran out before any contiguous plan was found")
+        return real(board, region, time_limit=time_limit, **kw)
+
+    monkeypatch.setattr(edit, "_solve_region", first_runs_out)
+    repaired = edit.repropose(edited, rings=0, time_limit=40)
+    rep = repaired.run["repair"]
+    assert shares[0][0] == 2 and shares[0][1] == pytest.approx(20, abs=0.5)  # half of the 40 s
+    assert rep["widened"] == 1 and rep["widened_because"][0].startswith("no plan in")
+    assert len(rep["free_clusters"]) > 2 and shares[1][0] == len(rep["free_clusters"])
+    assert repaired.violations() == [] and repaired.schools.set_index("school_id").loc[sid, "cluster"] == to
+    # with widening off, the time-out is the answer, and it says how to widen
+    monkeypatch.setattr(edit, "_solve_region", lambda *a, **k: (_ for _ in ()).throw(cg.NoPlanInTimeError("out")))
+    with pytest.raises(cg.NoPlanInTimeError, match="widen=True"):
+        edit.repropose(edited, free=[plan.schools.set_index("school_id").loc[sid, "cluster"], to], time_limit=10)
+
+
+def test_partition_takes_a_start_plan_and_gives_the_same_answer():
+    # a path of 8 units into 2 clusters: the start (a valid plan) is polished, the proof the same
+    g = nx.path_graph(8)
+    nx.set_node_attributes(g, 1, "pupils")
+    base = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False)
+    start = {v: ("a" if v < 5 else "b") for v in g}
+    r = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False, start=start)
+    assert r.status == "optimal" and r.objective == base.objective
+    bad = {v: "a" for v in g}  # one cluster of 8 breaks the maximum: not used, same answer
+    r2 = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False, start=bad)
+    assert r2.status == "optimal" and r2.objective == base.objective
+
+
+def test_a_start_past_a_bound_is_mended_by_border_moves():
+    # 6 + 2 units, clusters of 3 to 5: two border units move across, each cluster stays one piece
+    from clustergeo.solve.heuristics import greedy
+    from clustergeo.solve.problem import build_problem
+
+    g = nx.path_graph(8)
+    nx.set_node_attributes(g, 1, "pupils")
+    p = build_problem(g, min_weight=3, max_weight=5, k=2, objective="cut_edges")
+    mended = greedy.rebalance(p, [0] * 6 + [6] * 2)
+    sizes = sorted(mended.count(h) for h in set(mended))
+    assert sizes in ([3, 5], [4, 4]) and mended[:3] == [mended[0]] * 3 and mended[-3:] == [mended[-1]] * 3
+    assert greedy.rebalance(p, [0] * 8) is None  # one cluster cannot become two by moving units
+    start = {v: ("a" if v < 6 else "b") for v in g}
+    r = cg.partition(g, min_weight=3, max_weight=5, k=2, objective="cut_edges", progress=False, start=start)
+    assert r.status == "optimal" and r.objective == 1
+
+
+def test_cli_start_writes_through_a_staging_folder(nl, tmp_path):
+    from clustergeo.cli import main
+    from clustergeo.outputs import install, staging
+
+    _schools, _boundary, plan = nl
+    sid, to = _neighbour_pair(plan)
+    table = plan.assignment
+    table.loc[table["school_id"] == sid, "cluster"] = to
+    table.to_csv(tmp_path / "edited.csv", index=False)
+    out = tmp_path / "out"
+    old = staging(out)  # an earlier run that found no plan
+    (old / "infeasible.txt").write_text("stale\n")
+    install(old, out)
+    assert main(["solve", "north-lanarkshire", "--start", str(tmp_path / "edited.csv"), "--out", str(out)]) == 0
+    assert not (out / "infeasible.txt").exists()  # the folder holds exactly this run's files
+    assert (out / "assignment.csv").exists() and (out / "map.html").exists()
+    assert not [p.name for p in tmp_path.iterdir() if ".partial-" in p.name or ".old-" in p.name]
+    kept = (out / "assignment.csv").read_text()
+    # a run that fails after the staging folder was made leaves --out as it was, and no stage
+    bad = ["solve", "north-lanarkshire", "--start", str(tmp_path / "edited.csv"), "--lock", str(tmp_path / "none.csv")]
+    assert main([*bad, "--out", str(out)]) == 2
+    assert (out / "assignment.csv").read_text() == kept
+    assert not [p.name for p in tmp_path.iterdir() if ".partial-" in p.name]
+    # a repair with no plan (every cluster locked): --out holds its reason, not the old plan beside it
+    every = pd.DataFrame({"school_id": [sid] + [""] * len(_geo_clusters(plan)), "cluster": [to, *_geo_clusters(plan)]})
+    every.to_csv(tmp_path / "locks.csv", index=False)
+    plan.assignment.to_csv(tmp_path / "plan.csv", index=False)  # the move is in the locks file
+    stuck = [
+        "solve",
+        "north-lanarkshire",
+        "--start",
+        str(tmp_path / "plan.csv"),
+        "--lock",
+        str(tmp_path / "locks.csv"),
+    ]
+    assert main([*stuck, "--out", str(out)]) == 2
+    assert "nothing is free to repair" in (out / "infeasible.txt").read_text()
+    assert not (out / "assignment.csv").exists()
+
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def _browser(download_dir):
+    """Headless Chromium driven by selenium, offline: Debian's chromium and chromedriver (never a
+    driver fetched by selenium-manager), every host name unresolvable, downloads to a folder."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ["SE_OFFLINE"] = "true"  # selenium-manager must not go to the network
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--window-size=1400,1000",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-extensions",
+    ):
+        opts.add_argument(arg)
+    opts.add_experimental_option(
+        "prefs", {"download.default_directory": str(download_dir), "download.prompt_for_download": False}
+    )
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(download_dir)})
+    return driver
+
+
+@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None, reason="chromium or chromedriver is not installed")
+def test_map_edit_mode_moves_a_school_by_clicking_and_downloads_the_plan(nl, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from clustergeo.cli import main
+
+    schools, boundary, plan = nl
+    sid, to = _neighbour_pair(plan)
+    was = plan.schools.set_index("school_id").loc[sid, "cluster"]
+    plan.save(tmp_path / "plan")
+    driver = _browser(tmp_path / "downloads")
+    try:
+        driver.get((tmp_path / "plan" / "map.html").resolve().as_uri())
+        state = driver.find_element(By.CSS_SELECTOR, "#cg-edit .cg-state")
+        driver.find_element(By.CSS_SELECTOR, "#cg-edit .cg-edit-toggle").click()
+        assert "Click a school" in state.text
+        i = driver.execute_script("return D.schools.findIndex(s => s.id === arguments[0])", sid)
+
+        def move_by_clicking():
+            driver.find_element(By.CSS_SELECTOR, f"path.cg-s-{i}").click()  # the school's marker
+            pick = WebDriverWait(driver, 10).until(
+                lambda d: d.find_element(By.CSS_SELECTOR, ".leaflet-popup select.cg-move")
+            )
+            assert Select(pick).first_selected_option.text == was
+            Select(pick).select_by_visible_text(to)
+
+        move_by_clicking()
+        # the two edited clusters, their sizes against the bounds at once
+        table = plan.table().set_index("cluster")
+        pupils = int(plan.schools.set_index("school_id").loc[sid, "pupils"])
+        expect = {was: table.loc[was, "schools"] - 1, to: table.loc[to, "schools"] + 1}
+        lo, hi = plan.rules.min_schools, plan.rules.max_schools
+        for c, n in expect.items():
+            cell = driver.find_element(By.CSS_SELECTOR, f'tr[data-cluster="{c}"] td[data-measure="schools"]')
+            assert cell.text.startswith(f"{n} schools")
+            assert cell.get_attribute("class") == ("cg-under" if n < lo else "cg-over" if n > hi else "cg-ok")
+        cell = driver.find_element(By.CSS_SELECTOR, f'tr[data-cluster="{to}"] td[data-measure="pupils"]')
+        assert cell.text.startswith(f"{table.loc[to, 'pupils'] + pupils:,} pupils")
+        assert driver.find_elements(By.CSS_SELECTOR, "#cg-edit ol.cg-edits li")[0].text.endswith(f"{was} \u2192 {to}")
+        # undo empties the list; the same move again, then the download
+        driver.find_element(By.CSS_SELECTOR, "#cg-edit .cg-undo").click()
+        assert not driver.find_elements(By.CSS_SELECTOR, "#cg-edit ol.cg-edits li") and "Click a school" in state.text
+        move_by_clicking()
+        driver.find_element(By.CSS_SELECTOR, "#cg-edit .cg-download").click()
+        saved = tmp_path / "downloads" / "edits.csv"
+        for _ in range(100):
+            if saved.exists() and saved.stat().st_size:
+                break
+            time.sleep(0.1)
+        asked = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+        assert all(u.startswith(("file:", "blob:", "data:")) for u in asked), asked
+    finally:
+        driver.quit()
+    got = pd.read_csv(saved, dtype=str, keep_default_na=False).set_index("school_id")
+    assert got.loc[sid, "cluster"] == to and len(got) == len(plan.schools)
+    edited = cg.read_assignment(saved, schools, rules=plan.rules, boundary=boundary)
+    assert edited.schools.set_index("school_id").loc[sid, "cluster"] == to
+    assert main(["check", str(saved), "--scenario", "north-lanarkshire"]) == (1 if edited.violations() else 0)

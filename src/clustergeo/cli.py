@@ -155,16 +155,14 @@ def _check_solve_args(args) -> None:
         raise RulesError(f"--alternatives must be at least 1, not {args.alternatives}")
 
 
-def cmd_solve_from(args) -> int:
-    """``solve SCENARIO --start PLAN [--lock LOCKS.csv]``: keep the locks, repair the rest."""
+def _solve_from(sc, stage: Path, out: Path, args) -> int:
+    """``solve SCENARIO --start PLAN [--lock LOCKS.csv]``: keep the locks, repair the rest,
+    writing into ``stage`` (``out``: the folder named in messages)."""
     from . import edit
     from .read import read_assignment
-    from .scenario import read_scenario
 
-    sc = read_scenario(args.scenario)
     rules = sc.variant(args.variant) if args.variant else sc.rules
     schools, boundary, layers = sc.load()
-    out = Path(args.out)
     plan = read_assignment(
         args.start,
         schools,
@@ -208,10 +206,13 @@ def cmd_solve_from(args) -> int:
                 ],
             )
         except InfeasibleError as e:
-            out.mkdir(parents=True, exist_ok=True)
-            (out / "infeasible.txt").write_text(str(e) + "\n")
+            (stage / "infeasible.txt").write_text(str(e) + "\n")
             print(f"\nNO REPAIR\n{e}\n(written to {out / 'infeasible.txt'})\n")
-            return 2
+            return EXIT_ERROR
+        except NoPlanInTimeError as e:
+            (stage / "no-plan-in-time.txt").write_text(str(e) + "\n")
+            print(f"\nNO REPAIR IN TIME ({time_limit:g} s)\n{e}\n(written to {out / 'no-plan-in-time.txt'})\n")
+            return EXIT_ERROR
         rep = repaired.run["repair"]
         print(
             f"\nRepaired {len(rep['free_clusters'])} clusters ({rep['free_units']} units, {rep['status']}, "
@@ -220,7 +221,7 @@ def cmd_solve_from(args) -> int:
         )
         for m in rep["moves"][:40]:
             print(f"  {m['name']} ({m['school_id']}): {m['from']} -> {m['to']}")
-    paths = repaired.save(out)
+    paths = repaired.save(stage)
     print()
     print(repaired.summary())
     print(f"\nFiles written to {out}: {', '.join(sorted(p.name for p in paths.values()))}")
@@ -228,15 +229,15 @@ def cmd_solve_from(args) -> int:
 
 
 def cmd_solve(args) -> int:
-    """Solve into a temporary folder beside ``--out``, then move it into place: ``--out``
-    holds exactly this run's files, or (on an error or Ctrl-C) what it held before."""
+    """Solve (or, with ``--start``, repair) into a temporary folder beside ``--out``, then move
+    it into place: ``--out`` holds exactly this run's files, or (on an error or Ctrl-C) what it
+    held before."""
     from .outputs import install, staging
     from .scenario import read_scenario
 
     _check_solve_args(args)
-    if getattr(args, "start", None):
-        return cmd_solve_from(args)
-    if getattr(args, "lock", None):
+    start = getattr(args, "start", None)
+    if getattr(args, "lock", None) and not start:
         raise RulesError("--lock needs --start: the plan whose schools and clusters it locks")
     sc = read_scenario(args.scenario)
     out = Path(args.out)
@@ -246,7 +247,7 @@ def cmd_solve(args) -> int:
     quiet_highs_banner()  # the banner must never mix with the command's own output
     done: list[str] = []
     try:
-        code = _solve_all(sc, stage, out, args, done)
+        code = _solve_from(sc, stage, out, args) if start else _solve_all(sc, stage, out, args, done)
     except KeyboardInterrupt:
         if done:
             print(

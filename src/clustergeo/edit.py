@@ -11,7 +11,8 @@ work on:
 * :func:`violations` lists every rule a plan breaks, in planner language;
 * :func:`repropose` re-optimises only the part of the plan around the edits, exactly (the
   clusters touching the edits and their neighbours, widened when that part alone cannot meet
-  the rules), and keeps everything else as it was;
+  the rules or finds no plan in its share of the time), starting from the edited plan, and
+  keeps everything else as it was;
 * :func:`polish` improves a whole plan by a large-neighbourhood search: a few adjacent clusters
   at a time, each sub-problem solved exactly by :func:`clustergeo.partition`.
 
@@ -42,9 +43,10 @@ import shapely
 from . import graph as graphs
 from . import travel, units
 from .check import verify_plan
-from .errors import DataError, InfeasibleError, Problem, RulesError
+from .errors import DataError, InfeasibleError, NoPlanInTimeError, Problem, RulesError
 from .rules import OBJECTIVES, Rules
 from .solve import PartitionResult, partition
+from .solve.options import BUDGET
 from .tables import plan_tables
 
 if TYPE_CHECKING:  # edits receive plans and build new ones of the same type: plan is not imported
@@ -55,6 +57,8 @@ log = logging.getLogger(__name__)
 EDIT_KEY = "edit"  # the run-record key holding the locks and the edits
 SEPARATION_TRIES = 5  # re-solves that rule out a plan joining two locked clusters before giving up
 ANCHOR = "locked: "  # prefix of the node that stands for a cluster's locked schools in a sub-problem
+#: of the repair's time left, the share one free part gets while a wider part remains to try
+REPAIR_TRY_SHARE = 0.5
 HUB_KEEPS_NAME = 1e6  # matching weight: a cluster holding an old cluster's hub school keeps its name
 PLAN_COLUMNS = ("cluster", "status", "unit", "hub_school", "minutes_to_hub")  # added by build_plan
 
@@ -774,6 +778,10 @@ def _solve_region(
                 if now[a] == now[b]:
                     key = tuple(sorted((a, b), key=str))
                     ew[key] = ew.get(key, 0.0) + move_cost * min(csub.nodes[a]["schools"], csub.nodes[b]["schools"])
+    # the plan as it stands is the warm start (when it meets the rules: after a move it often does not)
+    start = {
+        n: (n[len(ANCHOR) :] if isinstance(n, str) and n.startswith(ANCHOR) else board.label[n]) for n in csub.nodes
+    }
     exclude: list = []
     for _attempt in range(SEPARATION_TRIES + 1):
         r = partition(
@@ -797,6 +805,7 @@ def _solve_region(
             seed=seed,
             progress=False,
             exclude=exclude or None,
+            start=start,
         )
         heads = [r.assignment[n] for n in anchor_nodes.values()]
         if len(set(heads)) == len(heads):
@@ -914,6 +923,44 @@ def _with_anchors(board: Board, region: set) -> set:
     return region | (extra & set(board.label.values())) - board.locked
 
 
+def _repair_widening(
+    board: Board, region: set, *, widen: bool, t0: float, time_limit: float | None, opts: dict
+) -> tuple[dict, PartitionResult, dict, dict]:
+    """Solve ``region``, widening it by a ring of neighbouring clusters while it has no plan:
+    proved infeasible, or none found in its share of the time (``REPAIR_TRY_SHARE`` of what is
+    left while a wider ring remains; the last try has all of it)."""
+    why: list[str] = []
+    while True:
+        if not region:
+            raise InfeasibleError(
+                ["every cluster around the edits is locked: nothing is free to repair"],
+                relaxations=["unlock a cluster"],
+            )
+        ring = _neighbour_clusters(board, region) - board.locked if widen else set()
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), BUDGET.min_seconds)
+        share = left if left is None or not ring else max(REPAIR_TRY_SHARE * left, BUDGET.min_seconds)
+        try:
+            keys, result, anchors = _solve_region(board, region, time_limit=share, **opts)
+            return keys, result, anchors, {"free": sorted(region), "why": why}
+        except InfeasibleError as e:
+            if not ring:
+                hint = "" if widen else "; widen=True frees their neighbours too"
+                raise InfeasibleError(
+                    [*e.reasons, f"that is with {len(region)} clusters free{hint}"], relaxations=e.relaxations
+                ) from e
+            why.append("no plan")
+        except NoPlanInTimeError as e:
+            if not ring:
+                raise NoPlanInTimeError(
+                    f"{e} (the repair had {len(region)} clusters free"
+                    + ("" if widen else "; widen=True frees their neighbours too")
+                    + ")"
+                ) from e
+            why.append(f"no plan in {share:.0f} s")
+        log.info("the %d free clusters have %s: freeing %d more", len(region), why[-1], len(ring))
+        region = _with_anchors(board, region | ring)
+
+
 def repropose(
     plan: Plan,
     rules: Rules | None = None,
@@ -935,8 +982,10 @@ def repropose(
     new clusters) and the clusters that break a rule, with their neighbours; locked clusters
     stay out of it. Its units are re-partitioned by :func:`clustergeo.partition` on their own
     subgraph, with the locked schools of each free cluster held together (and apart from the
-    other clusters' locked schools), under the same rules. When the free part alone cannot meet
-    the rules, it widens by a ring of neighbouring clusters and tries again.
+    other clusters' locked schools), under the same rules and the same number of clusters
+    there, starting from the plan as it stands. When the free part alone cannot meet the rules,
+    or no plan for it is found in its share of the time, it widens by a ring of neighbouring
+    clusters and tries again.
 
     Parameters
     ----------
@@ -956,13 +1005,15 @@ def repropose(
         The number of clusters in the free part: the same as now (default), or any number the
         rules' count allows together with the clusters outside (fewest first when the rules say so).
     widen : bool, optional
-        Widen the free part when it cannot meet the rules (default: yes, unless ``free`` is given).
+        Widen the free part when it cannot meet the rules or finds no plan in its share of the
+        time (default: yes, unless ``free`` is given).
     move_cost : float
         Charged for each school the repair moves (in objective units: pupil-minutes, or split
         neighbour pairs), to trade the objective for fewer moves; a school counts as moved when
         its new cluster is headed from another cluster. 0 (default): the best objective alone.
     solver, time_limit, seed
-        For the sub-problem (``time_limit`` in seconds per attempt).
+        For the sub-problems: ``time_limit`` is in seconds for the whole repair; while a wider
+        part remains to try, each part gets ``REPAIR_TRY_SHARE`` (half) of the time left.
 
     Returns
     -------
@@ -974,6 +1025,8 @@ def repropose(
     ------
     InfeasibleError
         When no plan meets the rules with these locks, even with every unlocked cluster free.
+    NoPlanInTimeError
+        When the last part tried found no plan in the time left (raise ``time_limit``).
 
     Examples
     --------
@@ -993,28 +1046,15 @@ def repropose(
     widen = free is None if widen is None else widen
     region = _with_anchors(board, _free_region(board, plan, free, rings))
     before = _objective(board)
-    widened = 0
-    while True:
-        if not region:
-            raise InfeasibleError(
-                ["every cluster around the edits is locked: nothing is free to repair"],
-                relaxations=["unlock a cluster"],
-            )
-        try:
-            keys, result, anchors = _solve_region(
-                board, region, count=count, solver=solver, time_limit=time_limit, seed=seed, move_cost=move_cost
-            )
-            break
-        except InfeasibleError as e:
-            ring = _neighbour_clusters(board, region) - board.locked if widen else set()
-            if not ring:
-                hint = "" if widen else "; widen=True frees their neighbours too"
-                raise InfeasibleError(
-                    [*e.reasons, f"that is with {len(region)} clusters free{hint}"], relaxations=e.relaxations
-                ) from e
-            log.info("the %d free clusters cannot meet the rules: freeing %d more", len(region), len(ring))
-            region = _with_anchors(board, region | ring)
-            widened += 1
+    keys, result, anchors, widened = _repair_widening(
+        board,
+        region,
+        widen=widen,
+        t0=t0,
+        time_limit=time_limit,
+        opts=dict(count=count, solver=solver, seed=seed, move_cost=move_cost),
+    )
+    region = set(widened["free"])
     free_units = len(keys)
     _apply(board, keys, anchors, region)
     after = _objective(board)
@@ -1031,7 +1071,8 @@ def repropose(
     moved = _moves(plan, new)
     new.run["repair"] = {
         "free_clusters": sorted(region),
-        "widened": widened,
+        "widened": len(widened["why"]),
+        "widened_because": widened["why"],
         "free_units": free_units,
         "clusters_after": len(set(keys.values())),
         "status": result.status,

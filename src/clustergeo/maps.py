@@ -563,6 +563,13 @@ def _leaflet_assets() -> tuple[str, str]:
     return js, css
 
 
+def _edit_js() -> str:
+    """The map's edit mode (static/edit.js): move schools, sizes against the bounds, download."""
+    from importlib import resources
+
+    return (resources.files("clustergeo") / "static" / "edit.js").read_text(encoding="utf-8")
+
+
 def _fmt(v: Any, nd: int = 1) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "-"
@@ -649,6 +656,7 @@ def map_data(plan: Plan) -> dict[str, Any]:
             }
         )
     s = plan.schools.to_crs("EPSG:4326")
+    geographic = set(plan.clusters.loc[plan.clusters["kind"] == "geographic", "cluster"])
     schools = []
     for _, row in s.iterrows():
         popup = _popup(
@@ -664,6 +672,7 @@ def map_data(plan: Plan) -> dict[str, Any]:
                 ("District", row.get("district")),
             ]
         )
+        cluster = row.get("cluster")
         schools.append(
             {
                 "ll": [round(row.geometry.y, 6), round(row.geometry.x, 6)],
@@ -671,6 +680,12 @@ def map_data(plan: Plan) -> dict[str, Any]:
                 "pupils": int(row["pupils"]) if pd.notna(row.get("pupils")) else 0,
                 "excluded": row.get("status") == "excluded",
                 "apart": row.get("status") == "apart",
+                # for edit mode: a placed school of a geographic cluster can be moved
+                "id": str(row["school_id"]),
+                "name": str(row.get("name", row["school_id"])),
+                "cluster": None if cluster is None or pd.isna(cluster) else str(cluster),
+                "status": str(row.get("status")),
+                "movable": row.get("status") == "placed" and cluster in geographic,
             }
         )
     districts = []
@@ -685,7 +700,22 @@ def map_data(plan: Plan) -> dict[str, Any]:
         "schools": schools,
         "districts": districts,
         "legend": legend,
+        "edit": {
+            "clusters": sorted(str(c) for c in geographic),
+            "bounds": {
+                "pupils": _bound_pair(plan.rules.min_pupils, plan.rules.max_pupils),
+                "schools": _bound_pair(plan.rules.min_schools, plan.rules.max_schools),
+            },
+            "bounds_text": bounds,
+        },
     }
+
+
+def _bound_pair(lo: Any, hi: Any) -> list | None:
+    """A rule's bounds for the map's edit mode (None: no bound on that measure)."""
+    if lo is None and hi is None:
+        return None
+    return [None if lo is None else float(lo), None if hi is None else float(hi)]
 
 
 _PAGE = """<!DOCTYPE html>
@@ -707,6 +737,10 @@ html,body{{margin:0;height:100%;font:13px/1.35 system-ui,-apple-system,"Segoe UI
   font-size:11px;box-shadow:none}}
 .cg-label:before{{display:none}}
 table.cg th{{text-align:left;padding-right:8px;vertical-align:top}}
+.cg-edit{{max-width:46vw}} .cg-edit table{{border-collapse:collapse;margin:4px 0}}
+.cg-edit td,.cg-edit th{{padding:1px 6px 1px 0;text-align:left;white-space:nowrap}}
+.cg-edit .cg-over{{color:#b00000;font-weight:700}} .cg-edit .cg-under{{color:#0040b0;font-weight:700}}
+.cg-edit ol{{margin:4px 0;padding-left:18px}} .cg-edit .cg-note{{white-space:normal;color:#444;margin:4px 0 0}}
 </style></head>
 <body><div id="map"></div>
 <script>{js}</script>
@@ -725,10 +759,12 @@ D.clusters.forEach(f => {{ if (f.properties.label) {{
   labels.addLayer(L.tooltip({{permanent:true, direction:'center', className:'cg-label', interactive:false}})
     .setLatLng(f.properties.label).setContent(String(f.properties.n)));
 }} }});
-const schools = L.layerGroup(D.schools.map(s => L.circleMarker(s.ll, {{
+const markers = D.schools.map((s, i) => L.circleMarker(s.ll, {{
   radius: 2 + 5 * Math.sqrt(s.pupils / 2000), weight: s.apart ? 1 : 0, color:'#000',
-  fillColor: s.excluded ? '#999' : (s.apart ? '#fff' : '#000'), fillOpacity: s.excluded ? 0.5 : 0.85
-}}).bindPopup(s.popup))).addTo(map);
+  fillColor: s.excluded ? '#999' : (s.apart ? '#fff' : '#000'), fillOpacity: s.excluded ? 0.5 : 0.85,
+  className: 'cg-school cg-s-' + i
+}}).bindPopup(s.popup));
+const schools = L.layerGroup(markers).addTo(map);
 const title = L.control({{position:'topleft'}});
 title.onAdd = () => {{ const d = L.DomUtil.create('div', 'cg-title');
   d.textContent = D.title + ' \u2014 ' + D.caption; return d; }};
@@ -759,7 +795,9 @@ let labelsOn = true;
 function showLabels() {{ if (labelsOn && map.getZoom() >= LABEL_ZOOM) labels.addTo(map); else labels.remove(); }}
 map.on('zoomend', showLabels); showLabels();
 L.control.scale({{imperial:false}}).addTo(map);
-</script></body></html>
+</script>
+<script>{edit_js}</script>
+<script>const editor = cgEditMode(map, D, markers);</script></body></html>
 """
 
 
@@ -767,7 +805,10 @@ def interactive_html(plan: Plan) -> str:
     """The interactive map as one self-contained HTML page (no request leaves the machine).
 
     Leaflet, its stylesheet and the data are inside the page; there are no tiles (an offline
-    page cannot fetch them), so the clusters, district lines and schools are the map.
+    page cannot fetch them), so the clusters, district lines and schools are the map. Its edit
+    mode (``static/edit.js``) moves a school to another cluster by clicking, shows the edited
+    clusters' sizes against the rule bounds, undoes, and downloads ``edits.csv``
+    (``school_id,cluster,status``: the whole plan with the moves) for ``solve --start``.
 
     Examples
     --------
@@ -775,7 +816,7 @@ def interactive_html(plan: Plan) -> str:
     """
     js, css = _leaflet_assets()
     data = json.dumps(map_data(plan), separators=(",", ":")).replace("</", "<\\/")
-    return _PAGE.format(title=_html.escape(plan.name), css=css, js=js, data=data)
+    return _PAGE.format(title=_html.escape(plan.name), css=css, js=js, data=data, edit_js=_edit_js())
 
 
 def save_interactive_map(plan: Plan, path: str | Path, *, offline: bool = True) -> Path:

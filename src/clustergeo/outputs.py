@@ -39,6 +39,7 @@ import pyogrio
 
 from .datasets import MEASURES
 from .errors import OutputError
+from .travel import SETTING_COLUMNS
 
 if TYPE_CHECKING:  # Plan's methods call these functions: plan is imported only to build one
     from .plan import Plan
@@ -64,8 +65,9 @@ SCHOOL_COLUMNS = [
     "minutes_to_hub",
     "excluded",
 ]
-# the per-school measures allocations share by travel with the plan
-SCHOOL_COLUMNS += [*MEASURES, "suppressed"]
+# the per-school measures allocations share by travel with the plan, and the urban or rural
+# setting travel times are estimated from (an edit of the saved plan re-estimates them)
+SCHOOL_COLUMNS += [*MEASURES, "suppressed", *SETTING_COLUMNS]
 
 
 def _jsonable(v: Any) -> Any:

@@ -104,15 +104,24 @@ class TravelTimes:
         The hub school of a unit is its largest member (usually the secondary). The cost is
         ``sum over the schools s of i of pupils(s) * minutes(s, hub school of j)``.
         """
-        hubs = {u: self._pos[_largest(d.get("members", [u]), self)] for u, d in unit_graph.nodes(data=True)}
+        nodes = list(unit_graph.nodes)
+        hubs = [self._pos[_largest(unit_graph.nodes[u].get("members", [u]), self)] for u in nodes]
+        pupils = self.details.get("pupils", {})
+        # one matrix product: pupils of each unit's schools (rows) x minutes to each hub school
+        cols, rows, weights = [], [], []
+        for r, u in enumerate(nodes):
+            for m in unit_graph.nodes[u].get("members", [u]):
+                cols.append(self._pos[m])
+                rows.append(r)
+                weights.append(float(pupils.get(m, 1)))
+        w = np.zeros((len(nodes), len(self.ids)))
+        np.add.at(w, (np.array(rows, dtype=int), np.array(cols, dtype=int)), weights)
+        table = w @ self.minutes[:, hubs]
         cost = {}
-        for i, di in unit_graph.nodes(data=True):
-            members = di.get("members", [i])
-            rows = [self._pos[m] for m in members]
-            weights = np.array([self.details.get("pupils", {}).get(m, 1) for m in members], dtype=float)
-            for j in unit_graph.nodes:
-                t = self.minutes[rows, hubs[j]]
-                cost[i, j] = float(np.dot(weights, t))
+        for r, i in enumerate(nodes):
+            row = table[r].tolist()
+            for c, j in enumerate(nodes):
+                cost[i, j] = row[c]
         return cost
 
 
@@ -174,9 +183,14 @@ def is_rural(labels: Sequence[Any]) -> np.ndarray:
     return np.asarray(out, dtype=bool)
 
 
+#: the columns a school's urban or rural setting is read from (the first found); a saved plan
+#: keeps them, so its travel times can be estimated again the same way
+SETTING_COLUMNS = ("UrbanRural", "urban_rural_6fold", "urban_rural")
+
+
 def _settings(points: Any, n: int) -> np.ndarray:
     if isinstance(points, gpd.GeoDataFrame):
-        for col in ("UrbanRural", "urban_rural_6fold", "urban_rural"):
+        for col in SETTING_COLUMNS:
             if col in points.columns:
                 return is_rural(points[col].tolist())
     return np.zeros(n, dtype=bool)

@@ -148,6 +148,7 @@ class Request:
     explain: bool = True
     decompose: bool = True
     progress: Callable[..., Any] | None = None
+    start: Mapping[Hashable, Hashable] | None = None
 
     def solver_kwargs(self) -> dict:
         """The solver options as the models' ``solve()`` takes them (with ``progress``)."""
@@ -155,7 +156,7 @@ class Request:
 
 
 _GROUPS: dict[str, Any] = {"sizes": Sizes, "districts": Districts, "costs": Costs, "solver_options": SolverOptions}
-_FLAGS = ("contiguity", "exclude", "explain", "decompose", "progress")
+_FLAGS = ("contiguity", "exclude", "explain", "decompose", "progress", "start")
 _FIELDS = {f.name: group for group, cls in _GROUPS.items() for f in dataclasses.fields(cls)}
 
 
@@ -232,4 +233,5 @@ def request(options: dict[str, Any]) -> Request:
         explain=options.get("explain", True),
         decompose=options.get("decompose", True),
         progress=options.get("progress"),
+        start=options.get("start"),
     )

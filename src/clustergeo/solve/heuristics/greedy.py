@@ -12,6 +12,10 @@ import numpy as np
 from ..cuts import components
 from ..problem import Problem
 
+#: the most border moves :func:`rebalance` makes (a planner's edit needs a few; a plan that needs
+#: many is better left to the search for a start)
+REBALANCE_MOVES = 50
+
 
 def _fits_upper(p: Problem, totals: dict[str, float]) -> bool:
     return all(hi is None or totals[m] <= hi + 1e-9 for m, (_lo, hi) in p.bounds.items())
@@ -233,3 +237,54 @@ def repair(p: Problem, assignment: list[int]) -> list[int] | None:
         for i in g:
             out[i] = h
     return local_search(p, out, max_passes=3)
+
+
+def _breach(p: Problem, members: set[int]) -> float:
+    """How far a cluster is outside its bounds, each measure relative to its bound (0: within)."""
+    out = 0.0
+    for m, (lo, hi) in p.bounds.items():
+        t = float(p.measures[m][list(members)].sum()) if members else 0.0
+        if lo is not None and t < lo - 1e-9:
+            out += (lo - t) / max(lo, 1e-9)
+        if hi is not None and t > hi + 1e-9:
+            out += (t - hi) / max(hi, 1e-9)
+    return out
+
+
+def rebalance(p: Problem, assignment: list[int]) -> list[int] | None:
+    """Bring a contiguous plan within its bounds by moving single border units: each step the
+    move that most reduces how far the clusters are outside their bounds (then the cheapest),
+    every cluster kept connected and non-empty. Used on a plan a planner edited (one school moved
+    past a bound) to give the exact solve a start. Returns the plan (hub per unit), or ``None``
+    when no single move helps, or ``REBALANCE_MOVES`` moves did not do it."""
+    adj = p.adjacency
+    label = list(assignment)  # a cluster keeps its first label; hubs are chosen at the end
+    cost = p.cost or {}
+    for _ in range(REBALANCE_MOVES + 1):
+        groups: dict[int, set[int]] = {}
+        for i, c in enumerate(label):
+            groups.setdefault(c, set()).add(i)
+        breach = {c: _breach(p, g) for c, g in groups.items()}
+        if not any(breach.values()):
+            out = [0] * p.n
+            for g, hub in zip(groups.values(), choose_hubs(p, list(groups.values()))):
+                for i in g:
+                    out[i] = hub
+            return out
+        best: tuple | None = None
+        for u in range(p.n):
+            src = label[u]
+            for dst in sorted({label[v] for v in adj[u]} - {src}):
+                if breach[src] == 0 and breach[dst] == 0:
+                    continue
+                rest = groups[src] - {u}
+                if not rest or not _allowed_together(p, {u}, groups[dst]) or len(components(rest, adj)) != 1:
+                    continue
+                gain = breach[src] + breach[dst] - _breach(p, rest) - _breach(p, groups[dst] | {u})
+                if gain > 1e-12:
+                    key = (-gain, cost.get((u, dst), 0.0) - cost.get((u, src), 0.0), u, dst)
+                    best = key if best is None or key < best else best
+        if best is None:
+            return None
+        label[best[2]] = best[3]
+    return None
