@@ -175,7 +175,9 @@ def proof_lines(run: dict[str, Any]) -> list[str]:
     if run.get("size_measure"):
         out.append(f"  pupils counted: {run['size_measure']} (the census headcount is in pupils_headcount)")
     if run.get("fewest_proof"):
-        out.append(f"  fewest clusters: {run['fewest_proof']['fewest']}, proved: {run['fewest_proof']['proof']}")
+        fp = run["fewest_proof"]
+        how = "proved" if fp.get("proved", True) else "NOT PROVED"
+        out.append(f"  fewest clusters: {fp['fewest']}, {how}: {fp['proof']}")
     if run.get("crossings_proof"):
         cp = run["crossings_proof"]
         of = f" of {cp['of']}" if cp.get("of") else ""
@@ -301,7 +303,7 @@ def _school_table(
     name_of = dict(zip(s["school_id"], s["name"]))
     for hub_unit in sorted(result.hubs, key=str):
         members = unit_graph.nodes[hub_unit]["members"]
-        hub_school = max(members, key=lambda m: (pupils_of[m], str(m)))
+        hub_school = unit_graph.nodes[hub_unit].get("hub_school") or max(members, key=lambda m: (pupils_of[m], str(m)))
         hub_unit_to_label[hub_unit] = (f"{name_of[hub_school]} cluster", hub_school)
     labels = [
         hub_unit_to_label[c][0] if st == "placed" and c in hub_unit_to_label else c for c, st in zip(cluster, status)

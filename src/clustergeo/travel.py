@@ -101,10 +101,14 @@ class TravelTimes:
     def unit_costs(self, unit_graph: nx.Graph) -> dict[tuple[Hashable, Hashable], float]:
         """Cost of unit ``i`` joining the cluster hubbed at unit ``j``, in pupil-minutes.
 
-        The hub school of a unit is its largest member (usually the secondary). The cost is
+        The hub school of a unit is its ``hub_school`` attribute when set (a hub candidate),
+        else its largest member (usually the secondary). The cost is
         ``sum over the schools s of i of pupils(s) * minutes(s, hub school of j)``.
         """
-        hubs = {u: self._pos[_largest(d.get("members", [u]), self)] for u, d in unit_graph.nodes(data=True)}
+        hubs = {
+            u: self._pos[d["hub_school"] if "hub_school" in d else _largest(d.get("members", [u]), self)]
+            for u, d in unit_graph.nodes(data=True)
+        }
         cost = {}
         for i, di in unit_graph.nodes(data=True):
             members = di.get("members", [i])

@@ -85,6 +85,8 @@ class PartitionResult:
     log: list = field(default_factory=list)
     heuristic_objective: float | None = None
     parts: int = 1
+    #: how the count was found when a caller searched it (see :func:`clustergeo.penalty.penalty_plan`)
+    count_search: dict = field(default_factory=dict)
 
     @property
     def k(self) -> int:
@@ -279,6 +281,7 @@ class _Solve:
     start_s: float = 0.0
     late_s: float = 0.0
     near_s: float = 0.0
+    given: list[int] | None = None  # the plan given as ``start``, in index form
 
     @property
     def solver_name(self) -> str:
@@ -384,6 +387,7 @@ def _solve_parts(s: _Solve) -> PartitionResult | None:
             solver=dataclasses.replace(req.solver, time_limit=s.left()),
             exclude=(),
             decompose=False,
+            start=None if req.start is None else {v: c for v, c in req.start.items() if v in sub},
         )
         try:
             results.append(_solve(sub, sub_req))
@@ -512,17 +516,54 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             near = nearer_plan(p, s.allowed, count, best, s.opts, seconds=s.near_s)
             if near is not None:
                 found.append(near)
+    if p.hub_ok is not None:  # the heuristics pick hubs freely: the best candidate instead
+        found = [r for c in found if (r := rehub(p, s.allowed, c)) is not None]
     found = [c for c in found if within_caps(p, c)]  # the heuristics know no travel cap
     return min(found, key=s.cost_of) if found else None
 
 
+def given_start(p: Problem, allowed, plan: Mapping | None) -> list[int] | None:
+    """A plan given as node -> cluster in index form (hub per unit), each cluster hubbed at the
+    member that costs least; None when no plan is given or it does not fit the model (a unit
+    missing, a pair fixed out, or outside the count range)."""
+    if plan is None or any(v not in plan for v in p.nodes):
+        return None
+    lo_k, hi_k = p.k_range()
+    if not lo_k <= len(set(plan[v] for v in p.nodes)) <= hi_k:
+        return None
+    return rehub(p, allowed, [plan[v] for v in p.nodes])
+
+
+def rehub(p: Problem, allowed, labels: list) -> list[int] | None:
+    """A plan (a cluster label per unit, in index order) as hub per unit, each cluster hubbed
+    at the allowed member that costs least; None when a cluster has no such member."""
+    groups: dict[Hashable, list[int]] = {}
+    for i, c in enumerate(labels):
+        groups.setdefault(c, []).append(i)
+    ok = [set(a) for a in allowed]
+    out = [0] * p.n
+    for members in groups.values():
+        hubs = [j for j in members if all(j in ok[i] for i in members)]
+        if not hubs:
+            return None
+        cost = p.cost or {}
+        j = min(hubs, key=lambda h: (sum(cost.get((i, h), 0.0) for i in members), h))
+        for i in members:
+            out[i] = j
+    return out if within_caps(p, out) else None
+
+
 def _warm_start(s: _Solve) -> None:
-    """The starting plan of the exact solve (the fewest-count search finds one per count)."""
+    """The starting plan of the exact solve (the fewest-count search finds one per count); a
+    plan given as ``start`` competes with the heuristics' at its count."""
     lo_k, hi_k = s.p.k_range()
+    given = s.given = given_start(s.p, s.allowed, s.req.start)
     if not s.fewest:
         s.start = _best_start(s, lo_k if lo_k == hi_k else None)
         if s.start is None and lo_k != hi_k:
             s.start = _best_start(s, hi_k)
+        if given is not None and (s.start is None or s.cost_of(given) < s.cost_of(s.start)):
+            s.start = given
     if s.start is not None:  # the proof's length hangs on it
         s.heur_obj = s.cost_of(s.start)
         log.info(
@@ -543,6 +584,9 @@ def _fewest_count(s: _Solve) -> None:
     for kk in range(max(precheck_count(p), lo_k), min(hi_k, p.n) + 1):
         stage(s.req.progress, f"fewest clusters: trying {kk} clusters for these {p.n} units")
         seed_plan = _best_start(s, kk) if not s.excl else None
+        if s.given is not None and len(set(s.given)) == kk:
+            if seed_plan is None or s.cost_of(s.given) < s.cost_of(seed_plan):
+                seed_plan = s.given
         if seed_plan is not None and (
             s.start is None or len(set(s.start)) != kk or s.cost_of(seed_plan) < s.cost_of(s.start)
         ):
@@ -757,10 +801,12 @@ def precheck_count(p: Problem) -> int:
 
 
 def within_caps(p: Problem, plan: list[int]) -> bool:
-    """Whether no unit of ``plan`` (hub per unit) is with a hub that the travel cap
-    (``max_cost``) or ``forbid`` rules out."""
+    """Whether every hub of ``plan`` (hub per unit) may head a cluster and no unit is with a
+    hub that the travel cap (``max_cost``) or ``forbid`` rules out."""
     cap = p.max_cost if p.cost is not None else None
     cost = p.cost or {}
+    if p.hub_ok is not None and not all(p.hub_ok[h] for h in set(plan)):
+        return False
     if not p.forbid and cap is None:
         return True
     for i, h in enumerate(plan):
