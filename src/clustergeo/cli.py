@@ -120,7 +120,7 @@ def _solve_one(
         main = {k: v for k, v in scenario.rules.to_dict().items() if rules.to_dict().get(k) != v}
         if main:  # a variant failed: the main rules are one more version to try
             others.insert(0, Variant("the main rules", main))
-        e = explain(e, rules, others)
+        e = explain(e, rules, others, trials=_trials(scenario, others, schools, kwargs, time_limit, solved))
         out.mkdir(parents=True, exist_ok=True)
         (out / "infeasible.txt").write_text(str(e) + "\n")
         print(f"\n{name}: NO PLAN\n{e}\n(written to {shown / 'infeasible.txt'})\n")
@@ -142,6 +142,24 @@ def _solve_one(
     _print_table(plan.table()[cols].round(1))
     print(f"\nFiles written to {shown}: {', '.join(sorted(p.name for p in paths.values()))}")
     return True
+
+
+def _trials(scenario, others: list, schools, kwargs: dict, time_limit: float, solved: dict | None) -> dict:
+    """The candidate relaxations solved in a short time each (plans in hand reused), to rank
+    them by the schools their plans move."""
+    from .principles import TRIAL_SECONDS, try_relaxations
+    from .proposal import propose
+
+    have = {}
+    for name, plan in (solved or {}).items():
+        have["the main rules" if name == scenario.name else name.removeprefix(f"{scenario.name}: ")] = plan
+    quick = {**kwargs, "time_limit": min(TRIAL_SECONDS, time_limit), "progress": False}
+    print("Trying the scenario's relaxations to rank them ...", file=sys.stderr, flush=True)
+
+    def solve(v):
+        return propose(schools, scenario.rules.replace(**v.changes), **quick)
+
+    return try_relaxations(others, solve, solved=have)
 
 
 def _check_solve_args(args) -> None:
