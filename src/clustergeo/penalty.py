@@ -12,6 +12,7 @@ from the best plan in hand, so the answer is never worse than the plan inside di
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Mapping
@@ -26,6 +27,8 @@ from .solve import partition
 LOWER_COUNTS_SHARE = 0.2
 #: the least each smaller count is given (seconds): enough for the heuristics to try
 LOWER_COUNT_MIN_SECONDS = 4.0
+#: the penalty model is solved from the plan in hand only with at least this many seconds left
+FINAL_MIN_SECONDS = 10.0
 
 
 def lower_bound(graph: nx.Graph, bounds: Mapping[str, tuple], k: Any) -> int:
@@ -68,30 +71,38 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
     sizes = kwargs.get("bounds") or {}
     lower = lower_bound(graph, sizes, kwargs.get("k"))
     smaller = list(range(lower, within.k))
-    impossible, unsettled, best = [], [], within
-    if smaller:
-        left = None if limit is None else limit - (time.perf_counter() - t0)
-        each = None if left is None else max(LOWER_COUNT_MIN_SECONDS, LOWER_COUNTS_SHARE * left / len(smaller))
-        for kk in smaller:
-            try:
-                best = partition(graph, **{**kwargs, "k": kk, "fewest": False, "explain": False, "time_limit": each})
-                break
-            except InfeasibleError:
-                impossible.append(kk)
-            except NoPlanInTimeError:
-                unsettled.append(kk)
-    left = None if limit is None else max(limit - (time.perf_counter() - t0), 1.0)
-    result = partition(
-        graph,
-        **{**kwargs, "k": best.k, "fewest": False, "start": best.assignment, "time_limit": left},
-    )
+    impossible, unsettled, untried, best = [], [], [], within
+    budget = None if limit is None else LOWER_COUNTS_SHARE * max(limit - (time.perf_counter() - t0), 0.0)
+    t_lower = time.perf_counter()
+    for kk in smaller:
+        spent = time.perf_counter() - t_lower
+        if budget is not None and spent >= budget:
+            untried.append(kk)
+            continue
+        each = None if budget is None else max(LOWER_COUNT_MIN_SECONDS, (budget - spent) / (within.k - kk))
+        try:
+            best = partition(graph, **{**kwargs, "k": kk, "fewest": False, "explain": False, "time_limit": each})
+            break
+        except InfeasibleError:
+            impossible.append(kk)
+        except NoPlanInTimeError:
+            unsettled.append(kk)
+    left = None if limit is None else limit - (time.perf_counter() - t0)
+    if left is not None and left < FINAL_MIN_SECONDS and best is within:
+        result = dataclasses.replace(within, status="feasible", bound=None, gap=None)  # no time to improve it
+    else:
+        result = partition(
+            graph,
+            **{**kwargs, "k": best.k, "fewest": False, "start": best.assignment, "time_limit": max(left or 0, 1.0)},
+        )
     result.seconds = time.perf_counter() - t0
     result.count_search = {
         "within": within.k,
         "lower_bound": lower,
         "within_seconds": round(within.seconds, 3),
         "proved_impossible": impossible,
-        "not_settled": unsettled,
+        "not_settled": unsettled + untried,
+        "not_tried": untried,
         "count": result.k,
     }
     return result
@@ -115,11 +126,12 @@ def count_words(search: Mapping[str, Any]) -> str:
         else f"{k} clusters, fewer than the {within} needed with every cluster inside its districts"
     )
     bits = []
-    for key, what in (
-        ("proved_impossible", "proved impossible"),
-        ("not_settled", "tried and not settled in time (no plan found, none ruled out)"),
+    tried = [c for c in search.get("not_settled") or [] if c not in set(search.get("not_tried") or [])]
+    for counts, what in (
+        (search.get("proved_impossible") or [], "proved impossible"),
+        (tried, "tried and not settled in time (no plan found, none ruled out)"),
+        (search.get("not_tried") or [], "not tried (no time left)"),
     ):
-        counts = search.get(key) or []
         if counts:
             span = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
             bits.append(f"{span} clusters {'was' if len(counts) == 1 else 'were'} {what}")
