@@ -132,6 +132,10 @@ def _solve_one(
         return False
     if scenario.principles:
         plan.run["principles"] = list(scenario.principles)
+    if scenario.catchment_layers:
+        from .catchment_layers import draw_by_layer
+
+        draw_by_layer(plan, scenario.catchment_layers, boundary)
     if solved is not None:
         solved[name] = plan
     paths = plan.save(out)

@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # Plan's methods call these functions: plan is imported only 
 log = logging.getLogger(__name__)
 
 #: Layers of ``plan.layers`` saved with the plan, so a saved plan's maps and report can be rebuilt.
-CONTEXT_LAYERS = ("districts",)
+CONTEXT_LAYERS = ("districts", "clusters_by_layer")  # the second: catchment_layers.py
 
 SCHOOL_COLUMNS = [
     "school_id",

@@ -184,6 +184,8 @@ def proof_lines(run: dict[str, Any]) -> list[str]:
         out.append(
             f"  fewest clusters crossing district lines (kept clusters included): {cp['fewest']}{of}; {cp['proof']}"
         )
+    if run.get("drawn_by_layer"):
+        out.append(f"  polygons: {run['drawn_by_layer']}")
     if run.get("principles"):
         out.append("  principles, in order: " + "; ".join(f"{i}. {p}" for i, p in enumerate(run["principles"], 1)))
     for line in run.get("zoned_outside", []):
