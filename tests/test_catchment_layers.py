@@ -51,3 +51,24 @@ def test_draw_by_layer_records_and_checks(nl, tmp_path):
 
     plan = draw_by_layer(Shell(), "denomination")
     assert LAYER_NAME in plan.layers and "overlap by design" in plan.run["drawn_by_layer"]
+
+
+def test_layer_map_page(nl, tmp_path):
+    import matplotlib.pyplot as plt
+
+    from clustergeo import maps
+
+    class Shell:
+        name = "North Lanarkshire (current clusters)"
+        schools = nl.schools.assign(status="placed")
+        clusters = schools.dissolve("cluster").reset_index()[["cluster", "geometry"]]
+        layers = {"authority": nl.layers["authority"]}
+        run: dict = {}
+
+    fig = maps.layer_figure(
+        Shell(), layer_polygons(Shell.schools, nl.layers["authority"], "denomination"), "denomination"
+    )
+    assert [ax.get_title().split(":")[0] for ax in fig.axes] == ["Non-denominational", "Roman Catholic"]
+    fig.savefig(tmp_path / "map-by-layer.png", dpi=50)
+    plt.close(fig)
+    assert (tmp_path / "map-by-layer.png").stat().st_size > 0

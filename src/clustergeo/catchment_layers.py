@@ -83,9 +83,10 @@ def draw_by_layer(plan: Any, column: str, boundary: Any = None) -> Any:
         raise DataError(Problem("drawing per catchment layer needs the authority outline", fix="pass boundary=..."))
     polys = layer_polygons(plan.schools, outline, column)
     plan.layers[LAYER_NAME] = polys
+    plan.run["drawn_by_layer_column"] = column
     plan.run["drawn_by_layer"] = (
         f"the catchment layers ({column}: {', '.join(sorted(set(polys['layer'])))}) overlap by design: "
         f"plan.gpkg layer {LAYER_NAME} draws each cluster per layer (each layer a partition of the "
-        "authority); the clusters layer draws each school's own cell"
+        "authority; map-by-layer.png shows them side by side); the clusters layer draws each school's own cell"
     )
     return plan

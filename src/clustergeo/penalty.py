@@ -134,5 +134,5 @@ def count_words(search: Mapping[str, Any]) -> str:
     ):
         if counts:
             span = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
-            bits.append(f"{span} clusters {'was' if len(counts) == 1 else 'were'} {what}")
+            bits.append(f"{span} clusters were {what}")
     return head + ("; with district lines crossed at a penalty, " + "; ".join(bits) if bits else "")

@@ -63,7 +63,8 @@ def try_relaxations(
     Parameters
     ----------
     variants : iterable of :class:`clustergeo.scenario.Variant`
-        The candidates; the ``most`` with the fewest rule changes are tried.
+        The candidates: those in ``solved`` are read, and of the others the ``most`` with the
+        fewest rule changes are solved.
     solve : callable
         ``solve(variant)`` returns a :class:`~clustergeo.plan.Plan` (with a short time limit)
         or raises :class:`InfeasibleError` or a :class:`~clustergeo.errors.SolverError`.
@@ -77,9 +78,13 @@ def try_relaxations(
         or ``{"failed": why}``.
     """
     out: dict[str, dict[str, Any]] = {}
-    for v in sorted(variants, key=lambda v: (len(v.changes), v.name))[:most]:
+    left = most
+    for v in sorted(variants, key=lambda v: (len(v.changes), v.name)):
         plan = (solved or {}).get(v.name)
         if plan is None:
+            if left <= 0:
+                continue
+            left -= 1
             try:
                 plan = solve(v)
             except InfeasibleError:
