@@ -116,9 +116,12 @@ def test_penalty_plan_from_the_within_plan_matches_enumeration(case, pen):
     except cg.InfeasibleError:
         r = None
     plans = list(_plans(g, lo, hi))
+    if not plans:
+        assert r is None
+        return
     within = [p for p in plans if all(len({g.nodes[v]["district"] for v in b}) == 1 for b in p)]
-    if not within:
-        assert r is None  # no plan inside districts: the caller solves the penalty model alone
+    assert r is not None or not within  # no plan inside districts even merged: solved alone
+    if r is None:
         return
     fewest = min(len(p) for p in plans)
     best = min(_penalised(g, cost, p, pen) for p in plans if len(p) == fewest)
@@ -127,3 +130,19 @@ def test_penalty_plan_from_the_within_plan_matches_enumeration(case, pen):
     search = r.count_search
     assert search["not_settled"] == [] and search["within"] >= fewest
     assert "clusters" in penalty.count_words(search)
+
+
+def test_a_district_without_a_plan_is_taken_with_its_neighbour():
+    g = nx.path_graph(6)
+    nx.set_node_attributes(g, dict(enumerate("AABCCC")), "district")
+    nx.set_node_attributes(g, 1, "pupils")
+    nx.set_node_attributes(g, {v: 1000.0 * v for v in g}, "x")
+    nx.set_node_attributes(g, 0.0, "y")
+    kwargs = dict(min_weight=2, max_weight=3, fewest=True, district="district", progress=False)
+    found = penalty.merged_districts_plan(g, {**kwargs, "district_mode": "penalty"}, deadline=None)
+    assert found is not None
+    plan, merged = found
+    assert merged == ["B + C"] and plan.k == 3
+    r = penalty.penalty_plan(g, district_mode="penalty", district_penalty=1.0, **kwargs)
+    assert r.k == 2 and r.status == "optimal"  # crossing the line saves a cluster: fewest first
+    assert "B + C taken together" in penalty.count_words(r.count_search)

@@ -4,7 +4,8 @@ With ``districts = "penalty"`` the whole area is one model (nothing decomposes),
 of a couple of hundred units the fewest-count search can spend its whole limit without a plan.
 Every plan inside districts is a plan here too (with no penalty), and that plan decomposes by
 district and is proved quickly. So :func:`penalty_plan` solves the rules with districts
-``"within"`` first; tries each smaller count in a short share of the limit (the heuristics and
+``"within"`` first (where a district has no plan on its own, it is taken together with its
+neighbour: :func:`merged_districts_plan`); tries each smaller count in a short share of the limit (the heuristics and
 the exact model: a plan found there wins, a count proved impossible is recorded, the rest are
 reported as not settled); and then solves the penalty model at the count found, warm-started
 from the best plan in hand, so the answer is never worse than the plan inside districts.
@@ -64,10 +65,14 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
     """
     t0 = time.perf_counter()
     limit = kwargs.get("time_limit")
+    merged: list[str] = []
     try:
         within = partition(graph, **{**kwargs, "district_mode": "within", "explain": False})
     except (InfeasibleError, NoPlanInTimeError):
-        return None
+        found = merged_districts_plan(graph, kwargs, deadline=None if limit is None else t0 + limit)
+        if found is None:
+            return None
+        within, merged = found
     sizes = kwargs.get("bounds") or {}
     lower = lower_bound(graph, sizes, kwargs.get("k"))
     smaller = list(range(lower, within.k))
@@ -88,7 +93,7 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
         except NoPlanInTimeError:
             unsettled.append(kk)
     left = None if limit is None else limit - (time.perf_counter() - t0)
-    if left is not None and left < FINAL_MIN_SECONDS and best is within:
+    if left is not None and left < FINAL_MIN_SECONDS and best is within and not merged:
         result = dataclasses.replace(within, status="feasible", bound=None, gap=None)  # no time to improve it
     else:
         result = partition(
@@ -98,6 +103,7 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
     result.seconds = time.perf_counter() - t0
     result.count_search = {
         "within": within.k,
+        "merged": merged,
         "lower_bound": lower,
         "within_seconds": round(within.seconds, 3),
         "proved_impossible": impossible,
@@ -106,6 +112,79 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
         "count": result.k,
     }
     return result
+
+
+def merged_districts_plan(graph: nx.Graph, kwargs: dict, *, deadline: float | None) -> tuple[Any, list[str]] | None:
+    """A plan inside districts where each district that has no plan on its own is taken together
+    with the neighbouring district it shares most borders with (repeated until every region has
+    a plan); None when only the whole area is left, or the count falls outside the rules.
+
+    Returns
+    -------
+    (PartitionResult, list of str) or None
+        The combined plan (status ``"feasible"``) and the regions formed by merging.
+    """
+    region = {v: str(graph.nodes[v].get("district")) for v in graph.nodes}
+    solved: dict[str, Any] = {}
+    while True:
+        failed = []
+        for r in sorted(set(region.values()) - set(solved)):
+            sub = graph.subgraph([v for v in graph.nodes if region[v] == r]).copy()
+            left = None if deadline is None else max(deadline - time.perf_counter(), 1.0)
+            opts = {**kwargs, "k": None, "fewest": True, "district": None, "district_mode": None}
+            keep = set(sub.nodes)
+            if opts.get("cost") is not None:
+                opts["cost"] = {(a, b): c for (a, b), c in opts["cost"].items() if a in keep and b in keep}
+            try:
+                solved[r] = partition(sub, **{**opts, "explain": False, "time_limit": left})
+            except (InfeasibleError, NoPlanInTimeError):
+                failed.append(r)
+        if not failed:
+            break
+        if len(set(region.values())) == 1:
+            return None
+        for r in failed:
+            if r not in set(region.values()):
+                continue  # merged already in this round
+            border: dict[str, int] = {}
+            for a, b in graph.edges:
+                ra, rb = region[a], region[b]
+                if ra != rb and r in (ra, rb):
+                    other = rb if ra == r else ra
+                    border[other] = border.get(other, 0) + 1
+            if not border:
+                return None
+            other = max(border, key=lambda k: (border[k], k))
+            name = f"{r} + {other}"
+            for v in region:
+                if region[v] in (r, other):
+                    region[v] = name
+            solved.pop(other, None)
+    assignment = {v: c for res in solved.values() for v, c in res.assignment.items()}
+    k = len(set(assignment.values()))
+    lo_k, hi_k = _k_range(kwargs.get("k"), graph.number_of_nodes())
+    if not lo_k <= k <= hi_k:
+        return None
+    parts = list(solved.values())
+    result = dataclasses.replace(
+        parts[0],
+        assignment=assignment,
+        hubs={c: c for c in set(assignment.values())},
+        status="feasible",
+        objective=None,
+        bound=None,
+        gap=None,
+        seconds=sum(r.seconds for r in parts),
+    )
+    return result, sorted(r for r in solved if " + " in r)
+
+
+def _k_range(k: Any, n: int) -> tuple[int, int]:
+    if isinstance(k, int):
+        return k, k
+    if isinstance(k, (tuple, list)):
+        return int(k[0]), int(k[1])
+    return 1, n
 
 
 def count_words(search: Mapping[str, Any]) -> str:
@@ -120,10 +199,12 @@ def count_words(search: Mapping[str, Any]) -> str:
     found, none ruled out)
     """
     k, within = search["count"], search["within"]
+    merged = search.get("merged") or []
+    inside = "inside its districts" + (f" ({'; '.join(merged)} taken together)" if merged else "")
     head = (
-        f"{k} clusters, the fewest with every cluster inside its districts (solved first, by district)"
+        f"{k} clusters, the fewest with every cluster {inside} (solved first, by district)"
         if k == within
-        else f"{k} clusters, fewer than the {within} needed with every cluster inside its districts"
+        else f"{k} clusters, fewer than the {within} needed with every cluster {inside}"
     )
     bits = []
     tried = [c for c in search.get("not_settled") or [] if c not in set(search.get("not_tried") or [])]
