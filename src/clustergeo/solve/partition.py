@@ -879,17 +879,24 @@ def _combine(
     return res
 
 
+def _bound_words(m: str, lo: float | None, hi: float | None) -> str:
+    """A size window in words: "pupils 2,500 to 5,000", "at least 1 secondary schools"."""
+    name = m.replace("_", " ")
+    if hi is None:
+        return f"at least {lo or 0:,.0f} {name}"
+    if lo is None:
+        return f"at most {hi:,.0f} {name}"
+    return f"{name} {lo:,.0f} to {hi:,.0f}"
+
+
 def _raise_infeasible(p: Problem, allowed, contiguity: str, opts: dict, explain: bool) -> None:
     reasons = ["the solver proved that no plan meets all the rules together"]
     relax: list[str] = []
     if explain:
         relax = diagnose(p, contiguity, opts)
         if relax:
-            sizes = "; ".join(
-                f"{m} {'-' if lo is None else f'{lo:,.0f}'} to {'-' if hi is None else f'{hi:,.0f}'}"
-                for m, (lo, hi) in p.bounds.items()
-            )
-            held = ", ".join(f"{p.measures[m].sum():,.0f} {m}" for m in p.bounds)
+            sizes = "; ".join(_bound_words(m, lo, hi) for m, (lo, hi) in p.bounds.items())
+            held = ", ".join(f"{p.measures[m].sum():,.0f} {m.replace('_', ' ')}" for m in p.bounds)
             reasons = [
                 f"the units here ({p.n}, holding {held}) "
                 f"cannot be grouped into connected clusters of {sizes} under these rules; a plan exists "
