@@ -137,8 +137,10 @@ def merged_districts_plan(graph: nx.Graph, kwargs: dict, *, deadline: float | No
                 opts["cost"] = {(a, b): c for (a, b), c in opts["cost"].items() if a in keep and b in keep}
             try:
                 solved[r] = partition(sub, **{**opts, "explain": False, "time_limit": left})
-            except (InfeasibleError, NoPlanInTimeError):
+            except InfeasibleError:
                 failed.append(r)
+            except NoPlanInTimeError:
+                return None  # out of time: a larger region would not do better
         if not failed:
             break
         if len(set(region.values())) == 1:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -425,9 +426,12 @@ def solve_units(
         )
     if rules.districts == "penalty" and rules.fewest and not exclude:
         # the plan inside districts is a plan here too, and decomposes: start from it
+        t0 = time.perf_counter()
         found = penalty.penalty_plan(u, **kwargs)
         if found is not None:
             return found, None
+        if kwargs.get("time_limit") is not None:  # the time limit covers both tries
+            kwargs["time_limit"] = max(kwargs["time_limit"] - (time.perf_counter() - t0), penalty.FINAL_MIN_SECONDS)
     return partition(u, **kwargs), None
 
 
