@@ -95,6 +95,8 @@ def test_hubs_secondary_measures_travel_to_a_secondary():
     assert set(listed.schools["hub_school"]) == {"s1", "s5"}
     with pytest.raises(cg.RulesError, match="hubs"):
         cg.Rules(hubs=3)
+    with pytest.raises(cg.RulesError, match="objective = 'travel'"):
+        cg.Rules(hubs="secondary", objective="boundary")
     with pytest.raises(cg.RulesError, match="did you mean 's1'"):
         cg.Rules(hubs=["s1x"]).check_names(s)
 

@@ -201,6 +201,8 @@ class Rules:
                 raise RulesError(
                     f"rule 'hubs' must be a phase (e.g. \"secondary\") or a list of school ids, not {self.hubs!r}"
                 )
+            if self.objective != "travel":
+                raise RulesError(f"rule 'hubs' needs objective = 'travel' (travel to the hub), not {self.objective!r}")
 
     def check_names(self, schools: Any) -> None:
         """Raise :class:`RulesError` when a rule names something the schools table does not hold.
