@@ -148,3 +148,16 @@ def test_a_district_without_a_plan_is_taken_with_its_neighbour():
     r = penalty.penalty_plan(g, district_mode="penalty", district_penalty=1.0, **kwargs)
     assert r.k == 2 and r.status == "optimal"  # crossing the line saves a cluster: fewest first
     assert "B + C taken together" in penalty.count_words(r.count_search)
+
+
+def test_penalty_plan_without_a_time_limit():
+    g = nx.path_graph(6)
+    nx.set_node_attributes(g, dict(enumerate("AABCCC")), "district")
+    nx.set_node_attributes(g, 1, "pupils")
+    nx.set_node_attributes(g, {v: 1000.0 * v for v in g}, "x")
+    nx.set_node_attributes(g, 0.0, "y")
+    r = penalty.penalty_plan(
+        g, min_weight=2, max_weight=3, fewest=True, district="district", district_mode="penalty",
+        district_penalty=100.0, time_limit=None, progress=False,
+    )  # fmt: skip
+    assert r.status == "optimal" and r.count_search["not_settled"] == []

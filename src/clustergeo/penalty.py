@@ -98,7 +98,7 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
     else:
         result = partition(
             graph,
-            **{**kwargs, "k": best.k, "fewest": False, "start": best.assignment, "time_limit": max(left or 0, 1.0)},
+            **{**kwargs, "k": best.k, "fewest": False, "start": best.assignment, "time_limit": _at_least(left, 1.0)},
         )
     result.seconds = time.perf_counter() - t0
     result.count_search = {
@@ -179,6 +179,11 @@ def merged_districts_plan(graph: nx.Graph, kwargs: dict, *, deadline: float | No
         seconds=sum(r.seconds for r in parts),
     )
     return result, sorted(r for r in solved if " + " in r)
+
+
+def _at_least(seconds: float | None, least: float) -> float | None:
+    """``seconds`` raised to ``least`` (None, no limit, stays None)."""
+    return None if seconds is None else max(seconds, least)
 
 
 def _k_range(k: Any, n: int) -> tuple[int, int]:
