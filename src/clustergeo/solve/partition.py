@@ -212,6 +212,12 @@ def partition(
     forbid : set of (i, j), optional
         Pairs fixed out before solving: unit ``i`` may not join the cluster hubbed at ``j``
         (e.g. beyond a travel-time cap).
+    hubs : frozenset, optional
+        The nodes that may head a cluster (objective ``"hess"``), e.g. those holding a
+        secondary; a part of the graph without one is named before solving.
+    start : dict, optional
+        A plan known to meet the rules (node -> cluster): the exact solve's warm start when
+        it has the count asked for (each cluster hubbed at its cheapest allowed member).
     exclude : list of dict, optional
         Earlier answers (node -> cluster) to rule out: the result is a different partition
         (used to list the best few distinct plans).
