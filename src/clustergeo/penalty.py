@@ -5,10 +5,11 @@ of a couple of hundred units the fewest-count search can spend its whole limit w
 Every plan inside districts is a plan here too (with no penalty), and that plan decomposes by
 district and is proved quickly. So :func:`penalty_plan` solves the rules with districts
 ``"within"`` first (where a district has no plan on its own, it is taken together with its
-neighbour: :func:`merged_districts_plan`); tries each smaller count in a short share of the limit (the heuristics and
-the exact model: a plan found there wins, a count proved impossible is recorded, the rest are
-reported as not settled); and then solves the penalty model at the count found, warm-started
-from the best plan in hand, so the answer is never worse than the plan inside districts.
+neighbour: :func:`merged_districts_plan`); tries each smaller count in a short share of the
+limit (the heuristics and the exact model, from the count in hand downwards: the fewest count
+with a plan wins, a count proved impossible is recorded, the rest are reported as not settled);
+and then solves the penalty model at the count found, warm-started from the best plan in hand,
+so the answer is never worse than the plan inside districts.
 """
 
 from __future__ import annotations
@@ -79,19 +80,21 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
     impossible, unsettled, untried, best = [], [], [], within
     budget = None if limit is None else LOWER_COUNTS_SHARE * max(limit - (time.perf_counter() - t0), 0.0)
     t_lower = time.perf_counter()
-    for kk in smaller:
+    # from the count in hand downwards: plans are easiest to find next to it
+    for kk in reversed(smaller):
         spent = time.perf_counter() - t_lower
         if budget is not None and spent >= budget:
             untried.append(kk)
             continue
-        each = None if budget is None else max(LOWER_COUNT_MIN_SECONDS, (budget - spent) / (within.k - kk))
+        each = None if budget is None else max(LOWER_COUNT_MIN_SECONDS, (budget - spent) / (kk - lower + 1))
         try:
             best = partition(graph, **{**kwargs, "k": kk, "fewest": False, "explain": False, "time_limit": each})
-            break
         except InfeasibleError:
             impossible.append(kk)
         except NoPlanInTimeError:
             unsettled.append(kk)
+    below = best.k  # only the counts below the plan's matter for the proof
+    impossible, unsettled, untried = (sorted(c for c in xs if c < below) for xs in (impossible, unsettled, untried))
     left = None if limit is None else limit - (time.perf_counter() - t0)
     if left is not None and left < FINAL_MIN_SECONDS and best is within and not merged:
         result = dataclasses.replace(within, status="feasible", bound=None, gap=None)  # no time to improve it
@@ -221,6 +224,7 @@ def count_words(search: Mapping[str, Any]) -> str:
         (search.get("not_tried") or [], "not tried (no time left)"),
     ):
         if counts:
-            span = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]}"
+            run = counts == list(range(counts[0], counts[-1] + 1))
+            span = f"{counts[0]} to {counts[-1]}" if run and len(counts) > 1 else ", ".join(map(str, counts))
             bits.append(f"{span} clusters were {what}")
     return head + ("; with district lines crossed at a penalty, " + "; ".join(bits) if bits else "")
