@@ -166,6 +166,7 @@ def test_shipped_scenarios_name_their_principles():
     sc = cg.read_scenario("norfolk-option-4")
     assert len(sc.principles) >= 4 and sc.rules.districts == "within" and sc.rules.fewest
     assert "King's Lynn Academy" in sc.rules.redraw and "Norwich" in sc.rules.redraw
+    assert sc.rules.min_phase == {"secondary": 1} and any("secondary" in p for p in sc.principles)
     nl = cg.read_scenario("north-lanarkshire")
     assert nl.rules.fewest_crossings and nl.principles
     with pytest.raises(RulesError, match="principles"):
@@ -303,3 +304,40 @@ def test_each_cluster_holds_a_secondary():
     assert (plan.table()["secondary"] >= 1).all()
     with pytest.raises(RulesError, match="min_phase"):
         cg.Rules(min_phase={"secondary": -1})
+
+
+def test_explanations_ranked_by_schools_moved():
+    import geopandas as gpd
+    import shapely
+
+    from clustergeo.principles import explain, try_relaxations
+    from clustergeo.scenario import Variant
+
+    # two current clusters of three schools in a row; three clusters asked for, so the whole
+    # clusters cannot be met; redrawing one cluster moves fewer schools than redrawing both
+    s = gpd.GeoDataFrame(
+        {"school_id": [f"s{i}" for i in range(6)], "name": [f"School {i}" for i in range(6)],
+         "phase": "primary", "pupils": [100, 100, 100, 150, 100, 50], "cluster": list("AAABBB")},
+        geometry=[shapely.Point(1000 * i, 0) for i in range(6)],
+        crs="EPSG:27700",
+    )  # fmt: skip
+    boundary = gpd.GeoSeries([shapely.box(-500, -500, 5500, 500)], crs="EPSG:27700")
+    rules = cg.Rules(min_pupils=100, max_pupils=300, clusters=3, keep_whole="cluster")
+    with pytest.raises(InfeasibleError) as info:
+        cg.propose(s, rules, boundary=boundary, progress=False)
+    variants = [
+        Variant("school by school", {"keep_whole": "none"}),
+        Variant("A redrawn", {"redraw": ["A"]}),
+        Variant("fewer clusters", {"clusters": 4, "max_pupils": 120}),
+    ]
+
+    def solve(v):
+        return cg.propose(s, rules.replace(**v.changes), boundary=boundary, progress=False, time_limit=10)
+
+    trials = try_relaxations(variants, solve)
+    assert trials["fewer clusters"] == {"failed": "no plan either"}
+    assert trials["A redrawn"]["moved"] <= trials["school by school"]["moved"]
+    text = str(explain(info.value, rules, variants, trials=trials))
+    assert "least change to the plan first" in text and "moves " in text and "no plan either" in text
+    ranked = text[text.index("least change") :]
+    assert ranked.index("'fewer clusters'") > max(ranked.index("'A redrawn'"), ranked.index("'school by school'"))

@@ -21,6 +21,7 @@ def test_norfolk_lead_plan_at_the_top(norfolk_out):
     assert 22 <= len(geo) <= 28
     assert geo["pupils"].between(2500, 5000).all()
     assert plan.metrics["clusters_crossing_districts"] <= 9
+    assert (geo["secondary"] >= 1).all()  # a high school or academy in every cluster
     proof = plan.run["fewest_proof"]
     assert proof["fewest"] == len(geo) and proof["proof"].startswith(f"no plan with {len(geo) - 1} clusters exists")
     assert plan.run["size_measure"] == "pupils_school_age" and plan.run["principles"]

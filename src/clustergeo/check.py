@@ -12,6 +12,8 @@ from collections.abc import Hashable, Mapping
 import networkx as nx
 import pandas as pd
 
+from .rules import PHASE_ALIASES
+
 
 def check_partition(
     graph: nx.Graph,
@@ -123,6 +125,7 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
                 out.append(f"cluster {lab!r} has {v:,} {what}, below the minimum {lo:,}")
             if hi is not None and v > hi:
                 out.append(f"cluster {lab!r} has {v:,} {what}, above the maximum {hi:,}")
+    out += _composition(geo, rules)
     k = rules.get("clusters")
     n_geo = geo["cluster"].nunique()
     if isinstance(k, int) and n_geo != k:
@@ -171,6 +174,30 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
         missing = set(totals.index) - set(clusters["cluster"])
         for lab in sorted(missing):
             out.append(f"cluster {lab!r} is missing from the cluster table")
+    return out
+
+
+def _composition(geo: pd.DataFrame, rules: Mapping) -> list[str]:
+    """The composition rule (``min_phase``) and the hub candidates (``hubs``) per cluster."""
+    out = []
+    for phase, n in sorted((rules.get("min_phase") or {}).items()):
+        if "phase" not in geo.columns:
+            break
+        same = PHASE_ALIASES.get(phase, {phase})
+        for lab, grp in geo.groupby("cluster"):
+            have = int(grp["phase"].isin(same).sum())
+            if have < n:
+                out.append(f"cluster {lab!r} holds {have} {phase} schools, fewer than the {n} the rules ask for")
+    hubs = rules.get("hubs")
+    if hubs and "hub_school" in geo.columns:
+        ids = geo["school_id"].astype(str)
+        if isinstance(hubs, str):
+            ok = set(ids[geo["phase"].isin(PHASE_ALIASES.get(hubs, {hubs}))])
+        else:
+            ok = set(map(str, hubs))
+        for lab, hub in geo.groupby("cluster")["hub_school"].first().items():
+            if str(hub) not in ok:
+                out.append(f"cluster {lab!r} is hubbed at school {hub}, which is not a hub candidate ({hubs!r})")
     return out
 
 

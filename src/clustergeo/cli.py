@@ -120,7 +120,9 @@ def _solve_one(
         main = {k: v for k, v in scenario.rules.to_dict().items() if rules.to_dict().get(k) != v}
         if main:  # a variant failed: the main rules are one more version to try
             others.insert(0, Variant("the main rules", main))
-        e = explain(e, rules, others)
+        # with --all-variants every version is solved anyway: rank by the plans in hand only
+        most = 0 if getattr(args, "all_variants", False) else None
+        e = explain(e, rules, others, trials=_trials(scenario, others, schools, kwargs, time_limit, solved, most))
         out.mkdir(parents=True, exist_ok=True)
         (out / "infeasible.txt").write_text(str(e) + "\n")
         print(f"\n{name}: NO PLAN\n{e}\n(written to {shown / 'infeasible.txt'})\n")
@@ -132,6 +134,10 @@ def _solve_one(
         return False
     if scenario.principles:
         plan.run["principles"] = list(scenario.principles)
+    if scenario.catchment_layers:
+        from .catchment_layers import draw_by_layer
+
+        draw_by_layer(plan, scenario.catchment_layers, boundary)
     if solved is not None:
         solved[name] = plan
     paths = plan.save(out)
@@ -142,6 +148,27 @@ def _solve_one(
     _print_table(plan.table()[cols].round(1))
     print(f"\nFiles written to {shown}: {', '.join(sorted(p.name for p in paths.values()))}")
     return True
+
+
+def _trials(
+    scenario, others: list, schools, kwargs: dict, time_limit: float, solved: dict | None, most: int | None
+) -> dict:
+    """The candidate relaxations solved in a short time each (plans in hand reused), to rank
+    them by the schools their plans move."""
+    from .principles import MAX_TRIALS, TRIAL_SECONDS, try_relaxations
+    from .proposal import propose
+
+    have = {}
+    for name, plan in (solved or {}).items():
+        have["the main rules" if name == scenario.name else name.removeprefix(f"{scenario.name}: ")] = plan
+    quick = {**kwargs, "time_limit": min(TRIAL_SECONDS, time_limit), "progress": False}
+    if most != 0:
+        print("Trying the scenario's relaxations to rank them ...", file=sys.stderr, flush=True)
+
+    def solve(v):
+        return propose(schools, scenario.rules.replace(**v.changes), **quick)
+
+    return try_relaxations(others, solve, solved=have, most=MAX_TRIALS if most is None else most)
 
 
 def _check_solve_args(args) -> None:

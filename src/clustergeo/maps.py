@@ -510,6 +510,39 @@ def save_static_map(plan: Plan, path: str | Path, *, dpi: int = MAP_DPI) -> Path
     return Path(path)
 
 
+def layer_figure(plan: Plan, layers: Any, column: str):
+    """One panel per catchment layer (``layers``: :func:`clustergeo.catchment_layers.layer_polygons`),
+    each cluster drawn from its own layer's cells in the main map's colours, with that layer's
+    schools: the layers overlap by design, so neither panel hides the other.
+
+    Examples
+    --------
+    >>> fig = layer_figure(plan, plan.layers["clusters_by_layer"], "denomination")  # doctest: +SKIP
+    """
+    colours, numbers = cluster_colours(plan), cluster_numbers(plan)
+    names = sorted(set(layers["layer"]))
+    fig, axes = plt.subplots(1, len(names), figsize=A4_LANDSCAPE_IN, dpi=MAP_DPI, squeeze=False)
+    s = plan.schools[plan.schools["status"].isin(["placed", "pinned"])]
+    for ax, name in zip(axes[0], names):
+        mine = layers[(layers["layer"] == name) & layers.geometry.notna()]
+        mine.plot(ax=ax, color=[colours.get(c, APART_COLOUR) for c in mine["cluster"]], edgecolor="#555555", lw=0.4)
+        pts = s[s[column].astype(str) == name] if column in s.columns else s.iloc[:0]
+        ax.scatter(pts.geometry.x, pts.geometry.y, s=3, c="black", lw=0, zorder=4)
+        for lab, geom in zip(mine["cluster"], mine.geometry):
+            p = _label_point(geom)
+            if p is not None:
+                ax.text(p.x, p.y, str(numbers.get(lab, "")), fontsize=6, ha="center", va="center", zorder=5)
+        ax.set_title(f"{name}: {mine['cluster'].nunique()} clusters, {len(pts)} schools", fontsize=9)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+    fig.suptitle(f"{plan.name}: clusters per catchment layer ({column}; the layers overlap by design)", fontsize=10)
+    fig.text(0.01, 0.02, "Numbers: the clusters of map.png. Each panel: that layer's schools and cells.", fontsize=7)
+    return fig
+
+
 def save_size_chart(plan: Plan, path: str | Path) -> Path:
     """Pupils (and schools) per cluster against the bounds, bars in the map's colours."""
     fig = size_chart(plan)

@@ -16,7 +16,8 @@ One folder per plan:
 ``allocations.csv`` staff and money per cluster, also the GeoPackage layer ``allocations``
                     (a table); when made
 ``summary.txt``     the plain-text summary
-``map.png``         A4 landscape map with insets; ``sizes.png``: cluster sizes against the bounds
+``map.png``         A4 landscape map with insets; ``sizes.png``: cluster sizes against the bounds;
+                    ``map-by-layer.png``: one panel per catchment layer, where the layers overlap
 ``map.html``        interactive map, fully offline (one self-contained page)
 ``report.html``     the report (self-contained, offline); ``report.pdf``: the same on A4 pages
 ==================  ===========================================================================
@@ -47,7 +48,7 @@ if TYPE_CHECKING:  # Plan's methods call these functions: plan is imported only 
 log = logging.getLogger(__name__)
 
 #: Layers of ``plan.layers`` saved with the plan, so a saved plan's maps and report can be rebuilt.
-CONTEXT_LAYERS = ("districts",)
+CONTEXT_LAYERS = ("districts", "clusters_by_layer")  # the second: catchment_layers.py
 
 SCHOOL_COLUMNS = [
     "school_id",
@@ -157,6 +158,7 @@ RUN_FILES = (
     "plan.json",
     "summary.txt",
     "map.png",
+    "map-by-layer.png",
     "sizes.png",
     "map.html",
     "report.html",
@@ -351,6 +353,13 @@ def write_maps(plan: Plan, folder: str | Path, *, report: bool = True, pdf: bool
     fig.savefig(folder / "map.png", dpi=m.MAP_DPI)
     paths["map"] = folder / "map.png"
     paths["sizes"] = m.save_size_chart(plan, folder / "sizes.png")
+    by_layer = plan.layers.get("clusters_by_layer")
+    if by_layer is not None and len(by_layer):  # overlapping catchment layers (catchment_layers.py)
+        column = str(plan.run.get("drawn_by_layer_column", "layer"))
+        layer_fig = m.layer_figure(plan, by_layer, column)
+        layer_fig.savefig(folder / "map-by-layer.png", dpi=m.MAP_DPI)
+        plt.close(layer_fig)
+        paths["map_by_layer"] = folder / "map-by-layer.png"
     paths["html"] = m.save_interactive_map(plan, folder / "map.html")
     if report:
         paths.update(write_report(plan, folder, map_figure=fig, pdf=pdf))

@@ -172,13 +172,17 @@ def proof_lines(run: dict[str, Any]) -> list[str]:
     if run.get("size_measure"):
         out.append(f"  pupils counted: {run['size_measure']} (the census headcount is in pupils_headcount)")
     if run.get("fewest_proof"):
-        out.append(f"  fewest clusters: {run['fewest_proof']['fewest']}, proved: {run['fewest_proof']['proof']}")
+        fp = run["fewest_proof"]
+        how = "proved" if fp.get("proved", True) else "NOT PROVED"
+        out.append(f"  fewest clusters: {fp['fewest']}, {how}: {fp['proof']}")
     if run.get("crossings_proof"):
         cp = run["crossings_proof"]
         of = f" of {cp['of']}" if cp.get("of") else ""
         out.append(
             f"  fewest clusters crossing district lines (kept clusters included): {cp['fewest']}{of}; {cp['proof']}"
         )
+    if run.get("drawn_by_layer"):
+        out.append(f"  polygons: {run['drawn_by_layer']}")
     if run.get("principles"):
         out.append("  principles, in order: " + "; ".join(f"{i}. {p}" for i, p in enumerate(run["principles"], 1)))
     for line in run.get("zoned_outside", []):

@@ -3,16 +3,18 @@
 The solver's diagnosis (:func:`clustergeo.solve.partition`) relaxes one group of rules at a
 time, contiguity and the size bounds included. A scenario's principles hold some of those
 firm: a relaxation is offered only when one of the scenario's variants changes that rule. The
-scenario's variants that relax the failing rules are offered instead, fewest changes first, and
-a travel cap is named as a possible cause.
+scenario's variants that relax the failing rules are offered instead, and a travel cap is named
+as a possible cause. :func:`try_relaxations` solves the candidates cheaply first, so that they
+are ranked by how little their plans change the current clusters (schools moved), with the
+figure in each bullet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .errors import InfeasibleError
+from .errors import InfeasibleError, SolverError
 from .rules import Rules
 
 #: the solver's words for each relaxation, and the rules a variant must change to allow it
@@ -43,7 +45,77 @@ def _words(changes: dict[str, Any], rules: Rules) -> str:
     return "; ".join(out)
 
 
-def explain(error: InfeasibleError, rules: Rules, variants: Iterable[Any] = ()) -> InfeasibleError:
+#: the candidate relaxations solved to rank them (fewest rule changes first) ...
+MAX_TRIALS = 3
+#: ... each in at most this many seconds
+TRIAL_SECONDS = 20.0
+
+
+def try_relaxations(
+    variants: Iterable[Any],
+    solve: Callable[[Any], Any],
+    *,
+    solved: Mapping[str, Any] | None = None,
+    most: int = MAX_TRIALS,
+) -> dict[str, dict[str, Any]]:
+    """Solve the candidate relaxations cheaply, to rank them by how little they change the plan.
+
+    Parameters
+    ----------
+    variants : iterable of :class:`clustergeo.scenario.Variant`
+        The candidates: those in ``solved`` are read, and of the others the ``most`` with the
+        fewest rule changes are solved.
+    solve : callable
+        ``solve(variant)`` returns a :class:`~clustergeo.plan.Plan` (with a short time limit)
+        or raises :class:`InfeasibleError` or a :class:`~clustergeo.errors.SolverError`.
+    solved : dict, optional
+        Plans already in hand, by variant name (not solved again).
+
+    Returns
+    -------
+    dict
+        Variant name -> ``{"moved": schools moved from their current clusters, "clusters": n}``,
+        or ``{"failed": why}``.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    left = most
+    for v in sorted(variants, key=lambda v: (len(v.changes), v.name)):
+        plan = (solved or {}).get(v.name)
+        if plan is None:
+            if left <= 0:
+                continue
+            left -= 1
+            try:
+                plan = solve(v)
+            except InfeasibleError:
+                out[v.name] = {"failed": "no plan either"}
+                continue
+            except SolverError:
+                out[v.name] = {"failed": "no plan found in the trial's time"}
+                continue
+        m = plan.metrics
+        out[v.name] = {"moved": int(m.get("schools_moved", 0)), "clusters": int(m.get("clusters_total", m["clusters"]))}
+    return out
+
+
+def _trial_words(trial: dict[str, Any] | None) -> str:
+    if trial is None:
+        return ""
+    if "failed" in trial:
+        return f": {trial['failed']}"
+    n = trial["moved"]
+    return (
+        f": a plan of {trial['clusters']} clusters that moves {n} school{'' if n == 1 else 's'} "
+        "from their current clusters"
+    )
+
+
+def explain(
+    error: InfeasibleError,
+    rules: Rules,
+    variants: Iterable[Any] = (),
+    trials: Mapping[str, dict[str, Any]] | None = None,
+) -> InfeasibleError:
     """The error restated with the relaxations the scenario allows.
 
     Parameters
@@ -54,12 +126,15 @@ def explain(error: InfeasibleError, rules: Rules, variants: Iterable[Any] = ()) 
         The rules that failed.
     variants : iterable of :class:`clustergeo.scenario.Variant`
         The scenario's variants (name and rule changes).
+    trials : dict, optional
+        From :func:`try_relaxations`: the variants tried, ranked first by the schools their
+        plan moves (the figure stated in each bullet), then those with no plan.
 
     Returns
     -------
     InfeasibleError
         Every bullet with content; generic relaxations only where a variant allows them; the
-        variants to try, fewest changes first; a travel cap named.
+        variants to try, least change first; a travel cap named.
 
     Examples
     --------
@@ -98,14 +173,18 @@ def explain(error: InfeasibleError, rules: Rules, variants: Iterable[Any] = ()) 
         )
         allowed.append(f"the travel cap (max_minutes = {rules.max_minutes:g})")
     todo = []
+    trials = trials or {}
     for v in variants:
         words = _words(v.changes, rules)
         if words:
-            todo.append((len(v.changes), v.name, words))
+            t = trials.get(v.name)
+            rank = (0, t["moved"]) if t and "moved" in t else (2 if t else 1, 0)
+            todo.append((rank, len(v.changes), v.name, words + ")" + _trial_words(t)))
     if todo:
+        how = "least change to the plan first" if trials else "fewest changes first"
         reasons.append(
-            "the scenario's own variants to try, fewest changes first: "
-            + "; ".join(f"{name!r} ({words})" for _, name, words in sorted(todo))
+            f"the scenario's own variants to try, {how}: "
+            + "; ".join(f"{name!r} ({words}" for _, _, name, words in sorted(todo))
         )
     if not reasons:
         reasons = ["the solver proved that no plan meets all the rules together"]

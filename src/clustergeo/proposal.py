@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import time
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from . import crossings, travel, units
+from . import crossings, penalty, travel, units
 from . import graph as graphs
 from .errors import (
     DataError,
@@ -28,7 +29,7 @@ from .errors import (
     SolverError,
 )
 from .plan import Plan, build_plan
-from .rules import OBJECTIVES, Rules, phase_measure
+from .rules import OBJECTIVES, Rules, hub_schools, phase_measure, phase_schools
 from .settings import settings
 from .solve import partition
 from .solve.problem import CROSSING_CAP_KEY
@@ -326,11 +327,11 @@ def compile_units(placed: pd.DataFrame, g: Any, rules: Rules, tt: Any) -> tuple[
     edge weights (keeping current clusters) and the unit-hub pairs a travel cap forbids."""
     membership = units.make_units(placed, keep_whole=rules.keep_whole, split=rules.redraw, must_link=rules.must_link)
     u = units.contract(g, membership)
-    phase_of = dict(zip(placed["school_id"], placed["phase"]))
     for phase in rules.min_phase:  # schools of each phase per unit, for the composition rule
-        same = {"secondary": {"secondary", "all-through"}}.get(phase, {phase})
+        of_phase = set(placed.loc[phase_schools(placed, phase), "school_id"])
         for v, d in u.nodes(data=True):
-            d[phase_measure(phase)] = sum(phase_of.get(m) in same for m in d.get("members", [v]))
+            d[phase_measure(phase)] = sum(m in of_phase for m in d.get("members", [v]))
+    hubs = _hub_units(placed, u, rules)
     objective = OBJECTIVES[rules.objective]
     cost = tt.unit_costs(u) if objective == "hess" else None
     edge_w: dict[tuple[Hashable, Hashable], float] | None = None
@@ -351,7 +352,28 @@ def compile_units(placed: pd.DataFrame, g: Any, rules: Rules, tt: Any) -> tuple[
         forbid = {
             (a, b) for (a, b), c in per_pupil.items() if a != b and c / max(u.nodes[a]["pupils"], 1) > rules.max_minutes
         }
-    return membership, u, {"cost": cost, "objective": objective, "edge_weights": edge_w, "forbid": forbid}
+    return membership, u, {"cost": cost, "objective": objective, "edge_weights": edge_w, "forbid": forbid, "hubs": hubs}
+
+
+def _hub_units(placed: pd.DataFrame, u: Any, rules: Rules) -> frozenset | None:
+    """The units that may head a cluster under ``rules.hubs`` (None: any), each with its
+    ``hub_school``: its largest candidate school, where travel is measured to."""
+    candidates = hub_schools(rules, placed)
+    if candidates is None:
+        return None
+    pupils = dict(zip(placed["school_id"].astype(str), placed["pupils"]))
+    out = set()
+    for v, d in u.nodes(data=True):
+        mine = [m for m in d.get("members", [v]) if str(m) in candidates]
+        if mine:
+            d["hub_school"] = max(mine, key=lambda m: (pupils.get(str(m), 0), str(m)))
+            out.add(v)
+    if not out:
+        raise RulesError(
+            f"rule 'hubs' = {rules.hubs!r} leaves no placed school that may be a hub; "
+            "name other schools or a phase the placed schools have"
+        )
+    return frozenset(out)
 
 
 def partition_kwargs(rules: Rules, compiled: dict, opts: dict, *, exclude: list[Plan] | None = None) -> dict:
@@ -372,6 +394,7 @@ def partition_kwargs(rules: Rules, compiled: dict, opts: dict, *, exclude: list[
         division_penalty=rules.division_penalty,
         edge_weights=compiled["edge_weights"],
         forbid=compiled["forbid"],
+        hubs=compiled.get("hubs"),
         **opts,
         exclude=[old.run["unit_clusters"] for old in (exclude or [])] or None,
     )
@@ -402,6 +425,14 @@ def solve_units(
         return crossings.fewest_crossings(
             u, max_crossings=rules.max_crossings, fixed_crossings=fixed_crossings, **kwargs
         )
+    if rules.districts == "penalty" and rules.fewest and not exclude:
+        # the plan inside districts is a plan here too, and decomposes: start from it
+        t0 = time.perf_counter()
+        found = penalty.penalty_plan(u, **kwargs)
+        if found is not None:
+            return found, None
+        if kwargs.get("time_limit") is not None:  # the time limit covers both tries
+            kwargs["time_limit"] = max(kwargs["time_limit"] - (time.perf_counter() - t0), penalty.FINAL_MIN_SECONDS)
     return partition(u, **kwargs), None
 
 
@@ -412,7 +443,16 @@ def assemble(plan: Plan, u: Any, result: Any, rules: Rules, crossing_proof: dict
         plan.metrics["pupils_headcount"] = int(
             plan.schools.loc[plan.schools["status"] != "excluded", "pupils_headcount"].sum()
         )
-    if rules.fewest:
+    search = getattr(result, "count_search", None)
+    if rules.fewest and search:
+        plan.run["fewest_proof"] = {
+            "fewest": int(search["count"]),
+            "proved": not search["not_settled"],  # every smaller count down to the lower bound ruled out
+            "proof": penalty.count_words(search),
+            "search": search,
+            "seconds": round(float(result.seconds), 3),
+        }
+    elif rules.fewest:
         plan.run["fewest_proof"] = crossings.count_proof(
             u,
             result,

@@ -22,6 +22,24 @@ KEEP_WHOLE = ("cluster", "feeds")
 SCHOOL_BY_SCHOOL = ("none", "school", "schools", "off")
 
 
+#: phases that count as another phase for the composition and hub rules
+PHASE_ALIASES = {"secondary": {"secondary", "all-through"}}
+
+
+def phase_schools(schools: Any, phase: str) -> Any:
+    """A mask of the schools of ``phase`` (all-through schools count as secondary)."""
+    return schools["phase"].isin(PHASE_ALIASES.get(phase, {phase}))
+
+
+def hub_schools(rules: Rules, schools: Any) -> set[str] | None:
+    """The school ids that may be a cluster's hub under ``rules.hubs`` (None: any school)."""
+    if rules.hubs is None:
+        return None
+    if isinstance(rules.hubs, str):
+        return set(schools.loc[phase_schools(schools, rules.hubs), "school_id"].astype(str))
+    return set(map(str, rules.hubs))
+
+
 def phase_measure(phase: str) -> str:
     """The unit attribute counting a phase's schools (for the ``min_phase`` rule)."""
     return f"{phase}_schools"
@@ -75,6 +93,10 @@ class Rules:
     min_phase : dict of str to int
         At least this many schools of a phase in each geographic cluster, e.g.
         ``{"secondary": 1}`` (all-through schools count as secondary).
+    hubs : str or list of str, optional
+        The schools that may be a cluster's hub, where its travel is measured to (e.g. where a
+        wellbeing base would sit): a phase (``"secondary"``, all-through schools included) or
+        a list of school ids. Each geographic cluster is then hubbed at its best candidate.
     size_measure : str
         The schools column the pupil bounds count (default ``"pupils"``, the headcount), e.g.
         ``"pupils_school_age"`` (Norfolk: nursery pupils left out). The plan then reports
@@ -113,6 +135,7 @@ class Rules:
     fewest_crossings: bool = False
     size_measure: str = "pupils"
     min_phase: dict[str, int] = field(default_factory=dict)
+    hubs: str | list[str] | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -169,6 +192,17 @@ class Rules:
         for phase, n in self.min_phase.items():
             if not isinstance(n, int) or n < 0:
                 raise RulesError(f"rule 'min_phase' for {phase!r} must be a whole number >= 0, not {n!r}")
+        if self.hubs is not None:
+            if isinstance(self.hubs, (list, tuple)):
+                self.hubs = _names("hubs", list(self.hubs))
+                if not self.hubs:
+                    raise RulesError("rule 'hubs' lists no school; leave it out to let any school be a hub")
+            elif not isinstance(self.hubs, str) or not self.hubs.strip():
+                raise RulesError(
+                    f"rule 'hubs' must be a phase (e.g. \"secondary\") or a list of school ids, not {self.hubs!r}"
+                )
+            if self.objective != "travel":
+                raise RulesError(f"rule 'hubs' needs objective = 'travel' (travel to the hub), not {self.objective!r}")
 
     def check_names(self, schools: Any) -> None:
         """Raise :class:`RulesError` when a rule names something the schools table does not hold.
@@ -358,6 +392,14 @@ def _name_errors(rules: Rules, schools: Any) -> list[str]:
                 + ("" if clusters else " (the schools table has no current clusters)")
             )
     ids = set(schools["school_id"].astype(str))
+    if isinstance(rules.hubs, str):
+        phases = {str(x) for x in _values(schools, "phase")} | set(PHASE_ALIASES)
+        if rules.hubs not in phases:
+            out.append(f"rule 'hubs' names phase {rules.hubs!r}, which no school has{_hint(rules.hubs, phases)}")
+    elif rules.hubs:
+        for sid in rules.hubs:
+            if sid not in ids:
+                out.append(f"rule 'hubs' names school {sid!r}, which is not in the schools table{_hint(sid, ids)}")
     for group in rules.must_link:
         for sid in group:
             if sid not in ids:

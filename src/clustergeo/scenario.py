@@ -57,6 +57,7 @@ TOP_KEYS = {
     "variants",
     "links",
     "principles",
+    "catchment_layers",
 }
 TOP_KEYS |= {"peer_groups", "allocations"}  # worked inside the clusters: groups.py, allocate.py
 SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
@@ -107,6 +108,8 @@ class Scenario:
     #: The ``[[allocations]]`` tables (keyword arguments of :func:`clustergeo.allocate.allocate`).
     allocations: list[dict[str, Any]] = field(default_factory=list)
     principles: list[str] = field(default_factory=list)  # what the plan must meet, in order
+    #: the schools column naming overlapping catchment layers: clusters drawn per layer too
+    catchment_layers: str | None = None
 
     def load(self) -> tuple[gpd.GeoDataFrame, Any, dict[str, gpd.GeoDataFrame]]:
         """The schools table (exclusions applied), the boundary and the map layers.
@@ -153,6 +156,12 @@ class Scenario:
                 rules.check_names(schools)
             except RulesError as e:
                 errors.append(f"{label}: {e}")
+        if self.catchment_layers and self.catchment_layers not in schools.columns:
+            near = difflib.get_close_matches(self.catchment_layers, list(schools.columns), 1)
+            errors.append(
+                f"catchment_layers: column {self.catchment_layers!r} is not in the schools table"
+                + (f" (did you mean {near[0]!r}?)" if near else "")
+            )
         ids = set(schools["school_id"].astype(str))
         for a, b in self.links:
             for sid in (a, b):
@@ -263,6 +272,7 @@ def read_scenario(path: str | Path) -> Scenario:
         peer_groups=groups,
         allocations=allocations,
         principles=_principles(data.get("principles", []), p),
+        catchment_layers=_optional_text(data, "catchment_layers", p),
     )
 
 
@@ -399,6 +409,13 @@ def _variants(data: dict[str, Any], rules: Rules, p: Path) -> list[Variant]:
             raise RulesError(f"{p}: variant {v['name']!r}: {e}") from e
         variants.append(Variant(v["name"], changes, v.get("fallback", False)))
     return variants
+
+
+def _optional_text(data: dict[str, Any], key: str, p: Path) -> str | None:
+    if key not in data:
+        return None
+    _string(data[key], key, str(p))
+    return str(data[key])
 
 
 def _links(raw: Any, p: Path) -> list[tuple[str, str]]:

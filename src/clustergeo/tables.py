@@ -131,7 +131,7 @@ def _school_table(
     name_of = dict(zip(s["school_id"], s["name"]))
     for hub_unit in sorted(result.hubs, key=str):
         members = unit_graph.nodes[hub_unit]["members"]
-        hub_school = max(members, key=lambda m: (pupils_of[m], str(m)))
+        hub_school = unit_graph.nodes[hub_unit].get("hub_school") or max(members, key=lambda m: (pupils_of[m], str(m)))
         hub_unit_to_label[hub_unit] = (f"{name_of[hub_school]} cluster", hub_school)
     labels = [
         hub_unit_to_label[c][0] if st == "placed" and c in hub_unit_to_label else c for c, st in zip(cluster, status)

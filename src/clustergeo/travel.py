@@ -101,11 +101,15 @@ class TravelTimes:
     def unit_costs(self, unit_graph: nx.Graph) -> dict[tuple[Hashable, Hashable], float]:
         """Cost of unit ``i`` joining the cluster hubbed at unit ``j``, in pupil-minutes.
 
-        The hub school of a unit is its largest member (usually the secondary). The cost is
+        The hub school of a unit is its ``hub_school`` attribute when set (a hub candidate),
+        else its largest member (usually the secondary). The cost is
         ``sum over the schools s of i of pupils(s) * minutes(s, hub school of j)``.
         """
         nodes = list(unit_graph.nodes)
-        hubs = [self._pos[_largest(unit_graph.nodes[u].get("members", [u]), self)] for u in nodes]
+        hubs = [
+            self._pos[d["hub_school"] if "hub_school" in d else _largest(d.get("members", [u]), self)]
+            for u, d in ((u, unit_graph.nodes[u]) for u in nodes)
+        ]
         pupils = self.details.get("pupils", {})
         # one matrix product: pupils of each unit's schools (rows) x minutes to each hub school
         cols, rows, weights = [], [], []

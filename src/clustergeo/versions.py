@@ -170,7 +170,14 @@ def versions_table(plans: Mapping[str, Plan], *, reference: str | None = None) -
             "max_minutes_to_hub": round(m["max_minutes_to_hub"], 1),
             "schools_moved": m["schools_moved"],
             "differs_from_first": round(difference(placed(ref), placed(plan)), 3),
-            "fewest_proved": (plan.run.get("fewest_proof") or {}).get("fewest"),
+            "fewest_proved": _proved_count(plan.run.get("fewest_proof")),
             "status": plan.run["status"],
         }
     return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _proved_count(proof: dict | None) -> int | None:
+    """The fewest count when it was proved (None when not asked for or not proved)."""
+    if not proof or not proof.get("proved", True):
+        return None
+    return proof.get("fewest")

@@ -111,6 +111,19 @@ def precheck(p: Problem) -> list[str]:
                 f"{where} cannot be cut into clusters within the bounds ({sizes}): it needs at "
                 f"least {lo_k} clusters for the maximum but has room for at most {hi_k} for the minimum"
             )
+        if p.hub_ok is not None:
+            hubs = int(p.hub_ok[comp].sum())
+            if hubs == 0:
+                reasons.append(
+                    f"{where} holds no unit that may head a cluster (the hub candidates, e.g. secondaries, "
+                    "are all elsewhere): widen the hub candidates or let clusters cross into it"
+                )
+            elif hubs < lo_k:
+                reasons.append(
+                    f"{where} needs at least {lo_k} clusters but holds only {hubs} hub candidates: "
+                    "widen the hub candidates or raise the maximum size"
+                )
+            hi_k = min(hi_k, hubs)
         k_lo_total += lo_k
         k_hi_total += max(hi_k, 0)
     if not reasons and p.k not in (None, "fewest"):

@@ -56,13 +56,16 @@ class Districts:
 @dataclass(frozen=True)
 class Costs:
     """What a plan costs: the objective (``"hess"`` or ``"cut_edges"``), unit-hub ``cost``,
-    ``edge_weights`` for splitting neighbours, a travel cap ``max_cost`` and ``forbid`` pairs."""
+    ``edge_weights`` for splitting neighbours, a travel cap ``max_cost``, ``forbid`` pairs and the
+    ``hubs`` that may head a cluster."""
 
     objective: str = "hess"
     cost: Mapping[tuple[Hashable, Hashable], float] | None = None
     edge_weights: Mapping[tuple[Hashable, Hashable], float] | None = None
     max_cost: float | None = None
     forbid: set[tuple[Hashable, Hashable]] | None = None
+    #: the nodes that may head a cluster (None: any), e.g. those holding a secondary school
+    hubs: frozenset | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,7 @@ class Request:
     explain: bool = True
     decompose: bool = True
     progress: Callable[..., Any] | None = None
+    #: a plan known to meet the rules (node -> cluster): the exact solve's warm start at its count
     start: Mapping[Hashable, Hashable] | None = None
 
     def solver_kwargs(self) -> dict:

@@ -89,6 +89,8 @@ class PartitionResult:
     log: list = field(default_factory=list)
     heuristic_objective: float | None = None
     parts: int = 1
+    #: how the count was found when a caller searched it (see :func:`clustergeo.penalty.penalty_plan`)
+    count_search: dict = field(default_factory=dict)
 
     @property
     def k(self) -> int:
@@ -214,6 +216,9 @@ def partition(
     forbid : set of (i, j), optional
         Pairs fixed out before solving: unit ``i`` may not join the cluster hubbed at ``j``
         (e.g. beyond a travel-time cap).
+    hubs : frozenset, optional
+        The nodes that may head a cluster (objective ``"hess"``), e.g. those holding a
+        secondary; a part of the graph without one is named before solving.
     exclude : list of dict, optional
         Earlier answers (node -> cluster) to rule out: the result is a different partition
         (used to list the best few distinct plans).
@@ -229,6 +234,8 @@ def partition(
         spanning-tree search and the closer-neighbour model are skipped); a start that breaks
         a rule is not used. With a start, fewer clusters are listed before the column method
         gives way to the Hess model. The answer is the same; only the time to the proof changes.
+        A plan known to meet the rules (e.g. the plan inside districts for districts as a
+        penalty) is the exact solve's warm start when it has the count asked for.
 
     Returns
     -------
@@ -427,6 +434,7 @@ def _solve_parts(s: _Solve) -> PartitionResult | None:
             solver=dataclasses.replace(req.solver, time_limit=s.left()),
             exclude=(),
             decompose=False,
+            start=None if req.start is None else {v: c for v, c in req.start.items() if v in sub},
         )
         try:
             results.append(_solve(sub, sub_req))
@@ -558,17 +566,57 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             near = nearer_plan(p, s.allowed, count, best, s.opts, seconds=s.near_s)
             if near is not None:
                 found.append(near)
+    if p.hub_ok is not None:  # the heuristics pick hubs freely: the best candidate instead
+        found = [r for c in found if (r := rehub(p, s.allowed, c)) is not None]
     found = [c for c in found if within_caps(p, c)]  # the heuristics know no travel cap
     return min(found, key=s.cost_of) if found else None
 
 
+def given_start(p: Problem, allowed, plan: Mapping | None) -> list[int] | None:
+    """A plan given as node -> cluster in index form (hub per unit), each cluster hubbed at the
+    member that costs least; None when no plan is given or it does not fit the model (a unit
+    missing, a pair fixed out, or outside the count range)."""
+    if plan is None or any(v not in plan for v in p.nodes):
+        return None
+    lo_k, hi_k = p.k_range()
+    if not lo_k <= len(set(plan[v] for v in p.nodes)) <= hi_k:
+        return None
+    return rehub(p, allowed, [plan[v] for v in p.nodes])
+
+
+def rehub(p: Problem, allowed, labels: list) -> list[int] | None:
+    """A plan (a cluster label per unit, in index order) as hub per unit, each cluster hubbed
+    at the allowed member that costs least; None when a cluster has no such member."""
+    groups: dict[Hashable, list[int]] = {}
+    for i, c in enumerate(labels):
+        groups.setdefault(c, []).append(i)
+    ok = [set(a) for a in allowed]
+    out = [0] * p.n
+    for members in groups.values():
+        hubs = [j for j in members if all(j in ok[i] for i in members)]
+        if not hubs:
+            return None
+        cost = p.cost or {}
+        j = min(hubs, key=lambda h: (sum(cost.get((i, h), 0.0) for i in members), h))
+        for i in members:
+            out[i] = j
+    return out if within_caps(p, out) else None
+
+
 def _warm_start(s: _Solve) -> None:
-    """The starting plan of the exact solve (the fewest-count search finds one per count)."""
+    """The starting plan of the exact solve (the fewest-count search finds one per count); a
+    plan given as ``start`` competes with the heuristics' at its count."""
     lo_k, hi_k = s.p.k_range()
+    # the caller's plan as mended by _given_start, else as given (each cluster rehubbed)
+    given = s.given = s.given if s.given is not None else given_start(s.p, s.allowed, s.req.start)
+    if given is not None and not lo_k <= len(set(given)) <= hi_k:
+        given = None
     if not s.fewest:
         s.start = _best_start(s, lo_k if lo_k == hi_k else None)
         if s.start is None and lo_k != hi_k:
             s.start = _best_start(s, hi_k)
+        if given is not None and (s.start is None or s.cost_of(given) < s.cost_of(s.start)):
+            s.start = given
     if s.start is not None:  # the proof's length hangs on it
         s.heur_obj = s.cost_of(s.start)
         log.info(
@@ -589,6 +637,9 @@ def _fewest_count(s: _Solve) -> None:
     for kk in range(max(precheck_count(p), lo_k), min(hi_k, p.n) + 1):
         stage(s.req.progress, f"fewest clusters: trying {kk} clusters for these {p.n} units")
         seed_plan = _best_start(s, kk) if not s.excl else None
+        if s.given is not None and len(set(s.given)) == kk:
+            if seed_plan is None or s.cost_of(s.given) < s.cost_of(seed_plan):
+                seed_plan = s.given
         if seed_plan is not None and (
             s.start is None or len(set(s.start)) != kk or s.cost_of(seed_plan) < s.cost_of(s.start)
         ):
@@ -803,10 +854,12 @@ def precheck_count(p: Problem) -> int:
 
 
 def within_caps(p: Problem, plan: list[int]) -> bool:
-    """Whether no unit of ``plan`` (hub per unit) is with a hub that the travel cap
-    (``max_cost``) or ``forbid`` rules out."""
+    """Whether every hub of ``plan`` (hub per unit) may head a cluster and no unit is with a
+    hub that the travel cap (``max_cost``) or ``forbid`` rules out."""
     cap = p.max_cost if p.cost is not None else None
     cost = p.cost or {}
+    if p.hub_ok is not None and not all(p.hub_ok[h] for h in set(plan)):
+        return False
     if not p.forbid and cap is None:
         return True
     for i, h in enumerate(plan):
@@ -879,17 +932,24 @@ def _combine(
     return res
 
 
+def _bound_words(m: str, lo: float | None, hi: float | None) -> str:
+    """A size window in words: "pupils 2,500 to 5,000", "at least 1 secondary schools"."""
+    name = m.replace("_", " ")
+    if hi is None:
+        return f"at least {lo or 0:,.0f} {name}"
+    if lo is None:
+        return f"at most {hi:,.0f} {name}"
+    return f"{name} {lo:,.0f} to {hi:,.0f}"
+
+
 def _raise_infeasible(p: Problem, allowed, contiguity: str, opts: dict, explain: bool) -> None:
     reasons = ["the solver proved that no plan meets all the rules together"]
     relax: list[str] = []
     if explain:
         relax = diagnose(p, contiguity, opts)
         if relax:
-            sizes = "; ".join(
-                f"{m} {'-' if lo is None else f'{lo:,.0f}'} to {'-' if hi is None else f'{hi:,.0f}'}"
-                for m, (lo, hi) in p.bounds.items()
-            )
-            held = ", ".join(f"{p.measures[m].sum():,.0f} {m}" for m in p.bounds)
+            sizes = "; ".join(_bound_words(m, lo, hi) for m, (lo, hi) in p.bounds.items())
+            held = ", ".join(f"{p.measures[m].sum():,.0f} {m.replace('_', ' ')}" for m in p.bounds)
             reasons = [
                 f"the units here ({p.n}, holding {held}) "
                 f"cannot be grouped into connected clusters of {sizes} under these rules; a plan exists "

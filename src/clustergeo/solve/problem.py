@@ -70,6 +70,8 @@ class Problem:
     # extra rows sum(coef * x[i, j]) <= rhs over unit-hub pairs (e.g. a minimum difference from
     # earlier plans); set from ``graph.graph["pair_rows"]`` as ([(node, hub, coef), ...], rhs)
     pair_rows: list[tuple[list[tuple[int, int, float]], float]] = field(default_factory=list)
+    # which units may head a cluster (None: any): x[j, j] = 0 for the others
+    hub_ok: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -148,8 +150,14 @@ def build_problem(graph: nx.Graph, **options: Any) -> Problem:
             )
             for v in nodes
         ]
+    hub_ok = None
+    if c.hubs is not None:
+        if c.objective != "hess":
+            raise RulesError("hub candidates (hubs=...) need objective 'hess' (travel to the hub)")
+        hub_ok = np.array([v in c.hubs for v in nodes], dtype=bool)
     return Problem(
         graph=graph,
+        hub_ok=hub_ok,
         nodes=nodes,
         measures=measures,
         bounds=all_bounds,
@@ -286,6 +294,9 @@ def allowed_hubs(p: Problem, *, contiguous: bool = True) -> tuple[list[list[int]
             if i != j and val > p.max_cost and ok[i, j]:
                 ok[i, j] = False
                 stats["fixed_by_travel"] = stats.get("fixed_by_travel", 0) + 1
+    if p.hub_ok is not None:
+        stats["fixed_by_hubs"] = int((ok & ~p.hub_ok[None, :]).sum())
+        ok &= p.hub_ok[None, :]
     for i, j in sorted(p.forbid):
         if ok[i, j]:
             ok[i, j] = False

@@ -175,8 +175,8 @@ def _keep_usable(
         if lab is not None and mode == "penalty" and pen > 0
     ]
     # a connected cluster within the maximums can be hubbed at any member unless pairs were
-    # fixed out for other reasons (a travel cap, forbidden pairs)
-    restricted = bool(p.forbid) or p.max_cost is not None
+    # fixed out for other reasons (a travel cap, forbidden pairs, hub candidates)
+    restricted = bool(p.forbid) or p.max_cost is not None or p.hub_ok is not None
     usable = _remainder_ok(p, sets, w, lo, hi)
     out = []
     for s, ok in zip(sets, usable):
