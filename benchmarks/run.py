@@ -39,7 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 INSTANCES = HERE / "instances"
-SEATS_2010 = {"ME": 2, "NE": 3, "IA": 4, "AR": 4, "OK": 5, "SC": 7}
+SEATS_2010 = {"ME": 2, "NE": 3, "IA": 4, "AR": 4, "OK": 5, "SC": 7, "MT": 1, "ND": 1, "SD": 1}
 #: Gurobi rows join the full run when gurobipy is installed (``pip install -e ".[gurobi]"``)
 HAS_GUROBI = importlib.util.find_spec("gurobipy") is not None
 
@@ -466,6 +466,10 @@ def cases(mode: str) -> list[Case]:
             out.append(
                 Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", formulation="cuts", time_limit=900)
             )
+    # one-seat states: the optimum is a choice of hub (solve/onehub.py), no solver needed
+    for st, quick in (("MT", True), ("ND", False), ("SD", True)):
+        out.append(Case(f"county-{st}", "county", {"state": st}, time_limit=60, quick=quick))
+        out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=60, quick=quick))
     # the real cases
     nf_rules = {"min_weight": 2500, "max_weight": 5000, "fewest": True}
     out.append(

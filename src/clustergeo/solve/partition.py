@@ -21,6 +21,7 @@ from ..check import check_partition
 from ..errors import InfeasibleError, NoPlanInTimeError, RulesError, SolverError
 from ..settings import settings
 from ..validate import validate_partition_input
+from . import onehub
 from .backends import solvers
 from .explain import count_range, independent_parts, precheck
 from .heuristics import greedy, recom, tabu
@@ -320,6 +321,9 @@ def _solve(graph: nx.Graph, req: Request) -> PartitionResult:
     if decomposed is not None:
         return decomposed
     _hubs(s)
+    one = _one_cluster(s)
+    if one is not None:
+        return one
     listed = _try_columns(s)
     if listed is not None:
         return listed
@@ -418,6 +422,40 @@ def _hubs(s: _Solve) -> None:
     self_ok = [j in set(s.allowed[j]) for j in range(p.n)]
     if not any(self_ok[j] for i in range(p.n) for j in s.allowed[i]):
         raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
+
+
+def _one_cluster(s: _Solve) -> PartitionResult | None:
+    """When the count leaves one cluster to each part (k = 1, or districts that fit one cluster
+    each), the optimum is a choice of hub per part (:mod:`clustergeo.solve.onehub`): no model,
+    no solver. None when the count allows more, or that plan breaks a rule."""
+    p = s.p
+    if s.excl:
+        return None
+    parts = onehub.forced_parts(p, contiguous=s.contiguity != "none", fewest=s.fewest)
+    plan = None if parts is None else onehub.best_hubs(p, s.allowed, parts)
+    if plan is None:
+        return None
+    stage(s.req.progress, "one cluster per part: choosing the best hub")
+    objective = s.cost_of(plan)
+    rl = RoundLog(1, "optimal", objective, objective, 0, s.elapsed())
+    if s.req.progress is not None:
+        s.req.progress(rl)
+    result = PartitionResult(
+        assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(plan)},
+        hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(plan))},
+        status="optimal",
+        objective=objective,
+        bound=objective,
+        gap=0.0,
+        seconds=s.elapsed(),
+        solver=onehub.SOLVER_NAME,
+        rounds=0,
+        formulation="one-hub",
+        fixing=dict(s.stats),
+        log=[rl],
+    )
+    _verify(s.graph, result, p, s.contiguity != "none")
+    return result
 
 
 def _try_columns(s: _Solve) -> PartitionResult | None:
