@@ -34,7 +34,9 @@ from .roots import root_order
 
 log = logging.getLogger("clustergeo.solve")
 
-NEARER_MIN_UNITS = 40  # from this many units the closer-neighbour model seeds the exact solve
+#: from this many units the closer-neighbour model seeds the exact solve: on the county graphs
+#: (75-99 units) it took 7-10 s of CPU and left the proof as long (Iowa 15.7 s and 15.1 s)
+NEARER_MIN_UNITS = 150
 NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it is a MIP too
 #: units per cluster above which "auto" does not try listing clusters (too many shapes: every
 #: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
@@ -429,7 +431,7 @@ def _one_cluster(s: _Solve) -> PartitionResult | None:
     each), the optimum is a choice of hub per part (:mod:`clustergeo.solve.onehub`): no model,
     no solver. None when the count allows more, or that plan breaks a rule."""
     p = s.p
-    if s.excl:
+    if s.excl or s.contiguity not in ("auto", "none"):  # a formulation asked for by name is used
         return None
     parts = onehub.forced_parts(p, contiguous=s.contiguity != "none", fewest=s.fewest)
     plan = None if parts is None else onehub.best_hubs(p, s.allowed, parts)
@@ -507,7 +509,7 @@ def _share_time(s: _Solve) -> None:
         max(BUDGET.start_min_seconds, per_unit * p.n),
         BUDGET.start_share * limit if limit is not None else BUDGET.start_seconds,
     )
-    if p.objective == "cut_edges" and s.contiguity != "none" and limit is not None and not s.excl:
+    if p.objective == "cut_edges" and limit is not None and not s.excl:  # (contiguous plans fit "none" too)
         s.late_s = max(min(BUDGET.late_seconds, BUDGET.late_share * limit) - s.start_s, 0.0)
     s.near_s = min(BUDGET.nearer_seconds, BUDGET.nearer_share * limit if limit is not None else BUDGET.nearer_seconds)
 
@@ -522,8 +524,10 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
         for c in (greedy.greedy(p, fewest=s.fewest, target=count),)
         if c is not None and (count is None or len(set(c)) == count)
     ]
-    if count is not None and s.contiguity != "none":
-        # bounded by work (the same plan on any machine), with a time cap
+    if count is not None:
+        # bounded by work (the same plan on any machine), with a time cap; its plans are
+        # contiguous, so they are valid starts without contiguity too (a tight upper bound there
+        # lets the reduced costs fix out most of the n^2 pairs)
         tree = recom.search(
             p, count, seconds=BUDGET.tree_cap * s.start_s, seed_value=seed, work=recom.WORK_PER_SECOND * s.start_s
         )
@@ -539,15 +543,16 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             )
         if tree is not None:
             found.append(tree)
+        contiguous_allowed = s.allowed if s.contiguity != "none" else allowed_hubs(p, contiguous=True)[0]
         if (
-            s.contiguity in ("cuts", "auto")
+            s.contiguity in ("cuts", "auto", "none")
             and p.objective == "hess"
             and p.n > NEARER_MIN_UNITS
-            and sum(len(a) for a in s.allowed) <= NEARER_MAX_PAIRS
+            and sum(len(a) for a in contiguous_allowed) <= NEARER_MAX_PAIRS
         ):
             # contiguous by construction, near-optimal: a tight upper bound for reduced-cost fixing
             best = min(found, key=s.cost_of) if found else None
-            near = nearer_plan(p, s.allowed, count, best, s.opts, seconds=s.near_s)
+            near = nearer_plan(p, contiguous_allowed, count, best, s.opts, seconds=s.near_s)
             if near is not None:
                 found.append(near)
     found = [c for c in found if within_caps(p, c)]  # the heuristics know no travel cap
@@ -736,6 +741,13 @@ def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionRes
     p, opts, limit = s.p, s.opts, s.time_limit
     budget = (limit * BUDGET.columns_share if limit is not None else BUDGET.columns_seconds) if not forced else limit
     deadline = None if budget is None else time.perf_counter() + budget
+    if not forced:
+        # a few hundred random walks tell a listing that would be abandoned at its budget (New
+        # Mexico's 33 counties: over 20 million sets, 5 s lost) from one that pays
+        visits = columns.estimate_visits(p)
+        if visits > max_sets:
+            log.info("about %.3g sets to visit, over the %d listed at most: using the Hess model", visits, max_sets)
+            return None
     cols = columns.enumerate_clusters(
         p, s.allowed, max_sets=(max_sets if not forced else COLUMNS_MAX_SETS_FORCED), deadline=deadline
     )
