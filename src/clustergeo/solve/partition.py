@@ -174,8 +174,10 @@ def partition(
         covering set: Garfinkel & Nemhauser's method, exact and fast when the size window is
         narrow; falls back to the Hess model when there are too many sets), or ``"auto"``
         (default: columns on up to 60 units, or up to 150 when a size window is within 5%
-        (max/min <= 1.05), if the list stays within budget; else cuts for ``AUTO_ROUNDS`` (four) rounds, then the
-        flow model on top of the cuts found when it stays under ``FLOW_SWITCH_ARCS`` flow arcs,
+        (max/min <= 1.05), if the list stays within budget (judged first by an estimate of its
+        size, :func:`~clustergeo.solve.models.columns.estimate_visits`); else cuts for
+        ``AUTO_ROUNDS`` (four) rounds, then the flow model on top of the cuts found when it stays
+        under ``FLOW_SWITCH_ARCS`` flow arcs,
         cuts to the end otherwise), or ``"labeling"`` (objective ``"cut_edges"`` with an exact
         count only: numbered clusters in the order of their first root units, one flow;
         :mod:`clustergeo.solve.models.labeling`; what ``"auto"`` uses there when the clusters cannot
@@ -185,7 +187,11 @@ def partition(
         pairs that no better plan can use are fixed out by their reduced costs, first in the
         Lagrangian relaxation (:mod:`clustergeo.solve.bounds`, whose bound also stands when
         the solver has none at the limit; ``fixing["fixed_by_lagrangian"]``), then in the LP
-        (up to ``LP_FIXING_MAX_PAIRS`` pairs).
+        (up to ``LP_FIXING_MAX_PAIRS`` pairs). Under ``"auto"`` or ``"none"``, a count that
+        leaves one cluster to each part (``k=1``, or districts under ``"within"`` that fit one
+        cluster each) is solved by choosing each part's best hub (:mod:`clustergeo.solve.onehub`,
+        formulation ``"one-hub"``). Without contiguity the starts are the contiguous solve's
+        (spanning-tree search, tabu polish, closer-neighbour plan): they are valid plans there.
     district, district_mode, district_penalty : str, {"within", "penalty", None}, float
         A node attribute; ``"within"`` keeps each cluster inside one value (the problem then
         decomposes), ``"penalty"`` charges ``district_penalty`` (objective units) for each extra
