@@ -68,3 +68,23 @@ def test_without_contiguity_never_worse_than_with_it(inst, objective):
         return
     assert loose is not None and loose.status == "optimal"
     assert loose.objective <= joined.objective + 1e-6
+
+
+def test_no_first_plan_makes_the_spanning_tree_search_retry(monkeypatch):
+    import importlib
+
+    part_mod = importlib.import_module("clustergeo.solve.partition")
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(7, 7))
+    nx.set_node_attributes(g, 10, "pupils")
+    calls = []
+    real = part_mod.recom.search
+
+    def search(p, k, **kw):
+        calls.append(kw["seed_value"])
+        return None if len(calls) == 1 else real(p, k, **kw)  # the budgeted search finds nothing
+
+    monkeypatch.setattr(part_mod.recom, "search", search)
+    monkeypatch.setattr(part_mod.greedy, "greedy", lambda p, **kw: None)
+    r = partition(g, min_weight=150, max_weight=180, k=3, objective="cut_edges", time_limit=60, progress=False)
+    assert calls[:2] == [0, 2] and r.heuristic_objective is not None
+    assert r.status == "optimal" and r.k == 3

@@ -547,6 +547,8 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
                 work=tabu.WORK_PER_SECOND * s.start_s / BUDGET.polish_part,
                 seconds=BUDGET.tree_cap * s.start_s / BUDGET.polish_part,
             )
+        if tree is None and not found and not s.fewest:  # (the fewest count tries counts with no plan)
+            tree = _first_plan(s, count)
         if tree is not None:
             found.append(tree)
         contiguous_allowed = s.allowed if s.contiguity != "none" else allowed_hubs(p, contiguous=True)[0]
@@ -563,6 +565,23 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
                 found.append(near)
     found = [c for c in found if within_caps(p, c)]  # the heuristics know no travel cap
     return min(found, key=s.cost_of) if found else None
+
+
+def _first_plan(s: _Solve, count: int) -> list[int] | None:
+    """No plan yet from greedy or the budgeted search: the spanning-tree splits retry, with a new
+    seed, until a first plan or for ``BUDGET.first_plan_share`` of the limit (the search's
+    first plan is sought until its time cap, whatever its work budget)."""
+    limit = s.time_limit
+    seconds = min(
+        BUDGET.first_plan_seconds, BUDGET.first_plan_share * limit if limit is not None else BUDGET.first_plan_seconds
+    )
+    left = seconds - BUDGET.tree_cap * s.start_s
+    if left <= 0:
+        return None
+    stage(s.req.progress, f"no plan with {count} clusters yet: searching {left:.0f} s more for a first one")
+    return recom.search(
+        s.p, count, seconds=left, seed_value=s.seed + 2, work=recom.WORK_PER_SECOND * s.start_s / BUDGET.polish_part
+    )
 
 
 def _warm_start(s: _Solve) -> None:
