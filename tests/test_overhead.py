@@ -74,7 +74,7 @@ def test_no_first_plan_makes_the_spanning_tree_search_retry(monkeypatch):
     import importlib
 
     part_mod = importlib.import_module("clustergeo.solve.partition")
-    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(7, 7))
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(8, 6))
     nx.set_node_attributes(g, 10, "pupils")
     calls = []
     real = part_mod.recom.search
@@ -85,6 +85,7 @@ def test_no_first_plan_makes_the_spanning_tree_search_retry(monkeypatch):
 
     monkeypatch.setattr(part_mod.recom, "search", search)
     monkeypatch.setattr(part_mod.greedy, "greedy", lambda p, **kw: None)
-    r = partition(g, min_weight=150, max_weight=180, k=3, objective="cut_edges", time_limit=60, progress=False)
+    # a narrow window (max / min <= 1.05) on 48 units: three clusters of 16
+    r = partition(g, min_weight=158, max_weight=165, k=3, objective="cut_edges", time_limit=60, progress=False)
     assert calls[:2] == [0, 2] and r.heuristic_objective is not None
-    assert r.status == "optimal" and r.k == 3
+    assert r.status in ("optimal", "feasible") and r.k == 3

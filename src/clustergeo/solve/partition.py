@@ -41,6 +41,9 @@ NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it
 #: units per cluster above which "auto" does not try listing clusters (too many shapes: every
 #: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
 COLUMNS_MAX_PER_CLUSTER = 12
+#: a narrow window with no first plan: from this many units the spanning-tree splits retry (on
+#: fewer the listing or the MIP settles it in seconds, and a problem with no plan pays the retry)
+FIRST_PLAN_MIN_UNITS = 40
 COLUMNS_MAX_UNITS = 60  # "auto" lists clusters on graphs up to this size ...
 COLUMNS_MAX_UNITS_TIGHT = 150  # ... or this size when a size window is narrow (tight_balance)
 COLUMNS_MAX_SETS = 500_000  # the most clusters listed before the Hess model takes over
@@ -547,8 +550,8 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
                 work=tabu.WORK_PER_SECOND * s.start_s / BUDGET.polish_part,
                 seconds=BUDGET.tree_cap * s.start_s / BUDGET.polish_part,
             )
-        if tree is None and not found and not s.fewest:  # (the fewest count tries counts with no plan)
-            tree = _first_plan(s, count)
+        if tree is None and not found and not s.fewest and tight_balance(p) and p.n >= FIRST_PLAN_MIN_UNITS:
+            tree = _first_plan(s, count)  # (the fewest count tries counts that have no plan)
         if tree is not None:
             found.append(tree)
         contiguous_allowed = s.allowed if s.contiguity != "none" else allowed_hubs(p, contiguous=True)[0]
