@@ -39,7 +39,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 INSTANCES = HERE / "instances"
-SEATS_2010 = {"ME": 2, "NE": 3, "IA": 4, "AR": 4, "OK": 5, "SC": 7}
+SEATS_2010 = {
+    "ME": 2,
+    "NE": 3,
+    "IA": 4,
+    "AR": 4,
+    "OK": 5,
+    "SC": 7,
+    "MT": 1,
+    "ND": 1,
+    "SD": 1,
+    "NM": 3,
+    "NH": 2,
+    "ID": 2,
+}
 #: Gurobi rows join the full run when gurobipy is installed (``pip install -e ".[gurobi]"``)
 HAS_GUROBI = importlib.util.find_spec("gurobipy") is not None
 
@@ -47,7 +60,7 @@ HAS_GUROBI = importlib.util.find_spec("gurobipy") is not None
 @dataclass
 class Case:
     name: str
-    kind: str  # grid | planar | county | norfolk-units | norfolk-schools | nl
+    kind: str  # grid | planar | county | tract | norfolk-units | norfolk-schools | nl
     params: dict = field(default_factory=dict)
     objective: str = "hess"
     formulation: str = "auto"
@@ -114,6 +127,21 @@ def county_graph(state: str):
     return g, dist
 
 
+def tract_graph(state: str):
+    """A 2010 census-tract graph and its integer-km distances (rounded, as zhelih/districting)."""
+    import networkx as nx
+
+    d = json.loads((INSTANCES / f"{state}_tract_2010.json").read_text())
+    xy = json.loads((INSTANCES / f"{state}_tract_2010_xy.json").read_text())
+    g = nx.Graph()
+    for node in d["nodes"]:
+        g.add_node(node["id"], pupils=node["population"])
+    g.add_edges_from((u, v) for u, v, *_ in d["edges"])
+    pts = {i: (x, y) for i, x, y in zip(xy["node_ids"], xy["x_m"], xy["y_m"])}
+    dist = {(i, j): round(math.dist(pts[i], pts[j]) / 1000) for i in pts for j in pts}
+    return g, dist
+
+
 def build(case: Case):
     """(graph, partition kwargs) for a case."""
     p = case.params
@@ -135,8 +163,8 @@ def build(case: Case):
             cost=cost if case.objective == "hess" else None,
         )
         return g, kw
-    if case.kind == "county":
-        g, dist = county_graph(p["state"])
+    if case.kind in ("county", "tract"):
+        g, dist = county_graph(p["state"]) if case.kind == "county" else tract_graph(p["state"])
         tot = sum(d["pupils"] for _, d in g.nodes(data=True))
         k = SEATS_2010[p["state"]]
         tol = p.get("tol", 0.005)
@@ -466,6 +494,27 @@ def cases(mode: str) -> list[Case]:
             out.append(
                 Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", formulation="cuts", time_limit=900)
             )
+    # one-seat states: the optimum is a choice of hub (solve/onehub.py), no solver needed
+    for st, quick in (("MT", True), ("ND", False), ("SD", True)):
+        out.append(Case(f"county-{st}", "county", {"state": st}, time_limit=60, quick=quick))
+        out.append(Case(f"county-{st}", "county", {"state": st}, objective="cut_edges", time_limit=60, quick=quick))
+    # a 33-unit, 3-seat state: listing clusters is judged too long by its estimate (solve/models/columns.py)
+    out.append(Case("county-NM", "county", {"state": "NM"}, time_limit=120, quick=True))
+    out.append(Case("county-NM", "county", {"state": "NM"}, objective="cut_edges", time_limit=120))
+    # tract graphs (295-358 units, 2 seats): without contiguity against with it, same instance
+    for st in ("NH", "ID", "ME"):
+        for objective in ("hess", "cut_edges"):
+            for formulation in ("auto", "none"):
+                out.append(
+                    Case(
+                        f"tract-{st}",
+                        "tract",
+                        {"state": st},
+                        objective=objective,
+                        formulation=formulation,
+                        time_limit=180,
+                    )
+                )
     # the real cases
     nf_rules = {"min_weight": 2500, "max_weight": 5000, "fewest": True}
     out.append(

@@ -114,6 +114,11 @@ class Budget:
     nearer_seconds: float = 60.0
     nearer_share: float = 0.15
     nearer_gap: float = 1e-4
+    #: no plan from the start search under a narrow window: the spanning-tree splits go on for
+    #: this share of the limit (at most these seconds), as the MIP rarely finds a first plan there
+    #: either (Louisiana's 64 counties in 6 clusters at +-0.5%: none in 300 s without a start)
+    first_plan_seconds: float = 30.0
+    first_plan_share: float = 0.1
     #: cut edges: the MIP's incumbent rarely beats more spanning-tree restarts, which run at the
     #: end when the proof did not come in time (this share of the limit, with the start search)
     late_seconds: float = 30.0

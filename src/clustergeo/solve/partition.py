@@ -21,6 +21,7 @@ from ..check import check_partition
 from ..errors import InfeasibleError, NoPlanInTimeError, RulesError, SolverError
 from ..settings import settings
 from ..validate import validate_partition_input
+from . import onehub
 from .backends import solvers
 from .explain import count_range, independent_parts, precheck
 from .heuristics import greedy, recom, tabu
@@ -33,11 +34,16 @@ from .roots import root_order
 
 log = logging.getLogger("clustergeo.solve")
 
-NEARER_MIN_UNITS = 40  # from this many units the closer-neighbour model seeds the exact solve
+#: from this many units the closer-neighbour model seeds the exact solve: on the county graphs
+#: (75-99 units) it took 7-10 s of CPU and left the proof as long (Iowa 15.7 s and 15.1 s)
+NEARER_MIN_UNITS = 150
 NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it is a MIP too
 #: units per cluster above which "auto" does not try listing clusters (too many shapes: every
 #: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
 COLUMNS_MAX_PER_CLUSTER = 12
+#: a narrow window with no first plan: from this many units the spanning-tree splits retry (on
+#: fewer the listing or the MIP settles it in seconds, and a problem with no plan pays the retry)
+FIRST_PLAN_MIN_UNITS = 40
 COLUMNS_MAX_UNITS = 60  # "auto" lists clusters on graphs up to this size ...
 COLUMNS_MAX_UNITS_TIGHT = 150  # ... or this size when a size window is narrow (tight_balance)
 COLUMNS_MAX_SETS = 500_000  # the most clusters listed before the Hess model takes over
@@ -177,8 +183,10 @@ def partition(
         covering set: Garfinkel & Nemhauser's method, exact and fast when the size window is
         narrow; falls back to the Hess model when there are too many sets), or ``"auto"``
         (default: columns on up to 60 units, or up to 150 when a size window is within 5%
-        (max/min <= 1.05), if the list stays within budget; else cuts for ``AUTO_ROUNDS`` (four) rounds, then the
-        flow model on top of the cuts found when it stays under ``FLOW_SWITCH_ARCS`` flow arcs,
+        (max/min <= 1.05), if the list stays within budget (judged first by an estimate of its
+        size, :func:`~clustergeo.solve.models.columns.estimate_visits`); else cuts for
+        ``AUTO_ROUNDS`` (four) rounds, then the flow model on top of the cuts found when it stays
+        under ``FLOW_SWITCH_ARCS`` flow arcs,
         cuts to the end otherwise), or ``"labeling"`` (objective ``"cut_edges"`` with an exact
         count only: numbered clusters in the order of their first root units, one flow;
         :mod:`clustergeo.solve.models.labeling`; what ``"auto"`` uses there when the clusters cannot
@@ -188,7 +196,11 @@ def partition(
         pairs that no better plan can use are fixed out by their reduced costs, first in the
         Lagrangian relaxation (:mod:`clustergeo.solve.bounds`, whose bound also stands when
         the solver has none at the limit; ``fixing["fixed_by_lagrangian"]``), then in the LP
-        (up to ``LP_FIXING_MAX_PAIRS`` pairs).
+        (up to ``LP_FIXING_MAX_PAIRS`` pairs). Under ``"auto"`` or ``"none"``, a count that
+        leaves one cluster to each part (``k=1``, or districts under ``"within"`` that fit one
+        cluster each) is solved by choosing each part's best hub (:mod:`clustergeo.solve.onehub`,
+        formulation ``"one-hub"``). Without contiguity the starts are the contiguous solve's
+        (spanning-tree search, tabu polish, closer-neighbour plan): they are valid plans there.
     district, district_mode, district_penalty : str, {"within", "penalty", None}, float
         A node attribute; ``"within"`` keeps each cluster inside one value (the problem then
         decomposes), ``"penalty"`` charges ``district_penalty`` (objective units) for each extra
@@ -340,6 +352,9 @@ def _solve(graph: nx.Graph, req: Request) -> PartitionResult:
     if decomposed is not None:
         return decomposed
     _hubs(s)
+    one = _one_cluster(s)
+    if one is not None:
+        return one
     _given_start(s)
     listed = _try_columns(s)
     if listed is not None:
@@ -471,6 +486,40 @@ def _hubs(s: _Solve) -> None:
         raise InfeasibleError(["no unit can head a cluster that meets the minimums with the units it may take"])
 
 
+def _one_cluster(s: _Solve) -> PartitionResult | None:
+    """When the count leaves one cluster to each part (k = 1, or districts that fit one cluster
+    each), the optimum is a choice of hub per part (:mod:`clustergeo.solve.onehub`): no model,
+    no solver. None when the count allows more, or that plan breaks a rule."""
+    p = s.p
+    if s.excl or s.contiguity not in ("auto", "none"):  # a formulation asked for by name is used
+        return None
+    parts = onehub.forced_parts(p, contiguous=s.contiguity != "none", fewest=s.fewest)
+    plan = None if parts is None else onehub.best_hubs(p, s.allowed, parts)
+    if plan is None:
+        return None
+    stage(s.req.progress, "one cluster per part: choosing the best hub")
+    objective = s.cost_of(plan)
+    rl = RoundLog(1, "optimal", objective, objective, 0, s.elapsed())
+    if s.req.progress is not None:
+        s.req.progress(rl)
+    result = PartitionResult(
+        assignment={p.nodes[i]: p.nodes[j] for i, j in enumerate(plan)},
+        hubs={p.nodes[j]: p.nodes[j] for j in sorted(set(plan))},
+        status="optimal",
+        objective=objective,
+        bound=objective,
+        gap=0.0,
+        seconds=s.elapsed(),
+        solver=onehub.SOLVER_NAME,
+        rounds=0,
+        formulation="one-hub",
+        fixing=dict(s.stats),
+        log=[rl],
+    )
+    _verify(s.graph, result, p, s.contiguity != "none")
+    return result
+
+
 def _try_columns(s: _Solve) -> PartitionResult | None:
     """The column method when it applies (forced, or small graphs and narrow windows under
     ``"auto"``); None when it does not apply or there were too many clusters to list."""
@@ -521,7 +570,7 @@ def _share_time(s: _Solve) -> None:
         max(BUDGET.start_min_seconds, per_unit * p.n),
         BUDGET.start_share * limit if limit is not None else BUDGET.start_seconds,
     )
-    if p.objective == "cut_edges" and s.contiguity != "none" and limit is not None and not s.excl:
+    if p.objective == "cut_edges" and limit is not None and not s.excl:  # (contiguous plans fit "none" too)
         s.late_s = max(min(BUDGET.late_seconds, BUDGET.late_share * limit) - s.start_s, 0.0)
     s.near_s = min(BUDGET.nearer_seconds, BUDGET.nearer_share * limit if limit is not None else BUDGET.nearer_seconds)
 
@@ -538,8 +587,10 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
         for c in (greedy.greedy(p, fewest=s.fewest, target=count),)
         if c is not None and (count is None or len(set(c)) == count)
     ]
-    if count is not None and s.contiguity != "none":
-        # bounded by work (the same plan on any machine), with a time cap
+    if count is not None:
+        # bounded by work (the same plan on any machine), with a time cap; its plans are
+        # contiguous, so they are valid starts without contiguity too (a tight upper bound there
+        # lets the reduced costs fix out most of the n^2 pairs)
         tree = recom.search(
             p, count, seconds=BUDGET.tree_cap * s.start_s, seed_value=seed, work=recom.WORK_PER_SECOND * s.start_s
         )
@@ -553,17 +604,20 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
                 work=tabu.WORK_PER_SECOND * s.start_s / BUDGET.polish_part,
                 seconds=BUDGET.tree_cap * s.start_s / BUDGET.polish_part,
             )
+        if tree is None and not found and not s.fewest and tight_balance(p) and p.n >= FIRST_PLAN_MIN_UNITS:
+            tree = _first_plan(s, count)  # (the fewest count tries counts that have no plan)
         if tree is not None:
             found.append(tree)
+        contiguous_allowed = s.allowed if s.contiguity != "none" else allowed_hubs(p, contiguous=True)[0]
         if (
-            s.contiguity in ("cuts", "auto")
+            s.contiguity in ("cuts", "auto", "none")
             and p.objective == "hess"
             and p.n > NEARER_MIN_UNITS
-            and sum(len(a) for a in s.allowed) <= NEARER_MAX_PAIRS
+            and sum(len(a) for a in contiguous_allowed) <= NEARER_MAX_PAIRS
         ):
             # contiguous by construction, near-optimal: a tight upper bound for reduced-cost fixing
             best = min(found, key=s.cost_of) if found else None
-            near = nearer_plan(p, s.allowed, count, best, s.opts, seconds=s.near_s)
+            near = nearer_plan(p, contiguous_allowed, count, best, s.opts, seconds=s.near_s)
             if near is not None:
                 found.append(near)
     if p.hub_ok is not None:  # the heuristics pick hubs freely: the best candidate instead
@@ -601,6 +655,23 @@ def rehub(p: Problem, allowed, labels: list) -> list[int] | None:
         for i in members:
             out[i] = j
     return out if within_caps(p, out) else None
+
+
+def _first_plan(s: _Solve, count: int) -> list[int] | None:
+    """No plan yet from greedy or the budgeted search: the spanning-tree splits retry, with a new
+    seed, until a first plan or for ``BUDGET.first_plan_share`` of the limit (the search's
+    first plan is sought until its time cap, whatever its work budget)."""
+    limit = s.time_limit
+    seconds = min(
+        BUDGET.first_plan_seconds, BUDGET.first_plan_share * limit if limit is not None else BUDGET.first_plan_seconds
+    )
+    left = seconds - BUDGET.tree_cap * s.start_s
+    if left <= 0:
+        return None
+    stage(s.req.progress, f"no plan with {count} clusters yet: searching {left:.0f} s more for a first one")
+    return recom.search(
+        s.p, count, seconds=left, seed_value=s.seed + 2, work=recom.WORK_PER_SECOND * s.start_s / BUDGET.polish_part
+    )
 
 
 def _warm_start(s: _Solve) -> None:
@@ -795,6 +866,13 @@ def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionRes
     p, opts, limit = s.p, s.opts, s.time_limit
     budget = (limit * BUDGET.columns_share if limit is not None else BUDGET.columns_seconds) if not forced else limit
     deadline = None if budget is None else time.perf_counter() + budget
+    if not forced:
+        # a few hundred random walks tell a listing that would be abandoned at its budget (New
+        # Mexico's 33 counties: over 20 million sets, 5 s lost) from one that pays
+        visits = columns.estimate_visits(p)
+        if visits > max_sets:
+            log.info("about %.3g sets to visit, over the %d listed at most: using the Hess model", visits, max_sets)
+            return None
     cols = columns.enumerate_clusters(
         p, s.allowed, max_sets=(max_sets if not forced else COLUMNS_MAX_SETS_FORCED), deadline=deadline
     )

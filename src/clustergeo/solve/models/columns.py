@@ -17,6 +17,7 @@ the Hess model.
 
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import dataclass
 
@@ -25,6 +26,9 @@ import pulp
 
 from ..backends import solvers
 from ..problem import Problem
+
+#: random walks in :func:`estimate_visits` (about 10 ms for 1,000 on a 50-unit graph)
+ESTIMATE_PROBES = 1000
 
 #: a partial cluster while listing: its units, their weight, units it may grow by, units ruled out
 _Branch = tuple[tuple[int, ...], float, tuple[int, ...], frozenset[int]]
@@ -37,19 +41,30 @@ class Column:
     cost: float
 
 
-def enumerate_clusters(
-    p: Problem, allowed: list[list[int]], *, max_sets: int = 3_000_000, deadline: float | None = None
-) -> list[Column] | None:
-    """Every connected set of units that may form a cluster, or None over the budget."""
+@dataclass
+class _Listing:
+    """What the listing grows sets by: the pruning measure and its window, and the district rule."""
+
+    names: list[str]
+    w: np.ndarray  # measures x units
+    lo: np.ndarray
+    hi: np.ndarray
+    prune: int
+    same: list[list[bool]] | None
+
+
+def _listing(p: Problem) -> _Listing | None:
+    """The listing's inputs, or None when nothing bounds the list (no maximum, or a negative
+    measure that pruning by the maximum cannot handle)."""
     names = sorted(p.bounds)
     w = np.array([p.measures[m] for m in names], dtype=float).reshape(len(names), p.n)
     if (w < 0).any():
-        return None  # pruning by the maximum needs non-negative measures
+        return None
     lo = np.array([-np.inf if p.bounds[m][0] is None else p.bounds[m][0] for m in names])
     hi = np.array([np.inf if p.bounds[m][1] is None else p.bounds[m][1] for m in names])
     finite = [m for m in range(len(names)) if np.isfinite(hi[m])]
     if not finite:
-        return None  # no maximum: nothing bounds the list
+        return None
     # grow sets under the maximum that admits the fewest units; every other bound is checked
     # on the sets found (a set within all maximums is within this one)
     prune = max(finite, key=lambda m: w[m].mean() / max(hi[m], 1e-9))
@@ -59,7 +74,56 @@ def enumerate_clusters(
         if lab is not None and mode == "within"
     ]
     same = [[all(lab[i] == lab[j] for lab in within) for j in range(p.n)] for i in range(p.n)] if within else None
-    found = _connected_sets(p.adjacency, list(w[prune]), lo[prune] - 1e-9, hi[prune] + 1e-9, same, max_sets, deadline)
+    return _Listing(names, w, lo, hi, prune, same)
+
+
+def estimate_visits(p: Problem, *, probes: int = ESTIMATE_PROBES, seed: int = 0) -> float:
+    """Knuth's (1975) estimate of the sets the listing would visit: random walks down its
+    search tree, each scoring the product of the branching factors met. Unbiased, and in
+    practice low rather than high on these skewed trees (South Carolina: 0.2-1.9 million for
+    2.8 million visited; New Mexico: 3-170 million for over 20 million), so a listing judged
+    too long by it is too long. Infinite when nothing bounds the list."""
+    spec = _listing(p)
+    if spec is None:
+        return float("inf")
+    adj, w, hi, same = p.adjacency, list(spec.w[spec.prune]), spec.hi[spec.prune] + 1e-9, spec.same
+    roots = [r for r in range(p.n) if w[r] <= hi]
+    if not roots:
+        return 0.0
+    rng = random.Random(seed)
+    total = 0.0
+    for _ in range(probes):
+        r = rng.choice(roots)
+        mult, wt, blocked = float(len(roots)), w[r], frozenset((r,))
+        ext = tuple(v for v in adj[r] if v > r and (same is None or same[r][v]))
+        while True:
+            total += mult
+            kids = [i for i, v in enumerate(ext) if wt + w[v] <= hi]
+            if not kids:
+                break
+            mult *= len(kids)
+            i = rng.choice(kids)
+            v = ext[i]
+            blocked = blocked.union(ext[: i + 1])
+            rest = ext[i + 1 :]
+            ext = rest + tuple(
+                u for u in adj[v] if u > r and u not in blocked and u not in rest and (same is None or same[r][u])
+            )
+            wt += w[v]
+    return total / probes
+
+
+def enumerate_clusters(
+    p: Problem, allowed: list[list[int]], *, max_sets: int = 3_000_000, deadline: float | None = None
+) -> list[Column] | None:
+    """Every connected set of units that may form a cluster, or None over the budget."""
+    spec = _listing(p)
+    if spec is None:
+        return None
+    names, w, lo, hi, prune = spec.names, spec.w, spec.lo, spec.hi, spec.prune
+    found = _connected_sets(
+        p.adjacency, list(w[prune]), lo[prune] - 1e-9, hi[prune] + 1e-9, spec.same, max_sets, deadline
+    )
     if found is None:
         return None
     if len(names) > 1 and found:
