@@ -1,7 +1,7 @@
 """A scenario sweep on 1 and on 2 local workers in the same run: the speed-up and memory per worker.
 
-    python benchmarks/sweep_bench.py                        # Norfolk option 4: 18 scenarios
-    python benchmarks/sweep_bench.py --sweep north-lanarkshire-schools
+    python benchmarks/sweep_bench.py                        # North Lanarkshire: 9 scenarios
+    python benchmarks/sweep_bench.py --sweep norfolk-option-4-sizes   # 18: the penalty half use their 120 s
 
 Writes benchmarks/results/sweep.json and sweep.md. Each run starts from an empty output folder
 (nothing is kept from before) and writes every plan's files, maps included, as ``clustergeo
@@ -127,7 +127,7 @@ def write_md(record: dict, path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sweep", default="norfolk-option-4-sizes", help="a shipped sweep or a sweep file")
+    parser.add_argument("--sweep", default="north-lanarkshire-schools", help="a shipped sweep or a sweep file")
     args = parser.parse_args()
     import clustergeo
     from clustergeo.sweep import read_sweep
