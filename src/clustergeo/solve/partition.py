@@ -194,8 +194,10 @@ def partition(
         Fix out ``cost[i, j]`` above this (a travel cap in cost units).
     time_limit : float, optional
         Seconds for the whole solve, shared between its stages by :data:`BUDGET`.
-    solver : {"highs", "cbc", "gurobi"}
-        Default ``settings.default_solver``. ``gap`` (relative), ``threads``, ``seed`` and
+    solver : {"highs", "cbc", "gurobi", "scip"}
+        Default ``settings.default_solver``. With ``"scip"`` (the ``scip`` extra) the separator
+        cuts are added inside one branch-and-bound tree by a constraint handler, not between
+        re-solves. ``gap`` (relative), ``threads``, ``seed`` and
         ``msg`` (the solver's log) go to the solver; or pass them whole as
         ``solver_options=SolverOptions(...)`` (likewise ``districts=Districts(...)``,
         ``sizes=Sizes(...)``, ``costs=Costs(...)``: see :mod:`clustergeo.solve.options`).
