@@ -80,10 +80,10 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def write(records: list[dict], started: str) -> None:
+def write(records: list[dict], started: str, name: str = "scip") -> None:
     run.published(records)
     OUT.mkdir(exist_ok=True)
-    (OUT / "scip.json").write_text(json.dumps(records, indent=1, default=str) + "\n")
+    (OUT / f"{name}.json").write_text(json.dumps(records, indent=1, default=str) + "\n")
     versions = sorted({r["solver_version"] for r in records if r.get("solver_version")})
     head = (
         "# HiGHS (solve-separate-resolve loop) against SCIP (branch-and-cut)\n\n"
@@ -94,23 +94,33 @@ def write(records: list[dict], started: str) -> None:
         "(source in `published.json`); `ratio` = seconds / published_s. "
         f"Solvers: {'; '.join(versions)}.\n\n"
     )
-    (OUT / "scip.md").write_text(head + table(records) + "\n")
+    (OUT / f"{name}.md").write_text(head + table(records) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--only", help="run only cases whose name contains this")
+    ap.add_argument("--solver", choices=SOLVERS, help="run only this solver")
+    ap.add_argument("--update", action="store_true", help="replace those rows in results/<out>.json, keep the rest")
+    ap.add_argument("--out", default="scip", help="write results/<out>.json and .md (default scip)")
     args = ap.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     records: list[dict] = []
+    if args.update and (OUT / f"{args.out}.json").exists():
+        records = json.loads((OUT / f"{args.out}.json").read_text())
     for case in cases():
         if args.only and args.only not in case.name:
             continue
-        for solver in SOLVERS:
+        for solver in SOLVERS if args.solver is None else (args.solver,):
             rec = measure(replace(case, solver=solver))
-            records.append(rec)
+            rec["ran"] = started
+            old = [k for k, r in enumerate(records) if (r["case"], r["solver"]) == (rec["case"], solver)]
+            if old:
+                records[old[0]] = rec
+            else:
+                records.append(rec)
             print(table([rec]).splitlines()[-1], flush=True)
-            write(records, started)
+            write(records, started, args.out)
     return 0
 
 
