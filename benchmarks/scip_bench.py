@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="run only cases whose name contains this")
     ap.add_argument("--solver", choices=SOLVERS, help="run only this solver")
     ap.add_argument("--update", action="store_true", help="replace those rows in results/<out>.json, keep the rest")
+    ap.add_argument("--time-limit", type=float, help="seconds per case instead of each case's own")
     ap.add_argument("--out", default="scip", help="write results/<out>.json and .md (default scip)")
     args = ap.parse_args(argv)
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
@@ -112,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and args.only not in case.name:
             continue
         for solver in SOLVERS if args.solver is None else (args.solver,):
-            rec = measure(replace(case, solver=solver))
+            limit = case.time_limit if args.time_limit is None else args.time_limit
+            rec = measure(replace(case, solver=solver, time_limit=limit))
             rec["ran"] = started
             old = [k for k, r in enumerate(records) if (r["case"], r["solver"]) == (rec["case"], solver)]
             if old:
