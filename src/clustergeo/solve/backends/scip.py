@@ -39,7 +39,7 @@ ONE = 0.5
 #: fractional separation: the support thresholds, and the least violation worth a row
 FRACTIONAL_THRESHOLDS = (1e-6, 0.25, 0.5)
 FRACTIONAL_VIOLATION = 0.05
-#: fractional separation runs at every node up to this depth, below it every FRACTIONAL_FREQ levels
+#: the handler's separation frequency in SCIP's terms (1: at every node's LP)
 FRACTIONAL_FREQ = 1
 
 
@@ -391,9 +391,3 @@ class SCIPBackend(Backend):
             else (0.0 if state == "optimal" else abs(obj - bound) / max(abs(obj), 1e-9))
         )
         return SolveInfo(state, has, obj, bound, gap, seconds, nodes)
-
-
-def read_cuts(solver) -> int:
-    """The separator rows the contiguity handler added in a solve with ``solver`` (0 for others)."""
-    c = getattr(solver, "contiguity", None)
-    return 0 if c is None else c.integer_rows + c.fractional_rows
