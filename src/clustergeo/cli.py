@@ -591,7 +591,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="folder for the plan files")
     p.add_argument("--variant", help="solve this variant instead of the main rules")
     p.add_argument("--all-variants", action="store_true", help="also solve every variant")
-    p.add_argument("--solver", choices=["highs", "cbc", "gurobi"])
+    p.add_argument("--solver", choices=["highs", "cbc", "gurobi", "scip"])
     p.add_argument("--time-limit", type=float, help="seconds per solve")
     p.add_argument(
         "--threads", type=int, help="solver threads (default 1: repeatable runs; 2 runs HiGHS's parallel tree search)"

@@ -62,7 +62,7 @@ TOP_KEYS = {
 TOP_KEYS |= {"peer_groups", "allocations"}  # worked inside the clusters: groups.py, allocate.py
 SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
 SCHOOLS_KEYS = {"file", "columns", "crs", "layer", "boundary", "boundary_layer", "districts", "districts_layer"}
-SOLVERS = ("highs", "cbc", "gurobi")
+SOLVERS = ("highs", "cbc", "gurobi", "scip")
 VARIANT_KEYS = {"name", "rules", "fallback"}
 HULL_BUFFER_M = 2000.0  # without a boundary file, the schools' hull grown by this many metres
 

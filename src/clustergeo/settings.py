@@ -45,9 +45,10 @@ class Settings:
     use_cache : bool
         Read and write the cache. Set ``False`` to always recompute.
     default_solver : str
-        ``"highs"`` (HiGHS through highspy, the default), ``"cbc"`` (PuLP's bundled CBC) or
+        ``"highs"`` (HiGHS through highspy, the default), ``"cbc"`` (PuLP's bundled CBC),
         ``"gurobi"`` (gurobipy, the ``gurobi`` extra; needs a Gurobi licence beyond 2,000
-        variables or rows).
+        variables or rows) or ``"scip"`` (pyscipopt, the ``scip`` extra: contiguity by cuts
+        inside one branch-and-bound tree).
     threads : int
         Solver threads. 1 (the default) makes runs bit-for-bit repeatable. With 2 or more,
         HiGHS searches its branch-and-bound tree with that many workers (its parallel search,

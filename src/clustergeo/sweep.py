@@ -288,7 +288,7 @@ def _check_solver(solver: Mapping[str, Any], where: str) -> None:
     if bad:
         raise RulesError(f"{where}: unknown solver key '{bad[0]}'; allowed: {', '.join(sorted(SOLVER_KEYS))}")
     checks = {
-        "name": lambda v: v in ("highs", "cbc", "gurobi"),
+        "name": lambda v: v in ("highs", "cbc", "gurobi", "scip"),
         "time_limit": lambda v: v is None or (isinstance(v, (int, float)) and v > 0),
         "gap": lambda v: v is None or (isinstance(v, (int, float)) and v >= 0),
         "threads": lambda v: isinstance(v, int) and v >= 0,

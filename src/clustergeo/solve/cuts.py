@@ -63,20 +63,69 @@ def separate(assignment: list[int], adj: list[list[int]]) -> list[SeparatorCut]:
     clusters: dict[int, set[int]] = {}
     for i, j in enumerate(assignment):
         clusters.setdefault(j, set()).add(i)
-    cuts = []
+    cuts: list[SeparatorCut] = []
     for j in sorted(clusters):
         comps = components(clusters[j], adj)
         if len(comps) == 1:
             continue
-        for piece in comps:
-            if j in piece:
-                continue
-            boundary = {v for u in piece for v in adj[u] if v not in piece}
-            region = _reach(j, piece | boundary, adj)
-            sep = {c for c in boundary if any(v in region for v in adj[c]) or c == j}
-            sep.discard(j)
-            cuts.append(SeparatorCut(j, tuple(sorted(piece)), tuple(sorted(sep))))
+        cuts.extend(_cut(j, piece, adj) for piece in comps if j not in piece)
     return cuts
+
+
+def _cut(j: int, piece: set[int], adj: list[list[int]]) -> SeparatorCut:
+    """The cut for a ``piece`` cut off from hub ``j``: its boundary, trimmed to the vertices
+    that touch the region where ``j`` lies."""
+    boundary = {v for u in piece for v in adj[u] if v not in piece}
+    region = _reach(j, piece | boundary, adj)
+    sep = {c for c in boundary if any(v in region for v in adj[c]) or c == j}
+    sep.discard(j)
+    return SeparatorCut(j, tuple(sorted(piece)), tuple(sorted(sep)))
+
+
+def separate_fractional(
+    values: dict[int, dict[int, float]], adj: list[list[int]], *, thresholds: tuple[float, ...], violation: float
+) -> list[SeparatorCut]:
+    """Cuts violated by a fractional point: ``values[j][i]`` is ``x[i, j]`` (units at zero left
+    out). For each hub and threshold, the units above it split into pieces; a piece without
+    the hub whose separator holds less than ``x[a, j] - violation`` for some ``a`` in it gives
+    a cut (only the units ``a`` it is violated for). A heuristic: exact separation needs a
+    minimum vertex cut per unit and hub."""
+    cuts = []
+    for j in sorted(values):
+        xj = values[j]
+        seen: set[tuple[int, ...]] = set()
+        for t in thresholds:
+            members = {i for i, v in xj.items() if v > t} | {j}
+            for piece in components(members, adj):
+                if j in piece:
+                    continue
+                cut = _cut(j, piece, adj)
+                lhs = sum(xj.get(c, 0.0) for c in cut.separator)
+                units = tuple(a for a in cut.piece if xj.get(a, 0.0) - lhs > violation)
+                if units and units not in seen:
+                    seen.add(units)
+                    cuts.append(SeparatorCut(j, units, cut.separator))
+    return cuts
+
+
+def rows(
+    cuts: list[SeparatorCut], adj: list[list[int]], hubs_of: dict[int, list[int]], *, all_hubs: bool
+) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
+    """The cuts as ``(hub, separator, piece)``: ``sum_{s in separator} x[s, hub] >= x[a, hub]``
+    for each ``a`` in ``piece``. With ``all_hubs`` a stray piece is cut off, behind its whole
+    boundary, from every hub (``hubs_of[a]``: the hubs unit ``a`` may join) beyond that boundary,
+    not only from the hub it was found at: otherwise answers as good shuffle the same piece from
+    hub to hub."""
+    out = []
+    for c in cuts:
+        if not all_hubs:
+            out.append((c.hub, c.separator, c.piece))
+            continue
+        boundary = {v for u in c.piece for v in adj[u]} - set(c.piece)
+        blocked = set(c.piece) | boundary
+        sep = tuple(sorted(boundary))
+        out.extend((j, sep, c.piece) for j in sorted({j for a in c.piece for j in hubs_of[a]} - blocked))
+    return out
 
 
 def is_contiguous(assignment: list[int], adj: list[list[int]]) -> bool:

@@ -212,8 +212,10 @@ def partition(
         Fix out ``cost[i, j]`` above this (a travel cap in cost units).
     time_limit : float, optional
         Seconds for the whole solve, shared between its stages by :data:`BUDGET`.
-    solver : {"highs", "cbc", "gurobi"}
-        Default ``settings.default_solver``. ``gap`` (relative), ``threads``, ``seed`` and
+    solver : {"highs", "cbc", "gurobi", "scip"}
+        Default ``settings.default_solver``. With ``"scip"`` (the ``scip`` extra) the separator
+        cuts are added inside one branch-and-bound tree by a constraint handler, not between
+        re-solves. ``gap`` (relative), ``threads``, ``seed`` and
         ``msg`` (the solver's log) go to the solver; or pass them whole as
         ``solver_options=SolverOptions(...)`` (likewise ``districts=Districts(...)``,
         ``sizes=Sizes(...)``, ``costs=Costs(...)``: see :mod:`clustergeo.solve.options`).
@@ -841,9 +843,18 @@ def nearer_plan(
     """The best plan under the "closer neighbour" rule (:meth:`HessModel._add_nearer`), within
     ``seconds``: a contiguous plan, usually within a fraction of a percent of the optimum."""
     model = HessModel(p, allowed, stage="objective", k_fixed=count, contiguity="nearer")
+    # no cuts to separate in this model, and SCIP found no plan in 60 s where HiGHS had one in
+    # 10 s (Nebraska, Arkansas): SCIP's branch-and-cut is for the exact model only
+    solver = "highs" if opts["solver"] == "scip" else opts["solver"]
     run = model.solve(
         start=start,
-        **{**opts, "time_limit": max(seconds, BUDGET.min_seconds), "progress": None, "gap": BUDGET.nearer_gap},
+        **{
+            **opts,
+            "solver": solver,
+            "time_limit": max(seconds, BUDGET.min_seconds),
+            "progress": None,
+            "gap": BUDGET.nearer_gap,
+        },
         reduced_cost_fixing=False,
     )
     if run.assignment is None or -1 in run.assignment:

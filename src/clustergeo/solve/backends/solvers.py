@@ -29,7 +29,7 @@ import pulp
 
 from ...errors import SolverError
 
-SOLVERS = ("highs", "cbc", "gurobi")
+SOLVERS = ("highs", "cbc", "gurobi", "scip")
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -360,6 +360,10 @@ def available() -> list[str]:
         out.append("cbc")
     if "GUROBI" in names:
         out.append("gurobi")
+    from . import scip
+
+    if scip.installed():
+        out.append("scip")
     return out
 
 
@@ -370,6 +374,10 @@ def version(name: str) -> str:
 
         h = f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}.{highspy.HIGHS_VERSION_PATCH}"
         return f"HiGHS {h} (highspy), PuLP {pulp.__version__}"
+    if name == "scip":
+        from . import scip
+
+        return scip.version()
     if name == "gurobi":
         import gurobipy
 
@@ -405,16 +413,32 @@ def make(
     warm_start: bool = True,
     highs_options: dict | None = None,
     report: Callable[[Tick], object] | None = None,
+    contiguity: Any = None,
 ):
     """A configured PuLP solver object (``highs_options`` go to HiGHS as they are; ``report``
-    gets a :class:`Tick` every ``settings.progress_interval`` s of a HiGHS MIP solve)."""
+    gets a :class:`Tick` every ``settings.progress_interval`` s of a HiGHS or SCIP MIP solve;
+    ``contiguity``, a :class:`~clustergeo.solve.backends.scip.Contiguity`, gives SCIP its
+    constraint handler and is ignored by the others)."""
     name = name.lower()
     gap = 1e-6 if gap is None else gap  # "optimal" means within this relative gap
     if name not in available():
         raise SolverError(
             f"solver {name!r} is not available here; available: {available()}. "
             "HiGHS comes with 'pip install highspy'; CBC ships with PuLP < 4; Gurobi with "
-            "'pip install \"clustergeo[gurobi]\"' (and a licence)."
+            "'pip install \"clustergeo[gurobi]\"' (and a licence); SCIP with 'pip install \"clustergeo[scip]\"'."
+        )
+    if name == "scip":
+        from . import scip
+
+        return scip.SCIPSolver(
+            msg=msg,
+            timeLimit=time_limit,
+            gapRel=gap,
+            threads=threads,
+            seed=seed,
+            warm_start=warm_start,
+            report=report,
+            contiguity=contiguity,
         )
     if name == "highs":
         return _HiGHSWarm(
@@ -665,7 +689,10 @@ BACKENDS: tuple[type[Backend], ...] = (HiGHSBackend, GurobiBackend, CBCBackend)
 
 def backend(problem: pulp.LpProblem, solver) -> Backend:
     """The backend for a PuLP solver object (from :func:`make`)."""
-    for cls in BACKENDS:
+    from . import scip
+
+    classes: tuple[type[Backend], ...] = (*BACKENDS, scip.SCIPBackend)
+    for cls in classes:
         if cls.handles(solver):
             return cls(problem, solver)
     raise SolverError(f"no backend for the solver object {type(solver).__name__}; use solvers.make()")

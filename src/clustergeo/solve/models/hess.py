@@ -24,6 +24,7 @@ import pulp
 
 from ..backends import solvers
 from ..cuts import SeparatorCut, separate
+from ..cuts import rows as cut_rows
 from ..options import BUDGET
 from ..problem import Problem
 from ..progress import RoundLog, describe, stage, ticker
@@ -122,6 +123,7 @@ class HessModel:
         exclude: list[list[int]] | None = None,
     ):
         self.p, self.allowed, self.stage, self.contiguity = p, allowed, stage, contiguity
+        self.relax = relax
         n = p.n
         self_ok = [j in set(allowed[j]) for j in range(n)]
         self.hubs = sorted({j for i in range(n) for j in allowed[i] if self_ok[j]})
@@ -326,31 +328,21 @@ class HessModel:
                 )
 
     def add_cuts(self, cuts: list[SeparatorCut], *, all_hubs: bool | None = None) -> int:
-        """Add separator cuts. With ``all_hubs`` (default in the count stage, whose many equally
-        good answers otherwise shuffle the same stray piece from hub to hub), a stray piece is
-        cut off from every hub beyond its boundary, not only from the hub it was found at."""
+        """Add separator cuts (:func:`~clustergeo.solve.cuts.rows`: with ``all_hubs``, the
+        default, a stray piece is cut off from every hub beyond its boundary)."""
         all_hubs = True if all_hubs is None else all_hubs
         added = 0
-        for c in cuts:
-            hubs = [c.hub]
-            if all_hubs:
-                boundary = {v for u in c.piece for v in self.p.adjacency[u]} - set(c.piece)
-                sep = tuple(sorted(boundary))
-                blocked = set(c.piece) | boundary
-                hubs = sorted({j for a in c.piece for j in self.by_unit[a]} - blocked)
-            else:
-                sep = c.separator
-            for j in hubs:
-                key = (j, c.piece, sep if all_hubs else c.separator)
-                if key in self._cut_keys:
-                    continue
-                self._cut_keys.add(key)
-                lhs = pulp.lpSum(self.x[s, j] for s in key[2] if (s, j) in self.x)
-                for a in c.piece:
-                    if (a, j) in self.x:
-                        self.prob += lhs >= self.x[a, j], f"sep_{len(self._cut_keys)}_{a}"
-                        added += 1
-            self.cuts.append(c)
+        for key in cut_rows(cuts, self.p.adjacency, self.by_unit, all_hubs=all_hubs):
+            j, sep, piece = key
+            if key in self._cut_keys:
+                continue
+            self._cut_keys.add(key)
+            lhs = pulp.lpSum(self.x[s, j] for s in sep if (s, j) in self.x)
+            for a in piece:
+                if (a, j) in self.x:
+                    self.prob += lhs >= self.x[a, j], f"sep_{len(self._cut_keys)}_{a}"
+                    added += 1
+        self.cuts.extend(cuts)
         return added
 
     def fix_by_reduced_cost(self, upper: float, *, threads: int, seed: int, time_limit: float | None = None) -> int:
@@ -465,6 +457,15 @@ class HessModel:
             options["presolve"] = "off"
         return options or None
 
+    def branch_and_cut(self, solver: str) -> Any:
+        """What SCIP's contiguity handler needs (None for other solvers, or when this model's
+        contiguity is not by cuts): then the separator cuts are added inside one tree."""
+        if solver != "scip" or self.contiguity not in ("cuts", "auto") or "contiguity" in self.relax:
+            return None
+        from ..backends.scip import Contiguity
+
+        return Contiguity(self.x, self.p.adjacency, self.by_unit, all_hubs=True)
+
     def read(self) -> list[int]:
         out = [-1] * self.p.n
         for (i, j), var in self.x.items():
@@ -535,6 +536,7 @@ class HessModel:
         for r in range(1, max_rounds + 1):
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             warm = self.set_start(incumbent)
+            handler = self.branch_and_cut(solver)
             s = solvers.make(
                 solver,
                 time_limit=left,
@@ -545,8 +547,12 @@ class HessModel:
                 warm_start=warm,
                 highs_options=self._highs_options(left),
                 report=ticker(progress, r, t0),
+                contiguity=handler,
             )
             info = solvers.run(self.prob, s)
+            if handler is not None:  # the rows SCIP's constraint handler added inside its tree
+                run.cuts += handler.integer_rows + handler.fractional_rows
+                self.cuts.extend(handler.found)
             if info.status == "infeasible":
                 run.status = "infeasible"
                 run.rounds.append(RoundLog(r, "infeasible", None, None, 0, info.seconds))
