@@ -30,7 +30,7 @@ import pulp
 from ...errors import SolverError
 from ..cuts import SeparatorCut, separate, separate_fractional
 from ..cuts import rows as cut_rows
-from .solvers import Backend, SolveInfo, Tick, problem_variables
+from .base import Backend, SolveInfo, Tick, problem_variables
 
 log = logging.getLogger("clustergeo.solve")
 

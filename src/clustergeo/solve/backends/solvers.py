@@ -14,7 +14,6 @@ a 100-unit county graph, not for a school-by-school Norfolk.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -22,55 +21,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pulp
 
 from ...errors import SolverError
+from .base import Backend, SolveInfo, Tick, problem_variables, pulp_solve
+
+__all__ = ["Backend", "SolveInfo", "Tick", "problem_variables"]  # re-exported: callers use solvers.X
 
 SOLVERS = ("highs", "cbc", "gurobi", "scip")
 
 log = logging.getLogger("clustergeo.solve")
-
-
-@dataclass
-class SolveInfo:
-    """What one solver call produced."""
-
-    status: str  # "optimal", "feasible", "infeasible", "no solution", "error"
-    has_solution: bool
-    objective: float | None
-    bound: float | None
-    gap: float | None
-    seconds: float
-    nodes: int | None = None
-
-
-@dataclass
-class Tick:
-    """Where a running solve stands (HiGHS reports it every ``settings.progress_interval`` s).
-
-    ``incumbent`` and ``bound`` are in the model's own terms (its sense and constant), None
-    while there is none."""
-
-    seconds: float
-    nodes: int
-    incumbent: float | None
-    bound: float | None
-
-
-def problem_variables(lp: pulp.LpProblem) -> list:
-    """``lp.variables()``, computed once while the problem keeps its shape: PuLP's walks every
-    constraint and sorts all variables by name on each call (seconds on a million variables,
-    and a solve calls it several times)."""
-    objective = lp.objective
-    key = (len(lp._constraints), id(objective), 0 if objective is None else len(objective))
-    cached = getattr(lp, "_clustergeo_variables", None)
-    if cached is None or cached[0] != key:
-        cached = (key, lp.variables())
-        lp._clustergeo_variables = cached
-    return cached[1]
 
 
 _banner_done = False
@@ -477,23 +439,6 @@ def make(
     )
 
 
-def _solve(problem: pulp.LpProblem, solver) -> None:
-    try:
-        problem.solve(solver)
-    except pulp.PulpSolverError as e:
-        raise SolverError(f"the solver failed: {e}") from e
-    except Exception as e:
-        if type(e).__name__ != "GurobiError":
-            raise
-        if "size-limited" in str(e):
-            raise SolverError(
-                f"Gurobi refused the model ({len(problem_variables(problem)):,} variables, "
-                f"{len(problem.constraints):,} rows): {e}. The licence that comes with the gurobipy wheel "
-                "stops at 2,000 of each; use your own Gurobi licence or solver='highs'"
-            ) from e
-        raise SolverError(f"Gurobi failed: {e}") from e
-
-
 def _cbc_options(problem: pulp.LpProblem, options: list) -> list:
     """CBC's options with its cutoff increment scaled to the objective. CBC prunes every node
     that cannot beat the incumbent by a fixed absolute amount (about 1e-5): with a tiny
@@ -519,40 +464,6 @@ def _gap(status: str, obj: float | None, bound: float | None) -> float | None:
     return 0.0 if status == "optimal" else abs(obj - bound) / max(abs(obj), 1e-9)
 
 
-class Backend:
-    """One solver behind PuLP: solve a problem with a configured PuLP solver object and read
-    back status, objective, bound and gap.
-
-    A backend works on its own copy of the solver object (retries change options and the time
-    limit), so the caller's object is never changed."""
-
-    name = ""
-
-    def __init__(self, problem: pulp.LpProblem, solver) -> None:
-        self.problem = problem
-        self.solver = copy.copy(solver)
-        self.started = time.perf_counter()
-
-    @staticmethod
-    def handles(solver) -> bool:
-        raise NotImplementedError
-
-    def solve(self) -> SolveInfo:
-        _solve(self.problem, self.solver)
-        return self.read()
-
-    def read(self) -> SolveInfo:
-        raise NotImplementedError
-
-    def seconds(self) -> float:
-        return time.perf_counter() - self.started
-
-    def left(self) -> None:
-        """Shorten the copy's time limit by the time spent so far (before a retry)."""
-        if self.solver.timeLimit is not None:
-            self.solver.timeLimit = max(self.solver.timeLimit - self.seconds(), 1.0)
-
-
 class HiGHSBackend(Backend):
     """HiGHS (highspy), with two guards for HiGHS 1.16.0: a solve error from presolve is
     retried without the faulty reduction, then without presolve; an objective that disagrees
@@ -571,7 +482,7 @@ class HiGHSBackend(Backend):
     def solve(self) -> SolveInfo:
         import highspy
 
-        _solve(self.problem, self.solver)
+        pulp_solve(self.problem, self.solver)
         # HiGHS 1.16.0's presolve can reduce a MIP to a wrong "optimum" that breaks the model's
         # rows once restored, then stop with a solve error and no plan; HiGHS#3216 traces a like
         # fault to the solution enumeration reduction on equality cliques ("one cluster per unit")
@@ -582,7 +493,7 @@ class HiGHSBackend(Backend):
             log.warning("HiGHS stopped with a solve error: solving again with %s", fix)
             self.solver.optionsDict.update(fix)
             self.left()
-            _solve(self.problem, self.solver)
+            pulp_solve(self.problem, self.solver)
         if self._mismatch() and getattr(self.solver, "warm_start", False):
             log.warning(
                 "HiGHS reported objective %s for a plan worth %s after a warm start: solving again without it",
@@ -591,7 +502,7 @@ class HiGHSBackend(Backend):
             )
             self.solver.warm_start = False
             self.left()
-            _solve(self.problem, self.solver)
+            pulp_solve(self.problem, self.solver)
         return self.read()
 
     def _mismatch(self) -> bool:
