@@ -168,3 +168,10 @@ def test_bad_measure_values_name_school_and_column(tmp_path):
     assert f"school {raw.loc[0, 'seed_code']}" in text and "'asn_pupils'" in text and "more than the" in text
     with pytest.raises(DataError, match="no row in the measures table"):
         cg.datasets.read_measures(raw.iloc[2:], nl, key="seed_code")
+
+
+def test_allocate_without_a_name_says_what_once():
+    schools = pd.DataFrame({"school_id": ["a", "b", "c"], "cluster": ["X", "X", "Y"], "pupils": [10, 20, 30]})
+    assert allocate(schools, total=6, by={"pupils": 1}).formula.startswith("6 posts among 2 clusters")
+    a = allocate(schools, total=6, by={"pupils": 1}, name="teachers")
+    assert a.formula.startswith("6 posts of teachers among")

@@ -319,9 +319,10 @@ def test_bad_scenario_file(tmp_path, capsys, content, words):
         (["--time-limit", "-1"], ["--time-limit", "-1"]),
         (["--time-limit", "0"], ["--time-limit"]),
         (["--threads", "-2"], ["--threads"]),
+        (["--threads", "0"], ["--threads", ">= 1"]),
         (["--alternatives", "0"], ["--alternatives"]),
     ],
-    ids=["time-limit-negative", "time-limit-zero", "threads-negative", "alternatives-zero"],
+    ids=["time-limit-negative", "time-limit-zero", "threads-negative", "threads-zero", "alternatives-zero"],
 )
 def test_bad_command_line_values(tmp_path, capsys, argv, words):
     p = write_case(tmp_path / "case")
@@ -469,6 +470,58 @@ def solved(tmp_path_factory):
     return d / "out"
 
 
+@pytest.mark.parametrize(
+    "argv,words",
+    [
+        (["groups", "--sizes", "3,x"], ["--sizes", "'3,x'", "e.g. --sizes 3,4"]),
+        (["groups", "--sizes", "1"], ["--sizes", "2 or more"]),
+        (["groups", "--phase", "primry"], ["--phase", "primry", "primary, secondary"]),
+        (["groups", "--sizes", "5", "--unsplittable", "error"], ["--unsplittable share", "--unsplittable other-size"]),
+        (["allocate", "--total", "-3"], ["--total", "-3", ">= 0"]),
+        (["allocate", "--total", "nan"], ["--total", "nan"]),
+        (["allocate", "--total", "2.5"], ["--total", "2.5", "whole number"]),
+        (["allocate"], ["--total, --per-cluster or --rates"]),
+        (["allocate", "--total", "9"], ["--by", "e.g. --by pupils=1"]),
+        (["allocate", "--total", "9", "--by", "pupils=x"], ["--by", "'pupils=x'", "measure=number"]),
+        (["allocate", "--total", "9", "--by", "pupils=-1"], ["--by", "negative"]),
+        (["allocate", "--total", "9", "--by", "pupils", "--kinds", "geo"], ["--kinds", "'geo'", "geographic"]),
+        (["allocate", "--total", "9", "--by", "pupils", "--minimum", "5"], ["--minimum", "lower it"]),
+        (["allocate", "--total", "9", "--by", "pupils", "--maximum", "1"], ["--maximum", "raise it"]),
+        (
+            ["allocate", "--total", "9", "--by", "pupils", "--minimum", "2", "--maximum", "1"],
+            ["--maximum", "--minimum"],
+        ),
+        (["allocate", "--total", "9", "--by", "pupils", "--per-cluster", "-1"], ["--per-cluster", ">= 0"]),
+        (["allocate", "--total", "1", "--rates", "pupils=1"], ["--total", "--per-cluster and --rates parts"]),
+    ],
+    ids=[
+        "sizes-not-numbers",
+        "sizes-one",
+        "phase-typo",
+        "unsplittable",
+        "total-negative",
+        "total-nan",
+        "total-fraction",
+        "no-amount",
+        "no-by",
+        "by-not-number",
+        "by-negative",
+        "kinds-unknown",
+        "minimum-too-big",
+        "maximum-too-small",
+        "maximum-below-minimum",
+        "per-cluster-negative",
+        "rates-above-total",
+    ],
+)
+def test_bad_groups_and_allocate_values(solved, capsys, argv, words):
+    before = {p.name: p.stat().st_mtime_ns for p in solved.iterdir()}
+    code, text = run_cli([argv[0], solved, *argv[1:]], capsys)
+    assert code == 2 and text.startswith("error: ") and all(w in text for w in words), text
+    assert "key '" not in text and "internal error" not in text
+    assert {p.name: p.stat().st_mtime_ns for p in solved.iterdir()} == before
+
+
 def test_a_folder_holds_one_run_only(solved, tmp_path, capsys):
     out = tmp_path / "out"
     shutil.copytree(solved, out)
@@ -561,7 +614,15 @@ def test_check_catches_edited_files(solved, tmp_path, capsys, edit, words):
     problems = check_saved(folder)
     assert all(any(w in p for p in problems) for w in words), problems
     code, text = run_cli(["check", folder], capsys)
-    assert code == 1 and all(w in text for w in words)
+    assert code == 1 and all(w in text for w in words) and " 1 problems" not in text
+
+
+def test_counts_of_one_are_singular():
+    g = nx.path_graph(3)
+    nx.set_node_attributes(g, 1, "pupils")
+    problems = cg.check_partition(g, {0: "A", 1: "B", 2: "B"}, bounds={"schools": (2, None), "pupils": (2, None)})
+    assert "cluster 'A' has 1 school, below the minimum 2" in problems
+    assert "cluster 'A' has 1 pupil, below the minimum 2" in problems
 
 
 @pytest.mark.parametrize(

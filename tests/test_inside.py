@@ -52,33 +52,28 @@ def test_checker_catches_tampered_groups_and_allocations(nl_out, tmp_path):
 
 
 def test_groups_and_allocate_commands_on_a_saved_plan(nl_out, tmp_path, capsys):
-    out = tmp_path / "again"
-    assert main(["groups", str(nl_out), "--cost", "hub", "--unsplittable", "other-size", "--out", str(out)]) == 0
-    assert (
-        main(
-            [
-                "allocate",
-                str(out),
-                "--name",
-                "cluster support teachers",
-                "--total",
-                "30",
-                "--by",
-                "pupils=0.5,fsm_p6_s6_pupils=0.5",
-                "--method",
-                "hamilton",
-                "--minimum",
-                "1",
-            ]
-        )
-        == 0
-    )
+    """Both commands keep the folder one run's complete files (maps and report rebuilt), checked."""
+    plan_dir, out = tmp_path / "plan", tmp_path / "again"
+    shutil.copytree(nl_out, plan_dir)
+    held = sorted(p.name for p in plan_dir.iterdir())
+    assert {"map.png", "map.html", "sizes.png", "report.html", "report.pdf"} <= set(held)
+    assert main(["groups", str(plan_dir), "--cost", "hub", "--unsplittable", "other-size"]) == 0
+    text = capsys.readouterr().out
+    assert "the maps and report rebuilt" in text and "report.pdf" in text
+    assert sorted(p.name for p in plan_dir.iterdir()) == held
+    assert main(["check", str(plan_dir)]) == 0
+    argv = ["allocate", str(plan_dir), "--name", "cluster support teachers", "--total", "30"]
+    argv += ["--by", "pupils=0.5,fsm_p6_s6_pupils=0.5", "--method", "hamilton", "--minimum", "1", "--out", str(out)]
+    assert main(argv) == 0
     text = capsys.readouterr().out
     assert "Hamilton" in text and "50% by P6-S6 pupils registered for free school meals" in text
+    assert sorted(p.name for p in out.iterdir()) == held
+    assert main(["check", str(out)]) == 0
     plan = read_plan(out)
     assert plan.groups is not None and plan.run["peer_groups"]["cost"] == "hub"
     cst = plan.allocations[plan.allocations.allocation == "cluster support teachers"]
     assert cst.amount.sum() == 30
+    assert "cluster support teachers" in (out / "report.html").read_text()
     assert check_saved(out) == []
     assert main(["allocate", str(out), "--total", "5", "--by", "nonsense=1"]) == 2
 

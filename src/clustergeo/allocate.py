@@ -399,7 +399,9 @@ def _sentence(
         wsum = sum(by.values())
         share = ", ".join(f"{float(100 * w / wsum):.4g}% by {_label(m, 0)}" for m, w in by.items())
         parts.append(("the rest " if parts else "") + f"shared {share}")
-    what = f"{amount(total_units)} of {name} among {len(table)} clusters: " + "; ".join(parts)
+    what = f"{amount(total_units)}{f' of {name}' if name != unit else ''} among {len(table)} clusters: " + "; ".join(
+        parts
+    )
     bounds = (f", at least {_fmt(lo, unit)}" if lo else "") + (f", at most {_fmt(hi, unit)}" if hi is not None else "")
     rounding = ("to the penny" if unit == "pounds" else "to whole posts") + f" by {METHOD_TEXT[method]}{bounds}."
     if exact:
@@ -518,6 +520,7 @@ def allocate(
         quotas = fixed
     lo = _units(minimum, scale, "minimum")
     hi = None if maximum is None else _units(maximum, scale, "maximum")
+    _check_bounds(lo, hi, n, total_units, scale, unit)
     got = apportion(quotas, total_units, method=m, minimum=lo, maximum=hi)
     out = table.copy()
     out.insert(0, "allocation", name)
@@ -542,6 +545,24 @@ def allocate(
     }
     total_out: int | float = total_units if unit == "posts" else float(Decimal(total_units) / PENCE_PER_POUND)
     return Allocation(name, unit, total_out, m, formula, out, spec)
+
+
+def _check_bounds(lo: int, hi: int | None, n: int, total_units: int, scale: int, unit: str) -> None:
+    """The per-cluster bounds can meet the total (amounts in posts or pounds, not pence)."""
+
+    def amount(u: int) -> str:
+        return _fmt(Fraction(u, scale), unit)
+
+    if lo * n > total_units:
+        raise RulesError(
+            f"key 'minimum': {amount(lo)} for each of {n} clusters needs {amount(lo * n)}, more than "
+            f"the total {amount(total_units)}; lower it or raise the total"
+        )
+    if hi is not None and hi * n < total_units:
+        raise RulesError(
+            f"key 'maximum': {amount(hi)} for each of {n} clusters allows only {amount(hi * n)}, less "
+            f"than the total {amount(total_units)}; raise it or lower the total"
+        )
 
 
 def _units(x: Any, scale: int, key: str) -> int:

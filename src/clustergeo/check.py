@@ -14,6 +14,14 @@ import pandas as pd
 
 from .rules import PHASE_ALIASES
 
+#: Counts whose noun drops its plural "s" for one ("1 school", not "1 schools").
+COUNT_NOUNS = {"schools", "pupils", "problems"}
+
+
+def _noun(noun: str, count: float) -> str:
+    """``noun`` for ``count`` as printed (rounded): "school" for 1, "schools" otherwise."""
+    return noun[:-1] if noun in COUNT_NOUNS and round(count) == 1 else noun
+
 
 def check_partition(
     graph: nx.Graph,
@@ -46,9 +54,9 @@ def check_partition(
         for m, (lo, hi) in (bounds or {}).items():
             total = sum(float(graph.nodes[v].get(m, 1 if m == "schools" else 0)) for v in members)
             if lo is not None and total < lo - 1e-6:
-                out.append(f"cluster {c!r} has {total:,.0f} {m}, below the minimum {lo:,.0f}")
+                out.append(f"cluster {c!r} has {total:,.0f} {_noun(m, total)}, below the minimum {lo:,.0f}")
             if hi is not None and total > hi + 1e-6:
-                out.append(f"cluster {c!r} has {total:,.0f} {m}, above the maximum {hi:,.0f}")
+                out.append(f"cluster {c!r} has {total:,.0f} {_noun(m, total)}, above the maximum {hi:,.0f}")
         for attr, mode in ((district, district_mode), (division, division_mode)):
             if attr and mode == "within":
                 labels = {graph.nodes[v].get(attr) for v in members}
@@ -122,9 +130,9 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
         p, n = int(grp["pupils"].sum()), len(grp)
         for v, lo, hi, what in ((p, lo_p, hi_p, "pupils"), (n, lo_s, hi_s, "schools")):
             if lo is not None and v < lo:
-                out.append(f"cluster {lab!r} has {v:,} {what}, below the minimum {lo:,}")
+                out.append(f"cluster {lab!r} has {v:,} {_noun(what, v)}, below the minimum {lo:,}")
             if hi is not None and v > hi:
-                out.append(f"cluster {lab!r} has {v:,} {what}, above the maximum {hi:,}")
+                out.append(f"cluster {lab!r} has {v:,} {_noun(what, v)}, above the maximum {hi:,}")
     out += _composition(geo, rules)
     k = rules.get("clusters")
     n_geo = geo["cluster"].nunique()
@@ -187,7 +195,10 @@ def _composition(geo: pd.DataFrame, rules: Mapping) -> list[str]:
         for lab, grp in geo.groupby("cluster"):
             have = int(grp["phase"].isin(same).sum())
             if have < n:
-                out.append(f"cluster {lab!r} holds {have} {phase} schools, fewer than the {n} the rules ask for")
+                out.append(
+                    f"cluster {lab!r} holds {have} {phase} {_noun('schools', have)}, "
+                    f"fewer than the {n} the rules ask for"
+                )
     hubs = rules.get("hubs")
     if hubs and "hub_school" in geo.columns:
         ids = geo["school_id"].astype(str)
@@ -339,7 +350,9 @@ def check_groups(
                 c = next(iter(where))
                 odd_per_cluster[c] = odd_per_cluster.get(c, 0) + 1
             else:
-                out.append(f"group {gid!r} has {len(grp)} schools; allowed sizes are {sorted(sizes)}")
+                out.append(
+                    f"group {gid!r} has {len(grp)} {_noun('schools', len(grp))}; allowed sizes are {sorted(sizes)}"
+                )
     for c, n in sorted(odd_per_cluster.items(), key=lambda kv: str(kv[0])):
         if n > 1:
             out.append(f"cluster {c!r} has {n} groups of another size; the option allows one")

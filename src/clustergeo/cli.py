@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
+import re
 import shutil
 import sys
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ClusterGeoError, InfeasibleError, NoPlanInTimeError, RulesError
@@ -176,8 +180,8 @@ def _check_solve_args(args) -> None:
 
     if args.time_limit is not None:
         check_seconds(args.time_limit, "--time-limit")
-    if args.threads is not None and args.threads < 0:
-        raise RulesError(f"--threads must be a whole number >= 0, not {args.threads}")
+    if args.threads is not None and args.threads < 1:
+        raise RulesError(f"--threads must be a whole number >= 1 (1: repeatable runs), not {args.threads}")
     if args.alternatives < 1:
         raise RulesError(f"--alternatives must be at least 1, not {args.alternatives}")
 
@@ -402,7 +406,7 @@ def cmd_check(args) -> int:
         return cmd_check_against(args)
     problems = check_saved(args.folder)
     if problems:
-        print(f"{args.folder}: {len(problems)} problems")
+        print(f"{args.folder}: {len(problems)} problem{'s' * (len(problems) != 1)}")
         for p in problems:
             print(f"  - {p}")
         return EXIT_PROBLEMS
@@ -423,7 +427,8 @@ def cmd_check_against(args) -> int:
     )
     problems = plan.violations()
     if problems:
-        print(f"{args.folder}: {len(problems)} problems under {sc.name}{': ' + args.variant if args.variant else ''}")
+        variant = f": {args.variant}" if args.variant else ""
+        print(f"{args.folder}: {len(problems)} problem{'s' * (len(problems) != 1)} under {sc.name}{variant}")
         for p in problems:
             print(f"  - {p}")
         return 1
@@ -491,58 +496,124 @@ def cmd_calibrate(args) -> int:
 
 def _pairs(text: str | None, flag: str) -> dict[str, float]:
     """``pupils=0.5,asn_pupils=0.5`` -> {"pupils": 0.5, "asn_pupils": 0.5}."""
-    from .errors import RulesError
-
     out: dict[str, float] = {}
     for part in filter(None, (text or "").split(",")):
         name, _, value = part.partition("=")
         try:
-            out[name.strip()] = float(value) if value else 1.0
-        except ValueError as e:
-            raise RulesError(f"{flag}: {part!r} is not measure=number (e.g. {flag} pupils=0.5,asn_pupils=0.5)") from e
+            number = float(value) if value else 1.0
+        except ValueError:
+            number = math.nan
+        if not name.strip() or not math.isfinite(number):
+            raise RulesError(f"{flag}: {part!r} is not measure=number (e.g. {flag} pupils=0.5,asn_pupils=0.5)")
+        out[name.strip()] = number
     return out
+
+
+#: The API's words for its keys, and what the command line calls them.
+OPTION_WORDS = {
+    "key 'total', or 'per_cluster' or 'rates'": "--total, --per-cluster or --rates",
+    "the per_cluster and rates parts": "the --per-cluster and --rates parts",
+    "(by = {...})": "(e.g. --by pupils=1)",
+}
+
+
+@contextmanager
+def _as_options(*keys: str) -> Iterator[None]:
+    """Re-word the API's messages for the command line: ``key 'total'`` and
+    ``unsplittable='share'`` become ``--total`` and ``--unsplittable share``."""
+
+    def options(text: str) -> str:
+        for words, option in OPTION_WORDS.items():
+            text = text.replace(words, option)
+        for k in keys:
+            flag = "--" + k.replace("_", "-")
+            text = re.sub(rf"\b{k}='([^']*)'", rf"{flag} \1", text.replace(f"key '{k}'", flag))
+        return text
+
+    try:
+        yield
+    except InfeasibleError as e:
+        raise InfeasibleError([options(r) for r in e.reasons], relaxations=[options(r) for r in e.relaxations]) from e
+    except RulesError as e:
+        raise RulesError(options(str(e))) from e
+
+
+def _write_beside(plan, args, layer: str) -> None:
+    """Write the plan with its new ``layer`` (peer_groups or allocations) into ``--out`` (default:
+    its own folder), rebuilding the maps and report when the folder had them, so the folder
+    holds one run's complete files and the report shows what was added."""
+    from .outputs import write_plan
+
+    source, out = Path(args.folder), Path(args.out or args.folder)
+    maps = (source / "map.png").exists()
+    paths = write_plan(plan, out, maps=maps, report=maps and (source / "report.html").exists())
+    rebuilt = "; the maps and report rebuilt" if maps else ""
+    print(f"\n{out / (layer + '.csv')} and the GeoPackage layer {layer} written{rebuilt}.")
+    print(f"Files in {out}: {', '.join(sorted(p.name for p in paths.values()))}")
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise RulesError(
+            f"--sizes {text!r}: give the group sizes as whole numbers with commas (e.g. --sizes 3,4)"
+        ) from None
 
 
 def cmd_groups(args) -> int:
     from .groups import peer_groups
-    from .outputs import write_plan
     from .read import read_plan
 
+    sizes = _sizes(args.sizes)
     plan = read_plan(args.folder)
-    sizes = tuple(int(x) for x in args.sizes.split(","))
-    g = peer_groups(plan, phase=args.phase, sizes=sizes, cost=args.cost, unsplittable=args.unsplittable)
+    with _as_options("sizes", "cost", "unsplittable", "phase"):
+        g = peer_groups(plan, phase=args.phase, sizes=sizes, cost=args.cost, unsplittable=args.unsplittable)
     g.attach(plan)
     print("\n".join(g.summary_lines()))
-    write_plan(plan, args.out or args.folder, maps=False)
-    print(f"\nWritten: {Path(args.out or args.folder) / 'peer_groups.csv'} (and the GeoPackage layer peer_groups)")
+    _write_beside(plan, args, "peer_groups")
     return 0
+
+
+def _check_amounts(args) -> None:
+    for flag, v in (
+        ("--total", args.total),
+        ("--per-cluster", args.per_cluster),
+        ("--minimum", args.minimum),
+        ("--maximum", args.maximum),
+    ):
+        if v is not None and not (math.isfinite(v) and v >= 0):
+            raise RulesError(f"{flag} must be a number >= 0, not {v:g}")
+    if args.maximum is not None and args.maximum < args.minimum:
+        raise RulesError(f"--maximum {args.maximum:g} is below --minimum {args.minimum:g}; raise it")
 
 
 def cmd_allocate(args) -> int:
     from .allocate import allocate, attach
-    from .outputs import write_plan
     from .read import read_plan
 
+    _check_amounts(args)
+    by, rates = _pairs(args.by, "--by") or None, _pairs(args.rates, "--rates") or None
     plan = read_plan(args.folder)
-    a = allocate(
-        plan,
-        total=args.total,
-        by=_pairs(args.by, "--by") or None,
-        rates=_pairs(args.rates, "--rates") or None,
-        per_cluster=args.per_cluster,
-        method=args.method,
-        minimum=args.minimum,
-        maximum=args.maximum,
-        unit=args.unit,
-        name=args.name,
-        kinds=args.kinds.split(",") if args.kinds else None,
-    )
+    with _as_options("total", "by", "rates", "per_cluster", "minimum", "maximum", "kinds", "unit"):
+        a = allocate(
+            plan,
+            total=args.total,
+            by=by,
+            rates=rates,
+            per_cluster=args.per_cluster,
+            method=args.method,
+            minimum=args.minimum,
+            maximum=args.maximum,
+            unit=args.unit,
+            name=args.name or args.unit,
+            kinds=args.kinds.split(",") if args.kinds else None,
+        )
     attach(plan, [a])
     print(a.formula)
     print()
     _print_table(a.table.drop(columns=["allocation", "unit"]).round(3))
-    write_plan(plan, args.out or args.folder, maps=False)
-    print(f"\nWritten: {Path(args.out or args.folder) / 'allocations.csv'} (and the GeoPackage layer allocations)")
+    _write_beside(plan, args, "allocations")
     return 0
 
 
@@ -568,7 +639,7 @@ def _inside_parsers(sub) -> None:
     p.set_defaults(func=cmd_groups)
     p = sub.add_parser("allocate", help="share posts or money among the clusters of a saved plan by a formula")
     p.add_argument("folder")
-    p.add_argument("--name", default="posts", help="what is allocated (default 'posts')")
+    p.add_argument("--name", help="what is allocated, e.g. 'support for learning teachers' (default: the unit)")
     p.add_argument("--total", type=float, help="posts (or pounds) to share")
     p.add_argument("--by", help="weights on measures for the share, e.g. pupils=0.5,asn_pupils=0.3,simd_q1_pupils=0.2")
     p.add_argument("--rates", help="fixed amounts per unit of a measure, e.g. pupils=2 (£2 per pupil)")

@@ -276,13 +276,17 @@ def peer_groups(
 
     sizes = _check_args(sizes, cost, unsplittable)
     s = plan.schools
+    phases = sorted(set(s["phase"].dropna().astype(str)))
     s = s[(s["status"] != "excluded") & s["cluster"].notna() & (s["phase"] == phase)]
     if kinds is None:
         kinds = ("geographic", "pinned")
     kind_of = dict(zip(plan.clusters["cluster"], plan.clusters["kind"]))
     s = s[s["cluster"].map(kind_of).isin(list(kinds))].sort_values(["cluster", "school_id"]).reset_index(drop=True)
     if s.empty:
-        raise RulesError(f"no {phase} schools in the plan's {', '.join(kinds)} clusters to group")
+        raise RulesError(
+            f"key 'phase': no {phase} schools in the plan's {', '.join(kinds)} clusters to group "
+            f"(the plan's phases: {', '.join(phases)})"
+        )
     ids = s["school_id"].tolist()
     if times is None:
         times = estimate_travel_times(s)
@@ -421,7 +425,7 @@ def _result(
 
 
 def _sizes_text(sizes: Sequence[int]) -> str:
-    names = [f"{SIZE_NAMES.get(n, f'group of {n}')}s" for n in sizes]
+    names = [f"{SIZE_NAMES.get(n, f'{n}-school group')}s" for n in sizes]
     return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
