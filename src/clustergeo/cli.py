@@ -252,6 +252,8 @@ def _solve_from(sc, stage: Path, out: Path, args) -> int:
         )
         for m in rep["moves"][:40]:
             print(f"  {m['name']} ({m['school_id']}): {m['from']} -> {m['to']}")
+        for unit, ids in rep.get("units_left_split", {}).items():
+            print(f"  current cluster {unit!r} stays split by the edit: {', '.join(ids)} apart from the rest")
     paths = repaired.save(stage)
     print()
     print(repaired.summary())

@@ -44,6 +44,7 @@ from . import graph as graphs
 from . import travel, units
 from .check import verify_plan
 from .errors import DataError, InfeasibleError, NoPlanInTimeError, Problem, RulesError
+from .measure import count_phases, record_measure
 from .rules import OBJECTIVES, Rules
 from .solve import PartitionResult, partition
 from .solve.options import BUDGET
@@ -55,6 +56,8 @@ if TYPE_CHECKING:  # edits receive plans and build new ones of the same type: pl
 log = logging.getLogger(__name__)
 
 EDIT_KEY = "edit"  # the run-record key holding the locks and the edits
+SPLIT_KEY = "split_units"  # the run-record key: units a plan read from a file puts in several clusters
+MAX_NAMED_MOVES = 6  # schools named in one split unit's line
 SEPARATION_TRIES = 5  # re-solves that rule out a plan joining two locked clusters before giving up
 ANCHOR = "locked: "  # prefix of the node that stands for a cluster's locked schools in a sub-problem
 #: of the repair's time left, the share one free part gets while a wider part remains to try
@@ -253,7 +256,7 @@ class Board:
 
     @property
     def units(self) -> nx.Graph:
-        return self.geo.unit_graph(self.membership)[0]
+        return count_phases(self.geo.unit_graph(self.membership)[0], self.geo.schools, self.rules)
 
     @property
     def cost(self) -> dict:
@@ -428,6 +431,9 @@ def plan_from_board(
     plan.clusters["cluster"] = plan.clusters["cluster"].map(lambda c: rename.get(c, c))
     plan.clusters = plan.clusters.sort_values("cluster").reset_index(drop=True)
     plan.run[EDIT_KEY] = record
+    if base is not None and base.run.get(SPLIT_KEY):
+        plan.run[SPLIT_KEY] = base.run[SPLIT_KEY]
+    record_measure(plan, board.rules)
     plan.run.update(extra or {})
     plan.edit_state = EditState(geo, base)
     if check:
@@ -598,6 +604,7 @@ def violations(plan: Plan, rules: Rules | None = None) -> list[str]:
         if not p.endswith("is not in one piece")
     ]
     out += _pieces(plan)
+    out += split_units(plan)
     name_of = dict(zip(s["school_id"].astype(str), s.get("name", s["school_id"])))
     where = dict(zip(s["school_id"].astype(str), s["cluster"]))
     record = _edit_record(plan)
@@ -609,6 +616,54 @@ def violations(plan: Plan, rules: Rules | None = None) -> list[str]:
         if now != sorted(members):
             out.append(f"locked cluster {c!r} was changed ({len(set(now) ^ set(members))} schools differ)")
     return out
+
+
+def _split(plan: Plan) -> list[tuple[str, str, list[str]]]:
+    """The units of ``run["split_units"]`` still in several clusters: ``(unit, the cluster
+    holding most of its schools, the schools elsewhere)``."""
+    where = dict(zip(plan.schools["school_id"].astype(str), plan.schools["cluster"]))
+    out: list[tuple[str, str, list[str]]] = []
+    for unit, members in (plan.run.get(SPLIT_KEY) or {}).items():
+        held = [where.get(str(m)) for m in members]
+        if len(set(held) - {None}) > 1:
+            home = max(sorted(set(held) - {None}, key=str), key=held.count)
+            out.append((str(unit), str(home), [str(m) for m, c in zip(members, held) if c not in (home, None)]))
+    return out
+
+
+def split_units(plan: Plan) -> list[str]:
+    """The units kept whole by the rules (a current cluster, say) that ``plan`` splits, each
+    naming the schools moved from the cluster holding the rest of it (a plan read from a file:
+    :func:`clustergeo.read.read_assignment` records its units in ``run["split_units"]``)."""
+    s = plan.schools
+    name_of = dict(zip(s["school_id"].astype(str), s.get("name", s["school_id"]).astype(str)))
+    where = dict(zip(s["school_id"].astype(str), s["cluster"]))
+    out = []
+    for unit, home, moved in _split(plan):
+        labs = sorted({home, *(where[m] for m in moved)}, key=str)
+        named = "; ".join(f"{name_of.get(m, m)} ({m}) moved to {where[m]!r}" for m in moved[:MAX_NAMED_MOVES])
+        more = f"; and {len(moved) - MAX_NAMED_MOVES} more" if len(moved) > MAX_NAMED_MOVES else ""
+        out.append(f"unit {unit!r} is split across clusters {labs}: its schools are in {home!r} but {named}{more}")
+    return out
+
+
+def _split_hint(plan: Plan) -> list[str]:
+    """Why a repair of a plan that splits units kept whole may find no plan, in words."""
+    out = []
+    for unit, home, moved in _split(plan):
+        names = ", ".join(f"{n} ({m})" for m, n in zip(moved, _names(plan, moved)))
+        out.append(
+            f"the likely cause is the edit: {names} moved out of {unit!r}, a current cluster the rules keep "
+            f"whole (its other schools are in {home!r}); lock fewer schools, or move the whole current "
+            f"cluster {unit!r}"
+        )
+    return out
+
+
+def _names(plan: Plan, ids: list[str]) -> list[str]:
+    s = plan.schools
+    name_of = dict(zip(s["school_id"].astype(str), s.get("name", s["school_id"]).astype(str)))
+    return [name_of.get(i, i) for i in ids]
 
 
 def _pieces(plan: Plan) -> list[str]:
@@ -710,6 +765,7 @@ def _anchored(board: Board, units_in: set, region: set) -> tuple[nx.Graph, dict,
     for n in csub.nodes:
         inner = [v for v in units_in if node_of[v] == n]
         csub.nodes[n]["members"] = sorted(m for v in inner for m in u.nodes[v]["members"])
+    count_phases(csub, board.geo.schools, board.rules)
     return csub, node_of, {c: ANCHOR + c for c in groups}
 
 
@@ -906,6 +962,9 @@ def _free_region(board: Board, plan: Plan, free: Iterable[str] | None, rings: in
     record = _edit_record(plan)
     seeds = {c for m in record["moves"] for c in (m["from"], m["to"])} & set(board.label.values())
     seeds |= _broken_clusters(board)
+    where = dict(zip(plan.schools["school_id"].astype(str), plan.schools["cluster"]))
+    seeds |= {c for _unit, home, moved in _split(plan) for c in (home, *map(where.get, moved))}
+    seeds &= set(board.label.values())
     if not seeds:
         raise RulesError(
             "nothing to repair: the plan has no edits and breaks no rule; pass free=[...] to "
@@ -1019,7 +1078,9 @@ def repropose(
     -------
     Plan
         ``run["repair"]`` says which clusters were free, whether the sub-problem was proved
-        optimal, which schools moved and the change in the objective.
+        optimal, which schools moved and the change in the objective; ``units_left_split``
+        the units kept whole by the rules that a plan read from a file split and the repair
+        left split, each with the schools apart from the rest (the planner's choice).
 
     Raises
     ------
@@ -1046,14 +1107,20 @@ def repropose(
     widen = free is None if widen is None else widen
     region = _with_anchors(board, _free_region(board, plan, free, rings))
     before = _objective(board)
-    keys, result, anchors, widened = _repair_widening(
-        board,
-        region,
-        widen=widen,
-        t0=t0,
-        time_limit=time_limit,
-        opts=dict(count=count, solver=solver, seed=seed, move_cost=move_cost),
-    )
+    try:
+        keys, result, anchors, widened = _repair_widening(
+            board,
+            region,
+            widen=widen,
+            t0=t0,
+            time_limit=time_limit,
+            opts=dict(count=count, solver=solver, seed=seed, move_cost=move_cost),
+        )
+    except InfeasibleError as e:
+        hint = _split_hint(plan)
+        if not hint:
+            raise
+        raise InfeasibleError([*e.reasons, *hint], relaxations=e.relaxations) from e
     region = set(widened["free"])
     free_units = len(keys)
     _apply(board, keys, anchors, region)
@@ -1069,6 +1136,9 @@ def repropose(
         seconds=time.perf_counter() - t0,
     )
     moved = _moves(plan, new)
+    # the repair takes the schools the edit split off as the planner's choice, as move() does
+    split_kept = {unit: moved_out for unit, _home, moved_out in _split(new)}
+    new.run.pop(SPLIT_KEY, None)
     new.run["repair"] = {
         "free_clusters": sorted(region),
         "widened": len(widened["why"]),
@@ -1087,6 +1157,7 @@ def repropose(
         "seconds": round(time.perf_counter() - t0, 3),
         "solver": result.solver,
         "move_cost": move_cost,
+        "units_left_split": split_kept,
     }
     new.run["gap"] = result.gap
     return new

@@ -28,8 +28,9 @@ from .errors import (
     RulesError,
     SolverError,
 )
+from .measure import count_phases, measured, record_measure
 from .plan import Plan, build_plan
-from .rules import OBJECTIVES, Rules, hub_schools, phase_measure, phase_schools
+from .rules import OBJECTIVES, Rules, hub_schools
 from .settings import settings
 from .solve import partition
 from .solve.problem import CROSSING_CAP_KEY
@@ -232,34 +233,6 @@ def _pinned_crossings(s: pd.DataFrame, status: pd.Series, cluster: pd.Series) ->
     return int((pinned.groupby("cluster")["district"].nunique() > 1).sum())
 
 
-def measured(s: pd.DataFrame, rules: Rules) -> pd.DataFrame:
-    """Stage 0: the pupils every rule and report counts are ``rules.size_measure`` (the headcount
-    stays in ``pupils_headcount``)."""
-    m = rules.size_measure
-    if m == "pupils":
-        return s
-    if m not in s.columns:
-        raise DataError(
-            Problem(
-                "the size measure is not a column of the schools table",
-                column=m,
-                fix="use 'pupils' or a column such as 'pupils_school_age'",
-            )
-        )
-    vals = pd.to_numeric(s[m], errors="coerce")
-    bad = s.loc[vals.isna() | (vals < 0), "school_id"].tolist()
-    if bad:
-        raise DataError(
-            [
-                Problem(
-                    "the size measure is missing or negative", school=str(b), column=m, fix="enter a whole number >= 0"
-                )
-                for b in bad[:20]
-            ]
-        )
-    return s.assign(pupils_headcount=s["pupils"], pupils=vals.round().astype("int64"))
-
-
 def set_aside(s: pd.DataFrame, rules: Rules) -> tuple[pd.Series, pd.Series]:
     """Stage 1: each school's status (placed, excluded, apart, pinned) and, for apart and pinned
     schools, their cluster."""
@@ -327,10 +300,7 @@ def compile_units(placed: pd.DataFrame, g: Any, rules: Rules, tt: Any) -> tuple[
     edge weights (keeping current clusters) and the unit-hub pairs a travel cap forbids."""
     membership = units.make_units(placed, keep_whole=rules.keep_whole, split=rules.redraw, must_link=rules.must_link)
     u = units.contract(g, membership)
-    for phase in rules.min_phase:  # schools of each phase per unit, for the composition rule
-        of_phase = set(placed.loc[phase_schools(placed, phase), "school_id"])
-        for v, d in u.nodes(data=True):
-            d[phase_measure(phase)] = sum(m in of_phase for m in d.get("members", [v]))
+    count_phases(u, placed, rules)  # schools of each phase per unit, for the composition rule
     hubs = _hub_units(placed, u, rules)
     objective = OBJECTIVES[rules.objective]
     cost = tt.unit_costs(u) if objective == "hess" else None
@@ -438,11 +408,7 @@ def solve_units(
 
 def assemble(plan: Plan, u: Any, result: Any, rules: Rules, crossing_proof: dict | None) -> Plan:
     """Stage 5: record the proofs and the district report in the plan's run record and metrics."""
-    if rules.size_measure != "pupils":
-        plan.run["size_measure"] = rules.size_measure
-        plan.metrics["pupils_headcount"] = int(
-            plan.schools.loc[plan.schools["status"] != "excluded", "pupils_headcount"].sum()
-        )
+    record_measure(plan, rules)
     search = getattr(result, "count_search", None)
     if rules.fewest and search:
         plan.run["fewest_proof"] = {

@@ -22,8 +22,9 @@ import pandas as pd
 import pyogrio
 
 from . import units
-from .edit import Board, geography, plan_from_board
+from .edit import SPLIT_KEY, Board, geography, plan_from_board
 from .errors import DataError, Problem
+from .measure import measured
 from .outputs import CONTEXT_LAYERS
 from .plan import Plan
 from .rules import Rules
@@ -301,7 +302,7 @@ def read_assignment(
     >>> plan = cg.read_assignment(current, nl.schools, boundary=nl.layers["authority"])  # doctest: +SKIP
     """
     rules = rules or Rules(keep_whole=None)
-    s = schools.reset_index(drop=True).copy()
+    s = measured(schools.reset_index(drop=True).copy(), rules)
     s["school_id"] = s["school_id"].astype(str)
     table = source.copy() if isinstance(source, pd.DataFrame) else _read_table(source, layer)
     table["school_id"] = table["school_id"].astype(str)
@@ -327,6 +328,7 @@ def read_assignment(
     for sid, u in membership.items():
         spans.setdefault(u, []).append(given.get(sid))
     main = {u: max(sorted(set(cs), key=str), key=cs.count) for u, cs in spans.items()}
+    split = {u: [sid for sid, v in membership.items() if v == u] for u, cs in spans.items() if len(set(cs)) > 1}
     membership = {sid: (u if given.get(sid) == main[u] else sid) for sid, u in membership.items()}
     geo = geography(s, status, boundary=boundary, areas=areas, network=network, links=links)
     board = Board(geo, rules, membership, {membership[sid]: given[sid] for sid in membership}, {}, set(), {})
@@ -340,4 +342,5 @@ def read_assignment(
         name=name,
         status="given",
         record={"locked_clusters": {}, "locked_schools": {}, "moves": []},
+        extra={SPLIT_KEY: split} if split else None,
     )
