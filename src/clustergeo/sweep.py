@@ -649,8 +649,15 @@ class _Runner:
                 queue, limit = (alone, 1) if alone else (pending, slots or len(pending) + len(inflight))
                 while queue and len(inflight) < limit and not broken:
                     task = queue.popleft()
-                    n = self.attempts[task.key] = self.attempts.get(task.key, 0) + 1
-                    inflight[pool.submit(self.runner, task, n)] = (task, queue is alone or slots == 1)
+                    n = self.attempts.get(task.key, 0) + 1
+                    try:
+                        fut = pool.submit(self.runner, task, n)
+                    except cf.process.BrokenProcessPool:  # a worker died before its future said so
+                        queue.appendleft(task)
+                        broken = True
+                        break
+                    self.attempts[task.key] = n
+                    inflight[fut] = (task, queue is alone or slots == 1)
                 started(len(inflight))
                 done, _ = cf.wait(list(inflight), timeout=POLL_S, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
