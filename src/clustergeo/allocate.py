@@ -488,15 +488,7 @@ def allocate(
     n = len(table)
     fixed = [per * scale + sum((rate_w[c] * scale * values[c][i] for c in rate_w), Fraction(0)) for i in range(n)]
     fixed_sum = sum(fixed, Fraction(0))
-    if total is None:
-        total_units = _round_half_up(fixed_sum)
-    else:
-        if isinstance(total, bool) or not isinstance(total, (int, float, str, Decimal)):
-            raise RulesError(f"key 'total' must be a number, not {total!r}")
-        scaled = Decimal(str(total)) * scale
-        if scaled != scaled.to_integral_value() or scaled < 0:
-            raise RulesError(f"key 'total': {total} is not a whole number of {'pence' if scale > 1 else 'posts'} >= 0")
-        total_units = int(scaled)
+    total_units = _total_units(total, scale, fixed_sum)
     rest = Fraction(total_units) - fixed_sum
     if rest < 0 and abs(rest) >= 1:
         raise RulesError(
@@ -508,16 +500,7 @@ def allocate(
             f"key 'by': {_fmt(rest / scale, unit)} of the total is left after the fixed parts: "
             "say how to share it (by = {...}) or lower the total"
         )
-    if by_w:
-        wsum = sum(by_w.values())
-        col_sum = {c: sum(values[c], Fraction(0)) for c in by_w}
-        for c in by_w:
-            if col_sum[c] == 0 and by_w[c] > 0:
-                raise RulesError(f"key 'by': measure {c!r} is 0 in every cluster, so it cannot share anything")
-        share = [sum((by_w[c] / wsum * values[c][i] / col_sum[c] for c in by_w), Fraction(0)) for i in range(n)]
-        quotas = [fixed[i] + max(rest, Fraction(0)) * share[i] for i in range(n)]
-    else:
-        quotas = fixed
+    quotas = _quotas(fixed, rest, by_w, values)
     lo = _units(minimum, scale, "minimum")
     hi = None if maximum is None else _units(maximum, scale, "maximum")
     _check_bounds(lo, hi, n, total_units, scale, unit)
@@ -545,6 +528,34 @@ def allocate(
     }
     total_out: int | float = total_units if unit == "posts" else float(Decimal(total_units) / PENCE_PER_POUND)
     return Allocation(name, unit, total_out, m, formula, out, spec)
+
+
+def _total_units(total: Any, scale: int, fixed_sum: Fraction) -> int:
+    """The total to allocate in whole posts or pence: as given, or the fixed parts rounded."""
+    if total is None:
+        return _round_half_up(fixed_sum)
+    if isinstance(total, bool) or not isinstance(total, (int, float, str, Decimal)):
+        raise RulesError(f"key 'total' must be a number, not {total!r}")
+    scaled = Decimal(str(total)) * scale
+    if scaled != scaled.to_integral_value() or scaled < 0:
+        raise RulesError(f"key 'total': {total} is not a whole number of {'pence' if scale > 1 else 'posts'} >= 0")
+    return int(scaled)
+
+
+def _quotas(
+    fixed: list[Fraction], rest: Fraction, by_w: dict[str, Fraction], values: dict[str, list[Fraction]]
+) -> list[Fraction]:
+    """Each cluster's exact quota: its fixed part plus its weighted share of what is left."""
+    if not by_w:
+        return fixed
+    wsum = sum(by_w.values())
+    col_sum = {c: sum(values[c], Fraction(0)) for c in by_w}
+    for c in by_w:
+        if col_sum[c] == 0 and by_w[c] > 0:
+            raise RulesError(f"key 'by': measure {c!r} is 0 in every cluster, so it cannot share anything")
+    n = len(fixed)
+    share = [sum((by_w[c] / wsum * values[c][i] / col_sum[c] for c in by_w), Fraction(0)) for i in range(n)]
+    return [fixed[i] + max(rest, Fraction(0)) * share[i] for i in range(n)]
 
 
 def _check_bounds(lo: int, hi: int | None, n: int, total_units: int, scale: int, unit: str) -> None:

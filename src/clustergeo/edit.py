@@ -1020,6 +1020,56 @@ def _repair_widening(
         region = _with_anchors(board, region | ring)
 
 
+def _repair_board(plan: Plan, rules: Rules, locked: Iterable[str] | None) -> tuple[Board, dict[str, Any]]:
+    """The board a repair works on, with the extra locked clusters, and the edit record kept."""
+    board = _board(plan, rules)
+    for c in locked or ():
+        board.locked.add(_cluster_name(plan, str(c), what="locked cluster"))
+    record = _edit_record(plan)
+    for c in board.locked - set(record["locked_clusters"]):
+        record["locked_clusters"][c] = sorted(plan.schools.loc[plan.schools["cluster"] == c, "school_id"].astype(str))
+    return board, record
+
+
+def _repair_report(
+    plan: Plan,
+    new: Plan,
+    region: set[str],
+    widened: dict[str, Any],
+    keys: dict[str, str],
+    result: PartitionResult,
+    objectives: tuple[float, float],
+    move_cost: float,
+    t0: float,
+) -> dict[str, Any]:
+    """``run["repair"]`` of a repaired plan: what was free, what moved and the objective's change."""
+    before, after = objectives
+    moved = _moves(plan, new)
+    # the repair takes the schools the edit split off as the planner's choice, as move() does
+    split_kept = {unit: moved_out for unit, _home, moved_out in _split(new)}
+    new.run.pop(SPLIT_KEY, None)
+    return {
+        "free_clusters": sorted(region),
+        "widened": len(widened["why"]),
+        "widened_because": widened["why"],
+        "free_units": len(keys),
+        "clusters_after": len(set(keys.values())),
+        "status": result.status,
+        "region_objective": result.objective,
+        "region_bound": result.bound,
+        "region_gap": result.gap,
+        "objective_before": before,
+        "objective_after": after,
+        "change": after - before,
+        "schools_moved": len(moved),
+        "moves": moved,
+        "seconds": round(time.perf_counter() - t0, 3),
+        "solver": result.solver,
+        "move_cost": move_cost,
+        "units_left_split": split_kept,
+    }
+
+
 def repropose(
     plan: Plan,
     rules: Rules | None = None,
@@ -1097,13 +1147,7 @@ def repropose(
     (4, [])
     """
     t0 = time.perf_counter()
-    rules = rules or plan.rules
-    board = _board(plan, rules)
-    for c in locked or ():
-        board.locked.add(_cluster_name(plan, str(c), what="locked cluster"))
-    record = _edit_record(plan)
-    for c in board.locked - set(record["locked_clusters"]):
-        record["locked_clusters"][c] = sorted(plan.schools.loc[plan.schools["cluster"] == c, "school_id"].astype(str))
+    board, record = _repair_board(plan, rules or plan.rules, locked)
     widen = free is None if widen is None else widen
     region = _with_anchors(board, _free_region(board, plan, free, rings))
     before = _objective(board)
@@ -1122,7 +1166,6 @@ def repropose(
             raise
         raise InfeasibleError([*e.reasons, *hint], relaxations=e.relaxations) from e
     region = set(widened["free"])
-    free_units = len(keys)
     _apply(board, keys, anchors, region)
     after = _objective(board)
     new = plan_from_board(
@@ -1135,30 +1178,7 @@ def repropose(
         objective_value=after,
         seconds=time.perf_counter() - t0,
     )
-    moved = _moves(plan, new)
-    # the repair takes the schools the edit split off as the planner's choice, as move() does
-    split_kept = {unit: moved_out for unit, _home, moved_out in _split(new)}
-    new.run.pop(SPLIT_KEY, None)
-    new.run["repair"] = {
-        "free_clusters": sorted(region),
-        "widened": len(widened["why"]),
-        "widened_because": widened["why"],
-        "free_units": free_units,
-        "clusters_after": len(set(keys.values())),
-        "status": result.status,
-        "region_objective": result.objective,
-        "region_bound": result.bound,
-        "region_gap": result.gap,
-        "objective_before": before,
-        "objective_after": after,
-        "change": after - before,
-        "schools_moved": len(moved),
-        "moves": moved,
-        "seconds": round(time.perf_counter() - t0, 3),
-        "solver": result.solver,
-        "move_cost": move_cost,
-        "units_left_split": split_kept,
-    }
+    new.run["repair"] = _repair_report(plan, new, region, widened, keys, result, (before, after), move_cost, t0)
     new.run["gap"] = result.gap
     return new
 

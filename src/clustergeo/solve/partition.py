@@ -2,6 +2,28 @@
 
 The low-level entry point. Researchers, benchmarks and the rest of the library call it; the
 planner-level rules (:mod:`clustergeo.rules`) compile to it.
+
+What ``contiguity="auto"`` picks: the column method on up to 60 units, or up to 150 when a size
+window is within 5% (max/min <= 1.05), if the list of connected sets stays within budget (judged
+first by :func:`~clustergeo.solve.models.columns.estimate_visits`); else separator cuts for
+``models.hess.AUTO_ROUNDS`` rounds, then the flow model on top of the cuts found while it stays
+under ``models.hess.FLOW_SWITCH_ARCS`` arcs (cuts to the end otherwise); for cut edges with an
+exact count, when the clusters cannot be listed, the labelling model
+(:mod:`clustergeo.solve.models.labeling`). For cut edges the hub is only a representative, taken
+from the few "root" units every cluster must hold (:mod:`clustergeo.solve.roots`;
+``fixing["roots"]``).
+
+How the exact solve starts: on more than ``NEARER_MIN_UNITS`` units the Hess model is seeded
+with the best plan under the "closer neighbour" rule (contiguous by construction, near-optimal,
+never taken as the answer without the exact proof), and the unit-hub pairs that no better plan
+can use are fixed out by their reduced costs, first in the Lagrangian relaxation
+(:mod:`clustergeo.solve.bounds`, whose bound also stands when the solver has none at the limit;
+``fixing["fixed_by_lagrangian"]``), then in the LP (up to ``models.hess.LP_FIXING_MAX_PAIRS``
+pairs). Under ``contiguity="auto"`` or ``"none"``, a count that leaves one cluster to each part
+(``k=1``, or districts under ``"within"`` that fit one cluster each) is solved by choosing each
+part's best hub (:mod:`clustergeo.solve.onehub`, formulation ``"one-hub"``). Without contiguity
+the starts are the contiguous solve's (spanning-tree search, tabu polish, closer-neighbour
+plan): they are valid plans there.
 """
 
 from __future__ import annotations
@@ -172,35 +194,13 @@ def partition(
         ``"hess"``), e.g. pupils x minutes. Default: weight x squared distance (km^2) from x/y.
     objective : {"hess", "cut_edges"}
         Compactness (Hess / p-median) or the number of neighbour pairs split between clusters.
-        For cut edges the hub is only a representative: the Hess model takes it from the few
-        "root" units every cluster must hold (:mod:`clustergeo.solve.roots`; reported in
-        ``fixing["roots"]``), which removes the hub symmetry and most unit-hub pairs.
     contiguity : {"auto", "cuts", "flow", "columns", "labeling", "none"}
         Every cluster connected in the graph, and how (``"none"``: clusters may be in pieces;
-        ``contiguous=False`` is the old spelling, with a ``DeprecationWarning``):
-        ``"cuts"`` (separator cuts, solve-separate-resolve), ``"flow"`` (compact flow model), or
-        ``"columns"`` (list every connected set that fits the bounds, then choose the best
-        covering set: Garfinkel & Nemhauser's method, exact and fast when the size window is
-        narrow; falls back to the Hess model when there are too many sets), or ``"auto"``
-        (default: columns on up to 60 units, or up to 150 when a size window is within 5%
-        (max/min <= 1.05), if the list stays within budget (judged first by an estimate of its
-        size, :func:`~clustergeo.solve.models.columns.estimate_visits`); else cuts for
-        ``AUTO_ROUNDS`` (four) rounds, then the flow model on top of the cuts found when it stays
-        under ``FLOW_SWITCH_ARCS`` flow arcs,
-        cuts to the end otherwise), or ``"labeling"`` (objective ``"cut_edges"`` with an exact
-        count only: numbered clusters in the order of their first root units, one flow;
-        :mod:`clustergeo.solve.models.labeling`; what ``"auto"`` uses there when the clusters cannot
-        be listed). On more than ``NEARER_MIN_UNITS`` units the Hess model is
-        seeded with the best plan under the "closer neighbour" rule (contiguous by
-        construction, near-optimal, never taken as the answer without the exact proof) and the
-        pairs that no better plan can use are fixed out by their reduced costs, first in the
-        Lagrangian relaxation (:mod:`clustergeo.solve.bounds`, whose bound also stands when
-        the solver has none at the limit; ``fixing["fixed_by_lagrangian"]``), then in the LP
-        (up to ``LP_FIXING_MAX_PAIRS`` pairs). Under ``"auto"`` or ``"none"``, a count that
-        leaves one cluster to each part (``k=1``, or districts under ``"within"`` that fit one
-        cluster each) is solved by choosing each part's best hub (:mod:`clustergeo.solve.onehub`,
-        formulation ``"one-hub"``). Without contiguity the starts are the contiguous solve's
-        (spanning-tree search, tabu polish, closer-neighbour plan): they are valid plans there.
+        ``contiguous=False`` is the old spelling, with a ``DeprecationWarning``): separator
+        ``"cuts"`` between re-solves, a compact ``"flow"`` model, ``"columns"`` (every
+        connected set that fits the bounds listed, then the best cover: Garfinkel & Nemhauser),
+        ``"labeling"`` (cut edges with an exact count) or ``"auto"`` (default; the module's
+        docstring says which it picks and how the exact solve is seeded).
     district, district_mode, district_penalty : str, {"within", "penalty", None}, float
         A node attribute; ``"within"`` keeps each cluster inside one value (the problem then
         decomposes), ``"penalty"`` charges ``district_penalty`` (objective units) for each extra
@@ -226,7 +226,6 @@ def partition(
         once the solve has run 2 s (``settings.progress``); False: nothing. Ctrl-C (a
         notebook's interrupt) stops a HiGHS or Gurobi solve within a moment and raises
         ``KeyboardInterrupt``.
-
     forbid : set of (i, j), optional
         Pairs fixed out before solving: unit ``i`` may not join the cluster hubbed at ``j``
         (e.g. beyond a travel-time cap).
@@ -242,14 +241,10 @@ def partition(
         Solve independent pieces (districts under ``"within"``, islands) one by one.
     start : dict, optional
         A plan to start from (node -> any cluster label), e.g. the plan being repaired. When it
-        meets every rule (after moving border units into the bounds and joining stray pieces to
-        a neighbouring cluster), it is polished
-        by single-unit moves and taken as the warm start instead of searching for one (the
-        spanning-tree search and the closer-neighbour model are skipped); a start that breaks
-        a rule is not used. With a start, fewer clusters are listed before the column method
-        gives way to the Hess model. The answer is the same; only the time to the proof changes.
-        A plan known to meet the rules (e.g. the plan inside districts for districts as a
-        penalty) is the exact solve's warm start when it has the count asked for.
+        meets every rule (after moving border units into the bounds and joining stray pieces
+        to a neighbouring cluster), it is polished by single-unit moves and is the warm start
+        (no spanning-tree or closer-neighbour search); a start that breaks a rule is not used.
+        The answer is the same; only the time to the proof changes.
 
     Returns
     -------
@@ -271,22 +266,9 @@ def partition(
     >>> r.k, r.status, r.objective
     (2, 'optimal', 1.0)
     """
-    req = request(
-        {
-            "weight": weight,
-            "min_weight": min_weight,
-            "max_weight": max_weight,
-            "k": k,
-            "fewest": fewest,
-            "objective": objective,
-            "cost": cost,
-            "contiguity": contiguity,
-            "time_limit": time_limit,
-            "progress": progress,
-            **options,
-        }
-    )
-    return _solve(graph, req)
+    named: dict[str, Any] = dict(weight=weight, min_weight=min_weight, max_weight=max_weight, k=k, fewest=fewest)
+    named |= dict(objective=objective, cost=cost, contiguity=contiguity, time_limit=time_limit, progress=progress)
+    return _solve(graph, request({**named, **options}))
 
 
 @dataclass
