@@ -252,8 +252,9 @@ def test_alternatives_differ_by_the_share_asked():
     a, b = ids(plans[0]), ids(plans[1])
     assert versions.difference({s: a[s] for s in placed}, {s: b[s] for s in placed}) >= 0.1 - 1e-9
     assert not plans[1].check()
-    table = versions.versions_table({p.name: p for p in plans})
+    table = versions.versions_table({p.name: p for p in plans}, failed={"schools apart": "no plan (infeasible)"})
     assert table["differs_from_first"].iloc[1] > 0
+    assert len(table) == 3 and table.loc["schools apart", "status"] == "no plan (infeasible)"
 
 
 def test_explanations_offer_only_what_the_scenario_allows():

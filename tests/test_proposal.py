@@ -102,6 +102,10 @@ def test_compare(nl_out, tmp_path, capsys):
     assert (tmp_path / "cmp" / "diff.png").exists()
     m = pd.read_csv(tmp_path / "cmp" / "metrics.csv", index_col=0)
     assert m.shape[1] == 2
+    # a variant's summary says what it changed, not the main rules' principles
+    summary = (other / "summary.txt").read_text()
+    assert "principles, in order" not in summary and "a variant of the main rules" in summary
+    assert "keep_whole = 'feeds'" in summary
 
 
 def test_bad_scenarios_name_the_key(tmp_path):

@@ -252,3 +252,28 @@ def test_compare_leaves_excluded_schools_out_and_tables_fit_100_columns(norfolk_
     assert max(len(line) for line in out) <= 100 and len(out) == len(norfolk_plan.clusters) + 1
     assert not out[1].startswith("0 ")  # no pandas index
     assert "Wymondham College" in "\n".join(out)
+
+
+def test_compare_refuses_plans_of_different_schools(norfolk_plan, nl_plan):
+    from clustergeo.compare import compare
+    from clustergeo.errors import DataError
+
+    with pytest.raises(DataError, match="share no school"):
+        compare(norfolk_plan, nl_plan)
+
+
+def test_clusters_named_after_a_secondary_and_listed_main_district_first(norfolk_plan):
+    t = norfolk_plan.clusters
+    s = norfolk_plan.schools
+    for lab, grp in s[s["status"] == "placed"].groupby("cluster"):
+        secondaries = grp[grp["phase"].isin(["secondary", "all-through"])]
+        if len(secondaries):  # a cluster with a secondary is known by one of them
+            assert lab.removesuffix(" cluster") in set(secondaries["name"]), lab
+        pupils = grp.groupby("district")["pupils"].sum()
+        first = t.loc[t["cluster"] == lab, "districts"].iloc[0].split("; ")[0]
+        assert pupils[first] == pupils.max(), lab
+
+
+def test_a_locality_authority_says_locality(nl_out):
+    text = (nl_out / "summary.txt").read_text()
+    assert "crossing locality lines" in text and "district" not in text.lower()

@@ -136,8 +136,13 @@ def _solve_one(
         (out / "no-plan-in-time.txt").write_text(str(e) + "\n")
         print(f"\n{name}: NO PLAN IN TIME ({time_limit:g} s)\n{e}\n")
         return False
-    if scenario.principles:
+    variant = next((v for v in scenario.variants if f"{scenario.name}: {v.name}" == name), None)
+    if variant is not None:  # the scenario's principles describe its main rules, not this version
+        plan.run["variant"] = {"of": scenario.name, "name": variant.name, "changes": dict(variant.changes)}
+    elif scenario.principles:
         plan.run["principles"] = list(scenario.principles)
+    if scenario.district_word != "district":
+        plan.run["district_word"] = scenario.district_word
     if scenario.catchment_layers:
         from .catchment_layers import draw_by_layer
 
@@ -254,6 +259,8 @@ def _solve_from(sc, stage: Path, out: Path, args) -> int:
             print(f"  {m['name']} ({m['school_id']}): {m['from']} -> {m['to']}")
         for unit, ids in rep.get("units_left_split", {}).items():
             print(f"  current cluster {unit!r} stays split by the edit: {', '.join(ids)} apart from the rest")
+    if not repaired.violations():  # peer groups and allocations follow the clusters as they now are
+        sc.inside(repaired)
     paths = repaired.save(stage)
     print()
     print(repaired.summary())
@@ -325,10 +332,13 @@ def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
             sc, sc.rules.replace(**v.changes), f"{sc.name}: {v.name}", stage / sub, args, shown=out / sub, solved=plans
         )
         done.append(f"variant {v.name!r}")
-    if len(plans) > 1:
+    if len(plans) > 1 or (plans and len(plans) < 1 + len(todo)):
         from .versions import versions_table
 
-        table = versions_table(plans)
+        short = {k.removeprefix(f"{sc.name}: ") if k != sc.name else "the main rules": p for k, p in plans.items()}
+        versions = ["the main rules", *(v.name for v in todo)]
+        failed = {v: "no plan (see its folder)" for v in versions if v not in short}
+        table = versions_table(short, failed=failed).reindex(versions)
         table.to_csv(stage / "versions.csv")
         print(f"\nThe versions side by side ({out / 'versions.csv'}):")
         _print_table(table, index=True)
@@ -472,6 +482,10 @@ def cmd_schools(args) -> int:
     print(ds)
     print()
     print(summary(ds.schools).to_string())
+    if "sector" in ds.schools.columns:
+        print()
+        print(summary(ds.schools, by="sector").to_string())
+        print("(a scenario leaves schools out with its 'exclude' key: norfolk-option-4 leaves out independent schools)")
     print(f"\nCurrent clusters (DERIVED: {ds.cluster_rule})\n")
     _print_table(ds.current_clusters(), limit=100, index=True)
     return 0
@@ -485,6 +499,13 @@ def cmd_scenarios(args) -> int:
         print(f"{name}: {sc.description}")
         for v in sc.variants:
             print(f"    variant: {v.name}{' (fallback)' if v.fallback else ''}")
+    from .sweep import read_sweep, shipped_sweeps
+
+    print("\nSweeps (clustergeo sweep NAME --out DIR):")
+    for name, path in sorted(shipped_sweeps().items()):
+        spec = read_sweep(path)
+        solves = len(spec.scenarios) * math.prod(len(v) for v in spec.grid.values())
+        print(f"{name}: {spec.description} ({solves} solves of {', '.join(spec.scenarios)})")
     return 0
 
 
@@ -492,7 +513,8 @@ def cmd_calibrate(args) -> int:
     from .calibration import calibrate
 
     for k, v in calibrate().items():
-        print(f"{k:32s} {v:.3f}")
+        shown = f"{int(v):d}" if float(v).is_integer() and k.endswith(("_used", "_areas")) else f"{v:.3f}"
+        print(f"{k:32s} {shown}")
     return 0
 
 

@@ -122,7 +122,13 @@ def compare(a: Plan, b: Plan, out: str | Path | None = None) -> Comparison:
     >>> c = compare(plan_a, plan_b)  # doctest: +SKIP
     >>> c.words()  # doctest: +SKIP
     'no school moves'
+
+    Raises
+    ------
+    DataError
+        When the two plans share no school (plans of two different authorities, say).
     """
+    _same_schools(a, b)
     result = Comparison(a.name or "A", b.name or "B", moves(a, b), metrics_table({a.name or "A": a, b.name or "B": b}))
     if out is not None:
         out = Path(out)
@@ -131,6 +137,27 @@ def compare(a: Plan, b: Plan, out: str | Path | None = None) -> Comparison:
         result.metrics.to_csv(out / "metrics.csv")
         _diff_map(a, b, result.moves, out / "diff.png")
     return result
+
+
+def _same_schools(a: Plan, b: Plan) -> None:
+    """Plans of different schools cannot be compared school by school: say so, with counts."""
+    ids_a, ids_b = set(a.schools["school_id"].astype(str)), set(b.schools["school_id"].astype(str))
+    if ids_a and ids_b and not ids_a & ids_b:
+        from .errors import DataError
+
+        raise DataError(
+            f"the two plans share no school ({a.name!r}: {len(ids_a)} schools, {b.name!r}: {len(ids_b)}): "
+            "they are plans of different areas or different school tables; compare two plans of the same schools"
+        )
+    only = len(ids_a ^ ids_b)
+    if only:
+        import warnings
+
+        warnings.warn(
+            f"{only} schools are in only one of the two plans ({a.name!r}, {b.name!r}); they count as moves",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _diff_map(a: Plan, b: Plan, moved: pd.DataFrame, path: Path) -> None:

@@ -430,12 +430,24 @@ def map_figure(plan: Plan, *, insets: bool = True, key: bool = True):
     return fig, panels
 
 
+def _plural(word: str) -> str:
+    """district -> districts, locality -> localities."""
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+
+
 def _caption(plan: Plan) -> str:
     m = plan.metrics
+    groups = getattr(plan, "groups", None)
+    peer = (
+        " Thin purple lines: the schools of each peer group joined."
+        if isinstance(groups, pd.DataFrame) and len(groups)
+        else ""
+    )
     return (
         f"Travel times: {travel_basis(plan)}; mean {m.get('mean_minutes_to_hub', float('nan')):.1f} min to the "
-        f"cluster hub. Dots: schools sized by pupils (diamonds: authority-wide cluster). Dashed lines: district "
-        f"boundaries. Numbers: clusters (key at right); red boxes: the insets."
+        f"cluster hub. Dots: schools sized by pupils (diamonds: authority-wide cluster). Dashed lines: "
+        f"{plan.run.get('district_word', 'district')} boundaries. Numbers: clusters (key at right); red boxes: "
+        f"the insets.{peer}"
     )
 
 
@@ -659,7 +671,7 @@ def map_data(plan: Plan) -> dict[str, Any]:
                 ("Hub", row.get("hub")),
                 ("Mean minutes to hub", row.get("mean_minutes_to_hub")),
                 ("Longest minutes to hub", row.get("max_minutes_to_hub")),
-                ("Districts", row.get("districts")),
+                (_plural(plan.run.get("district_word", "district")).capitalize(), row.get("districts")),
                 ("Current clusters", row.get("current_clusters")),
                 ("Pieces", row.get("pieces")),
             ]
@@ -732,6 +744,7 @@ def map_data(plan: Plan) -> dict[str, Any]:
         "clusters": features,
         "schools": schools,
         "districts": districts,
+        "district_word": plan.run.get("district_word", "district"),
         "legend": legend,
         "edit": {
             "clusters": sorted(str(c) for c in geographic),
@@ -810,7 +823,7 @@ legend.onAdd = () => {{
     '"></span><span>' + r.n + '. ' + r.name.replace(/ cluster$/, '').replace(/&/g,'&amp;').replace(/</g,'&lt;') + ' (' +
     r.pupils.toLocaleString('en-GB') + ')</span></div>'; }});
   h += '<hr><label><input type="checkbox" data-l="schools" checked> schools</label>' +
-       '<label><input type="checkbox" data-l="districts" checked> district lines</label>' +
+       '<label><input type="checkbox" data-l="districts" checked> ' + D.district_word + ' lines</label>' +
        '<label><input type="checkbox" data-l="labels" checked> cluster numbers</label>';
   d.innerHTML = h;
   L.DomEvent.disableClickPropagation(d); L.DomEvent.disableScrollPropagation(d);

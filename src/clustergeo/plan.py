@@ -55,6 +55,7 @@ class Plan:
         """A plain-text summary a planner can read."""
         m, r = self.metrics, self.run
         gap = "-" if r["gap"] is None else f"{100 * r['gap']:.3f}%"
+        word = r.get("district_word", "district")
         lines = [
             f"{self.name}",
             f"  {m['clusters']} geographic clusters ({m['pinned_clusters']} pinned, {m['apart_clusters']} apart "
@@ -62,7 +63,7 @@ class Plan:
             f"  pupils per geographic cluster: {m['pupils_min']:,} to {m['pupils_max']:,} "
             f"(mean {m['pupils_mean']:,.0f})",
             f"  schools per geographic cluster: {m['schools_min']} to {m['schools_max']}",
-            f"  clusters crossing district lines: {m['district_splits']}; schools moved from their current "
+            f"  clusters crossing {word} lines: {m['district_splits']}; schools moved from their current "
             f"cluster: {m['schools_moved']}",
             f"  mean travel time to the hub: {m['mean_minutes_to_hub']:.1f} min ({r['travel_times']})",
             *(
@@ -179,12 +180,17 @@ def proof_lines(run: dict[str, Any]) -> list[str]:
         cp = run["crossings_proof"]
         of = f" of {cp['of']}" if cp.get("of") else ""
         out.append(
-            f"  fewest clusters crossing district lines (kept clusters included): {cp['fewest']}{of}; {cp['proof']}"
+            f"  fewest clusters crossing {run.get('district_word', 'district')} lines (kept clusters included): "
+            f"{cp['fewest']}{of}; {cp['proof']}"
         )
     if run.get("drawn_by_layer"):
         out.append(f"  polygons: {run['drawn_by_layer']}")
     if run.get("principles"):
         out.append("  principles, in order: " + "; ".join(f"{i}. {p}" for i, p in enumerate(run["principles"], 1)))
+    if run.get("variant"):
+        v = run["variant"]
+        changes = ", ".join(f"{k} = {val!r}" for k, val in v["changes"].items())
+        out.append(f"  a variant of the main rules ({v['of']}): {v['name']}, with {changes}")
     for line in run.get("zoned_outside", []):
         out.append(f"  zoned to a neighbouring council's secondary: {line}")
     if run.get("gave_way"):

@@ -77,17 +77,20 @@ def principles(plan: Plan) -> list[str]:
         out.append(f"{r.clusters} drawn clusters asked for: {m['clusters']} drawn.")
     elif getattr(r, "fewest", False):
         out.append(f"As few clusters as the bounds allow: {m['clusters']}.")
-    d = getattr(r, "districts", "off")
+    d, word = getattr(r, "districts", "off"), plan.run.get("district_word", "district")
     if d == "within":
         out.append(
-            f"Clusters within district lines (whole current clusters count in their main district): "
-            f"{m['district_splits']} clusters still touch more than one district."
+            f"Clusters within {word} lines (whole current clusters count in their main {word}): "
+            f"{m['district_splits']} clusters still touch more than one {word}."
         )
     elif d == "penalty":
         out.append(
-            f"District lines as a preference (a penalty per crossing): {m['district_splits']} of "
+            f"{word.capitalize()} lines as a preference (a penalty per crossing): {m['district_splits']} of "
             f"{m['clusters']} drawn clusters cross them."
         )
+    if plan.run.get("crossings_proof"):
+        cp = plan.run["crossings_proof"]
+        out.append(f"The fewest clusters crossing {word} lines: {cp['fewest']} ({cp['proof']}).")
     if r.max_minutes is not None:
         out.append(f"No unit travels more than {r.max_minutes:g} minutes on average to its hub: held.")
     if m.get("clusters_in_pieces"):

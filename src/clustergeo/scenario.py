@@ -23,6 +23,11 @@ optional variants, each a set of rule changes::
     fallback = true          # solved when the main rules cannot be met
     rules = { districts = "penalty" }
 
+Optional top-level keys: ``principles`` (the rules in words, in order, for the summary and the
+report), ``catchment_layers`` (a schools column naming overlapping catchment layers, drawn per
+layer too), ``district_word`` (what the authority calls its districts: ``"locality"``),
+``links``, ``[travel]``, ``[peer_groups]`` and ``[[allocations]]``.
+
 Bad files get a :class:`~clustergeo.errors.RulesError` naming the key and the fix.
 """
 
@@ -58,6 +63,7 @@ TOP_KEYS = {
     "links",
     "principles",
     "catchment_layers",
+    "district_word",
 }
 TOP_KEYS |= {"peer_groups", "allocations"}  # worked inside the clusters: groups.py, allocate.py
 SOLVER_KEYS = {"name", "time_limit", "gap", "threads", "seed"}
@@ -110,6 +116,8 @@ class Scenario:
     principles: list[str] = field(default_factory=list)  # what the plan must meet, in order
     #: the schools column naming overlapping catchment layers: clusters drawn per layer too
     catchment_layers: str | None = None
+    #: what the authority calls its districts, in summaries and reports ("locality")
+    district_word: str = "district"
 
     def load(self) -> tuple[gpd.GeoDataFrame, Any, dict[str, gpd.GeoDataFrame]]:
         """The schools table (exclusions applied), the boundary and the map layers.
@@ -273,6 +281,7 @@ def read_scenario(path: str | Path) -> Scenario:
         allocations=allocations,
         principles=_principles(data.get("principles", []), p),
         catchment_layers=_optional_text(data, "catchment_layers", p),
+        district_word=_optional_text(data, "district_word", p) or "district",
     )
 
 

@@ -813,13 +813,32 @@ def active(schools: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFrame:
-    """Schools and pupils by ``by``, with excluded schools counted apart (nothing hidden)."""
-    df = pd.DataFrame(
+    """Schools and pupils by ``by``, with excluded schools counted apart (nothing hidden).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per value of ``by`` and an ``all`` row; columns ``schools`` and ``pupils``
+        (included), ``excluded_schools`` and ``excluded_pupils``.
+
+    Examples
+    --------
+    >>> import clustergeo as cg
+    >>> s = cg.datasets.load("north-lanarkshire").schools
+    >>> int(cg.summary(s).loc["all", "schools"])
+    155
+    """
+    included = schools.get("excluded", pd.Series("", index=schools.index)).fillna("") == ""
+    key = schools[by].fillna("(none)").astype(str)
+    pupils = schools["pupils"]
+    out = pd.DataFrame(
         {
-            by: schools[by].fillna("(none)"),
-            "included": schools.get("excluded", pd.Series("", index=schools.index)).fillna("") == "",
-            "pupils": schools["pupils"],
+            "schools": included.groupby(key).sum(),
+            "pupils": pupils.where(included, 0).groupby(key).sum(),
+            "excluded_schools": (~included).groupby(key).sum(),
+            "excluded_pupils": pupils.where(~included, 0).groupby(key).sum(),
         }
-    )
-    out = df.groupby([by, "included"], sort=True).agg(schools=("pupils", "size"), pupils=("pupils", "sum"))
-    return out.unstack("included", fill_value=0).rename(columns={True: "included", False: "excluded"})
+    ).astype(int)
+    out.loc["all"] = out.sum()
+    out.index.name = by
+    return out

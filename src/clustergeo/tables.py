@@ -115,6 +115,16 @@ def cluster_polygons(schools: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> tuple[d
     return polygons, notes
 
 
+def _secondaries_by_cluster(s: pd.DataFrame, cluster: pd.Series, status: pd.Series) -> dict[Any, list[str]]:
+    """The secondary (or all-through) schools of each geographic cluster, largest first."""
+    if "phase" not in s.columns:
+        return {}
+    placed = s.assign(_c=cluster.values, _st=status.values)
+    placed = placed[(placed["_st"] == "placed") & placed["phase"].isin(["secondary", "all-through"])]
+    placed = placed.sort_values(["pupils", "school_id"], ascending=[False, True])
+    return {c: list(g["school_id"]) for c, g in placed.groupby("_c", sort=False)}
+
+
 def _school_table(
     s: gpd.GeoDataFrame,
     status: pd.Series,
@@ -129,10 +139,13 @@ def _school_table(
     hub_unit_to_label: dict = {}
     pupils_of = dict(zip(s["school_id"], s["pupils"]))
     name_of = dict(zip(s["school_id"], s["name"]))
+    secondaries = _secondaries_by_cluster(s, cluster, status)
     for hub_unit in sorted(result.hubs, key=str):
         members = unit_graph.nodes[hub_unit]["members"]
         hub_school = unit_graph.nodes[hub_unit].get("hub_school") or max(members, key=lambda m: (pupils_of[m], str(m)))
-        hub_unit_to_label[hub_unit] = (f"{name_of[hub_school]} cluster", hub_school)
+        # named after a secondary a planner knows it by, even when a primary is the travel hub
+        named = hub_school if hub_school in secondaries.get(hub_unit, [hub_school]) else secondaries[hub_unit][0]
+        hub_unit_to_label[hub_unit] = (f"{name_of[named]} cluster", hub_school)
     labels = [
         hub_unit_to_label[c][0] if st == "placed" and c in hub_unit_to_label else c for c, st in zip(cluster, status)
     ]
@@ -158,6 +171,15 @@ def _school_table(
     return out
 
 
+def _by_pupils(grp: pd.DataFrame, column: str) -> list[str]:
+    """The values of ``column`` in a cluster, the one holding most of its pupils first."""
+    if column not in grp:
+        return []
+    have = grp[grp[column].notna()]
+    pupils = have.groupby(have[column].astype(str))["pupils"].sum()
+    return sorted(pupils.index, key=lambda v: (-pupils[v], v))
+
+
 def _cluster_table(out: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> gpd.GeoDataFrame:
     """One row per cluster: sizes, phases, districts, hub, travel, current clusters and polygon."""
     name_of = dict(zip(out["school_id"], out["name"]))
@@ -169,8 +191,8 @@ def _cluster_table(out: gpd.GeoDataFrame, cells: gpd.GeoSeries) -> gpd.GeoDataFr
         kind = {"placed": "geographic", "pinned": "pinned", "apart": "apart"}[grp["status"].iloc[0]]
         geom = polygons.get(lab) if kind != "apart" else None
         note = notes.get(lab, {"pieces": 0, "schools_drawn_elsewhere": 0})
-        current = sorted(set(grp["current_cluster"].dropna().astype(str))) if "current_cluster" in grp else []
-        dists = sorted(set(grp["district"].dropna().astype(str))) if "district" in grp else []
+        current = _by_pupils(grp, "current_cluster")
+        dists = _by_pupils(grp, "district")
         rows.append(
             {
                 "cluster": lab,

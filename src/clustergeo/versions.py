@@ -135,11 +135,15 @@ def differing_partition(
     )
 
 
-def versions_table(plans: Mapping[str, Plan], *, reference: str | None = None) -> pd.DataFrame:
+def versions_table(
+    plans: Mapping[str, Plan], *, reference: str | None = None, failed: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """One row per named version: count, sizes, crossings, travel, schools moved.
 
     ``schools_moved`` counts schools away from their current cluster's main new cluster;
-    ``differs_from_first`` is :func:`difference` against the first version (or ``reference``).
+    ``differs_from_first`` is :func:`difference` against the first version (or ``reference``):
+    the share of schools in a different cluster (0.05: one school in twenty). ``failed`` names
+    the versions that have no plan, with the reason (``status``), so every version has a row.
 
     Examples
     --------
@@ -149,7 +153,7 @@ def versions_table(plans: Mapping[str, Plan], *, reference: str | None = None) -
     Index: []
     """
     if not plans:
-        return pd.DataFrame()
+        return pd.DataFrame(index=list(failed or ()), data={"status": list((failed or {}).values())})
     ref = plans[reference or next(iter(plans))]
 
     def placed(plan: Plan) -> dict:
@@ -173,6 +177,8 @@ def versions_table(plans: Mapping[str, Plan], *, reference: str | None = None) -
             "fewest_proved": _proved_count(plan.run.get("fewest_proof")),
             "status": plan.run["status"],
         }
+    for name, why in (failed or {}).items():
+        rows[name] = {"status": why}
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
