@@ -277,3 +277,14 @@ def test_clusters_named_after_a_secondary_and_listed_main_district_first(norfolk
 def test_a_locality_authority_says_locality(nl_out):
     text = (nl_out / "summary.txt").read_text()
     assert "crossing locality lines" in text and "district" not in text.lower()
+
+
+def test_versions_print_in_100_columns_with_a_row_for_a_version_without_a_plan(norfolk_plan, capsys):
+    from clustergeo.cli import _print_table, _versions_shown
+    from clustergeo.versions import versions_table
+
+    table = versions_table({"the main rules": norfolk_plan}, failed={"Catholic schools apart": "no plan"})
+    _print_table(_versions_shown(table), index=True)
+    out = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in out) <= 100 and len(out) == 3
+    assert "2,879-4,999" in out[1] and out[2].startswith("Catholic schools apart") and out[2].endswith("no plan")

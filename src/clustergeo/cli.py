@@ -43,11 +43,12 @@ def _print_table(df, limit: int = 60, *, index: bool = False) -> None:
     from .labels import text_table
 
     df = df.reset_index().rename(columns={"index": "measure"}) if index else df
+    keep = {"cluster": 26, "name": 26, "index": 18, "measure": 18, "version": 30}
     df = df.rename(columns=HEADINGS)
     for c in ("cluster", "cluster_a", "cluster_b"):
         if c in df and not pd.api.types.is_numeric_dtype(df[c]):
             df[c] = [v.removesuffix(" cluster") if isinstance(v, str) else v for v in df[c]]
-    print(text_table(df, width=TABLE_WIDTH, limit=limit, keep={"cluster": 26, "name": 26, "index": 18}))
+    print(text_table(df, width=TABLE_WIDTH, limit=limit, keep=keep))
 
 
 _RUNNING_EVERY = 30.0  # seconds between "solving" lines within one round
@@ -337,13 +338,37 @@ def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
 
         short = {k.removeprefix(f"{sc.name}: ") if k != sc.name else "the main rules": p for k, p in plans.items()}
         versions = ["the main rules", *(v.name for v in todo)]
-        failed = {v: "no plan (see its folder)" for v in versions if v not in short}
+        failed = {v: "no plan" for v in versions if v not in short}  # its folder says why
         table = versions_table(short, failed=failed).reindex(versions)
         table.to_csv(stage / "versions.csv")
         print(f"\nThe versions side by side ({out / 'versions.csv'}):")
-        _print_table(table, index=True)
+        _print_table(_versions_shown(table), index=True)
     _report_versions(stage)
     return 0 if any_ok else EXIT_ERROR
+
+
+def _versions_shown(table):
+    """The versions table in 100 columns: the measures a planner compares first (all in versions.csv)."""
+    import pandas as pd
+
+    def pupils(row) -> str:
+        return "-" if pd.isna(row.get("pupils_min")) else f"{row['pupils_min']:,.0f}-{row['pupils_max']:,.0f}"
+
+    def whole(column: str) -> list[str]:
+        return ["-" if pd.isna(v) else f"{v:,.0f}" for v in table.get(column, pd.Series(index=table.index))]
+
+    return pd.DataFrame(
+        {
+            "clusters": whole("clusters"),
+            "pupils": [pupils(r) for _, r in table.iterrows()],
+            "crossing": whole("crossing_districts"),
+            "mean min": table.get("mean_minutes_to_hub"),
+            "moved": whole("schools_moved"),
+            "% elsewhere": (100 * table["differs_from_first"]).round(1) if "differs_from_first" in table else None,
+            "status": table["status"],
+        },
+        index=table.index,
+    ).rename_axis("version")
 
 
 def _report_versions(out: Path) -> None:
@@ -682,12 +707,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="log solver rounds and warnings")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("solve", help="solve a scenario file (or a shipped scenario by name)")
-    p.add_argument("scenario")
+    p.add_argument("scenario", help="a shipped scenario's name (see: clustergeo scenarios) or a scenario TOML file")
     p.add_argument("--out", required=True, help="folder for the plan files")
     p.add_argument("--variant", help="solve this variant instead of the main rules")
     p.add_argument("--all-variants", action="store_true", help="also solve every variant")
     p.add_argument("--solver", choices=["highs", "cbc", "gurobi", "scip"])
-    p.add_argument("--time-limit", type=float, help="seconds per solve")
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        help="seconds for each plan solved (the main rules, each variant, each alternative, a repair); "
+        "default: the scenario's [solver] time_limit, or 120",
+    )
     p.add_argument(
         "--threads", type=int, help="solver threads (default 1: repeatable runs; 2 runs HiGHS's parallel tree search)"
     )

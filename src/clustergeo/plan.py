@@ -63,7 +63,7 @@ class Plan:
             f"  pupils per geographic cluster: {m['pupils_min']:,} to {m['pupils_max']:,} "
             f"(mean {m['pupils_mean']:,.0f})",
             f"  schools per geographic cluster: {m['schools_min']} to {m['schools_max']}",
-            f"  clusters crossing {word} lines: {m['district_splits']}; schools moved from their current "
+            f"  clusters crossing {word} lines: {_crossings(m)}; schools moved from their current "
             f"cluster: {m['schools_moved']}",
             f"  mean travel time to the hub: {m['mean_minutes_to_hub']:.1f} min ({r['travel_times']})",
             *(
@@ -163,6 +163,16 @@ class Plan:
         from .edit import undo
 
         return undo(self)
+
+
+def _crossings(m: dict[str, Any]) -> str:
+    """Drawn clusters crossing district lines, and all clusters when kept ones cross too."""
+    drawn, every = m["district_splits"], m.get("clusters_crossing_districts")
+    if every is None or every == drawn:
+        return f"{drawn}"
+    return (
+        f"{drawn} of {m['clusters']} drawn ({every} of {m.get('clusters_total', m['clusters'])} with the kept clusters)"
+    )
 
 
 def proof_lines(run: dict[str, Any]) -> list[str]:
