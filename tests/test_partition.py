@@ -509,3 +509,33 @@ def test_no_presolve_when_it_could_not_finish_in_the_time_left():
     assert "presolve" not in (model._highs_options(None) or {})
     assert "presolve" not in (model._highs_options(2 * enough) or {})
     assert model._highs_options(enough / 2)["presolve"] == "off"
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.booleans())
+def test_separators_from_an_earlier_solve_keep_the_optimum(inst, fewest):
+    """Cuts found by one solve start the next solve of the same graph (another count, or a cap):
+    they hold for every contiguous plan, so the optimum never changes."""
+    g, k, lo, hi = inst
+    cost = cost_of(g)
+    kw = dict(min_weight=lo, max_weight=hi, cost=cost, contiguity="cuts", progress=False)
+    first = run_or_none(g, k=k, **kw)
+    expect = brute_force(g, lo=lo, hi=hi, k=None if fewest else k, cost=cost, fewest=fewest)
+    separators = first.separators if first is not None else []
+    r = run_or_none(g, k=None if fewest else k, fewest=fewest, separators=separators, **kw)
+    assert_optimum(g, r, expect, lo, hi)
+
+
+def test_separators_handed_in_are_used_and_foreign_ones_ignored():
+    g = nx.path_graph(6)
+    nx.set_node_attributes(g, 1, "pupils")
+    nx.set_node_attributes(g, {v: 1000.0 * v for v in g}, "x")
+    nx.set_node_attributes(g, 0.0, "y")
+    # on a path, unit a reaches hub j only through its neighbour towards j: a valid cut for each pair
+    valid = [(j, (a,), (a - 1 if a > j else a + 1,)) for j in g for a in g if abs(a - j) > 1]
+    foreign = [("elsewhere", (0,), (1,))]
+    kw = dict(min_weight=2, max_weight=3, k=2, contiguity="cuts", progress=False)
+    plain = partition(g, **kw)
+    given = partition(g, separators=valid + foreign, **kw)
+    assert given.status == plain.status == "optimal" and given.objective == pytest.approx(plain.objective)
+    assert set(given.separators) >= set(valid)  # kept for the next solve

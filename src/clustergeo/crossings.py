@@ -96,8 +96,8 @@ def fewest_crossings(
     for cap in range(top + 1):
         g = graph.copy()
         g.graph[CROSSING_CAP_KEY] = cap
-        try:
-            best = partition(g, **base)
+        try:  # the separator cuts of the free solve hold under any cap: the capped solve starts with them
+            best = partition(g, **base, separators=free.separators)
         except InfeasibleError:
             tried.append(cap)
             continue

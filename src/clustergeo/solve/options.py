@@ -158,6 +158,8 @@ class Request:
     progress: Callable[..., Any] | None = None
     #: a plan known to meet the rules (node -> cluster): the exact solve's warm start at its count
     start: Mapping[Hashable, Hashable] | None = None
+    #: separator cuts an earlier solve of the same graph found (``PartitionResult.separators``)
+    separators: tuple = ()
 
     def solver_kwargs(self) -> dict:
         """The solver options as the models' ``solve()`` takes them (with ``progress``)."""
@@ -165,7 +167,7 @@ class Request:
 
 
 _GROUPS: dict[str, Any] = {"sizes": Sizes, "districts": Districts, "costs": Costs, "solver_options": SolverOptions}
-_FLAGS = ("contiguity", "exclude", "explain", "decompose", "progress", "start")
+_FLAGS = ("contiguity", "exclude", "explain", "decompose", "progress", "start", "separators")
 _FIELDS = {f.name: group for group, cls in _GROUPS.items() for f in dataclasses.fields(cls)}
 
 
@@ -243,4 +245,5 @@ def request(options: dict[str, Any]) -> Request:
         decompose=options.get("decompose", True),
         progress=options.get("progress"),
         start=options.get("start"),
+        separators=tuple(options.get("separators") or ()),
     )
