@@ -81,7 +81,7 @@ def test_groups_and_allocate_commands_on_a_saved_plan(nl_out, tmp_path, capsys):
 def test_norfolk_scenario_funds_administration_per_pupil_of_school_age():
     sc = read_scenario("norfolk-option-4")
     (admin,) = sc.allocations
-    assert admin["unit"] == "pounds" and admin["rates"] == {"school_age_pupils": 2}
+    assert admin["unit"] == "pounds" and admin["rates"] == {"pupils_school_age": 2}
 
 
 def test_bad_sections_name_the_key(tmp_path):
@@ -95,3 +95,19 @@ def test_bad_sections_name_the_key(tmp_path):
     p.write_text('dataset = "norfolk"\n[[allocations]]\nname = "x"\ntotal = 4\nkinds = ["urban"]\n')
     with pytest.raises(RulesError, match="key 'kinds'"):
         read_scenario(p)
+
+
+def test_saving_a_plan_over_a_folder_leaves_no_stale_groups_or_allocations(nl_out, nl_proposal, tmp_path):
+    out = tmp_path / "nl"
+    shutil.copytree(nl_out, out)
+    assert (out / "allocations.csv").exists() and (out / "peer_groups.csv").exists()
+    nl_proposal[3].save(out)  # a plan without peer groups or allocations
+    assert not (out / "allocations.csv").exists() and not (out / "peer_groups.csv").exists()
+    assert check_saved(out) == []
+
+
+def test_norfolk_money_follows_the_cluster_sizes(norfolk_out):
+    alloc = pd.read_csv(norfolk_out / "allocations.csv")
+    sizes = pd.read_csv(norfolk_out / "clusters.csv").set_index("cluster")["pupils"]
+    admin = alloc[alloc["allocation"] == "cluster administration"].set_index("cluster")
+    assert len(admin) == len(sizes) and (admin["amount"] == 2 * sizes.loc[admin.index]).all()

@@ -72,9 +72,15 @@ LABELS = {
         "P6-S6 pupils registered for free school meals",
         "P6-S6 pupil registered for free school meals",
     ),
-    "school_age_pupils": ("pupils of school age", "pupil of school age"),
+    # the measure Norfolk's clusters are sized by (census headcount, nursery left out)
+    "pupils_school_age": ("pupils of school age", "pupil of school age"),
+    "school_age_pupils": (
+        "pupils of compulsory school age and above (DfE census)",
+        "pupil of compulsory school age and above (DfE census)",
+    ),
     "teacher_fte": ("teachers (FTE)", "teacher (FTE)"),
 }
+SUMMARY_WIDTH = 100  # characters per line of summary.txt
 #: Keys of an ``[[allocations]]`` table in a scenario file.
 SCENARIO_KEYS = {"name", "unit", "total", "by", "rates", "per_cluster", "method", "minimum", "maximum", "kinds", "note"}
 
@@ -604,14 +610,16 @@ def attach(plan: Any, allocations: Sequence[Allocation]) -> Any:
 
 def summary_lines(table: pd.DataFrame, records: Sequence[Mapping[str, Any]]) -> list[str]:
     """The summary's lines: each allocation's formula, then what each cluster gets."""
+    import textwrap
+
     lines = ["  allocations:"]
     for rec in records:
-        lines.append(f"    {rec['formula']}")
+        lines += textwrap.wrap(rec["formula"], SUMMARY_WIDTH, initial_indent="    ", subsequent_indent="    ")
         rows = table[table["allocation"] == rec["name"]]
         got = "; ".join(
             f"{r.cluster} {_fmt(r.amount, r.unit) if r.unit == 'pounds' else int(r.amount)}" for r in rows.itertuples()
         )
-        lines.append(f"      {got}")
+        lines += textwrap.wrap(got, SUMMARY_WIDTH, initial_indent="      ", subsequent_indent="      ")
     return lines
 
 

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import ClusterGeoError, InfeasibleError, NoPlanInTimeError, RulesError
+from .labels import counted
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1  # `check` found problems; an unexpected internal error
@@ -215,9 +216,9 @@ def _solve_from(sc, stage: Path, out: Path, args) -> int:
     record = plan.run[edit.EDIT_KEY]
     broken = plan.violations()
     print(
-        f"Starting plan {args.start}: {len(record['moves'])} schools moved by the locks, "
-        f"{len(record['locked_schools'])} schools and {len(record['locked_clusters'])} clusters locked; "
-        f"it breaks {len(broken)} rules",
+        f"Starting plan {args.start}: {counted(len(record['moves']), 'school')} moved by the locks, "
+        f"{counted(len(record['locked_schools']), 'school')} and {counted(len(record['locked_clusters']), 'cluster')} "
+        f"locked; it breaks {counted(len(broken), 'rule')}",
         file=sys.stderr,
     )
     for p in broken[:20]:
@@ -253,7 +254,7 @@ def _solve_from(sc, stage: Path, out: Path, args) -> int:
         rep = repaired.run["repair"]
         print(
             f"\nRepaired {len(rep['free_clusters'])} clusters ({rep['free_units']} units, {rep['status']}, "
-            f"{rep['seconds']:.1f} s): {rep['schools_moved']} schools moved, objective "
+            f"{rep['seconds']:.1f} s): {counted(rep['schools_moved'], 'school')} moved, objective "
             f"{rep['objective_before']:,.1f} -> {rep['objective_after']:,.1f} ({rep['change']:+,.1f})"
         )
         for m in rep["moves"][:40]:
@@ -661,7 +662,11 @@ def cmd_allocate(args) -> int:
     attach(plan, [a])
     print(a.formula)
     print()
-    _print_table(a.table.drop(columns=["allocation", "unit"]).round(3))
+    shown = a.table.drop(columns=["allocation", "unit"])
+    shown = shown.assign(share=(100 * shown["share"]).round(1)).rename(columns={"share": "share %"})
+    numbers = shown.select_dtypes("number").drop(columns=["share %", "quota", "amount"], errors="ignore")
+    whole = [c for c in numbers.columns if (numbers[c] % 1 == 0).all()]
+    _print_table(shown.astype({c: int for c in whole}))
     _write_beside(plan, args, "allocations")
     return 0
 

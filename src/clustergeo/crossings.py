@@ -18,9 +18,13 @@ from typing import Any
 import networkx as nx
 import pandas as pd
 
-from .errors import InfeasibleError
+from .errors import InfeasibleError, NoPlanInTimeError
 from .solve import partition
 from .solve.problem import CROSSING_CAP_KEY
+
+#: the share of the time limit the free (uncapped) solve may take: the caps need the rest
+FREE_SOLVE_SHARE = 0.5
+MIN_CAP_SECONDS = 1.0  # a solve is never handed less than this, even past the limit
 
 
 def touches(graph: nx.Graph, v: Hashable, attr: str = "district") -> frozenset:
@@ -66,7 +70,9 @@ def fewest_crossings(
         Crossing clusters outside the graph (pinned clusters), added to every count reported.
     **kwargs
         Passed to :func:`clustergeo.partition` (bounds, ``k``, cost, solver, ...). The
-        district rule is the cap here, so leave ``district_mode`` off.
+        district rule is the cap here, so leave ``district_mode`` off. ``time_limit`` covers
+        the whole search: the free solve takes up to ``FREE_SOLVE_SHARE`` of it, the caps the
+        rest (a cap with no plan in time leaves the count unproved).
 
     Returns
     -------
@@ -89,7 +95,13 @@ def fewest_crossings(
     base = dict(kwargs)
     base.setdefault("contiguity", "cuts")  # the cap lives in the Hess model, not in listed clusters
     base.update(decompose=False, explain=False)
-    free = partition(graph, **base)  # the most compact plan: its crossings bound the minimum
+    limit = base.get("time_limit")
+
+    def left(share: float = 1.0) -> float | None:  # the time limit covers the whole search
+        return None if limit is None else max(share * limit - (time.perf_counter() - t0), MIN_CAP_SECONDS)
+
+    # the most compact plan: its crossings bound the minimum
+    free = partition(graph, **{**base, "time_limit": left(FREE_SOLVE_SHARE)})
     upper = count_crossings(graph, free.assignment)
     top = upper - 1 if max_crossings is None else min(upper - 1, max_crossings - fixed_crossings)
     tried, best = [], free
@@ -97,10 +109,12 @@ def fewest_crossings(
         g = graph.copy()
         g.graph[CROSSING_CAP_KEY] = cap
         try:  # the separator cuts of the free solve hold under any cap: the capped solve starts with them
-            best = partition(g, **base, separators=free.separators)
+            best = partition(g, **{**base, "time_limit": left()}, separators=free.separators)
         except InfeasibleError:
             tried.append(cap)
             continue
+        except NoPlanInTimeError:  # no plan under this cap in the time left: the free plan stands, unproved
+            best = free
         break
     fewest = count_crossings(graph, best.assignment)
     if max_crossings is not None and fewest + fixed_crossings > max_crossings:

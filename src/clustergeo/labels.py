@@ -149,3 +149,19 @@ def text_table(
     if more:
         lines.append(f"... and {more} more rows")
     return "\n".join(lines)
+
+
+def plural(word: str) -> str:
+    """district -> districts, locality -> localities, school -> schools."""
+    return word[:-1] + "ies" if word.endswith("y") and word[-2:-1] not in "aeiou" else word + "s"
+
+
+def counted(n: int, word: str) -> str:
+    """``n`` and the word, singular or plural: "1 school", "3 schools", "0 rules".
+
+    Examples
+    --------
+    >>> counted(1, "school"), counted(2, "locality")
+    ('1 school', '2 localities')
+    """
+    return f"{n:,} {word if n == 1 else plural(word)}"

@@ -14,6 +14,7 @@ import html as _html
 import itertools
 import json
 import math
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .labels import shorten
+from .labels import plural, shorten
 
 if TYPE_CHECKING:  # Plan's methods call these functions: no import of plan at run time
     from .plan import Plan
@@ -430,9 +431,7 @@ def map_figure(plan: Plan, *, insets: bool = True, key: bool = True):
     return fig, panels
 
 
-def _plural(word: str) -> str:
-    """district -> districts, locality -> localities."""
-    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+CAPTION_CHARS = 210  # characters a caption line holds across an A4 landscape page at 6.5 pt
 
 
 def _caption(plan: Plan) -> str:
@@ -443,12 +442,13 @@ def _caption(plan: Plan) -> str:
         if isinstance(groups, pd.DataFrame) and len(groups)
         else ""
     )
-    return (
+    text = (
         f"Travel times: {travel_basis(plan)}; mean {m.get('mean_minutes_to_hub', float('nan')):.1f} min to the "
-        f"cluster hub. Dots: schools sized by pupils (diamonds: authority-wide cluster). Dashed lines: "
-        f"{plan.run.get('district_word', 'district')} boundaries. Numbers: clusters (key at right); red boxes: "
-        f"the insets.{peer}"
+        f"cluster hub. Dots: schools sized by pupils (diamonds: the schools of an authority-wide cluster). Dashed "
+        f"lines: {plan.run.get('district_word', 'district')} boundaries. Numbers: clusters (key at right); red "
+        f"boxes: the insets.{peer}"
     )
+    return "\n".join(textwrap.wrap(text, CAPTION_CHARS))
 
 
 def _key(fig: Any, plan: Plan, colours: dict, numbers: dict, *, x: float) -> None:
@@ -671,7 +671,7 @@ def map_data(plan: Plan) -> dict[str, Any]:
                 ("Hub", row.get("hub")),
                 ("Mean minutes to hub", row.get("mean_minutes_to_hub")),
                 ("Longest minutes to hub", row.get("max_minutes_to_hub")),
-                (_plural(plan.run.get("district_word", "district")).capitalize(), row.get("districts")),
+                (plural(plan.run.get("district_word", "district")).capitalize(), row.get("districts")),
                 ("Current clusters", row.get("current_clusters")),
                 ("Pieces", row.get("pieces")),
             ]
@@ -878,7 +878,13 @@ def save_interactive_map(plan: Plan, path: str | Path, *, offline: bool = True) 
 
 def interactive_map(plan: Plan, **kwargs: Any):
     """A folium map for notebooks (needs the ``maps`` extra); files use :func:`interactive_html`."""
-    import folium  # raises ImportError when the 'maps' extra is missing  # noqa: F401
+    try:
+        import folium  # noqa: F401
+    except ImportError as e:
+        raise ImportError(
+            "plan.explore() draws with folium, which the 'maps' extra installs: pip install -e '.[maps]' "
+            "(without it, map.html in a saved plan folder is the interactive map)"
+        ) from e
 
     colours = cluster_colours(plan)
     cl = plan.clusters[plan.clusters.geometry.notna()].copy()

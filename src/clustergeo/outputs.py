@@ -163,7 +163,10 @@ RUN_FILES = (
     "map.html",
     "report.html",
     "report.pdf",
+    "peer_groups.csv",
+    "allocations.csv",
     "infeasible.txt",
+    "no-plan-in-time.txt",
 )
 
 

@@ -170,9 +170,8 @@ def _crossings(m: dict[str, Any]) -> str:
     drawn, every = m["district_splits"], m.get("clusters_crossing_districts")
     if every is None or every == drawn:
         return f"{drawn}"
-    return (
-        f"{drawn} of {m['clusters']} drawn ({every} of {m.get('clusters_total', m['clusters'])} with the kept clusters)"
-    )
+    kept = m["clusters"] + m.get("pinned_clusters", 0)  # the clusters on the map: authority-wide ones cross nothing
+    return f"{drawn} of {m['clusters']} drawn ({every} of {kept} with the kept clusters)"
 
 
 def proof_lines(run: dict[str, Any]) -> list[str]:
