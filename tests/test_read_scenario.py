@@ -68,13 +68,20 @@ def test_csv_check_names_the_school_that_split_a_current_cluster(nl_out, tmp_pat
     assert f"Logans Primary School ({LOGANS}) moved to {DALZIEL!r}" in problems
 
 
-def test_repair_that_finds_no_plan_blames_the_split(nl_out, tmp_path):
+def test_repair_sends_an_unlocked_school_back_and_blames_a_locked_split(nl_out, tmp_path):
     path, was = _moved(nl_out, tmp_path, LOGANS, DALZIEL)
     sc = cg.read_scenario(NL)
     schools, boundary, _layers = sc.load()
     plan = cg.read_assignment(path, schools, rules=sc.rules, boundary=boundary)
+    # no plan keeps Logans apart from its current cluster: unlocked, it goes back
+    repaired = edit.repropose(plan, free=[was, DALZIEL], time_limit=None)
+    rep = repaired.run["repair"]
+    assert rep["rejoined"] == [LOGANS] and repaired.violations() == [] and not repaired.check()
+    assert repaired.schools.set_index("school_id").loc[LOGANS, "cluster"] == was
+    assert any(m["school_id"] == LOGANS for m in rep["moves"]) and rep["schools_moved"] >= 1
+    # locked where the planner put it, the repair says why it cannot
     with pytest.raises(cg.InfeasibleError) as e:
-        edit.repropose(plan, free=[was, DALZIEL], time_limit=None)
+        edit.repropose(plan.lock(schools=[LOGANS]), free=[was, DALZIEL], time_limit=None)
     hint = e.value.reasons[-1]
     assert "likely cause is the edit" in hint and f"Logans Primary School ({LOGANS})" in hint
     assert f"move the whole current cluster {BRAIDHURST!r}" in hint and "lock fewer" in hint

@@ -261,6 +261,11 @@ def _solve_from(sc, stage: Path, out: Path, args) -> int:
             print(f"  {m['name']} ({m['school_id']}): {m['from']} -> {m['to']}")
         for unit, ids in rep.get("units_left_split", {}).items():
             print(f"  current cluster {unit!r} stays split by the edit: {', '.join(ids)} apart from the rest")
+        if rep.get("rejoined"):
+            print(
+                f"  {counted(len(rep['rejoined']), 'school')} went back to the current cluster the rules keep whole: "
+                "no plan keeps them apart (lock a school in --lock to keep it where you put it)"
+            )
     if not repaired.violations():  # peer groups and allocations follow the clusters as they now are
         sc.inside(repaired)
     paths = repaired.save(stage)

@@ -1020,6 +1020,42 @@ def _repair_widening(
         region = _with_anchors(board, region | ring)
 
 
+def _rejoined(plan: Plan, rules: Rules) -> Plan | None:
+    """``plan`` with the unlocked schools it split off units kept whole (a current cluster, say)
+    back in their unit's cluster, or None when every such school is locked."""
+    record = _edit_record(plan)
+    board = _board(plan, rules)
+    back = [
+        (sid, unit)
+        for unit, _home, moved in _split(plan)
+        for sid in moved
+        if sid not in record["locked_schools"] and board.membership.get(sid) == sid
+    ]
+    if not back:
+        return None
+    for sid, unit in back:
+        board.membership[sid] = unit
+    live = set(board.membership.values())
+    board.label = {v: c for v, c in board.label.items() if v in live}
+    return plan_from_board(board, plan, plan_type=type(plan), name=plan.name, status="edited", record=record)
+
+
+def _after_rejoining(edited: Plan, repaired: Plan) -> Plan:
+    """The repair of a plan whose split-off schools had to rejoin their unit: those moves count
+    as the repair's, with the reason."""
+    rep = repaired.run["repair"]
+    moved = {m["school_id"] for m in rep["moves"]}
+    back = [m for m in _moves(edited, repaired) if m["school_id"] not in moved]
+    rep["moves"] = back + rep["moves"]
+    rep["schools_moved"] = len(rep["moves"])
+    rep["rejoined"] = [m["school_id"] for m in back]
+    rep["widened_because"] = [
+        "no plan keeps the schools split off a unit the rules keep whole (not locked): they rejoined it",
+        *rep["widened_because"],
+    ]
+    return repaired
+
+
 def _repair_board(plan: Plan, rules: Rules, locked: Iterable[str] | None) -> tuple[Board, dict[str, Any]]:
     """The board a repair works on, with the extra locked clusters, and the edit record kept."""
     board = _board(plan, rules)
@@ -1130,14 +1166,15 @@ def repropose(
         ``run["repair"]`` says which clusters were free, whether the sub-problem was proved
         optimal, which schools moved and the change in the objective; ``units_left_split``
         the units kept whole by the rules that a plan read from a file split and the repair
-        left split, each with the schools apart from the rest (the planner's choice).
+        left split (the planner's choice); ``rejoined`` the unlocked schools sent back to
+        such a unit when no plan keeps them apart.
 
     Raises
     ------
     InfeasibleError
         When no plan meets the rules with these locks, even with every unlocked cluster free.
     NoPlanInTimeError
-        When the last part tried found no plan in the time left (raise ``time_limit``).
+        When the last part tried found no plan in the time left.
 
     Examples
     --------
@@ -1161,10 +1198,17 @@ def repropose(
             opts=dict(count=count, solver=solver, seed=seed, move_cost=move_cost),
         )
     except InfeasibleError as e:
-        hint = _split_hint(plan)
-        if not hint:
-            raise
-        raise InfeasibleError([*e.reasons, *hint], relaxations=e.relaxations) from e
+        rejoined = _rejoined(plan, rules or plan.rules)
+        if rejoined is None:
+            hint = _split_hint(plan)
+            if not hint:
+                raise
+            raise InfeasibleError([*e.reasons, *hint], relaxations=e.relaxations) from e
+        left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+        again: dict[str, Any] = dict(locked=locked, free=free, rings=rings, count=count, widen=widen, seed=seed)
+        return _after_rejoining(
+            plan, repropose(rejoined, rules, **again, move_cost=move_cost, solver=solver, time_limit=left)
+        )
     region = set(widened["free"])
     _apply(board, keys, anchors, region)
     after = _objective(board)
