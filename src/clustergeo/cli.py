@@ -431,6 +431,7 @@ def cmd_sweep(args) -> int:
             "clusters_total",
             "max_minutes",
             "peak_memory_mb",
+            "solve_seconds",  # the last solve's own time; seconds is the task's, in sweep.csv both
         )
     ]
     _print_table(t[varied].round(2), limit=100)

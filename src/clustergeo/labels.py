@@ -113,7 +113,7 @@ def text_table(
         if pd.api.types.is_float_dtype(df[c]):
             df[c] = [("-" if pd.isna(v) else f"{v:,.1f}") for v in df[c]]
         elif pd.api.types.is_integer_dtype(df[c]):
-            df[c] = [f"{v:,}" for v in df[c]]
+            df[c] = [("-" if pd.isna(v) else f"{v:,}") for v in df[c]]
         else:
             df[c] = [_cell(v) for v in df[c]]
     caps = {c: max([len(str(c))] + [len(v) for v in df[c]]) for c in df.columns}

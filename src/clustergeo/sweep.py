@@ -453,6 +453,18 @@ def _zip_folder(folder: Path) -> bytes:
     return buf.getvalue()
 
 
+#: sweep.csv columns that count (clusters, pupils, schools, crossings): whole numbers, empty without a plan
+WHOLE_COLUMNS = (
+    "clusters",
+    "clusters_total",
+    "pupils_min",
+    "pupils_max",
+    "schools_min",
+    "schools_max",
+    "district_crossings",
+)
+
+
 def _peak_memory_mb() -> float | None:
     try:
         import resource
@@ -747,13 +759,16 @@ def _store(out: Path, task: Task, result: dict) -> dict:
 def _write_table(out: Path, rows: list[dict], tasks: list[Task]) -> pd.DataFrame:
     varied = list(dict.fromkeys(k for t in tasks for k in t.values))
     table = pd.DataFrame(sorted(rows, key=lambda r: r["number"]), columns=["number", *varied, *COLUMNS])
+    table = table.astype({c: "Int64" for c in WHOLE_COLUMNS})  # counts stay whole beside tasks without a plan
     tmp = out / "sweep.csv.tmp"
     table.to_csv(tmp, index=False)
     tmp.replace(out / "sweep.csv")  # readers (a notebook) never see a half-written file
     return table
 
 
-def tradeoff_chart(table: pd.DataFrame, path: str | Path, *, title: str = "Sweep") -> Path:
+def tradeoff_chart(
+    table: pd.DataFrame, path: str | Path, *, title: str = "Sweep", district_word: str = "district"
+) -> Path:
     """Clusters against district crossings and against mean travel time; tasks without a plan listed.
 
     Examples
@@ -773,7 +788,7 @@ def tradeoff_chart(table: pd.DataFrame, path: str | Path, *, title: str = "Sweep
     fig = Figure(figsize=(11, 5.2 + 0.18 * min(len(bad), 12)), layout="constrained")
     axes = fig.subplots(1, 2)
     for ax, col, what in (
-        (axes[0], "district_crossings", "clusters crossing district lines"),
+        (axes[0], "district_crossings", f"clusters crossing {district_word} lines"),
         (axes[1], "mean_minutes", "mean travel time to the hub, minutes"),
     ):
         ax.scatter(
@@ -898,7 +913,9 @@ def iter_sweep(
                 yield row
     finally:
         bar.close()
-    tradeoff_chart(_write_table(out, list(rows.values()), tasks), out / "tradeoff.png", title=title)
+    words = {read_scenario(t.scenario).district_word for t in tasks}
+    word = words.pop() if len(words) == 1 else "district"
+    tradeoff_chart(_write_table(out, list(rows.values()), tasks), out / "tradeoff.png", title=title, district_word=word)
 
 
 def sweep(
@@ -987,7 +1004,7 @@ def sweep(
         rows.append(row)
         if on_result is not None:
             on_result(row)
-    table = pd.read_csv(Path(out) / "sweep.csv")
+    table = pd.read_csv(Path(out) / "sweep.csv", dtype={c: "Int64" for c in WHOLE_COLUMNS})
     skipped = sum(1 for r in rows if r.get("kept"))
     return SweepResult(table=table, folder=Path(out), ran=len(rows) - skipped, skipped=skipped)
 
