@@ -48,7 +48,7 @@ def test_one_school_moved_in_a_csv_is_repaired_around_the_move(norfolk_out, tmp_
     assert was == ATTLEBOROUGH
     assert main(["check", str(path), "--scenario", NF]) == 1
     problems = capsys.readouterr().out
-    assert "unit 'Wayland Academy' is split" in problems and f"({ASHILL}) moved to {DEREHAM!r}" in problems
+    assert "current cluster 'Wayland Academy' is split" in problems and f"({ASHILL}) moved to {DEREHAM!r}" in problems
     out = tmp_path / "repaired"
     assert main(["solve", NF, "--start", str(path), "--out", str(out)]) == 0
     run = json.loads((out / "plan.json").read_text())["run"]
@@ -64,7 +64,7 @@ def test_csv_check_names_the_school_that_split_a_current_cluster(nl_out, tmp_pat
     path, _was = _moved(nl_out, tmp_path, LOGANS, DALZIEL)
     assert main(["check", str(path), "--scenario", NL]) == 1
     problems = capsys.readouterr().out
-    assert f"unit {BRAIDHURST!r} is split across clusters" in problems
+    assert f"current cluster {BRAIDHURST!r} is split across clusters" in problems
     assert f"Logans Primary School ({LOGANS}) moved to {DALZIEL!r}" in problems
 
 
@@ -92,4 +92,11 @@ def test_split_survives_save_and_shows_in_the_folder_check(nl_out, tmp_path):
     shutil.copytree(nl_out, folder)
     path, _was = _moved(nl_out, tmp_path, LOGANS, DALZIEL)
     shutil.copy(path, folder / "assignment.csv")
-    assert any(f"unit {BRAIDHURST!r} is split" in p for p in check_saved(folder))
+    assert any(f"current cluster {BRAIDHURST!r} is split" in p for p in check_saved(folder))
+
+
+def test_a_misspelt_cluster_in_a_csv_is_named_as_a_likely_typo(norfolk_out, tmp_path, capsys):
+    path, _was = _moved(norfolk_out, tmp_path, ASHILL, "Attleborugh Academy cluster")
+    assert main(["check", str(path), "--scenario", NF]) == 1
+    out = capsys.readouterr().out
+    assert "'Attleborugh Academy cluster' (1 school) is nearly the name of 'Attleborough Academy cluster'" in out

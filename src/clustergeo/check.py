@@ -144,7 +144,7 @@ def verify_plan(schools: pd.DataFrame, clusters: pd.DataFrame, rules: Mapping, u
         unit_cluster = geo.groupby("unit")["cluster"].agg(lambda c: sorted(set(c), key=str))
         for unit, labs in unit_cluster.items():
             if len(labs) > 1:
-                out.append(f"unit {unit!r} is split across clusters {labs}")
+                out.append(f"{unit_words(rules.get('keep_whole'))} {unit!r} is split across clusters {labs}")
         if unit_edges is not None:
             g = nx.Graph()
             g.add_nodes_from(unit_cluster.index)
@@ -210,6 +210,11 @@ def _composition(geo: pd.DataFrame, rules: Mapping) -> list[str]:
             if str(hub) not in ok:
                 out.append(f"cluster {lab!r} is hubbed at school {hub}, which is not a hub candidate ({hubs!r})")
     return out
+
+
+def unit_words(keep_whole: object) -> str:
+    """What a unit the rules keep whole is, in a planner's words."""
+    return {"cluster": "current cluster", "feeds": "feeder group"}.get(str(keep_whole), "unit")
 
 
 def _who(sid: str, names: Mapping[str, str]) -> str:

@@ -42,8 +42,9 @@ import shapely
 
 from . import graph as graphs
 from . import travel, units
-from .check import verify_plan
+from .check import unit_words, verify_plan
 from .errors import DataError, InfeasibleError, NoPlanInTimeError, Problem, RulesError
+from .labels import counted
 from .measure import count_phases, record_measure
 from .rules import OBJECTIVES, Rules
 from .solve import PartitionResult, partition
@@ -58,6 +59,8 @@ log = logging.getLogger(__name__)
 EDIT_KEY = "edit"  # the run-record key holding the locks and the edits
 SPLIT_KEY = "split_units"  # the run-record key: units a plan read from a file puts in several clusters
 MAX_NAMED_MOVES = 6  # schools named in one split unit's line
+MISSPELT_CUTOFF = 0.93  # difflib similarity above which a small cluster's name is taken for a typo
+MISSPELT_MAX_SCHOOLS = 3  # ... when it holds at most this many schools
 SEPARATION_TRIES = 5  # re-solves that rule out a plan joining two locked clusters before giving up
 ANCHOR = "locked: "  # prefix of the node that stands for a cluster's locked schools in a sub-problem
 #: of the repair's time left, the share one free part gets while a wider part remains to try
@@ -605,6 +608,7 @@ def violations(plan: Plan, rules: Rules | None = None) -> list[str]:
     ]
     out += _pieces(plan)
     out += split_units(plan)
+    out += _misspelt(plan)
     name_of = dict(zip(s["school_id"].astype(str), s.get("name", s["school_id"])))
     where = dict(zip(s["school_id"].astype(str), s["cluster"]))
     record = _edit_record(plan)
@@ -615,6 +619,19 @@ def violations(plan: Plan, rules: Rules | None = None) -> list[str]:
         now = sorted(s.loc[s["cluster"] == c, "school_id"].astype(str))
         if now != sorted(members):
             out.append(f"locked cluster {c!r} was changed ({len(set(now) ^ set(members))} schools differ)")
+    return out
+
+
+def _misspelt(plan: Plan) -> list[str]:
+    """Small clusters whose name is nearly another cluster's: a typo in an edited file, most likely."""
+    counts = plan.schools.loc[plan.schools["status"] == "placed", "cluster"].value_counts()
+    names = [str(c) for c in counts.index]
+    out = []
+    for c, n in counts.items():
+        others = [x for x in names if x != c and counts[x] > n]
+        near = difflib.get_close_matches(str(c), others, 1, MISSPELT_CUTOFF)
+        if near and n <= MISSPELT_MAX_SCHOOLS:
+            out.append(f"cluster {c!r} ({counted(int(n), 'school')}) is nearly the name of {near[0]!r}: a typo?")
     return out
 
 
@@ -643,7 +660,8 @@ def split_units(plan: Plan) -> list[str]:
         labs = sorted({home, *(where[m] for m in moved)}, key=str)
         named = "; ".join(f"{name_of.get(m, m)} ({m}) moved to {where[m]!r}" for m in moved[:MAX_NAMED_MOVES])
         more = f"; and {len(moved) - MAX_NAMED_MOVES} more" if len(moved) > MAX_NAMED_MOVES else ""
-        out.append(f"unit {unit!r} is split across clusters {labs}: its schools are in {home!r} but {named}{more}")
+        word = unit_words(plan.rules.keep_whole)
+        out.append(f"{word} {unit!r} is split across clusters {labs}: its schools are in {home!r} but {named}{more}")
     return out
 
 

@@ -45,6 +45,11 @@ COSTS = {
     "hub": "the sum of travel minutes from each school to its group's hub school",
 }
 OPTIONS = ("share", "other-size", "error")
+UNSPLITTABLE_WORDS = {
+    "share": "shares a group with the nearest cluster",
+    "other-size": "has one group of another size",
+    "error": "is an error",
+}
 #: Largest number of schools solved together: C(30, 4) = 27,405 candidate quads.
 MAX_SCHOOLS = 30
 SIZE_NAMES = {1: "single", 2: "pair", 3: "trio", 4: "quad", 5: "quintet", 6: "sextet"}
@@ -450,7 +455,8 @@ def summary_lines(record: Mapping[str, Any]) -> list[str]:
     head = (
         f"  peer groups of {record['phase']} schools ({_sizes_text(record['sizes'])}; minimising "
         f"{record['measure']}: {record['total_minutes']:,.1f} min, {record['times']}; "
-        f"unsplittable counts: {record['unsplittable']}):"
+        f"a cluster whose schools cannot all form groups of these sizes "
+        f"{UNSPLITTABLE_WORDS.get(record['unsplittable'], record['unsplittable'])}):"
     )
     lines = [head]
     for c in record["clusters"]:

@@ -67,7 +67,10 @@ class Plan:
             f"cluster: {m['schools_moved']}",
             f"  mean travel time to the hub: {m['mean_minutes_to_hub']:.1f} min ({r['travel_times']})",
             *(
-                [f"  clusters drawn in pieces (their schools lie apart): {m['clusters_in_pieces']}"]
+                [
+                    f"  cluster polygons in pieces: {m['clusters_in_pieces']} (each cluster is connected in the "
+                    "neighbour graph; its schools' areas lie apart, across water or where catchment layers overlap)"
+                ]
                 if m.get("clusters_in_pieces")
                 else []
             ),

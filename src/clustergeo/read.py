@@ -244,11 +244,12 @@ def _plan_problems(table: pd.DataFrame, schools: pd.DataFrame) -> list[Problem]:
             )
         )
     given = dict(zip(table["school_id"], table["cluster"]))
+    name_of = dict(zip(schools["school_id"].astype(str), schools.get("name", schools["school_id"]).astype(str)))
     for sid in sorted(ids - excluded):
         if given.get(sid) is None:
             problems.append(
                 Problem(
-                    "the school has no cluster in the plan",
+                    f"the school ({name_of.get(sid, sid)}) has no cluster in the plan",
                     school=sid,
                     column="cluster",
                     fix="add a row school_id,cluster for it (or exclude it in the schools data)",
