@@ -114,6 +114,10 @@ def propose(
         status line on stderr once it has run 2 s; False for nothing.
     exclude : list of Plan, optional
         Earlier plans under the same rules to rule out (see :func:`alternatives`).
+    name : str
+        The plan's title in the summary, maps and report (default ``"plan"``).
+    layers : dict of str to GeoDataFrame, optional
+        Context drawn on the maps: ``districts`` (their lines), ``authority``.
 
     Returns
     -------
