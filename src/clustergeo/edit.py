@@ -857,6 +857,7 @@ def _solve_region(
         n: (n[len(ANCHOR) :] if isinstance(n, str) and n.startswith(ANCHOR) else board.label[n]) for n in csub.nodes
     }
     exclude: list = []
+    separators: list = []  # the cuts of one try hold for the next: the same sub-graph
     for _attempt in range(SEPARATION_TRIES + 1):
         r = partition(
             csub,
@@ -880,7 +881,9 @@ def _solve_region(
             progress=False,
             exclude=exclude or None,
             start=start,
+            separators=separators,
         )
+        separators = r.separators
         heads = [r.assignment[n] for n in anchor_nodes.values()]
         if len(set(heads)) == len(heads):
             real = {n: _real_hub(board, n, node_of) for n in set(r.assignment.values())}

@@ -88,7 +88,11 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
             continue
         each = None if budget is None else max(LOWER_COUNT_MIN_SECONDS, (budget - spent) / (kk - lower + 1))
         try:
-            best = partition(graph, **{**kwargs, "k": kk, "fewest": False, "explain": False, "time_limit": each})
+            best = partition(
+                graph,
+                **{**kwargs, "k": kk, "fewest": False, "explain": False, "time_limit": each},
+                separators=best.separators,  # the contiguity cuts found so far hold at every count
+            )
         except InfeasibleError:
             impossible.append(kk)
         except NoPlanInTimeError:
@@ -102,6 +106,7 @@ def penalty_plan(graph: nx.Graph, **kwargs: Any) -> Any:
         result = partition(
             graph,
             **{**kwargs, "k": best.k, "fewest": False, "start": best.assignment, "time_limit": _at_least(left, 1.0)},
+            separators=best.separators,
         )
     result.seconds = time.perf_counter() - t0
     result.count_search = {

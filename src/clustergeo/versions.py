@@ -108,11 +108,15 @@ def differing_partition(
     by_name = {str(v): v for v in graph.nodes}
     rows: list = []
     g = graph.copy()
+    separators: list = []  # each round solves the same graph: its contiguity cuts carry over
     for _ in range(MAX_DIFFERENCE_ROUNDS):
         g.graph[PAIR_ROWS_KEY] = list(rows)
         result = partition(
-            g, **{**kwargs, "decompose": False, "explain": False, "contiguity": kwargs.get("contiguity", "cuts")}
+            g,
+            **{**kwargs, "decompose": False, "explain": False, "contiguity": kwargs.get("contiguity", "cuts")},
+            separators=separators,
         )
+        separators = result.separators
         new = {str(v): c for v, c in result.assignment.items()}
         added = 0
         for old in olds:
