@@ -38,7 +38,7 @@ norfolk""",
 454 schools: 422 state-funded and 32 independent. Independent schools are not in the clusters,
 so we **exclude** them. They stay in every table with the reason, so no school is lost.""",
     """schools = cg.read_schools(norfolk.schools, exclude={"sector": "independent"})
-cg.summary(schools)""",
+cg.schools_summary(schools)""",
     """md:## The current clusters (derived)
 
 Norfolk does not publish which school is in which cluster. clustergeo **derives a stand-in**:

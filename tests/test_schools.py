@@ -113,7 +113,9 @@ def test_exclusions_are_kept_with_a_reason():
     s = read(df, exclude={"sector": "independent"})
     assert len(s) == 3
     assert s["excluded"].tolist() == ["", "sector=independent", ""]
-    summ = cg.summary(s)
+    summ = cg.schools_summary(s)
+    with pytest.deprecated_call():
+        assert cg.summary(s).equals(summ)
     assert summ.loc["all", "excluded_schools"] == 1 and summ.loc["all", "schools"] == 2
 
 

@@ -25,7 +25,7 @@ from .proposal import alternatives, propose
 from .read import read_assignment, read_plan
 from .rules import Rules
 from .scenario import read_scenario
-from .schools import read_schools, summary
+from .schools import read_schools, schools_summary, summary
 from .settings import settings
 from .solve import PartitionResult, partition
 from .sweep import SweepResult, iter_sweep, read_sweep, sweep
@@ -60,6 +60,7 @@ __all__ = [
     "write_plan",
     "read_schools",
     "settings",
+    "schools_summary",
     "summary",
     "__version__",
     "edit",

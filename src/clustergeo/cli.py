@@ -508,15 +508,15 @@ def cmd_report(args) -> int:
 
 def cmd_schools(args) -> int:
     from . import datasets
-    from .schools import summary
+    from .schools import schools_summary
 
     ds = datasets.load(args.dataset)
     print(ds)
     print()
-    print(summary(ds.schools).to_string())
+    print(schools_summary(ds.schools).to_string())
     if "sector" in ds.schools.columns:
         print()
-        print(summary(ds.schools, by="sector").to_string())
+        print(schools_summary(ds.schools, by="sector").to_string())
         print("(a scenario leaves schools out with its 'exclude' key: norfolk-option-4 leaves out independent schools)")
     print(f"\nCurrent clusters (DERIVED: {ds.cluster_rule})\n")
     _print_table(ds.current_clusters(), limit=100, index=True)

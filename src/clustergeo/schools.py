@@ -812,7 +812,7 @@ def active(schools: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return schools[schools["excluded"].fillna("") == ""]
 
 
-def summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFrame:
+def schools_summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFrame:
     """Schools and pupils by ``by``, with excluded schools counted apart (nothing hidden).
 
     Returns
@@ -825,7 +825,7 @@ def summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFrame:
     --------
     >>> import clustergeo as cg
     >>> s = cg.datasets.load("north-lanarkshire").schools
-    >>> int(cg.summary(s).loc["all", "schools"])
+    >>> int(cg.schools_summary(s).loc["all", "schools"])
     155
     """
     included = schools.get("excluded", pd.Series("", index=schools.index)).fillna("") == ""
@@ -842,3 +842,11 @@ def summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFrame:
     out.loc["all"] = out.sum()
     out.index.name = by
     return out
+
+
+def summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFrame:
+    """The old name of :func:`schools_summary` (it summarises schools, not plans)."""
+    import warnings
+
+    warnings.warn("clustergeo.summary is now clustergeo.schools_summary", DeprecationWarning, stacklevel=2)
+    return schools_summary(schools, by)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .problem import Problem
+from .problem import PartitionProblem
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -62,7 +62,7 @@ class LagrangianBound:
         return 0 if self.keep is None else int((~self.keep).sum())
 
 
-def _measure(p: Problem) -> tuple[np.ndarray, float, float] | None:
+def _measure(p: PartitionProblem) -> tuple[np.ndarray, float, float] | None:
     """The measure whose window is narrowest against a cluster's mean: (weights, min, max)."""
     best = None
     for m, (lo, hi) in sorted(p.bounds.items()):
@@ -145,7 +145,7 @@ def _open(values: np.ndarray, lo_k: int, hi_k: int) -> np.ndarray:
 
 
 def lagrangian_bound(
-    p: Problem,
+    p: PartitionProblem,
     allowed: list[list[int]],
     *,
     k: tuple[int, int] | None = None,
@@ -157,7 +157,7 @@ def lagrangian_bound(
 
     Parameters
     ----------
-    p : Problem
+    p : PartitionProblem
         With ``objective == "hess"`` and a cost.
     allowed : list of list of int
         ``allowed[i]``: the hubs unit ``i`` may join (after fixing).

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .problem import Problem
+from .problem import PartitionProblem
 
 UNITS = {"pupils": "pupils", "schools": "schools"}
 
@@ -22,13 +22,13 @@ def _fmt(m: str, v: float) -> str:
     return f"{v:,.0f} {UNITS.get(m, m)}"
 
 
-def _name(p: Problem, i: int) -> str:
+def _name(p: PartitionProblem, i: int) -> str:
     d = p.graph.nodes[p.nodes[i]]
     name = d.get("name", p.nodes[i])
     return f"{name}" if str(name) == str(p.nodes[i]) else f"{name} ({p.nodes[i]})"
 
 
-def independent_parts(p: Problem) -> list[tuple[str, list[int]]]:
+def independent_parts(p: PartitionProblem) -> list[tuple[str, list[int]]]:
     """The independent parts: connected pieces of the graph (inside each district under 'within')."""
     adj = p.adjacency
     lab = p.district if p.district_mode == "within" else None
@@ -63,7 +63,7 @@ def independent_parts(p: Problem) -> list[tuple[str, list[int]]]:
     return out
 
 
-def count_range(p: Problem, comp: list[int]) -> tuple[int, int]:
+def count_range(p: PartitionProblem, comp: list[int]) -> tuple[int, int]:
     """Fewest and most clusters a part can hold, from its totals and the bounds."""
     lo_k, hi_k = 1, len(comp)
     for m, (lo, hi) in p.bounds.items():
@@ -75,7 +75,7 @@ def count_range(p: Problem, comp: list[int]) -> tuple[int, int]:
     return lo_k, hi_k
 
 
-def precheck(p: Problem) -> list[str]:
+def precheck(p: PartitionProblem) -> list[str]:
     """Reasons, found before solving, why no plan can exist (empty when none is found)."""
     reasons = []
     for m, (_lo, hi) in p.bounds.items():

@@ -13,13 +13,13 @@ from __future__ import annotations
 import numpy as np
 
 from .explain import count_range, independent_parts
-from .problem import Problem
+from .problem import PartitionProblem
 
 #: what the result records as its solver: no MIP solver runs
 SOLVER_NAME = "hub enumeration (no solver needed)"
 
 
-def forced_parts(p: Problem, *, contiguous: bool, fewest: bool) -> list[list[int]] | None:
+def forced_parts(p: PartitionProblem, *, contiguous: bool, fewest: bool) -> list[list[int]] | None:
     """The parts that must each be one whole cluster, or None when the count allows more
     clusters somewhere (or the rules are beyond this shortcut)."""
     if p.crossing_cap is not None or p.pair_rows:
@@ -39,7 +39,7 @@ def forced_parts(p: Problem, *, contiguous: bool, fewest: bool) -> list[list[int
     return None
 
 
-def _fits(p: Problem, comp: list[int]) -> bool:
+def _fits(p: PartitionProblem, comp: list[int]) -> bool:
     """Whether a part's totals lie within every bound."""
     for m, (lo, hi) in p.bounds.items():
         total = float(p.measures[m][comp].sum())
@@ -48,7 +48,7 @@ def _fits(p: Problem, comp: list[int]) -> bool:
     return True
 
 
-def _cost_matrix(p: Problem) -> np.ndarray:
+def _cost_matrix(p: PartitionProblem) -> np.ndarray:
     """``cost[i, j]`` as an array; a pair without a cost cannot be used (infinite)."""
     mat = np.full((p.n, p.n), np.inf)
     if p.cost:
@@ -57,7 +57,7 @@ def _cost_matrix(p: Problem) -> np.ndarray:
     return mat
 
 
-def best_hubs(p: Problem, allowed: list[list[int]], parts: list[list[int]]) -> list[int] | None:
+def best_hubs(p: PartitionProblem, allowed: list[list[int]], parts: list[list[int]]) -> list[int] | None:
     """The plan (hub per unit) with each part one cluster under its best hub; None when a part's
     totals miss a bound or no unit may head all of it (the general solve then explains why)."""
     ok = np.zeros((p.n, p.n), dtype=bool)

@@ -51,7 +51,7 @@ from .heuristics import greedy, recom, tabu
 from .models import labeling
 from .models.hess import HessModel
 from .options import BUDGET, CONTIGUITY, Costs, Districts, Request, Sizes, SolverOptions, request
-from .problem import Problem, allowed_hubs, build_problem
+from .problem import PartitionProblem, allowed_hubs, build_problem
 from .progress import RoundLog, StatusLine, interactive, stage
 from .roots import root_order
 
@@ -284,7 +284,7 @@ class _Solve:
 
     graph: nx.Graph
     req: Request
-    p: Problem
+    p: PartitionProblem
     t0: float
     contiguity: str
     excl: list
@@ -618,7 +618,7 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
     return min(found, key=s.cost_of) if found else None
 
 
-def given_start(p: Problem, allowed, plan: Mapping | None) -> list[int] | None:
+def given_start(p: PartitionProblem, allowed, plan: Mapping | None) -> list[int] | None:
     """A plan given as node -> cluster in index form (hub per unit), each cluster hubbed at the
     member that costs least; None when no plan is given or it does not fit the model (a unit
     missing, a pair fixed out, or outside the count range)."""
@@ -630,7 +630,7 @@ def given_start(p: Problem, allowed, plan: Mapping | None) -> list[int] | None:
     return rehub(p, allowed, [plan[v] for v in p.nodes])
 
 
-def rehub(p: Problem, allowed, labels: list) -> list[int] | None:
+def rehub(p: PartitionProblem, allowed, labels: list) -> list[int] | None:
     """A plan (a cluster label per unit, in index order) as hub per unit, each cluster hubbed
     at the allowed member that costs least; None when a cluster has no such member."""
     groups: dict[Hashable, list[int]] = {}
@@ -759,7 +759,7 @@ def _keep_cuts(s: _Solve) -> None:
     s.known_cuts = list(dict.fromkeys([*s.known_cuts, *s.model.cuts]))
 
 
-def _known_cuts(p: Problem, separators: tuple) -> list[SeparatorCut]:
+def _known_cuts(p: PartitionProblem, separators: tuple) -> list[SeparatorCut]:
     """Cuts handed in as nodes, in the problem's unit numbers (those naming an unknown node are
     dropped: they came from another graph)."""
     index = {v: i for i, v in enumerate(p.nodes)}
@@ -860,7 +860,7 @@ def _finish(s: _Solve, late: list[int] | None) -> PartitionResult:
 
 
 def nearer_plan(
-    p: Problem, allowed, count: int, start: list[int] | None, opts: dict, seconds: float
+    p: PartitionProblem, allowed, count: int, start: list[int] | None, opts: dict, seconds: float
 ) -> list[int] | None:
     """The best plan under the "closer neighbour" rule (:meth:`HessModel._add_nearer`), within
     ``seconds``: a contiguous plan, usually within a fraction of a percent of the optimum."""
@@ -885,7 +885,7 @@ def nearer_plan(
     return run.assignment
 
 
-def tight_balance(p: Problem, ratio: float = 1.05) -> bool:
+def tight_balance(p: PartitionProblem, ratio: float = 1.05) -> bool:
     """Whether some size window is narrow (max / min at most ``ratio``): few connected sets
     then fit it, and enumerating them beats cutting off disconnected plans round by round."""
     return any(lo is not None and hi is not None and lo > 0 and hi / lo <= ratio for lo, hi in p.bounds.values())
@@ -959,12 +959,12 @@ def _solve_by_columns(s: _Solve, *, forced: bool, max_sets: int) -> PartitionRes
     return result
 
 
-def precheck_count(p: Problem) -> int:
+def precheck_count(p: PartitionProblem) -> int:
     """A lower bound on the number of clusters: each part needs its total over the maximum."""
     return sum(count_range(p, comp)[0] for _where, comp in independent_parts(p))
 
 
-def within_caps(p: Problem, plan: list[int]) -> bool:
+def within_caps(p: PartitionProblem, plan: list[int]) -> bool:
     """Whether every hub of ``plan`` (hub per unit) may head a cluster and no unit is with a
     hub that the travel cap (``max_cost``) or ``forbid`` rules out."""
     cap = p.max_cost if p.cost is not None else None
@@ -979,7 +979,7 @@ def within_caps(p: Problem, plan: list[int]) -> bool:
     return True
 
 
-def _verify(graph: nx.Graph, result: PartitionResult, p: Problem, contiguous: bool) -> None:
+def _verify(graph: nx.Graph, result: PartitionResult, p: PartitionProblem, contiguous: bool) -> None:
     problems = check_partition(
         graph, result.assignment, bounds=p.bounds, k=p.k if p.k != "fewest" else None, contiguous=contiguous
     )
@@ -997,7 +997,7 @@ def _verify(graph: nx.Graph, result: PartitionResult, p: Problem, contiguous: bo
 
 
 def _combine(
-    results: list[PartitionResult], p: Problem, seconds: float, solver: str, contiguity: str
+    results: list[PartitionResult], p: PartitionProblem, seconds: float, solver: str, contiguity: str
 ) -> PartitionResult:
     assignment: dict = {}
     hubs: dict = {}
@@ -1053,7 +1053,7 @@ def _bound_words(m: str, lo: float | None, hi: float | None) -> str:
     return f"{name} {lo:,.0f} to {hi:,.0f}"
 
 
-def _raise_infeasible(p: Problem, allowed, contiguity: str, opts: dict, explain: bool) -> None:
+def _raise_infeasible(p: PartitionProblem, allowed, contiguity: str, opts: dict, explain: bool) -> None:
     reasons = ["the solver proved that no plan meets all the rules together"]
     relax: list[str] = []
     if explain:
@@ -1078,7 +1078,7 @@ GROUPS = {
 }
 
 
-def diagnose(p: Problem, contiguity: str, opts: dict, seconds: float = BUDGET.diagnose_seconds) -> list[str]:
+def diagnose(p: PartitionProblem, contiguity: str, opts: dict, seconds: float = BUDGET.diagnose_seconds) -> list[str]:
     """Relax one group of rules at a time; name those whose relaxation makes a plan possible."""
     found = []
     for group, words in GROUPS.items():

@@ -1,6 +1,6 @@
 """The partitioning problem on a plain graph, before any solver sees it.
 
-:class:`Problem` holds the nodes in a fixed sorted order (integer indices, so model builds are
+:class:`PartitionProblem` holds the nodes in a fixed sorted order (integer indices, so model builds are
 reproducible), their measures (pupils, schools, ...), the bounds, the cluster count, the cost
 and the district rule. :func:`allowed_hubs` does the variable fixing the literature relies
 on: unit ``i`` may join the cluster hubbed at ``j`` only when
@@ -11,7 +11,7 @@ on: unit ``i`` may join the cluster hubbed at ``j`` only when
 * ``i`` is not cut off from ``j`` by a travel-time cap;
 * and ``j`` can gather each minimum from the units it may take at all.
 
-For the cut-edges objective the hub is only a representative: with :attr:`Problem.hub_rank`
+For the cut-edges objective the hub is only a representative: with :attr:`PartitionProblem.hub_rank`
 set (by :func:`~clustergeo.solve.roots.root_order`) only roots can be hubs, each taking the
 units it reaches through later units; without it, the lowest-indexed member is the hub.
 """
@@ -37,12 +37,12 @@ M2_PER_KM2 = 1e6  # the default cost is in km^2 from x/y in metres
 #: The graph attribute that caps the clusters crossing district lines (see
 #: :func:`clustergeo.crossings.fewest_crossings`): an additive hook read by :func:`build_problem`.
 CROSSING_CAP_KEY = "max_crossings"
-#: The graph attribute holding extra rows over unit-hub pairs (see :class:`Problem`).
+#: The graph attribute holding extra rows over unit-hub pairs (see :class:`PartitionProblem`).
 PAIR_ROWS_KEY = "pair_rows"
 
 
 @dataclass
-class Problem:
+class PartitionProblem:
     """A partitioning problem on a plain graph, indexed 0..n-1 in sorted node order."""
 
     graph: nx.Graph
@@ -107,8 +107,8 @@ class Problem:
         return int(lo), int(hi)
 
 
-def build_problem(graph: nx.Graph, **options: Any) -> Problem:
-    """Check the arguments of :func:`clustergeo.partition` and build a :class:`Problem`.
+def build_problem(graph: nx.Graph, **options: Any) -> PartitionProblem:
+    """Check the arguments of :func:`clustergeo.partition` and build a :class:`PartitionProblem`.
 
     ``options`` are the fields of :class:`~clustergeo.solve.options.Sizes`,
     :class:`~clustergeo.solve.options.Districts` and :class:`~clustergeo.solve.options.Costs`
@@ -155,7 +155,7 @@ def build_problem(graph: nx.Graph, **options: Any) -> Problem:
         if c.objective != "hess":
             raise RulesError("hub candidates (hubs=...) need objective 'hess' (travel to the hub)")
         hub_ok = np.array([v in c.hubs for v in nodes], dtype=bool)
-    return Problem(
+    return PartitionProblem(
         graph=graph,
         hub_ok=hub_ok,
         nodes=nodes,
@@ -245,7 +245,7 @@ def _same(labels: np.ndarray | None, mode: str | None) -> np.ndarray | None:
     return labels[:, None] == labels[None, :]
 
 
-def allowed_hubs(p: Problem, *, contiguous: bool = True) -> tuple[list[list[int]], dict]:
+def allowed_hubs(p: PartitionProblem, *, contiguous: bool = True) -> tuple[list[list[int]], dict]:
     """For each unit ``i``, the hubs ``j`` it may join (always including itself if it may be a hub).
 
     Returns ``(allowed, stats)`` where ``allowed[i]`` is a sorted list of hub indices and

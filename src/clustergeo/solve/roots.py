@@ -34,7 +34,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from .backends import solvers
 
 if TYPE_CHECKING:
-    from .problem import Problem
+    from .problem import PartitionProblem
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -43,7 +43,7 @@ MIP_MAX_UNITS = 500  # above this the max-B MIP's build alone outlasts its time;
 MIP_NODES = 100
 
 
-def _edges(p: Problem) -> list[tuple[int, int]]:
+def _edges(p: PartitionProblem) -> list[tuple[int, int]]:
     """Edges a cluster can use (inside one district under the ``within`` rule)."""
     out = []
     for a, b in p.edges():
@@ -56,7 +56,7 @@ def _edges(p: Problem) -> list[tuple[int, int]]:
     return out
 
 
-def _minimum(p: Problem) -> tuple[str, float] | None:
+def _minimum(p: PartitionProblem) -> tuple[str, float] | None:
     """The measure whose minimum leaves the fewest roots: the one closest to its total."""
     best = None
     for m, (lo, _hi) in sorted(p.bounds.items()):
@@ -86,7 +86,9 @@ def _pieces(n: int, edges: list[tuple[int, int]], roots: set[int]) -> tuple[np.n
     return keep, lab
 
 
-def too_light(p: Problem, roots: set[int], measure: str, lo: float, edges: list[tuple[int, int]] | None = None) -> bool:
+def too_light(
+    p: PartitionProblem, roots: set[int], measure: str, lo: float, edges: list[tuple[int, int]] | None = None
+) -> bool:
     """True when every connected piece of the graph without ``roots`` weighs under ``lo``."""
     keep, lab = _pieces(p.n, _edges(p) if edges is None else edges, roots)
     w = p.measures[measure]
@@ -116,7 +118,7 @@ def _light_set(order: list[int], adj: list[list[int]], w: np.ndarray, lo: float)
     return chosen
 
 
-def greedy_roots(p: Problem, measure: str, lo: float, *, iterations: int = 1500, seed: int = 0) -> set[int]:
+def greedy_roots(p: PartitionProblem, measure: str, lo: float, *, iterations: int = 1500, seed: int = 0) -> set[int]:
     """Few roots by iterated greedy: lightest units into ``B`` first, then repeatedly drop
     a random third of the best ``B`` and refill it in a shuffled light-first order."""
     w = p.measures[measure]
@@ -146,7 +148,7 @@ def _cap(w: np.ndarray, lo: float) -> float:
 
 
 def _bins(
-    p: Problem, roots: set[int], measure: str, cap: float, q: int, edges: list[tuple[int, int]]
+    p: PartitionProblem, roots: set[int], measure: str, cap: float, q: int, edges: list[tuple[int, int]]
 ) -> dict[int, int] | None:
     """Pieces of the graph without ``roots`` packed into ``q`` bins of at most ``cap`` (first
     fit decreasing): a warm start for the MIP. ``None`` when they do not fit."""
@@ -174,10 +176,12 @@ def _bins(
     return {i: renumber[b] for i, b in out.items()}
 
 
-def root_order(p: Problem, *, seconds: float = 10.0, threads: int = 1, seed: int = 0) -> tuple[np.ndarray, int] | None:
+def root_order(
+    p: PartitionProblem, *, seconds: float = 10.0, threads: int = 1, seed: int = 0
+) -> tuple[np.ndarray, int] | None:
     """The hub rank of every unit (roots first, heaviest first, then the rest) and the
-    number of roots: ``(rank, roots)``, for :attr:`Problem.hub_rank` and
-    :attr:`Problem.hub_roots`. ``None`` when no unit can be ruled out as a hub (no minimum).
+    number of roots: ``(rank, roots)``, for :attr:`PartitionProblem.hub_rank` and
+    :attr:`PartitionProblem.hub_roots`. ``None`` when no unit can be ruled out as a hub (no minimum).
     """
     found = _minimum(p)
     if found is None:
@@ -243,7 +247,7 @@ def root_order(p: Problem, *, seconds: float = 10.0, threads: int = 1, seed: int
     return rank, len(order)
 
 
-def rooted_reach(p: Problem, rank: np.ndarray, n_roots: int) -> np.ndarray:
+def rooted_reach(p: PartitionProblem, rank: np.ndarray, n_roots: int) -> np.ndarray:
     """``ok[i, j]``: root ``j`` may take unit ``i`` (``i`` later in the order, reached through
     later units within every maximum). Columns of units that are not roots are all False."""
     n = p.n

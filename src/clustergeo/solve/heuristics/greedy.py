@@ -10,18 +10,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..cuts import components
-from ..problem import Problem
+from ..problem import PartitionProblem
 
 #: the most border moves :func:`rebalance` makes (a planner's edit needs a few; a plan that needs
 #: many is better left to the search for a start)
 REBALANCE_MOVES = 50
 
 
-def _fits_upper(p: Problem, totals: dict[str, float]) -> bool:
+def _fits_upper(p: PartitionProblem, totals: dict[str, float]) -> bool:
     return all(hi is None or totals[m] <= hi + 1e-9 for m, (_lo, hi) in p.bounds.items())
 
 
-def _below_lower(p: Problem, totals: dict[str, float]) -> float:
+def _below_lower(p: PartitionProblem, totals: dict[str, float]) -> float:
     """How far below its minimums a cluster is (0 when it meets them)."""
     gap = 0.0
     for m, (lo, _hi) in p.bounds.items():
@@ -30,7 +30,7 @@ def _below_lower(p: Problem, totals: dict[str, float]) -> float:
     return gap
 
 
-def _allowed_together(p: Problem, a: set[int], b: set[int]) -> bool:
+def _allowed_together(p: PartitionProblem, a: set[int], b: set[int]) -> bool:
     for lab, mode in ((p.district, p.district_mode), (p.division, p.division_mode)):
         if lab is not None and mode == "within":
             if lab[next(iter(a))] != lab[next(iter(b))]:
@@ -38,8 +38,8 @@ def _allowed_together(p: Problem, a: set[int], b: set[int]) -> bool:
     return True
 
 
-def choose_hubs(p: Problem, clusters: list[set[int]], allowed: list[list[int]] | None = None) -> list[int]:
-    """Best hub of each cluster: least cost (``hess``) or :meth:`Problem.first_hub`
+def choose_hubs(p: PartitionProblem, clusters: list[set[int]], allowed: list[list[int]] | None = None) -> list[int]:
+    """Best hub of each cluster: least cost (``hess``) or :meth:`PartitionProblem.first_hub`
     (``cut_edges``: the first root, or the lowest index)."""
     hubs = []
     for c in clusters:
@@ -53,7 +53,7 @@ def choose_hubs(p: Problem, clusters: list[set[int]], allowed: list[list[int]] |
     return hubs
 
 
-def plan_cost(p: Problem, assignment: list[int]) -> float:
+def plan_cost(p: PartitionProblem, assignment: list[int]) -> float:
     """The objective of a plan (``assignment[i]`` = hub of ``i``), penalties included."""
     total = 0.0
     if p.objective == "hess" and p.cost is not None:
@@ -75,7 +75,7 @@ def plan_cost(p: Problem, assignment: list[int]) -> float:
     return float(total)
 
 
-def greedy(p: Problem, *, target: int | None = None, fewest: bool = False) -> list[int] | None:
+def greedy(p: PartitionProblem, *, target: int | None = None, fewest: bool = False) -> list[int] | None:
     """Greedy amalgamation. Returns ``assignment`` (hub per unit) or ``None`` if it gets stuck.
 
     Start from single units; merge the cluster furthest below a minimum into the adjacent
@@ -139,7 +139,7 @@ def greedy(p: Problem, *, target: int | None = None, fewest: bool = False) -> li
     return local_search(p, out)
 
 
-def local_search(p: Problem, assignment: list[int], max_passes: int = 20) -> list[int]:
+def local_search(p: PartitionProblem, assignment: list[int], max_passes: int = 20) -> list[int]:
     """Move single boundary units between adjacent clusters while the objective falls.
 
     A move is kept only if both clusters still meet every bound and stay connected.
@@ -187,7 +187,7 @@ def local_search(p: Problem, assignment: list[int], max_passes: int = 20) -> lis
     return a
 
 
-def repair(p: Problem, assignment: list[int]) -> list[int] | None:
+def repair(p: PartitionProblem, assignment: list[int]) -> list[int] | None:
     """Make a plan contiguous: stray pieces join a neighbouring cluster (cheapest that fits).
 
     Returns a plan meeting every bound and the count, or ``None``. Used to warm-start the next
@@ -239,7 +239,7 @@ def repair(p: Problem, assignment: list[int]) -> list[int] | None:
     return local_search(p, out, max_passes=3)
 
 
-def _breach(p: Problem, members: set[int]) -> float:
+def _breach(p: PartitionProblem, members: set[int]) -> float:
     """How far a cluster is outside its bounds, each measure relative to its bound (0: within)."""
     out = 0.0
     for m, (lo, hi) in p.bounds.items():
@@ -251,7 +251,7 @@ def _breach(p: Problem, members: set[int]) -> float:
     return out
 
 
-def rebalance(p: Problem, assignment: list[int]) -> list[int] | None:
+def rebalance(p: PartitionProblem, assignment: list[int]) -> list[int] | None:
     """Bring a contiguous plan within its bounds by moving single border units: each step the
     move that most reduces how far the clusters are outside their bounds (then the cheapest),
     every cluster kept connected and non-empty. Used on a plan a planner edited (one school moved

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
-from ..problem import Problem
+from ..problem import PartitionProblem
 
 #: The work of one spanning tree: its units plus this many (a tree of 11 units takes 0.55 ms
 #: on the reference machine, one of 267 units 4.7 ms: about 0.016 ms a unit plus 0.4 ms).
@@ -44,7 +44,7 @@ WORK_PER_SECOND = 70_000
 class _Data:
     """Arrays the search needs, built once per problem, and the work done so far."""
 
-    def __init__(self, p: Problem):
+    def __init__(self, p: PartitionProblem):
         self.p = p
         self.work, self.budget = 0, float("inf")  # spanning-tree work done (TREE_WORK); the cap
         self.adj = p.adjacency
@@ -163,7 +163,7 @@ def _touching(d: _Data, label: np.ndarray, units) -> list[tuple[int, int]]:
 
 
 def seed(
-    p: Problem,
+    p: PartitionProblem,
     k: int,
     *,
     rng: np.random.Generator,
@@ -222,7 +222,7 @@ def _cut_weight(d: _Data, a: np.ndarray, b: np.ndarray) -> float:
 
 
 def improve(
-    p: Problem,
+    p: PartitionProblem,
     assignment: list[int],
     *,
     rng: np.random.Generator,
@@ -289,7 +289,7 @@ def improve(
 
 
 def search(
-    p: Problem, k: int, *, seconds: float = 2.0, seed_value: int = 0, work: float | None = None
+    p: PartitionProblem, k: int, *, seconds: float = 2.0, seed_value: int = 0, work: float | None = None
 ) -> list[int] | None:
     """Seed a plan of ``k`` clusters and improve it; when the search stalls, start again from
     a new seed, and return the best plan; None if no seed was found.

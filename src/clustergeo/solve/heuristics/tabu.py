@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from ..cuts import components
-from ..problem import Problem
+from ..problem import PartitionProblem
 from .greedy import choose_hubs
 
 #: Steps a moved unit may not move again (unless that gives the best plan yet).
@@ -34,7 +34,7 @@ RESTARTS = 50
 WORK_PER_SECOND = 4_000_000
 
 
-def applies(p: Problem) -> bool:
+def applies(p: PartitionProblem) -> bool:
     """Whether :func:`polish` can improve plans of this problem (cut edges, no penalties)."""
     penalised = any(
         lab is not None and mode == "penalty" and pen > 0
@@ -47,10 +47,10 @@ def applies(p: Problem) -> bool:
 
 
 def polish(
-    p: Problem, assignment: list[int], *, seed_value: int = 0, work: float = 1e6, seconds: float = 10.0
+    p: PartitionProblem, assignment: list[int], *, seed_value: int = 0, work: float = 1e6, seconds: float = 10.0
 ) -> list[int]:
     """A plan at least as good as ``assignment`` (hub per unit), by tabu search of single-unit
-    moves and swaps; the hubs of the result follow :meth:`Problem.first_hub`."""
+    moves and swaps; the hubs of the result follow :meth:`PartitionProblem.first_hub`."""
     if not applies(p):
         return list(assignment)
     search = _Search(p, assignment, np.random.default_rng(seed_value))
@@ -68,7 +68,7 @@ class _Search:
     """The state of one tabu search: cluster labels, their totals, the cut weight, the tabu list
     and the work spent (unit-pairs weighed, so the same plan comes out on any machine)."""
 
-    def __init__(self, p: Problem, assignment: list[int], rng: np.random.Generator) -> None:
+    def __init__(self, p: PartitionProblem, assignment: list[int], rng: np.random.Generator) -> None:
         self.p, self.rng = p, rng
         n, adj = p.n, p.adjacency
         self.n, self.adj = n, adj

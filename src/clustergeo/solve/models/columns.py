@@ -25,7 +25,7 @@ import numpy as np
 import pulp
 
 from ..backends import solvers
-from ..problem import Problem
+from ..problem import PartitionProblem
 
 #: random walks in :func:`estimate_visits` (about 10 ms for 1,000 on a 50-unit graph)
 ESTIMATE_PROBES = 1000
@@ -53,7 +53,7 @@ class _Listing:
     same: list[list[bool]] | None
 
 
-def _listing(p: Problem) -> _Listing | None:
+def _listing(p: PartitionProblem) -> _Listing | None:
     """The listing's inputs, or None when nothing bounds the list (no maximum, or a negative
     measure that pruning by the maximum cannot handle)."""
     names = sorted(p.bounds)
@@ -77,7 +77,7 @@ def _listing(p: Problem) -> _Listing | None:
     return _Listing(names, w, lo, hi, prune, same)
 
 
-def estimate_visits(p: Problem, *, probes: int = ESTIMATE_PROBES, seed: int = 0) -> float:
+def estimate_visits(p: PartitionProblem, *, probes: int = ESTIMATE_PROBES, seed: int = 0) -> float:
     """Knuth's (1975) estimate of the sets the listing would visit: random walks down its
     search tree, each scoring the product of the branching factors met. Unbiased, and in
     practice low rather than high on these skewed trees (South Carolina: 0.2-1.9 million for
@@ -114,7 +114,7 @@ def estimate_visits(p: Problem, *, probes: int = ESTIMATE_PROBES, seed: int = 0)
 
 
 def enumerate_clusters(
-    p: Problem, allowed: list[list[int]], *, max_sets: int = 3_000_000, deadline: float | None = None
+    p: PartitionProblem, allowed: list[list[int]], *, max_sets: int = 3_000_000, deadline: float | None = None
 ) -> list[Column] | None:
     """Every connected set of units that may form a cluster, or None over the budget."""
     spec = _listing(p)
@@ -168,7 +168,7 @@ def _connected_sets(
 
 
 def _remainder_ok(
-    p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray, chunk: int = 50_000
+    p: PartitionProblem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray, chunk: int = 50_000
 ) -> np.ndarray:
     """For each set, whether every piece of the rest of the graph can take a whole number of
     clusters (some m with m x minimum <= piece <= m x maximum, for every measure). Vectorised
@@ -213,7 +213,7 @@ def _remainder_ok(
 
 
 def _keep_usable(
-    p: Problem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray, may: list[set[int]]
+    p: PartitionProblem, sets: list[tuple[int, ...]], w: np.ndarray, lo: np.ndarray, hi: np.ndarray, may: list[set[int]]
 ) -> list[Column]:
     """Price each set (best allowed hub) and drop those no plan can use: a set whose
     remainder has a piece that no whole number of clusters can fill."""
@@ -277,7 +277,7 @@ class ColumnRun:
 
 
 def solve(
-    p: Problem,
+    p: PartitionProblem,
     columns: list[Column],
     *,
     k: int | tuple[int, int] | None,

@@ -26,7 +26,7 @@ from ..backends import solvers
 from ..cuts import SeparatorCut, separate
 from ..cuts import rows as cut_rows
 from ..options import BUDGET
-from ..problem import Problem
+from ..problem import PartitionProblem
 from ..progress import RoundLog, describe, stage, ticker
 
 log = logging.getLogger("clustergeo.solve")
@@ -91,7 +91,7 @@ def add_row(prob: pulp.LpProblem, terms, sense: int, rhs: float, name: str, *, m
 EQ, LE, GE = pulp.LpConstraintEQ, pulp.LpConstraintLE, pulp.LpConstraintGE
 
 
-def most_units(p: Problem, members: list[int]) -> int:
+def most_units(p: PartitionProblem, members: list[int]) -> int:
     """The most of these units one cluster can hold under every maximum (lightest first):
     the flow models' big-M, far tighter than the number of units."""
     most = len(members)
@@ -109,11 +109,11 @@ def most_units(p: Problem, members: list[int]) -> int:
 
 
 class HessModel:
-    """The MIP for one :class:`Problem` and one objective stage."""
+    """The MIP for one :class:`PartitionProblem` and one objective stage."""
 
     def __init__(
         self,
-        p: Problem,
+        p: PartitionProblem,
         allowed: list[list[int]],
         *,
         stage: str = "objective",

@@ -33,7 +33,7 @@ import time
 import pulp
 
 from ..backends import solvers
-from ..problem import Problem
+from ..problem import PartitionProblem
 from ..progress import RoundLog, ticker
 from .hess import EQ, GE, LE, ModelRun, add_row, most_units
 
@@ -44,7 +44,7 @@ log = logging.getLogger("clustergeo.solve")
 HIGHS_OPTIONS = {"mip_pscost_minreliable": 0, "mip_allow_cut_separation_at_nodes": False}
 
 
-def applies(p: Problem, k: int | None, *, exclude: bool = False) -> bool:
+def applies(p: PartitionProblem, k: int | None, *, exclude: bool = False) -> bool:
     """Whether the labelling model can take this problem: the cut-edges objective (with
     non-negative edge weights), an exact count, hub roots known, no district rule or penalty,
     nothing to exclude. (With fewer roots than clusters there is no plan at all: every cluster
@@ -61,7 +61,7 @@ def applies(p: Problem, k: int | None, *, exclude: bool = False) -> bool:
     )
 
 
-def _assign_and_bounds(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> None:
+def _assign_and_bounds(prob: pulp.LpProblem, p: PartitionProblem, x: dict, k: int) -> None:
     """Each unit in one cluster; each cluster within every size bound (the pairs in ``x``)."""
     labels = range(k)
     for i in range(p.n):
@@ -76,7 +76,7 @@ def _assign_and_bounds(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> Non
                 add_row(prob, terms, LE, float(hi), f"max_{m}_{c}")
 
 
-def _edge_weights(p: Problem) -> dict[tuple[int, int], float]:
+def _edge_weights(p: PartitionProblem) -> dict[tuple[int, int], float]:
     """Every edge counts 1 (a cut edge) plus its weight."""
     edge_w: dict[tuple[int, int], float] = dict(p.edge_weights)
     for e in p.edges():
@@ -94,7 +94,7 @@ def _binaries(name: str, n: int, k: int, keep: set | None = None) -> dict:
     }
 
 
-def _cut_edges(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> dict:
+def _cut_edges(prob: pulp.LpProblem, p: PartitionProblem, x: dict, k: int) -> dict:
     """The objective: every edge counts 1 (a cut edge) plus its weight, through ``z[a, b, c] >=
     x[a, c] - x[b, c]``, written only where ``a`` may be in ``c`` (elsewhere the right side is
     never positive; a missing ``x[b, c]`` is 0). Returns ``z``."""
@@ -113,7 +113,7 @@ def _cut_edges(prob: pulp.LpProblem, p: Problem, x: dict, k: int) -> dict:
     return z
 
 
-def _flow(prob: pulp.LpProblem, p: Problem, r: dict, z: dict, k: int) -> None:
+def _flow(prob: pulp.LpProblem, p: PartitionProblem, r: dict, z: dict, k: int) -> None:
     """One flow: a unit that starts no cluster consumes one unit; flow stays inside clusters."""
     labels = range(k)
     big = float(most_units(p, list(range(p.n))))
@@ -143,9 +143,9 @@ def _flow(prob: pulp.LpProblem, p: Problem, r: dict, z: dict, k: int) -> None:
 
 
 class LabelingModel:
-    """The labelling MIP for one :class:`Problem` with ``k`` clusters (cut-edges objective)."""
+    """The labelling MIP for one :class:`PartitionProblem` with ``k`` clusters (cut-edges objective)."""
 
-    def __init__(self, p: Problem, k: int, allowed: list[list[int]] | None = None):
+    def __init__(self, p: PartitionProblem, k: int, allowed: list[list[int]] | None = None):
         prob, order, q = self._begin(p, k)
         n = p.n
         labels = range(k)
@@ -216,7 +216,7 @@ class LabelingModel:
                         add_row(prob, [(x[i, c], 1)] + [(r[j, c], -1) for j in can], LE, 0, f"reach_{i}_{c}")
         self._end(fixed)
 
-    def _begin(self, p: Problem, k: int) -> tuple[pulp.LpProblem, list[int], int]:
+    def _begin(self, p: PartitionProblem, k: int) -> tuple[pulp.LpProblem, list[int], int]:
         """The problem, the units in root order (roots first) and the number of roots."""
         self.p, self.k = p, k
         rank = p.hub_rank
@@ -357,7 +357,7 @@ class CompactLabelingModel(LabelingModel):
     its presolve shrinks both to about the same size), a difference of layout, not of bound.
     """
 
-    def __init__(self, p: Problem, k: int, allowed: list[list[int]] | None = None):
+    def __init__(self, p: PartitionProblem, k: int, allowed: list[list[int]] | None = None):
         prob, order, q = self._begin(p, k)
         n = p.n
         labels = range(k)
