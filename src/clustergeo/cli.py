@@ -46,7 +46,7 @@ def _print_table(df, limit: int = 60, *, index: bool = False) -> None:
     df = df.reset_index().rename(columns={"index": "measure"}) if index else df
     keep = {"cluster": 26, "name": 26, "index": 18, "measure": 18, "version": 30}
     df = df.rename(columns=HEADINGS)
-    for c in ("cluster", "cluster_a", "cluster_b"):
+    for c in ("cluster", "cluster_a", "cluster_b", "b_continues"):
         if c in df and not pd.api.types.is_numeric_dtype(df[c]):
             df[c] = [v.removesuffix(" cluster") if isinstance(v, str) else v for v in df[c]]
     print(text_table(df, width=TABLE_WIDTH, limit=limit, keep=keep))
@@ -491,7 +491,8 @@ def cmd_compare(args) -> int:
     print(f"\n{res.words()[0].upper()}{res.words()[1:]}{':' if len(moves) else '.'}")
     if len(moves):
         _print_table(
-            moves[[c for c in ("school_id", "name", "pupils", "cluster_a", "cluster_b") if c in moves]], limit=40
+            moves[[c for c in ("school_id", "name", "pupils", "cluster_a", "cluster_b", "b_continues") if c in moves]],
+            limit=40,
         )
     return 0
 

@@ -52,7 +52,8 @@ def moves(a: Plan, b: Plan) -> pd.DataFrame:
 
     Cluster names differ between plans, so each cluster of ``b`` is matched to the cluster of
     ``a`` with which it shares most schools; a school moves when its ``b`` cluster is not
-    matched to its ``a`` cluster.
+    matched to its ``a`` cluster. ``b_continues`` names the ``a`` cluster that the school's
+    ``b`` cluster is matched to (it may differ from a ``b`` cluster's own name).
     """
     left = a.schools[["school_id", "name", "pupils", "cluster", "status"]].rename(
         columns={"cluster": "cluster_a", "status": "status_a"}
@@ -64,7 +65,9 @@ def moves(a: Plan, b: Plan) -> pd.DataFrame:
     counts = both.groupby(["cluster_b", "cluster_a"]).size().reset_index(name="n")
     best = counts.sort_values(["n", "cluster_a"], ascending=[False, True]).drop_duplicates("cluster_b")
     match = dict(zip(best["cluster_b"], best["cluster_a"]))
-    moved = both[both["cluster_b"].map(match) != both["cluster_a"]]
+    moved = both[both["cluster_b"].map(match) != both["cluster_a"]].copy()
+    # names alone mislead when both plans have a cluster of one name holding different schools
+    moved["b_continues"] = moved["cluster_b"].map(match)
     return moved.sort_values(["cluster_a", "name"], na_position="last").reset_index(drop=True)
 
 
