@@ -539,3 +539,21 @@ def test_separators_handed_in_are_used_and_foreign_ones_ignored():
     given = partition(g, separators=valid + foreign, **kw)
     assert given.status == plain.status == "optimal" and given.objective == pytest.approx(plain.objective)
     assert set(given.separators) >= set(valid)  # kept for the next solve
+
+
+def test_heuristic_plans_are_held_to_the_crossing_cap():
+    from clustergeo.solve.partition import within_caps
+    from clustergeo.solve.problem import CROSSING_CAP_KEY, build_problem
+
+    g = grid(4)
+    g.graph[CROSSING_CAP_KEY] = 0
+    p = build_problem(g, min_weight=1, max_weight=10_000, k=2, district="district")
+    west = [i for i, v in enumerate(p.nodes) if g.nodes[v]["district"] == "west"]
+    h_w, h_e = west[0], next(i for i in range(p.n) if i not in west)
+    split_by_district = [h_w if i in west else h_e for i in range(p.n)]
+    south = [i for i, v in enumerate(p.nodes) if g.nodes[v]["pos"][1] < 2]
+    across = [south[0] if i in south else next(j for j in range(p.n) if j not in south) for i in range(p.n)]
+    assert p.touches is not None and within_caps(p, split_by_district)
+    assert not within_caps(p, across)  # two clusters, each in both districts: over a cap of 0
+    g.graph[CROSSING_CAP_KEY] = 2
+    assert within_caps(build_problem(g, min_weight=1, max_weight=10_000, k=2, district="district"), across)

@@ -100,3 +100,23 @@ def test_a_misspelt_cluster_in_a_csv_is_named_as_a_likely_typo(norfolk_out, tmp_
     assert main(["check", str(path), "--scenario", NF]) == 1
     out = capsys.readouterr().out
     assert "'Attleborugh Academy cluster' (1 school) is nearly the name of 'Attleborough Academy cluster'" in out
+
+
+def test_a_school_split_off_into_a_locked_cluster_is_not_sent_back(nl_out, tmp_path):
+    path, was = _moved(nl_out, tmp_path, LOGANS, DALZIEL)
+    sc = cg.read_scenario(NL)
+    schools, boundary, _layers = sc.load()
+    plan = cg.read_assignment(path, schools, rules=sc.rules, boundary=boundary)
+    with pytest.raises(cg.InfeasibleError, match="likely cause is the edit"):
+        edit.repropose(plan, locked=[DALZIEL], free=[was], time_limit=None)
+
+
+def test_numbered_names_are_not_typos_of_each_other(nl_out):
+    plan = cg.read_plan(nl_out)
+    placed = plan.schools["status"] == "placed"
+    first = plan.schools.index[placed][0]
+    plan.schools.loc[placed, "cluster"] = "Cluster 12"
+    plan.schools.loc[first, "cluster"] = "Cluster 1"
+    assert edit.name_hints(plan) == []
+    plan.schools.loc[first, "cluster"] = "Cluster 21"  # no typo of "Cluster 12" either
+    assert edit.name_hints(plan) == []

@@ -138,7 +138,9 @@ def _solve_one(
         (out / "no-plan-in-time.txt").write_text(str(e) + "\n")
         print(f"\n{name}: NO PLAN IN TIME ({time_limit:g} s)\n{e}\n")
         return False
-    variant = next((v for v in scenario.variants if f"{scenario.name}: {v.name}" == name), None)
+    variant = next(
+        (v for v in scenario.variants if name in (f"{scenario.name}: {v.name}", f"{scenario.name}: {v.slug}")), None
+    )
     if variant is not None:  # the scenario's principles describe its main rules, not this version
         plan.run["variant"] = {"of": scenario.name, "name": variant.name, "changes": dict(variant.changes)}
     elif scenario.principles:
@@ -223,6 +225,8 @@ def _solve_from(sc, stage: Path, out: Path, args) -> int:
     )
     for p in broken[:20]:
         print(f"  - {p}", file=sys.stderr)
+    for hint in edit.name_hints(plan):
+        print(f"  note: {hint}", file=sys.stderr)
     if not broken and not record["moves"]:
         print("The starting plan meets the rules: nothing to repair.", file=sys.stderr)
         repaired = plan
@@ -260,7 +264,10 @@ def _solve_from(sc, stage: Path, out: Path, args) -> int:
         for m in rep["moves"][:40]:
             print(f"  {m['name']} ({m['school_id']}): {m['from']} -> {m['to']}")
         for unit, ids in rep.get("units_left_split", {}).items():
-            print(f"  current cluster {unit!r} stays split by the edit: {', '.join(ids)} apart from the rest")
+            from .check import unit_words
+
+            word = unit_words(sc.rules.keep_whole)
+            print(f"  {word} {unit!r} stays split by the edit: {', '.join(ids)} apart from the rest")
         if rep.get("rejoined"):
             print(
                 f"  {counted(len(rep['rejoined']), 'school')} went back to the current cluster the rules keep whole: "
@@ -321,7 +328,9 @@ def cmd_solve(args) -> int:
 
 def _solve_all(sc, stage: Path, out: Path, args, done: list[str]) -> int:
     if args.variant:
-        ok = _solve_one(sc, sc.variant(args.variant), f"{sc.name}: {args.variant}", stage, args, shown=out)
+        rules = sc.variant(args.variant)  # a name or a slug; unknown ones are named with the choices
+        title = next(v.name for v in sc.variants if args.variant in (v.name, v.slug))
+        ok = _solve_one(sc, rules, f"{sc.name}: {title}", stage, args, shown=out)
         done.append(args.variant)
         return 0 if ok else EXIT_ERROR
     plans: dict = {}
@@ -460,6 +469,7 @@ def cmd_check(args) -> int:
 
 def cmd_check_against(args) -> int:
     """``check PLAN --scenario S``: judge any plan (an edited CSV, say) by a scenario's rules."""
+    from . import edit
     from .read import read_assignment
     from .scenario import read_scenario
 
@@ -470,6 +480,8 @@ def cmd_check_against(args) -> int:
         args.folder, schools, rules=rules, boundary=boundary, network=sc.network, links=sc.links or None
     )
     problems = plan.violations()
+    for hint in edit.name_hints(plan):
+        print(f"{args.folder}: note: {hint}")
     if problems:
         variant = f": {args.variant}" if args.variant else ""
         print(f"{args.folder}: {len(problems)} problem{'s' * (len(problems) != 1)} under {sc.name}{variant}")

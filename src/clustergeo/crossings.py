@@ -104,7 +104,7 @@ def fewest_crossings(
     free = partition(graph, **{**base, "time_limit": left(FREE_SOLVE_SHARE)})
     upper = count_crossings(graph, free.assignment)
     top = upper - 1 if max_crossings is None else min(upper - 1, max_crossings - fixed_crossings)
-    tried, best = [], free
+    tried, best, timed_out = [], free, False
     for cap in range(top + 1):
         g = graph.copy()
         g.graph[CROSSING_CAP_KEY] = cap
@@ -114,9 +114,14 @@ def fewest_crossings(
             tried.append(cap)
             continue
         except NoPlanInTimeError:  # no plan under this cap in the time left: the free plan stands, unproved
-            best = free
+            best, timed_out = free, True
         break
     fewest = count_crossings(graph, best.assignment)
+    if max_crossings is not None and fewest + fixed_crossings > max_crossings and timed_out:
+        raise NoPlanInTimeError(
+            f"no plan with at most {max_crossings} clusters crossing district lines was found in the time "
+            f"limit, and none was proved impossible; raise time_limit"
+        )
     if max_crossings is not None and fewest + fixed_crossings > max_crossings:
         raise InfeasibleError(
             [
@@ -133,10 +138,19 @@ def fewest_crossings(
     if fewest == 0:
         words = "no cluster needs to cross a district line"
     elif fewest == proven:
+        caps = (
+            f"a cap of {fixed_crossings}"
+            if fewest == 1
+            else f"each cap from {fixed_crossings} to {fewest - 1 + fixed_crossings}"
+        )
         words = (
             f"no plan with {fewest - 1 + fixed_crossings} crossing clusters exists{kept}: the solver proved "
-            f"each cap from {fixed_crossings} to {fewest - 1 + fixed_crossings} infeasible "
-            f"({seconds:.1f} s in all)"
+            f"{caps} infeasible ({seconds:.1f} s in all)"
+        )
+    elif not tried:
+        words = (
+            f"NOT PROVED: no smaller number of crossing clusters was settled in the time limit{kept}; "
+            f"the best plan found has {fewest + fixed_crossings}"
         )
     else:  # the solve under the next cap stopped at its time limit with a plan above the cap
         words = (

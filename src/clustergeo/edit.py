@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import logging
+import re
 import time
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
@@ -608,7 +609,6 @@ def violations(plan: Plan, rules: Rules | None = None) -> list[str]:
     ]
     out += _pieces(plan)
     out += split_units(plan)
-    out += _misspelt(plan)
     name_of = dict(zip(s["school_id"].astype(str), s.get("name", s["school_id"])))
     where = dict(zip(s["school_id"].astype(str), s["cluster"]))
     record = _edit_record(plan)
@@ -622,17 +622,28 @@ def violations(plan: Plan, rules: Rules | None = None) -> list[str]:
     return out
 
 
-def _misspelt(plan: Plan) -> list[str]:
-    """Small clusters whose name is nearly another cluster's: a typo in an edited file, most likely."""
-    counts = plan.schools.loc[plan.schools["status"] == "placed", "cluster"].value_counts()
-    names = [str(c) for c in counts.index]
+def name_hints(plan: Plan) -> list[str]:
+    """Small clusters whose name is nearly another, larger cluster's: in an edited file, most
+    likely a typo (a hint, not a broken rule: a planner may name a new cluster so).
+
+    Examples
+    --------
+    >>> cg.edit.name_hints(plan)  # doctest: +SKIP
+    ["cluster 'Attleborugh Academy cluster' (1 school) is nearly the name of 'Attleborough Academy cluster': a typo?"]
+    """
+    counts = plan.schools.loc[plan.schools["status"] == "placed", "cluster"].astype(str).value_counts()
     out = []
     for c, n in counts.items():
-        others = [x for x in names if x != c and counts[x] > n]
-        near = difflib.get_close_matches(str(c), others, 1, MISSPELT_CUTOFF)
-        if near and n <= MISSPELT_MAX_SCHOOLS:
+        others = [x for x in counts.index if x != c and counts[x] > n]
+        near = difflib.get_close_matches(c, others, 1, MISSPELT_CUTOFF)
+        if near and n <= MISSPELT_MAX_SCHOOLS and not _numbered_alike(c, near[0]):
             out.append(f"cluster {c!r} ({counted(int(n), 'school')}) is nearly the name of {near[0]!r}: a typo?")
     return out
+
+
+def _numbered_alike(a: str, b: str) -> bool:
+    """ "Cluster 1" and "Cluster 12": names that differ in their numbers are not typos of each other."""
+    return re.sub(r"\d+", "#", a) == re.sub(r"\d+", "#", b) and re.findall(r"\d+", a) != re.findall(r"\d+", b)
 
 
 def _split(plan: Plan) -> list[tuple[str, str, list[str]]]:
@@ -1041,24 +1052,35 @@ def _repair_widening(
         region = _with_anchors(board, region | ring)
 
 
-def _rejoined(plan: Plan, rules: Rules) -> Plan | None:
+def _rejoined(
+    plan: Plan, rules: Rules, locked: Iterable[str] | None, free: Iterable[str] | None
+) -> tuple[Plan | None, list[str] | None]:
     """``plan`` with the unlocked schools it split off units kept whole (a current cluster, say)
-    back in their unit's cluster, or None when every such school is locked."""
+    back in their unit's cluster, or None when every such school is locked (itself, or the
+    cluster it is in or would go back to); and ``free`` without the clusters that emptied."""
     record = _edit_record(plan)
     board = _board(plan, rules)
+    kept = {*record["locked_clusters"], *(str(c) for c in locked or ())}
+    where = dict(zip(plan.schools["school_id"].astype(str), plan.schools["cluster"]))
     back = [
         (sid, unit)
-        for unit, _home, moved in _split(plan)
+        for unit, home, moved in _split(plan)
         for sid in moved
-        if sid not in record["locked_schools"] and board.membership.get(sid) == sid
+        if sid not in record["locked_schools"]
+        and board.membership.get(sid) == sid
+        and home not in kept
+        and where.get(sid) not in kept
     ]
+    free = None if free is None else [str(c) for c in free]
     if not back:
-        return None
+        return None, free
     for sid, unit in back:
         board.membership[sid] = unit
     live = set(board.membership.values())
     board.label = {v: c for v, c in board.label.items() if v in live}
-    return plan_from_board(board, plan, plan_type=type(plan), name=plan.name, status="edited", record=record)
+    new = plan_from_board(board, plan, plan_type=type(plan), name=plan.name, status="edited", record=record)
+    still = set(new.schools["cluster"].dropna())
+    return new, None if free is None else [c for c in free if c in still]
 
 
 def _after_rejoining(edited: Plan, repaired: Plan) -> Plan:
@@ -1219,7 +1241,7 @@ def repropose(
             opts=dict(count=count, solver=solver, seed=seed, move_cost=move_cost),
         )
     except InfeasibleError as e:
-        rejoined = _rejoined(plan, rules or plan.rules)
+        rejoined, free = _rejoined(plan, rules or plan.rules, locked, free)
         if rejoined is None:
             hint = _split_hint(plan)
             if not hint:

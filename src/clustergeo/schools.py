@@ -845,8 +845,17 @@ def schools_summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFram
 
 
 def summary(schools: gpd.GeoDataFrame, by: str = "phase") -> pd.DataFrame:
-    """The old name of :func:`schools_summary` (it summarises schools, not plans)."""
+    """The old name and table of :func:`schools_summary` (it summarises schools, not plans):
+    columns ``(schools|pupils, included|excluded)``, no ``all`` row."""
     import warnings
 
     warnings.warn("clustergeo.summary is now clustergeo.schools_summary", DeprecationWarning, stacklevel=2)
-    return schools_summary(schools, by)
+    df = pd.DataFrame(
+        {
+            by: schools[by].fillna("(none)"),
+            "included": schools.get("excluded", pd.Series("", index=schools.index)).fillna("") == "",
+            "pupils": schools["pupils"],
+        }
+    )
+    out = df.groupby([by, "included"], sort=True).agg(schools=("pupils", "size"), pupils=("pupils", "sum"))
+    return out.unstack("included", fill_value=0).rename(columns={True: "included", False: "excluded"})

@@ -805,7 +805,11 @@ def _finish(s: _Solve, late: list[int] | None) -> PartitionResult:
     """The best plan in hand (the solver's, or a heuristic's at the limit), its bound and gap,
     checked independently."""
     p, run = s.p, s.run
-    fits = [c for c in (run.incumbent, s.start, late) if c is not None and (not s.fewest or len(set(c)) == s.k_best)]
+    fits = [
+        c
+        for c in (run.incumbent, s.start, late)
+        if c is not None and (not s.fewest or len(set(c)) == s.k_best) and within_caps(p, c)
+    ]
     assignment, status, objective = run.assignment, run.status, run.objective
     if assignment is None:
         if not fits:
@@ -965,12 +969,22 @@ def precheck_count(p: PartitionProblem) -> int:
 
 
 def within_caps(p: PartitionProblem, plan: list[int]) -> bool:
-    """Whether every hub of ``plan`` (hub per unit) may head a cluster and no unit is with a
-    hub that the travel cap (``max_cost``) or ``forbid`` rules out."""
+    """Whether every hub of ``plan`` (hub per unit) may head a cluster, no unit is with a hub
+    that the travel cap (``max_cost``) or ``forbid`` rules out, and the plan keeps the crossing
+    cap and the rows over unit-hub pairs (the heuristics know none of these)."""
     cap = p.max_cost if p.cost is not None else None
     cost = p.cost or {}
     if p.hub_ok is not None and not all(p.hub_ok[h] for h in set(plan)):
         return False
+    if p.crossing_cap is not None and p.touches is not None:
+        labels: dict[int, set] = {}
+        for i, h in enumerate(plan):
+            labels.setdefault(h, set()).update(p.touches[i])
+        if sum(1 for touched in labels.values() if len(touched) > 1) > p.crossing_cap:
+            return False
+    for terms, rhs in p.pair_rows:
+        if sum(w for i, h, w in terms if plan[i] == h) > rhs + 1e-9:
+            return False
     if not p.forbid and cap is None:
         return True
     for i, h in enumerate(plan):
@@ -985,7 +999,7 @@ def _verify(graph: nx.Graph, result: PartitionResult, p: PartitionProblem, conti
     )
     pos = {v: i for i, v in enumerate(p.nodes)}
     if not within_caps(p, [pos[result.assignment[v]] for v in p.nodes]):
-        problems.append("a unit is with a hub that the travel cap or forbid rules out")
+        problems.append("a unit is with a hub that the travel cap, forbid, the crossing cap or a pair row rules out")
     for lab, mode, what in ((p.district, p.district_mode, "district"), (p.division, p.division_mode, "division")):
         if lab is not None and mode == "within":
             seen: dict = {}
