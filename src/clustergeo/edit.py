@@ -1083,15 +1083,15 @@ def _rejoined(
     return new, None if free is None else [c for c in free if c in still]
 
 
-def _after_rejoining(edited: Plan, repaired: Plan) -> Plan:
-    """The repair of a plan whose split-off schools had to rejoin their unit: those moves count
-    as the repair's, with the reason."""
+def _after_rejoining(edited: Plan, rejoined: Plan, repaired: Plan) -> Plan:
+    """The repair of a plan whose split-off schools had to rejoin their unit: its moves and
+    objective measured from the plan as the planner gave it, with the reason."""
     rep = repaired.run["repair"]
-    moved = {m["school_id"] for m in rep["moves"]}
-    back = [m for m in _moves(edited, repaired) if m["school_id"] not in moved]
-    rep["moves"] = back + rep["moves"]
+    rep["moves"] = _moves(edited, repaired)
     rep["schools_moved"] = len(rep["moves"])
-    rep["rejoined"] = [m["school_id"] for m in back]
+    rep["rejoined"] = [m["school_id"] for m in _moves(edited, rejoined)]
+    rep["objective_before"] = objective(edited)
+    rep["change"] = rep["objective_after"] - rep["objective_before"]
     rep["widened_because"] = [
         "no plan keeps the schools split off a unit the rules keep whole (not locked): they rejoined it",
         *rep["widened_because"],
@@ -1249,9 +1249,8 @@ def repropose(
             raise InfeasibleError([*e.reasons, *hint], relaxations=e.relaxations) from e
         left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
         again: dict[str, Any] = dict(locked=locked, free=free, rings=rings, count=count, widen=widen, seed=seed)
-        return _after_rejoining(
-            plan, repropose(rejoined, rules, **again, move_cost=move_cost, solver=solver, time_limit=left)
-        )
+        repaired = repropose(rejoined, rules, **again, move_cost=move_cost, solver=solver, time_limit=left)
+        return _after_rejoining(plan, rejoined, repaired)
     region = set(widened["free"])
     _apply(board, keys, anchors, region)
     after = _objective(board)
