@@ -342,3 +342,11 @@ def test_explanations_ranked_by_schools_moved():
     assert "least change to the plan first" in text and "moves " in text and "no plan either" in text
     ranked = text[text.index("least change") :]
     assert ranked.index("'fewer clusters'") > max(ranked.index("'A redrawn'"), ranked.index("'school by school'"))
+
+
+def test_no_plan_under_fewest_crossings_says_which_rule_to_relax():
+    nl = cg.read_scenario("north-lanarkshire")
+    schools, boundary, _ = nl.load()
+    with pytest.raises(InfeasibleError) as e:
+        cg.propose(schools, nl.rules.replace(min_schools=8, max_schools=12), boundary=boundary, progress=False)
+    assert "the maximum sizes" in e.value.relaxations

@@ -100,8 +100,8 @@ def fewest_crossings(
     def left(share: float = 1.0) -> float | None:  # the time limit covers the whole search
         return None if limit is None else max(share * limit - (time.perf_counter() - t0), MIN_CAP_SECONDS)
 
-    # the most compact plan: its crossings bound the minimum
-    free = partition(graph, **{**base, "time_limit": left(FREE_SOLVE_SHARE)})
+    # the most compact plan: its crossings bound the minimum (and when none exists, say which rule to relax)
+    free = partition(graph, **{**base, "time_limit": left(FREE_SOLVE_SHARE), "explain": kwargs.get("explain", True)})
     upper = count_crossings(graph, free.assignment)
     top = upper - 1 if max_crossings is None else min(upper - 1, max_crossings - fixed_crossings)
     tried, best, timed_out = [], free, False
