@@ -566,8 +566,28 @@ def run_task(task: Task, attempt: int = 1) -> dict[str, Any]:
     return row
 
 
+class _Once(logging.Filter):
+    """Each distinct log message once per worker: every task of a sweep warns alike."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text in self.seen:
+            return False
+        self.seen.add(text)
+        return True
+
+
 def _init_worker() -> None:
     settings.progress = False
+    once = _Once()
+    # a spawned worker has no handler of its own: its warnings go through logging.lastResort
+    last = [logging.lastResort] if logging.lastResort is not None else []
+    for handler in logging.getLogger().handlers or last:
+        handler.addFilter(once)
 
 
 # --------------------------------------------------------------------------- running the tasks
