@@ -79,6 +79,10 @@ def test_repair_sends_an_unlocked_school_back_and_blames_a_locked_split(nl_out, 
     assert rep["rejoined"] == [LOGANS] and repaired.violations() == [] and not repaired.check()
     assert repaired.schools.set_index("school_id").loc[LOGANS, "cluster"] == was
     assert any(m["school_id"] == LOGANS for m in rep["moves"]) and rep["schools_moved"] >= 1
+    # the default part (no free clusters named): the clusters it left and went back to
+    around = edit.repropose(plan, rings=0, widen=False, time_limit=None)
+    assert around.run["repair"]["rejoined"] == [LOGANS] and around.violations() == []
+    assert set(around.run["repair"]["free_clusters"]) <= {was, DALZIEL}
     # locked where the planner put it, the repair says why it cannot
     with pytest.raises(cg.InfeasibleError) as e:
         edit.repropose(plan.lock(schools=[LOGANS]), free=[was, DALZIEL], time_limit=None)

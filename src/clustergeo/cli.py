@@ -269,10 +269,13 @@ def _solve_from(sc, stage: Path, out: Path, args) -> int:
             word = unit_words(sc.rules.keep_whole)
             print(f"  {word} {unit!r} stays split by the edit: {', '.join(ids)} apart from the rest")
         if rep.get("rejoined"):
+            n = len(rep["rejoined"])
             print(
-                f"  {counted(len(rep['rejoined']), 'school')} went back to the current cluster the rules keep whole: "
-                "no plan keeps them apart (lock a school in --lock to keep it where you put it)"
+                f"  {counted(n, 'school')} went back to the current cluster the rules keep whole: no plan keeps "
+                f"{'it' if n == 1 else 'them'} apart (lock a school in --lock to keep it where you put it)"
             )
+    if sc.district_word != "district":
+        repaired.run["district_word"] = sc.district_word
     if not repaired.violations():  # peer groups and allocations follow the clusters as they now are
         sc.inside(repaired)
     paths = repaired.save(stage)

@@ -1057,7 +1057,8 @@ def _rejoined(
 ) -> tuple[Plan | None, list[str] | None]:
     """``plan`` with the unlocked schools it split off units kept whole (a current cluster, say)
     back in their unit's cluster, or None when every such school is locked (itself, or the
-    cluster it is in or would go back to); and ``free`` without the clusters that emptied."""
+    cluster it is in or would go back to); and ``free`` without the clusters that emptied (by
+    default: the clusters the schools left and went back to, still standing)."""
     record = _edit_record(plan)
     board = _board(plan, rules)
     kept = {*record["locked_clusters"], *(str(c) for c in locked or ())}
@@ -1080,10 +1081,11 @@ def _rejoined(
     board.label = {v: c for v, c in board.label.items() if v in live}
     new = plan_from_board(board, plan, plan_type=type(plan), name=plan.name, status="edited", record=record)
     still = set(new.schools["cluster"].dropna())
-    return new, None if free is None else [c for c in free if c in still]
+    touched = {str(c) for _unit, home, moved in _split(plan) for c in (home, *(where.get(sid) for sid in moved))}
+    return new, sorted(c for c in (touched if free is None else free) if c in still)
 
 
-def _after_rejoining(edited: Plan, rejoined: Plan, repaired: Plan) -> Plan:
+def _after_rejoining(edited: Plan, rejoined: Plan, repaired: Plan, seconds: float) -> Plan:
     """The repair of a plan whose split-off schools had to rejoin their unit: its moves and
     objective measured from the plan as the planner gave it, with the reason."""
     rep = repaired.run["repair"]
@@ -1092,6 +1094,7 @@ def _after_rejoining(edited: Plan, rejoined: Plan, repaired: Plan) -> Plan:
     rep["rejoined"] = [m["school_id"] for m in _moves(edited, rejoined)]
     rep["objective_before"] = objective(edited)
     rep["change"] = rep["objective_after"] - rep["objective_before"]
+    rep["seconds"] = round(seconds, 3)  # the try that kept them apart included
     rep["widened_because"] = [
         "no plan keeps the schools split off a unit the rules keep whole (not locked): they rejoined it",
         *rep["widened_because"],
@@ -1248,9 +1251,10 @@ def repropose(
                 raise
             raise InfeasibleError([*e.reasons, *hint], relaxations=e.relaxations) from e
         left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
+        widen = True if widen is None else widen  # as for the edits themselves: widen when needed
         again: dict[str, Any] = dict(locked=locked, free=free, rings=rings, count=count, widen=widen, seed=seed)
         repaired = repropose(rejoined, rules, **again, move_cost=move_cost, solver=solver, time_limit=left)
-        return _after_rejoining(plan, rejoined, repaired)
+        return _after_rejoining(plan, rejoined, repaired, time.perf_counter() - t0)
     region = set(widened["free"])
     _apply(board, keys, anchors, region)
     after = _objective(board)
