@@ -1,5 +1,6 @@
 """The planner-level flow on the real shipped cases: CLI, files, checker, compare."""
 
+import json
 import shutil
 import subprocess
 
@@ -230,3 +231,14 @@ def test_threads_flag_reaches_the_solver_and_finds_the_same_optimum(tmp_path, nl
     assert two.run["threads"] == 2 and one.run["threads"] == 1
     assert two.run["status"] == "optimal"
     assert two.run["objective"] == pytest.approx(one.run["objective"], rel=1e-6)
+
+
+def test_a_scenario_proposes_in_python_as_the_command_line_does(nl_out):
+    sc = read_scenario("north-lanarkshire")
+    plan = sc.propose(progress=False)
+    saved = json.loads((nl_out / "plan.json").read_text())
+    assert plan.run["objective"] == pytest.approx(saved["run"]["objective"], rel=1e-9)
+    assert plan.run["district_word"] == "locality" and plan.run["principles"] == sc.principles
+    assert plan.groups is not None and plan.allocations is not None and not plan.check()
+    changed = sc.propose(min_schools=7, time_limit=60, progress=False)
+    assert changed.metrics["schools_min"] == 7 and "principles" not in changed.run

@@ -48,13 +48,17 @@ def metrics_table(plans: dict[str, Plan]) -> pd.DataFrame:
 
 
 def moves(a: Plan, b: Plan) -> pd.DataFrame:
-    """Schools whose cluster differs between ``a`` and ``b`` (matched by shared membership).
+    """Schools whose cluster differs between ``a`` and ``b``.
 
-    Cluster names differ between plans, so each cluster of ``b`` is matched to the cluster of
-    ``a`` with which it shares most schools; a school moves when its ``b`` cluster is not
-    matched to its ``a`` cluster. ``b_continues`` names the ``a`` cluster that the school's
-    ``b`` cluster is matched to (it may differ from a ``b`` cluster's own name).
+    The clusters of ``b`` are matched one to one to those of ``a``: a cluster of the same name
+    first (an edited plan keeps its clusters' names; a new plan names them after a secondary),
+    then so that as many schools as possible keep their cluster. A school moves when its ``b``
+    cluster is not matched to its ``a`` cluster; ``b_continues`` names the ``a`` cluster that
+    its ``b`` cluster is matched to (empty for a cluster new in ``b``).
     """
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+
     left = a.schools[["school_id", "name", "pupils", "cluster", "status"]].rename(
         columns={"cluster": "cluster_a", "status": "status_a"}
     )
@@ -62,12 +66,24 @@ def moves(a: Plan, b: Plan) -> pd.DataFrame:
     both = left.merge(right, on="school_id", how="outer")
     # a school outside both plans (excluded by their rules) does not move
     both = both[~((both["status_a"] == "excluded") & (both["status_b"] == "excluded"))]
-    counts = both.groupby(["cluster_b", "cluster_a"]).size().reset_index(name="n")
-    best = counts.sort_values(["n", "cluster_a"], ascending=[False, True]).drop_duplicates("cluster_b")
-    match = dict(zip(best["cluster_b"], best["cluster_a"]))
-    moved = both[both["cluster_b"].map(match) != both["cluster_a"]].copy()
-    # names alone mislead when both plans have a cluster of one name holding different schools
-    moved["b_continues"] = moved["cluster_b"].map(match)
+    la = sorted({str(c) for c in both["cluster_a"].dropna()})
+    lb = sorted({str(c) for c in both["cluster_b"].dropna()})
+    shared = np.zeros((len(lb), len(la)))
+    ia, ib = {c: n for n, c in enumerate(la)}, {c: n for n, c in enumerate(lb)}
+    for ca, cb in zip(both["cluster_a"], both["cluster_b"]):
+        if pd.notna(ca) and pd.notna(cb):
+            shared[ib[str(cb)], ia[str(ca)]] += 1
+    same_name = np.array([[float(x == y) for y in la] for x in lb]).reshape(len(lb), len(la))
+    rows, cols = linear_sum_assignment(-(shared + (len(both) + 1) * same_name))
+    match = {lb[r]: la[c] for r, c in zip(rows, cols) if shared[r, c] > 0 or same_name[r, c]}
+
+    def moves_(ca: Any, cb: Any) -> bool:
+        if pd.isna(cb):
+            return bool(pd.notna(ca))  # placed in a, not in b
+        return bool(pd.isna(ca)) or match.get(str(cb)) != str(ca)
+
+    moved = both[[moves_(ca, cb) for ca, cb in zip(both["cluster_a"], both["cluster_b"])]].copy()
+    moved["b_continues"] = [match.get(str(cb)) if pd.notna(cb) else None for cb in moved["cluster_b"]]
     return moved.sort_values(["cluster_a", "name"], na_position="last").reset_index(drop=True)
 
 
@@ -132,7 +148,10 @@ def compare(a: Plan, b: Plan, out: str | Path | None = None) -> Comparison:
         When the two plans share no school (plans of two different authorities, say).
     """
     _same_schools(a, b)
-    result = Comparison(a.name or "A", b.name or "B", moves(a, b), metrics_table({a.name or "A": a, b.name or "B": b}))
+    name_a, name_b = a.name or "A", b.name or "B"
+    if name_a == name_b:  # an edited plan keeps its name: the columns must still differ
+        name_a, name_b = f"{name_a} (A)", f"{name_b} (B)"
+    result = Comparison(name_a, name_b, moves(a, b), metrics_table({name_a: a, name_b: b}))
     if out is not None:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)

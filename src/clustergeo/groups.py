@@ -352,9 +352,14 @@ def _solve_parts(
     for part in _parts(clusters, partner):
         idx = sorted(i for c in part for i in members[c])
         if len(idx) > MAX_SCHOOLS:
+            shared = [c for c in part if c in partner]
             raise RulesError(
-                f"{' + '.join(part)}: {len(idx)} schools to group together, more than {MAX_SCHOOLS}; "
-                "split the cluster or choose unsplittable='other-size'"
+                f"{' + '.join(part)}: {len(idx)} schools to group in one model, more than {MAX_SCHOOLS}, "
+                f"because {', '.join(shared) or 'a cluster'} cannot split into {_sizes_text(sizes)} "
+                "on its own and shares a group with its neighbour; choose sizes that fit (e.g. sizes=(3, 4)) "
+                "or unsplittable='other-size'"
+                if shared
+                else f"{part[0]}: {len(idx)} schools to group, more than {MAX_SCHOOLS} in one model; split the cluster"
             )
         local = {i: k for k, i in enumerate(idx)}
         cands = _candidates(part, members, sizes, partner, odd, local, cost_of)

@@ -280,10 +280,12 @@ def read_assignment(
     schools : GeoDataFrame
         The schools table (:func:`clustergeo.read_schools`); excluded schools may be left out.
     rules : Rules, optional
-        The rules the plan is judged by (default: no rule). Pinned and apart cluster names
-        give those schools their status.
+        The rules the plan is judged by (default: no rule, so every cluster is taken as
+        geographic and must be in one piece). Pinned and apart cluster names give those
+        schools their status: pass the scenario's rules (``cg.read_scenario(...).rules``).
     boundary, areas, network, links
-        As for :func:`clustergeo.propose`.
+        As for :func:`clustergeo.propose`: the authority ``boundary`` is needed unless
+        ``areas`` gives each school its area.
 
     Returns
     -------

@@ -215,6 +215,47 @@ class Scenario:
             )
         return plan
 
+    def propose(self, *, variant: str | None = None, **changes: Any) -> Any:
+        """The plan of this scenario as ``clustergeo solve`` makes it, in Python: its rules (or a
+        variant's) with ``changes``, its solver settings, peer groups and allocations.
+
+        ``changes`` are rule changes (``min_schools=7``) or solver settings (``time_limit``,
+        ``solver``, ``gap``, ``threads``, ``seed``, ``progress``).
+
+        Examples
+        --------
+        >>> plan = cg.read_scenario("north-lanarkshire").propose(min_schools=7)  # doctest: +SKIP
+        >>> print(plan.summary())  # doctest: +SKIP
+        """
+        from .proposal import propose
+
+        settings_ = {k: changes.pop(k) for k in (*SOLVER_KEYS, "solver", "progress") if k in changes}
+        rules = (self.variant(variant) if variant else self.rules).replace(**changes)
+        solver = {**self.solver, **settings_}
+        solver["solver"] = solver.pop("solver", None) or solver.pop("name", None)
+        solver.pop("name", None)
+        schools, boundary, layers = self.load()
+        title = self.name if not variant else f"{self.name}: {variant}"
+        plan = propose(
+            schools,
+            rules,
+            boundary=boundary,
+            layers=layers,
+            network=self.network,
+            links=self.links or None,
+            name=title,
+            **solver,
+        )
+        if self.district_word != "district":
+            plan.run["district_word"] = self.district_word
+        if self.principles and not variant and not changes:  # the principles describe the scenario's rules
+            plan.run["principles"] = list(self.principles)
+        if self.catchment_layers:
+            from .catchment_layers import draw_by_layer
+
+            draw_by_layer(plan, self.catchment_layers, boundary)
+        return self.inside(plan)
+
     def variant(self, name: str) -> Rules:
         for v in self.variants:
             if v.name == name or v.slug == name:

@@ -955,6 +955,9 @@ def sweep(
 ) -> SweepResult:
     """Solve every combination of ``grid`` as independent tasks, in parallel, resumably.
 
+    In a script, call it under ``if __name__ == "__main__":``: the default pool starts its
+    workers by spawning, and each worker imports the script again (a notebook needs nothing).
+
     Parameters
     ----------
     scenario : path, shipped scenario name, or list of them
