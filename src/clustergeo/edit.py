@@ -794,6 +794,8 @@ def _anchored(board: Board, units_in: set, region: set) -> tuple[nx.Graph, dict,
     for n in csub.nodes:
         inner = [v for v in units_in if node_of[v] == n]
         csub.nodes[n]["members"] = sorted(m for v in inner for m in u.nodes[v]["members"])
+    for c in groups:  # named so in an explanation: a school moved far off drags the schools between along
+        csub.nodes[ANCHOR + c]["name"] = f"the schools locked in {c} with those linking them"
     count_phases(csub, board.geo.schools, board.rules)
     return csub, node_of, {c: ANCHOR + c for c in groups}
 
@@ -1035,9 +1037,16 @@ def _repair_widening(
             return keys, result, anchors, {"free": sorted(region), "why": why}
         except InfeasibleError as e:
             if not ring:
-                hint = "" if widen else "; widen=True frees their neighbours too"
+                locks = "; locked: " + ", ".join(sorted(board.locked)) if board.locked else ""
+                hint = (
+                    f" (every unlocked cluster that borders them{locks}): the edits are the likely cause, "
+                    "so undo a move or unlock a cluster"
+                    if widen
+                    else "; widen=True frees their neighbours too"
+                )
                 raise InfeasibleError(
-                    [*e.reasons, f"that is with {len(region)} clusters free{hint}"], relaxations=e.relaxations
+                    [*e.reasons, f"that is with {len(region)} clusters free{hint}"],
+                    relaxations=[*e.relaxations, *(["undo a move", "unlock a cluster"] if widen else [])],
                 ) from e
             why.append("no plan")
         except NoPlanInTimeError as e:
