@@ -1227,7 +1227,8 @@ def repropose(
     Raises
     ------
     InfeasibleError
-        When no plan meets the rules with these locks, even with every unlocked cluster free.
+        When no plan meets the rules with these locks, even with every unlocked cluster that
+        borders the part free (``widen``); the reasons name the locks and the edits.
     NoPlanInTimeError
         When the last part tried found no plan in the time left.
 
