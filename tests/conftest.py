@@ -114,7 +114,7 @@ def run_or_none(g, **kw):
 # --------------------------------------------------------------------------- shipped cases, solved once
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # solved once for all the tests in this folder
 def norfolk_out(tmp_path_factory):
     """``clustergeo solve norfolk-option-4``: the lead plan's folder (tests copy it before changing it)."""
     from clustergeo.cli import main
@@ -124,7 +124,7 @@ def norfolk_out(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # solved once for all the tests in this folder
 def nl_out(tmp_path_factory):
     """``clustergeo solve north-lanarkshire``: the plan's folder with its peer groups and allocations."""
     from clustergeo.cli import main
@@ -134,7 +134,7 @@ def nl_out(tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")  # solved once for all the tests in this folder
 def nl_proposal():
     """North Lanarkshire's scenario rules proposed in memory: ``(schools, boundary, layers, plan)``.
     Edits make new plans, so the tests share it; a test that changes it restores it."""

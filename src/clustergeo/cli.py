@@ -462,7 +462,7 @@ def cmd_check(args) -> int:
         return cmd_check_against(args)
     problems = check_saved(args.folder)
     if problems:
-        print(f"{args.folder}: {len(problems)} problem{'s' * (len(problems) != 1)}")
+        print(f"{args.folder}: {counted(len(problems), 'problem')}")
         for p in problems:
             print(f"  - {p}")
         return EXIT_PROBLEMS
@@ -487,7 +487,7 @@ def cmd_check_against(args) -> int:
         print(f"{args.folder}: note: {hint}")
     if problems:
         variant = f": {args.variant}" if args.variant else ""
-        print(f"{args.folder}: {len(problems)} problem{'s' * (len(problems) != 1)} under {sc.name}{variant}")
+        print(f"{args.folder}: {counted(len(problems), 'problem')} under {sc.name}{variant}")
         for p in problems:
             print(f"  - {p}")
         return 1

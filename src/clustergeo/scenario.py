@@ -215,12 +215,16 @@ class Scenario:
             )
         return plan
 
-    def propose(self, *, variant: str | None = None, **changes: Any) -> Any:
+    def propose(
+        self, *, variant: str | None = None, title: str | None = None, extras: bool = True, **changes: Any
+    ) -> Any:
         """The plan of this scenario as ``clustergeo solve`` makes it, in Python: its rules (or a
         variant's) with ``changes``, its solver settings, peer groups and allocations.
 
         ``changes`` are rule changes (``min_schools=7``) or solver settings (``time_limit``,
-        ``solver``, ``gap``, ``threads``, ``seed``, ``progress``).
+        ``solver`` or ``name``, ``gap``, ``threads``, ``seed``, ``progress``). ``title`` names
+        the plan (default: the scenario's name, and the variant's); ``extras=False`` leaves out
+        the peer groups, allocations and per-layer polygons (a sweep's plans).
 
         Examples
         --------
@@ -235,7 +239,7 @@ class Scenario:
         solver["solver"] = solver.pop("solver", None) or solver.pop("name", None)
         solver.pop("name", None)
         schools, boundary, layers = self.load()
-        title = self.name if not variant else f"{self.name}: {variant}"
+        title = title or (self.name if not variant else f"{self.name}: {variant}")
         plan = propose(
             schools,
             rules,
@@ -250,6 +254,8 @@ class Scenario:
             plan.run["district_word"] = self.district_word
         if self.principles and not variant and not changes:  # the principles describe the scenario's rules
             plan.run["principles"] = list(self.principles)
+        if not extras:
+            return plan
         if self.catchment_layers:
             from .catchment_layers import draw_by_layer
 

@@ -79,9 +79,8 @@ DONE = ("solved", "infeasible", "no plan in time")
 GRID_KEYS = ("scenario", "variant")
 RESULT_FILE = "result.json"
 PLANS_FOLDER = "plans"
-#: Columns of sweep.csv after the varied values.
-COLUMNS = [
-    "status",
+#: What sweep.csv reports of each plan (see ``_figures``).
+FIGURES = (
     "clusters",
     "clusters_total",
     "pupils_min",
@@ -95,6 +94,11 @@ COLUMNS = [
     "gap",
     "solver_status",
     "solve_seconds",
+)
+#: Columns of sweep.csv after the varied values.
+COLUMNS = [
+    "status",
+    *FIGURES,
     "seconds",
     "cpu_seconds",
     "attempts",
@@ -476,26 +480,18 @@ def _peak_memory_mb() -> float | None:
 
 def _figures(plan: Any) -> dict[str, Any]:
     m, r = plan.metrics, plan.run
-    return {
-        "clusters": m["clusters"],
-        "clusters_total": m["clusters_total"],
-        "pupils_min": m["pupils_min"],
-        "pupils_max": m["pupils_max"],
-        "schools_min": m["schools_min"],
-        "schools_max": m["schools_max"],
-        "district_crossings": m["district_splits"],
-        "mean_minutes": round(m["mean_minutes_to_hub"], 3),
-        "max_minutes": round(m["max_minutes_to_hub"], 3),
-        "objective": r["objective"],
-        "gap": r["gap"],
-        "solver_status": r["status"],
-        "solve_seconds": r["seconds"],
-    }
+    values = (
+        *(m[k] for k in ("clusters", "clusters_total", "pupils_min", "pupils_max", "schools_min", "schools_max")),
+        m["district_splits"],
+        round(m["mean_minutes_to_hub"], 3),
+        round(m["max_minutes_to_hub"], 3),
+        *(r[k] for k in ("objective", "gap", "status", "seconds")),
+    )
+    return dict(zip(FIGURES, values, strict=True))
 
 
 def _solve(task: Task, folder: Path) -> dict[str, Any]:
     from .outputs import write_plan
-    from .proposal import propose
 
     sc = read_scenario(task.scenario)
     if input_hash(sc) != task.input_hash:
@@ -506,24 +502,14 @@ def _solve(task: Task, folder: Path) -> dict[str, Any]:
                 fix="give every worker the same data files and clustergeo version",
             )
         )
-    rules = (sc.variant(task.variant) if task.variant else sc.rules).replace(**task.rules)
-    schools, boundary, layers = sc.load()
-    s = task.solver
     try:
-        plan = propose(
-            schools,
-            rules,
-            boundary=boundary,
-            layers=layers,
-            network=sc.network,
-            links=sc.links or None,
-            solver=s["name"],
-            time_limit=s["time_limit"],
-            gap=s["gap"],
-            threads=s["threads"],
-            seed=s["seed"],
+        plan = sc.propose(
+            variant=task.variant,
+            title=f"{sc.name}: {task.label}",
+            extras=False,
             progress=False,
-            name=f"{sc.name}: {task.label}",
+            **task.rules,
+            **task.solver,
         )
     except (InfeasibleError, NoPlanInTimeError) as e:
         (folder / "infeasible.txt").write_text(str(e) + "\n")
