@@ -87,3 +87,42 @@ def test_no_cost_no_bound():
     p = build_problem(g, weight="pupils", min_weight=1, max_weight=2, k=2, objective="cut_edges")
     allowed, _ = allowed_hubs(p)
     assert lagrangian_bound(p, allowed).bound == -np.inf
+
+
+def _lp_bound(p, allowed, **kw):
+    from clustergeo.solve.models.hess import HessModel
+
+    m = HessModel(p, allowed, **kw)
+    m.lp_relaxation(threads=1, seed=0)
+    return m
+
+
+def test_separator_rows_at_lp_points_lift_the_bound():
+    """A ring whose costs pair every third unit: the plain LP takes the scattered clusters
+    (30); the separator rows its points violate lift it to the contiguous optimum (60)."""
+    g = nx.cycle_graph(12)
+    nx.set_node_attributes(g, 1, "pupils")
+    cost = {(i, j): 0.0 if i % 3 == j % 3 else 10.0 for i in g for j in g}
+    p = build_problem(g, weight="pupils", min_weight=4, max_weight=4, k=3, cost=cost)
+    allowed, _ = allowed_hubs(p)
+    plain = _lp_bound(p, allowed, contiguity="cuts", relax=frozenset({"contiguity"}))
+    cut = _lp_bound(p, allowed, contiguity="cuts")
+    assert plain.lp_cut_rows == 0 and plain.lp_bound == 30.0
+    assert cut.lp_cut_rows > 0 and cut.lp_bound == 60.0
+    r = partition(g, min_weight=4, max_weight=4, k=3, cost=cost, contiguity="cuts", progress=False)
+    assert r.objective == 60.0 and r.status == "optimal"
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances())
+def test_lp_with_separator_rows_never_passes_the_optimum(inst):
+    g, k, lo, hi = inst
+    cost = cost_of(g)
+    p = build_problem(g, weight="pupils", min_weight=lo, max_weight=hi, k=k, cost=cost)
+    allowed, _ = allowed_hubs(p)
+    plans = sorted(hubbed_plans(g, p, lo, hi, (k, k)))
+    if not plans:
+        return
+    m = _lp_bound(p, allowed, contiguity="cuts")
+    if m.lp_bound is not None:
+        assert m.lp_bound <= plans[0][0] + 1e-6 * max(1.0, plans[0][0])

@@ -16,6 +16,11 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass
 
+#: fractional separation: the support thresholds a hub's pieces are read at, and the least
+#: violation worth a row (shared by the LP rounds before the cut loop and SCIP's handler)
+FRACTIONAL_THRESHOLDS = (1e-6, 0.25, 0.5)
+FRACTIONAL_VIOLATION = 0.05
+
 
 @dataclass(frozen=True)
 class SeparatorCut:
@@ -83,7 +88,11 @@ def _cut(j: int, piece: set[int], adj: list[list[int]]) -> SeparatorCut:
 
 
 def separate_fractional(
-    values: dict[int, dict[int, float]], adj: list[list[int]], *, thresholds: tuple[float, ...], violation: float
+    values: dict[int, dict[int, float]],
+    adj: list[list[int]],
+    *,
+    thresholds: tuple[float, ...] = FRACTIONAL_THRESHOLDS,
+    violation: float = FRACTIONAL_VIOLATION,
 ) -> list[SeparatorCut]:
     """Cuts violated by a fractional point: ``values[j][i]`` is ``x[i, j]`` (units at zero left
     out). For each hub and threshold, the units above it split into pieces; a piece without

@@ -36,9 +36,6 @@ log = logging.getLogger("clustergeo.solve")
 
 #: x values above this count as 1 when an integer point is read as a plan
 ONE = 0.5
-#: fractional separation: the support thresholds, and the least violation worth a row
-FRACTIONAL_THRESHOLDS = (1e-6, 0.25, 0.5)
-FRACTIONAL_VIOLATION = 0.05
 #: the handler's separation frequency in SCIP's terms (1: at every node's LP)
 FRACTIONAL_FREQ = 1
 
@@ -236,7 +233,7 @@ def _handler(contiguity: Contiguity, xs: dict[tuple[int, int], Any]):
                 if val > 1e-6:
                     values.setdefault(j, {})[i] = val
             hubs = {j: xj for j, xj in values.items() if j in xj}
-            cuts = separate_fractional(hubs, adj, thresholds=FRACTIONAL_THRESHOLDS, violation=FRACTIONAL_VIOLATION)
+            cuts = separate_fractional(hubs, adj)
             added = self._add(cut_rows(cuts, adj, contiguity.hubs_of, all_hubs=False), removable=True)
             contiguity.fractional_rows += added
             return {"result": SCIP_RESULT.CONSADDED if added else SCIP_RESULT.DIDNOTFIND}

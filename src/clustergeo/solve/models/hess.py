@@ -23,7 +23,7 @@ import numpy as np
 import pulp
 
 from ..backends import solvers
-from ..cuts import SeparatorCut, separate
+from ..cuts import SeparatorCut, separate, separate_fractional
 from ..cuts import rows as cut_rows
 from ..options import BUDGET
 from ..problem import PartitionProblem
@@ -41,6 +41,9 @@ LP_FIXING_MAX_PAIRS = 100_000
 # HiGHS's presolve time on the Hess model per unit-hub pair (it ignores the time limit, so a
 # model whose presolve would not finish in the time left is solved without it)
 PRESOLVE_SECONDS_PER_PAIR = 150e-6
+#: rounds of separator cuts at LP points before the cut loop (each an LP solve: well under a
+#: second on the real cases once the Lagrangian has fixed out most pairs)
+LP_SEPARATION_ROUNDS = 20
 
 
 def _steps_from(j: int, adj: list[list[int]]) -> dict[int, int]:
@@ -193,6 +196,7 @@ class HessModel:
         self.fixed_by_cost = 0
         self.fixed_by_lagrangian = 0
         self.lp_bound: float | None = None
+        self.lp_cut_rows = 0  # separator rows added at LP points (lp_relaxation)
         self.lagrangian_bound: float | None = None
         self.cuts: list[SeparatorCut] = []
         self._cut_keys: set = set()
@@ -348,21 +352,13 @@ class HessModel:
     def fix_by_reduced_cost(self, upper: float, *, threads: int, seed: int, time_limit: float | None = None) -> int:
         """Fix out every pair that no plan better than ``upper`` can use (reduced-cost fixing).
 
-        Solve the LP relaxation once; a pair ``(i, j)`` at zero with reduced cost ``d`` can only
-        be in a plan costing at least ``LP + d``, so when that exceeds the cost of a plan in hand
-        (the warm start) the pair is fixed to zero. Exact: the plan in hand keeps all its pairs
-        (each costs at most ``upper``), so the solver still finds it or something better. The
-        LP is solved by HiGHS whatever the MIP solver. Returns the number of pairs fixed."""
-        variables = solvers.problem_variables(self.prob)
-        cats = [v.cat for v in variables]
-        for v in variables:
-            v.cat = pulp.LpContinuous
-        try:
-            s = solvers.make("highs", time_limit=time_limit, gap=None, threads=threads, seed=seed, warm_start=False)
-            info = solvers.run(self.prob, s)
-        finally:
-            for v, cat in zip(variables, cats):
-                v.cat = cat
+        Solve the LP relaxation (:meth:`lp_relaxation`: with contiguity by cuts, strengthened
+        by the separator cuts its points violate); a pair ``(i, j)`` at zero with reduced cost
+        ``d`` can only be in a plan costing at least ``LP + d``, so when that exceeds the cost
+        of a plan in hand (the warm start) the pair is fixed to zero. Exact: the plan in hand
+        keeps all its pairs (each costs at most ``upper``), so the solver still finds it or
+        something better. Returns the number of pairs fixed."""
+        info = self.lp_relaxation(threads=threads, seed=seed, time_limit=time_limit)
         if info.status != "optimal" or info.objective is None:
             return 0  # reduced costs prove something only at an optimal LP
         margin = 1e-6 * max(1.0, abs(upper)) + 1e-6
@@ -377,8 +373,53 @@ class HessModel:
             ):
                 var.upBound = 0
                 fixed += 1
-        self.lp_bound = info.objective
         return fixed
+
+    def lp_relaxation(self, *, threads: int, seed: int, time_limit: float | None = None) -> solvers.SolveInfo:
+        """Solve the LP relaxation (by HiGHS whatever the MIP solver), leaving its values and
+        reduced costs on the variables and its bound in ``lp_bound``.
+
+        With contiguity by cuts, the separator cuts the LP point violates
+        (:func:`~clustergeo.solve.cuts.separate_fractional`) are added and the LP solved again,
+        for up to ``LP_SEPARATION_ROUNDS`` rounds: the cut loop then starts from a tighter model
+        (Norfolk school by school: proved in 124 s instead of 159 s). Where the LP point
+        violates none (the county graphs) this is the one LP solve it was."""
+        variables = solvers.problem_variables(self.prob)
+        cats = [v.cat for v in variables]
+        separating = self.contiguity in ("cuts", "auto") and "contiguity" not in self.relax
+        t0 = time.perf_counter()
+        info = solvers.SolveInfo("no solution", False, None, None, None, 0.0)
+        for v in variables:
+            v.cat = pulp.LpContinuous
+        try:
+            for r in range(LP_SEPARATION_ROUNDS + 1):
+                left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+                if left is not None and left <= 0:
+                    break
+                s = solvers.make("highs", time_limit=left, gap=None, threads=threads, seed=seed, warm_start=False)
+                info = solvers.run(self.prob, s)
+                if info.status != "optimal" or info.objective is None:
+                    break
+                self.lp_bound = info.objective if self.lp_bound is None else max(self.lp_bound, info.objective)
+                if not separating or r == LP_SEPARATION_ROUNDS:
+                    break
+                added = self.add_cuts(separate_fractional(self._lp_support(), self.p.adjacency), all_hubs=False)
+                self.lp_cut_rows += added
+                if not added:
+                    break
+                log.debug("LP round %d: bound %s, %d separator rows added", r + 1, f"{info.objective:,.1f}", added)
+        finally:
+            for v, cat in zip(variables, cats):
+                v.cat = cat
+        return info
+
+    def _lp_support(self) -> dict[int, dict[int, float]]:
+        """The LP point by hub: ``x[i, j]`` above zero, for the hubs open in it."""
+        values: dict[int, dict[int, float]] = {}
+        for (i, j), var in self.x.items():
+            if (var.varValue or 0.0) > 1e-6:
+                values.setdefault(j, {})[i] = var.varValue
+        return {j: xj for j, xj in values.items() if j in xj}
 
     def fix_by_lagrangian(self, start: list[int], upper: float, *, seconds: float) -> int:
         """Bound the Hess objective by Lagrangian relaxation (:mod:`~clustergeo.solve.bounds`)
@@ -505,9 +546,11 @@ class HessModel:
                     )
                 if self.lp_bound is not None:  # the LP relaxation bounds the problem too
                     run.bound = self.lp_bound if run.bound is None else max(run.bound, self.lp_bound)
+                run.cuts += self.lp_cut_rows
                 log.info(
-                    "reduced-cost fixing: LP %s, warm start %s: %d of %d pairs fixed out",
+                    "reduced-cost fixing: LP %s (%d separator rows), warm start %s: %d of %d pairs fixed out",
                     f"{self.lp_bound:,.1f}" if self.lp_bound is not None else "-",
+                    self.lp_cut_rows,
                     f"{upper:,.1f}",
                     self.fixed_by_cost,
                     len(self.x),
