@@ -70,11 +70,19 @@ class _HiGHSWarm(pulp.HiGHS):
     times slower, over a minute on a million variables), and a time limit that counts the
     hand-over (HiGHS's own clock starts only when it runs)."""
 
-    def __init__(self, *args, warm_start: bool = True, report: Callable[[Tick], object] | None = None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        warm_start: bool = True,
+        report: Callable[[Tick], object] | None = None,
+        stop_at: Callable[[Any, float], bool] | None = None,
+        **kwargs,
+    ):
         quiet_highs_banner()
         super().__init__(*args, **kwargs)
         self.warm_start = warm_start
         self.report = report
+        self.stop_at = stop_at
         self._started = time.perf_counter()
 
     def actualSolve(self, lp):  # noqa: N802 - PuLP's name
@@ -184,6 +192,8 @@ class _HiGHSWarm(pulp.HiGHS):
         h = lp.solverModel
         if self.report is not None:
             _report_ticks(h, lp, self.report)
+        if self.stop_at is not None and self.mip and lp.isMIP():
+            _stop_at_solution(h, self.stop_at)
         if (
             _run_interruptibly(h) == highspy.HighsStatus.kError
             and h.getModelStatus() == highspy.HighsModelStatus.kNotset
@@ -256,6 +266,31 @@ def _report_ticks(h, lp: pulp.LpProblem, report: Callable[[Tick], object]) -> No
             lock.release()
 
     h.cbMipInterrupt.subscribe(tick)
+
+
+def _stop_at_solution(h, stop_at: Callable[[Any, float], bool]) -> None:
+    """Stop a HiGHS MIP solve at an improving solution that ``stop_at(values, gap)`` accepts
+    (``values``: the column values; ``gap``: the solution's relative gap to the bound then).
+    The solve ends with that solution, as at a time limit."""
+    if not hasattr(h, "cbMipImprovingSolution"):  # pragma: no cover - highspy before 1.8
+        return
+    state = {"stop": False}
+
+    def found(event) -> None:
+        d = event.data_out
+        obj, bound = float(d.objective_function_value), float(d.mip_dual_bound)
+        gap = abs(obj - bound) / max(abs(obj), 1e-9) if math.isfinite(bound) else math.inf
+        try:
+            state["stop"] = state["stop"] or bool(stop_at(d.mip_solution, gap))
+        except Exception:  # noqa: BLE001 - a failed test must never break a solve
+            log.warning("the early-stop test failed (the solve goes on)", exc_info=True)
+
+    def check(event) -> None:
+        if state["stop"]:
+            event.data_in.user_interrupt = True
+
+    h.cbMipImprovingSolution.subscribe(found)
+    h.cbMipInterrupt.subscribe(check)
 
 
 #: The thread count HiGHS's scheduler was last started with in this process (None: not yet).
@@ -376,11 +411,13 @@ def make(
     highs_options: dict | None = None,
     report: Callable[[Tick], object] | None = None,
     contiguity: Any = None,
+    stop_at: Callable[[Any, float], bool] | None = None,
 ):
     """A configured PuLP solver object (``highs_options`` go to HiGHS as they are; ``report``
     gets a :class:`Tick` every ``settings.progress_interval`` s of a HiGHS or SCIP MIP solve;
     ``contiguity``, a :class:`~clustergeo.solve.backends.scip.Contiguity`, gives SCIP its
-    constraint handler and is ignored by the others)."""
+    constraint handler and is ignored by the others; ``stop_at(values, gap)`` ends a HiGHS MIP
+    solve at the first improving solution it accepts, and is ignored by the others)."""
     name = name.lower()
     gap = 1e-6 if gap is None else gap  # "optimal" means within this relative gap
     if name not in available():
@@ -411,6 +448,7 @@ def make(
             random_seed=seed,
             warm_start=warm_start,
             report=report,
+            stop_at=stop_at,
             **(highs_options or {}),
         )
     if name == "gurobi":

@@ -41,6 +41,8 @@ LP_FIXING_MAX_PAIRS = 100_000
 # HiGHS's presolve time on the Hess model per unit-hub pair (it ignores the time limit, so a
 # model whose presolve would not finish in the time left is solved without it)
 PRESOLVE_SECONDS_PER_PAIR = 150e-6
+#: a cut-loop round stops at an improving plan in pieces this close to its bound (relative)
+EARLY_STOP_GAP = 0.01
 #: rounds of separator cuts at LP points before the cut loop (each an LP solve: well under a
 #: second on the real cases once the Lagrangian has fixed out most pairs)
 LP_SEPARATION_ROUNDS = 20
@@ -109,6 +111,31 @@ def most_units(p: PartitionProblem, members: list[int]) -> int:
             count += 1
         most = min(most, count)
     return max(most, 1)
+
+
+class _StopInPieces:
+    """Stop a cut-loop round at an improving plan within ``EARLY_STOP_GAP`` of the bound that
+    has a cluster in pieces: its cuts are what the round would end with (on Norfolk's King's
+    Lynn district the round's optimum is found within 0.5% of the bound, and proving it took
+    most of the round), so the next round starts at once. A plan far from the bound is left
+    to the solver: cutting it off first restarted the tree again and again for nothing."""
+
+    def __init__(self, model: HessModel):
+        self.model = model
+        self.stopped = False
+        self._columns: list[tuple[int, int, int]] | None = None
+
+    def __call__(self, values, gap: float) -> bool:
+        if gap > EARLY_STOP_GAP:
+            return False
+        if self._columns is None:  # the columns are numbered when the model is handed to HiGHS
+            self._columns = [(i, j, var.index) for (i, j), var in self.model.x.items()]
+        plan = [-1] * self.model.p.n
+        for i, j, col in self._columns:
+            if values[col] > 0.5:
+                plan[i] = j
+        self.stopped = -1 not in plan and bool(separate(plan, self.model.p.adjacency))
+        return self.stopped
 
 
 class HessModel:
@@ -507,6 +534,13 @@ class HessModel:
 
         return Contiguity(self.x, self.p.adjacency, self.by_unit, all_hubs=True)
 
+    def _early_stop(self) -> _StopInPieces | None:
+        """With contiguity by cuts, the test that ends a round at its first near-optimal plan
+        with a cluster in pieces (:class:`_StopInPieces`)."""
+        if self.contiguity not in ("cuts", "auto") or "contiguity" in self.relax:
+            return None
+        return _StopInPieces(self)
+
     def read(self) -> list[int]:
         out = [-1] * self.p.n
         for (i, j), var in self.x.items():
@@ -576,10 +610,12 @@ class HessModel:
         incumbent = start
         if start is not None and reduced_cost_fixing:
             self._fix_by_cost(start, run, time_limit=time_limit, threads=threads, seed=seed, progress=progress)
+        full_rounds = 0  # rounds solved to the end (not stopped at a plan in pieces)
         for r in range(1, max_rounds + 1):
             left = None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 1.0)
             warm = self.set_start(incumbent)
             handler = self.branch_and_cut(solver)
+            early = self._early_stop() if solver == "highs" else None
             s = solvers.make(
                 solver,
                 time_limit=left,
@@ -591,8 +627,10 @@ class HessModel:
                 highs_options=self._highs_options(left),
                 report=ticker(progress, r, t0),
                 contiguity=handler,
+                stop_at=early,
             )
             info = solvers.run(self.prob, s)
+            full_rounds += not (early is not None and early.stopped)
             if handler is not None:  # the rows SCIP's constraint handler added inside its tree
                 run.cuts += handler.integer_rows + handler.fractional_rows
                 self.cuts.extend(handler.found)
@@ -620,11 +658,20 @@ class HessModel:
             log.info(describe(rl))
             if progress is not None:
                 progress(rl)
+            out_of_time = time_limit is not None and time.perf_counter() - t0 >= time_limit
+            if not cuts and early is not None and early.stopped and info.status != "optimal" and not out_of_time:
+                # stopped for a plan in pieces, then ended on a whole one before the stop took
+                # hold: not proved, so the next round starts from it
+                from ..heuristics.greedy import plan_cost
+
+                if incumbent is None or plan_cost(self.p, assignment) < plan_cost(self.p, incumbent):
+                    incumbent = assignment
+                continue
             if not cuts:
                 run.assignment, run.objective = assignment, info.objective
                 run.status = info.status
                 break
-            if self.contiguity == "auto" and r >= self.auto_rounds:
+            if self.contiguity == "auto" and full_rounds >= self.auto_rounds:
                 # the loop is crawling: add the compact flow model (the cuts found so far stay
                 # and tighten it); the next solve is then exact without further rounds
                 self._add_flow(self.prob)
