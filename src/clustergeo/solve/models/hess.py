@@ -205,8 +205,7 @@ class HessModel:
         if contiguity == "flow" and "contiguity" not in relax:
             self._add_flow(prob)
         # the flow model grows as (arcs inside each hub's reach) x hubs: switch to it when that
-        # stays moderate (Norfolk's 78-school district: cuts alone crawl for minutes), after
-        # AUTO_ROUNDS rounds of cuts
+        # stays moderate, after AUTO_ROUNDS rounds of cuts solved to the end
         self.auto_rounds = (
             AUTO_ROUNDS if contiguity == "auto" and (p.n <= 40 or self._flow_size() <= FLOW_SWITCH_ARCS) else 10**9
         )
