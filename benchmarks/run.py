@@ -233,7 +233,13 @@ def run_case(case: Case) -> dict:
         )
         bounds = {"pupils": (kw.get("min_weight"), kw.get("max_weight"))}
         bounds.update(kw.get("bounds") or {})
-        problems = check_partition(g, r.assignment, bounds=bounds, k=kw.get("k") if kw.get("k") != "fewest" else None)
+        problems = check_partition(
+            g,
+            r.assignment,
+            bounds=bounds,
+            k=kw.get("k") if kw.get("k") != "fewest" else None,
+            contiguous=case.formulation != "none",  # without contiguity a cluster may be in pieces
+        )
         nodes = [x.nodes for x in r.log if x.nodes is not None]
         rec.update(
             status=r.status,
