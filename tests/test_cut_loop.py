@@ -68,6 +68,7 @@ def test_a_round_stops_only_near_its_bound_and_only_for_a_plan_in_pieces():
     assert not stop(values(in_pieces), hess.EARLY_STOP_GAP * 2)  # far from the bound: solve on
     assert not stop(values(whole), 0.0)  # one piece each: nothing to cut
     assert stop(values(in_pieces), 0.0) and stop.stopped
+    assert not stop(values(whole), 0.0) and stop.stopped  # once asked for, the stop holds
 
 
 def test_the_loop_with_a_start_matches_the_brute_force():
