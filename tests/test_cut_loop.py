@@ -33,7 +33,7 @@ def loop(g: nx.Graph, k: int, **solve):
 
 
 def stopped_early(run) -> int:
-    return sum(1 for r in run.rounds if r.status == "feasible" and r.cuts_added)
+    return sum(1 for r in run.rounds if r.status == "stopped early" and r.cuts_added)
 
 
 @pytest.mark.parametrize(("w", "h", "k", "seed"), [(4, 4, 3, 0), (3, 4, 3, 3)])

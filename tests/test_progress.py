@@ -142,6 +142,11 @@ def test_describe_in_plain_words():
         describe(RoundLog(1, "optimal", 300151.5, 300151.5, 1626, 27.0))
         == "round 1: optimal but with clusters in pieces, objective 300,151.5, 1,626 cuts added, 27.0 s"
     )
+    assert (
+        describe(RoundLog(2, "stopped early", 247505.4, 246368.2, 422, 8.0))
+        == "round 2: stopped at a plan near the bound with clusters in pieces, objective 247,505.4, "
+        "422 cuts added, 8.0 s"
+    )
 
 
 def test_ctrl_c_stops_a_gurobi_solve():

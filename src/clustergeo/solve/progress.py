@@ -24,7 +24,8 @@ log = logging.getLogger("clustergeo.solve")
 class RoundLog:
     """One progress report.
 
-    ``status`` is the round's outcome ("optimal", "feasible", "infeasible", "no solution") or
+    ``status`` is the round's outcome ("optimal", "feasible", "infeasible", "no solution", or
+    "stopped early": at a plan near the bound with a cluster in pieces, to be cut off) or
     ``"running"`` for a report from inside the round's solve; ``objective`` is then the best
     plan so far (None before there is one) and ``nodes`` the branch-and-bound nodes so far.
     ``seconds`` counts from the start of the model's solve."""
@@ -57,6 +58,11 @@ def describe(r: RoundLog, *, clock: bool = True) -> str:
     if r.status == "running":
         nodes = "" if r.nodes is None else f", {r.nodes:,} nodes"
         return f"round {r.round} solving: best plan {_num(r.objective)}, bound {_num(r.bound)}{gap}{nodes}{secs}"
+    if r.status == "stopped early":
+        return (
+            f"round {r.round}: stopped at a plan near the bound with clusters in pieces, objective "
+            f"{_num(r.objective)}, {r.cuts_added:,} cuts added{secs}"
+        )
     if r.cuts_added:  # the round's plan had a cluster in pieces: cut off, solve again
         return (
             f"round {r.round}: {r.status} but with clusters in pieces, objective {_num(r.objective)}, "

@@ -652,7 +652,8 @@ class HessModel:
             # a lower bound of a relaxation (fewer cuts) bounds the full problem too
             if info.bound is not None:
                 run.bound = info.bound if run.bound is None else max(run.bound, info.bound)
-            rl = RoundLog(r, info.status, info.objective, info.bound, added, time.perf_counter() - t0, info.nodes)
+            status = "stopped early" if cuts and early is not None and early.stopped else info.status
+            rl = RoundLog(r, status, info.objective, info.bound, added, time.perf_counter() - t0, info.nodes)
             run.rounds.append(rl)
             run.cuts += added
             log.info(describe(rl))
