@@ -79,8 +79,8 @@ DONE = ("solved", "infeasible", "no plan in time")
 GRID_KEYS = ("scenario", "variant")
 RESULT_FILE = "result.json"
 PLANS_FOLDER = "plans"
-#: What sweep.csv reports of each plan (see ``_figures``).
-FIGURES = (
+#: sweep.csv columns that count (clusters, pupils, schools, crossings): whole numbers, empty without a plan
+WHOLE_COLUMNS = (
     "clusters",
     "clusters_total",
     "pupils_min",
@@ -88,6 +88,10 @@ FIGURES = (
     "schools_min",
     "schools_max",
     "district_crossings",
+)
+#: What sweep.csv reports of each plan (see ``_figures``).
+FIGURES = (
+    *WHOLE_COLUMNS,
     "mean_minutes",
     "max_minutes",
     "objective",
@@ -455,18 +459,6 @@ def _zip_folder(folder: Path) -> bytes:
             if p.is_file():
                 z.write(p, p.relative_to(folder).as_posix())
     return buf.getvalue()
-
-
-#: sweep.csv columns that count (clusters, pupils, schools, crossings): whole numbers, empty without a plan
-WHOLE_COLUMNS = (
-    "clusters",
-    "clusters_total",
-    "pupils_min",
-    "pupils_max",
-    "schools_min",
-    "schools_max",
-    "district_crossings",
-)
 
 
 def _peak_memory_mb() -> float | None:

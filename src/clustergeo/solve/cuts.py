@@ -87,6 +87,16 @@ def _cut(j: int, piece: set[int], adj: list[list[int]]) -> SeparatorCut:
     return SeparatorCut(j, tuple(sorted(piece)), tuple(sorted(sep)))
 
 
+def support(values) -> dict[int, dict[int, float]]:
+    """A fractional point by hub, as :func:`separate_fractional` reads it: ``values`` gives
+    ``((i, j), x[i, j])`` pairs; units at zero are left out, and hubs not open in the point."""
+    by_hub: dict[int, dict[int, float]] = {}
+    for (i, j), val in values:
+        if val > 1e-6:
+            by_hub.setdefault(j, {})[i] = val
+    return {j: xj for j, xj in by_hub.items() if j in xj}
+
+
 def separate_fractional(
     values: dict[int, dict[int, float]],
     adj: list[list[int]],

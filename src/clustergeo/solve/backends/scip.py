@@ -28,7 +28,7 @@ from typing import Any
 import pulp
 
 from ...errors import SolverError
-from ..cuts import SeparatorCut, separate, separate_fractional
+from ..cuts import SeparatorCut, separate, separate_fractional, support
 from ..cuts import rows as cut_rows
 from .base import Backend, SolveInfo, Tick, problem_variables
 
@@ -226,13 +226,8 @@ def _handler(contiguity: Contiguity, xs: dict[tuple[int, int], Any]):
         def conssepalp(self, constraints, nusefulconss):
             if not contiguity.fractional:
                 return {"result": SCIP_RESULT.DIDNOTRUN}
-            values: dict[int, dict[int, float]] = {}
             get = self.model.getSolVal
-            for (i, j), v in self._vars().items():
-                val = get(None, v)
-                if val > 1e-6:
-                    values.setdefault(j, {})[i] = val
-            hubs = {j: xj for j, xj in values.items() if j in xj}
+            hubs = support((ij, get(None, v)) for ij, v in self._vars().items())
             cuts = separate_fractional(hubs, adj)
             added = self._add(cut_rows(cuts, adj, contiguity.hubs_of, all_hubs=False), removable=True)
             contiguity.fractional_rows += added

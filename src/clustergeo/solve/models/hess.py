@@ -23,7 +23,7 @@ import numpy as np
 import pulp
 
 from ..backends import solvers
-from ..cuts import SeparatorCut, separate, separate_fractional
+from ..cuts import SeparatorCut, separate, separate_fractional, support
 from ..cuts import rows as cut_rows
 from ..options import BUDGET
 from ..problem import PartitionProblem
@@ -430,7 +430,8 @@ class HessModel:
                 self.lp_bound = info.objective if self.lp_bound is None else max(self.lp_bound, info.objective)
                 if not separating or r == LP_SEPARATION_ROUNDS:
                     break
-                added = self.add_cuts(separate_fractional(self._lp_support(), self.p.adjacency), all_hubs=False)
+                point = support((ij, var.varValue or 0.0) for ij, var in self.x.items())
+                added = self.add_cuts(separate_fractional(point, self.p.adjacency), all_hubs=False)
                 self.lp_cut_rows += added
                 if not added:
                     break
@@ -439,14 +440,6 @@ class HessModel:
             for v, cat in zip(variables, cats):
                 v.cat = cat
         return info
-
-    def _lp_support(self) -> dict[int, dict[int, float]]:
-        """The LP point by hub: ``x[i, j]`` above zero, for the hubs open in it."""
-        values: dict[int, dict[int, float]] = {}
-        for (i, j), var in self.x.items():
-            if (var.varValue or 0.0) > 1e-6:
-                values.setdefault(j, {})[i] = var.varValue
-        return {j: xj for j, xj in values.items() if j in xj}
 
     def fix_by_lagrangian(self, start: list[int], upper: float, *, seconds: float) -> int:
         """Bound the Hess objective by Lagrangian relaxation (:mod:`~clustergeo.solve.bounds`)
