@@ -33,6 +33,8 @@ from .problem import PartitionProblem
 log = logging.getLogger("clustergeo.solve")
 
 BIG = 1e30
+STALL_STEPS = 20  # steps without a real rise before the step size is halved
+MIN_RISE = 1e-4  # a rise of the bound below this share is no rise: crawling halves the step too
 
 
 @dataclass
@@ -194,7 +196,7 @@ def lagrangian_bound(
     others = np.where(ok & ~np.eye(n, dtype=bool), cost, np.inf).min(axis=1)
     lam = np.where(np.isfinite(others), others, 0.0)
     best, best_lam = -np.inf, lam.copy()
-    theta, stall = 2.0, 0
+    theta, stall, level = 2.0, 0, -np.inf
     it = 0
     for it in range(1, max_iterations + 1):  # noqa: B007 - the count is reported after the loop
         values, x, _mu, _red = ks.solve(lam)
@@ -202,11 +204,15 @@ def lagrangian_bound(
         if len(chosen) < lo_k or not np.isfinite(values[chosen]).all():
             break  # fewer possible hubs than clusters: nothing to bound
         value = float(lam.sum() + values[chosen].sum())
-        if not np.isfinite(best) or value > best + 1e-9 * max(1.0, abs(best)):
-            best, best_lam, stall = value, lam.copy(), 0
+        if value > best:
+            best, best_lam = value, lam.copy()
+        # halve the step after STALL_STEPS steps that did not lift the bound by MIN_RISE: a
+        # step too long for the gap left makes the bound crawl up by tiny amounts for ever
+        if not np.isfinite(level) or value > level + MIN_RISE * max(1.0, abs(level)):
+            level, stall = value, 0
         else:
             stall += 1
-            if stall >= 20:
+            if stall >= STALL_STEPS:
                 theta, stall = theta / 2, 0
         covered = x[chosen].sum(axis=0)
         covered[ks.hubs[chosen]] += 1.0

@@ -49,7 +49,7 @@ from .cuts import SeparatorCut
 from .explain import count_range, independent_parts, precheck
 from .heuristics import greedy, recom, tabu
 from .models import labeling
-from .models.hess import HessModel
+from .models.hess import LP_FIXING_MAX_PAIRS, HessModel, Pruning, prune
 from .options import BUDGET, CONTIGUITY, Costs, Districts, Request, Sizes, SolverOptions, request
 from .problem import PartitionProblem, allowed_hubs, build_problem
 from .progress import RoundLog, StatusLine, interactive, stage
@@ -303,6 +303,7 @@ class _Solve:
     near_s: float = 0.0
     given: list[int] | None = None  # the caller's plan (``start=``), when it meets the rules
     known_cuts: list = field(default_factory=list)  # separator cuts found so far, or handed in
+    pruning: tuple | None = None  # (allowed, count range, upper, Pruning): the last one computed
 
     @property
     def solver_name(self) -> str:
@@ -600,16 +601,18 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             tree = _first_plan(s, count)  # (the fewest count tries counts that have no plan)
         if tree is not None:
             found.append(tree)
-        contiguous_allowed = s.allowed if s.contiguity != "none" else allowed_hubs(p, contiguous=True)[0]
-        if (
-            s.contiguity in ("cuts", "auto", "none")
-            and p.objective == "hess"
-            and p.n > NEARER_MIN_UNITS
-            and sum(len(a) for a in contiguous_allowed) <= NEARER_MAX_PAIRS
-        ):
+        if s.contiguity in ("cuts", "auto", "none") and p.objective == "hess" and p.n > NEARER_MIN_UNITS:
             # contiguous by construction, near-optimal: a tight upper bound for reduced-cost fixing
             best = min(found, key=s.cost_of) if found else None
-            near = nearer_plan(p, contiguous_allowed, count, best, s.opts, seconds=s.near_s)
+            contiguous_allowed = s.allowed if s.contiguity != "none" else allowed_hubs(p, contiguous=True)[0]
+            pruning = _prune(s, contiguous_allowed, best, k=(count, count)) if not s.fewest else None
+            if pruning is not None:
+                contiguous_allowed = pruning.allowed
+            near = (
+                nearer_plan(p, contiguous_allowed, count, best, s.opts, seconds=s.near_s)
+                if sum(map(len, contiguous_allowed)) <= NEARER_MAX_PAIRS
+                else None
+            )
             if near is not None:
                 found.append(near)
     if p.hub_ok is not None:  # the heuristics pick hubs freely: the best candidate instead
@@ -707,7 +710,15 @@ def _fewest_count(s: _Solve) -> None:
             s.start is None or len(set(s.start)) != kk or s.cost_of(seed_plan) < s.cost_of(s.start)
         ):
             s.start, s.heur_obj = seed_plan, s.cost_of(seed_plan)
-        s.model = HessModel(p, s.allowed, stage="objective", k_fixed=kk, contiguity=s.contiguity, exclude=s.excl)
+        s.model = HessModel(
+            p,
+            s.allowed,
+            stage="objective",
+            k_fixed=kk,
+            contiguity=s.contiguity,
+            exclude=s.excl,
+            pruning=_prune(s, s.allowed, seed_plan, k=(kk, kk)),
+        )
         _reuse_cuts(s)
         s.run = s.model.solve(start=seed_plan, **{**s.opts, "time_limit": s.left(s.late_s)})
         _keep_cuts(s)
@@ -739,13 +750,38 @@ def _exact_solve(s: _Solve) -> None:
         s.model = build(p, k_exact, s.allowed)
         s.formulation = "labeling+flow"
     else:
-        s.model = HessModel(p, s.allowed, stage="objective", contiguity=s.contiguity, exclude=s.excl)
+        pruning = _prune(s, s.allowed, s.start, k=p.k_range())
+        s.model = HessModel(p, s.allowed, stage="objective", contiguity=s.contiguity, exclude=s.excl, pruning=pruning)
         _reuse_cuts(s)
     s.run = s.model.solve(start=s.start if not s.excl else None, **{**s.opts, "time_limit": s.left(s.late_s)})
     if isinstance(s.model, HessModel):
         _keep_cuts(s)
     s.cuts += s.run.cuts
     s.rounds += s.run.rounds
+
+
+def _prune(s: _Solve, allowed: list, start: list[int] | None, *, k: tuple[int, int]) -> Pruning | None:
+    """The pairs a model is built on, less those no plan cheaper than ``start`` can use
+    (:func:`~clustergeo.solve.models.hess.prune`; the last result is reused for the same plan)."""
+    if start is None or s.excl:
+        return None
+    upper = s.cost_of(start)
+    if s.pruning is not None and s.pruning[0] is allowed and s.pruning[1:3] == (k, upper):
+        return cast(Pruning, s.pruning[3])
+    stage(s.req.progress, "bounding the objective: ruling out unit-hub pairs that no better plan can use")
+    # without the LP fixing (too many pairs) the Lagrangian bound is the only one at the limit,
+    # so it takes the LP's share of the time too
+    pairs = sum(map(len, allowed))
+    share = BUDGET.lagrangian_share if pairs <= LP_FIXING_MAX_PAIRS else BUDGET.lp_fixing_share
+    limit = s.left(s.late_s)
+    seconds = (
+        BUDGET.lagrangian_seconds
+        if limit is None
+        else min(BUDGET.lagrangian_seconds, max(share * limit, BUDGET.min_seconds))
+    )
+    pruning = prune(s.p, allowed, start, upper, k=k, seconds=seconds)
+    s.pruning = (allowed, k, upper, pruning)
+    return pruning
 
 
 def _reuse_cuts(s: _Solve) -> None:
