@@ -53,6 +53,32 @@ def test_bound_and_fixing_keep_every_better_plan(inst, where, ranged):
         assert all(res.keep[i, j] for i, j in pairs), (c, upper, res.bound)
 
 
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.floats(0.0, 1.0))
+def test_pruned_pairs_hold_every_plan_up_to_the_start(inst, where):
+    """A model built on the pruned pairs still holds the start and every plan cheaper than it."""
+    from clustergeo.solve.models.hess import prune
+
+    g, k, lo, hi = inst
+    p = build_problem(g, weight="pupils", min_weight=lo, max_weight=hi, k=k, cost=cost_of(g))
+    allowed, _ = allowed_hubs(p)
+    plans = sorted(hubbed_plans(g, p, lo, hi, (k, k)))
+    if not plans:
+        return
+    upper, pairs = plans[int(where * (len(plans) - 1))]
+    start = [j for _i, j in sorted(pairs)]
+    pruned = prune(p, allowed, start, upper, k=(k, k), seconds=2)
+    if pruned is None:  # the start uses a pair ``allowed`` rules out already
+        return
+    assert pruned.bound <= plans[0][0] + 1e-6 * max(1.0, plans[0][0])
+    assert pruned.fixed == sum(map(len, allowed)) - sum(map(len, pruned.allowed))
+    kept = [set(a) for a in pruned.allowed]
+    for c, plan in plans:
+        if c > upper:
+            break
+        assert all(j in kept[i] for i, j in plan), (c, upper, pruned.bound)
+
+
 def test_bound_is_tight_enough_to_matter():
     """On a 6x6 grid, 4 clusters within 10%: the bound is within 10% of the optimum."""
     g = nx.grid_2d_graph(6, 6)
