@@ -52,7 +52,17 @@ SEATS_2010 = {
     "NM": 3,
     "NH": 2,
     "ID": 2,
+    "AL": 7,
+    "CO": 7,
+    "KS": 4,
+    "LA": 6,
+    "MS": 4,
+    "OR": 5,
+    "WV": 3,
 }
+#: every state of more than one seat whose counties each fit a +-0.5% district (the 2010
+#: county graphs that may have a plan at that balance; the others would have to split a county)
+BALANCE_STATES = ("AL", "AR", "CO", "IA", "ID", "KS", "LA", "ME", "MS", "NE", "NH", "NM", "OK", "OR", "SC", "WV")
 #: Gurobi rows join the full run when gurobipy is installed (``pip install -e ".[gurobi]"``)
 HAS_GUROBI = importlib.util.find_spec("gurobipy") is not None
 
@@ -507,6 +517,11 @@ def cases(mode: str) -> list[Case]:
     # a 33-unit, 3-seat state: listing clusters is judged too long by its estimate (solve/models/columns.py)
     out.append(Case("county-NM", "county", {"state": "NM"}, time_limit=120, quick=True))
     out.append(Case("county-NM", "county", {"state": "NM"}, objective="cut_edges", time_limit=120))
+    # every county graph that may have a plan at +-0.5%: a plan (or the proof there is none)
+    # within the limit, for both objectives
+    for st in BALANCE_STATES:
+        for objective in ("hess", "cut_edges"):
+            out.append(Case(f"balance-{st}", "county", {"state": st}, objective=objective, time_limit=300))
     # tract graphs (295-358 units, 2 seats): without contiguity against with it, same instance
     for st in ("NH", "ID", "ME"):
         for objective in ("hess", "cut_edges"):
