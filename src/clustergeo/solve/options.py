@@ -133,6 +133,10 @@ class Budget:
     lagrangian_share: float = 0.08
     #: ... and the LP reduced-cost fixing after it
     lp_fixing_share: float = 0.25
+    #: the same model without contiguity, solved before the cut loop (a share of the limit, or
+    #: this at most): its optimum, when contiguous, is the answer; otherwise it seeds the loop
+    relaxed_seconds: float = 30.0
+    relaxed_share: float = 0.1
     #: each rule group relaxed while diagnosing an infeasible problem
     diagnose_seconds: float = 20.0
     #: the least a solver call is given, however little of the limit is left
