@@ -402,11 +402,7 @@ def test_closer_neighbour_plans_are_contiguous_and_never_beat_the_optimum(inst):
     assert plan_cost(p, plan) >= expect[0] - 1e-6 * max(1.0, abs(expect[0]))
 
 
-def test_reduced_cost_fixing_fires_and_keeps_the_optimum(monkeypatch):
-    import importlib
-
-    # the optimum without contiguity is contiguous here: skip that shortcut to reach the cut loop
-    monkeypatch.setattr(importlib.import_module("clustergeo.solve.partition"), "_relaxed_first", lambda s: False)
+def test_reduced_cost_fixing_fires_and_keeps_the_optimum():
     g = grid(5)
     tot = sum(d["pupils"] for _, d in g.nodes(data=True))
     kw = dict(min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4)
@@ -416,9 +412,12 @@ def test_reduced_cost_fixing_fires_and_keeps_the_optimum(monkeypatch):
     assert r.status == ref.status == "optimal" and r.objective == pytest.approx(ref.objective, rel=1e-6)
 
 
-def test_a_contiguous_optimum_without_contiguity_is_the_answer():
+def test_a_contiguous_optimum_without_contiguity_is_the_answer(monkeypatch):
     """Where the optimum without contiguity is contiguous, the cut loop never runs: one round,
     the listing's optimum."""
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("clustergeo.solve.partition"), "RELAXED_MIN_UNITS", 0)
     g = grid(5)
     tot = sum(d["pupils"] for _, d in g.nodes(data=True))
     kw = dict(min_weight=tot / 4 * 0.85, max_weight=tot / 4 * 1.15, k=4)

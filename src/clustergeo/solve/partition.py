@@ -61,6 +61,10 @@ log = logging.getLogger("clustergeo.solve")
 #: (75-99 units) it took 7-10 s of CPU and left the proof as long (Iowa 15.7 s and 15.1 s)
 NEARER_MIN_UNITS = 150
 NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it is a MIP too
+#: from this many units the model without contiguity is solved before the cut loop: on the
+#: county graphs (75-99 units) it cost 0.3-8 s and shortened nothing; on North Lanarkshire's
+#: 105 schools its cuts save about 5 s, on the 295-358-unit tracts it ends the solve
+RELAXED_MIN_UNITS = 100
 #: units per cluster above which "auto" does not try listing clusters (too many shapes: every
 #: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
 COLUMNS_MAX_PER_CLUSTER = 12
@@ -765,12 +769,14 @@ def _exact_solve(s: _Solve) -> None:
 def _relaxed_first(s: _Solve) -> bool:
     """Solve the Hess model without contiguity first, on the pruned pairs. Its optimum bounds
     every contiguous plan, so when it is contiguous it is the answer and the cut loop never runs
-    (Iowa's counties, the tracts of Idaho, Maine and New Hampshire). Otherwise its pieces give
+    (the tracts of Idaho, Maine and New Hampshire). Otherwise its pieces give
     the loop's first separator cuts, and the plan mended to be contiguous its start when cheaper:
     HiGHS found New Hampshire's optimum in 12 s this way, and after 94 s at the root of the loop's
     first round from the spanning-tree plan. Returns True when the answer is in ``s.run``."""
     p = s.p
     if p.objective != "hess" or s.contiguity not in ("cuts", "auto") or s.start is None or s.excl:
+        return False
+    if p.n < RELAXED_MIN_UNITS:
         return False
     stage(s.req.progress, "solving without contiguity first: a contiguous optimum there is the answer")
     limit = s.left(s.late_s)
