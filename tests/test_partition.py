@@ -427,6 +427,31 @@ def test_a_contiguous_optimum_without_contiguity_is_the_answer(monkeypatch):
     assert len(r.log) == 1 and r.cuts == 0
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.integers(0, 2**16))
+def test_solving_without_contiguity_first_keeps_the_optimum(inst, seed):
+    """With the solve without contiguity first on every graph (its plan as the start, its pieces
+    as the first cuts, its bound kept), the optimum is the enumeration's, and a stopped solve's
+    bound never passes it. Costs at random, unrelated to the map: that optimum is then often in
+    pieces."""
+    import importlib
+
+    g, k, lo, hi = inst
+    rng = np.random.default_rng(seed)
+    cost = {(i, j): 0.0 if i == j else float(rng.uniform(1, 100)) for i in g for j in g}
+    module = importlib.import_module("clustergeo.solve.partition")
+    expect = brute_force(g, lo=lo, hi=hi, k=k, cost=cost)
+    original = module.RELAXED_MIN_UNITS
+    try:
+        module.RELAXED_MIN_UNITS = 0
+        r = run_or_none(g, min_weight=lo, max_weight=hi, k=k, cost=cost, contiguity="cuts", progress=False)
+    finally:
+        module.RELAXED_MIN_UNITS = original
+    assert_optimum(g, r, expect, lo, hi)
+    if r is not None:
+        assert r.bound is None or r.bound <= r.objective * (1 + 1e-9) + 1e-9
+
+
 def test_reported_objective_is_the_plans_own_after_a_warm_start():
     """HiGHS 1.16.0 once reported 2 cut edges for a warm-started plan worth 3 here, and called
     it optimal; the objective is now the model's own value at the solution."""

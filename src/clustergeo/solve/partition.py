@@ -308,6 +308,7 @@ class _Solve:
     given: list[int] | None = None  # the caller's plan (``start=``), when it meets the rules
     known_cuts: list = field(default_factory=list)  # separator cuts found so far, or handed in
     pruning: tuple | None = None  # (allowed, count range, upper, Pruning): the last one computed
+    relaxed_bound: float | None = None  # the bound of the solve without contiguity (_relaxed_first)
 
     @property
     def solver_name(self) -> str:
@@ -760,6 +761,8 @@ def _exact_solve(s: _Solve) -> None:
         s.model = HessModel(p, s.allowed, stage="objective", contiguity=s.contiguity, exclude=s.excl, pruning=pruning)
         _reuse_cuts(s)
     s.run = s.model.solve(start=s.start if not s.excl else None, **{**s.opts, "time_limit": s.left(s.late_s)})
+    if s.relaxed_bound is not None and (s.run.bound is None or s.run.bound < s.relaxed_bound):
+        s.run.bound = s.relaxed_bound
     if isinstance(s.model, HessModel):
         _keep_cuts(s)
     s.cuts += s.run.cuts
@@ -797,6 +800,7 @@ def _relaxed_first(s: _Solve) -> bool:
         s.cuts += run.cuts
         s.rounds += run.rounds
         return True
+    s.relaxed_bound = run.bound  # a relaxation's bound bounds the contiguous plans too
     s.known_cuts = list(dict.fromkeys([*s.known_cuts, *pieces]))
     mended = greedy.repair(p, run.assignment) if pieces else run.assignment
     if mended is not None and within_caps(p, mended) and s.cost_of(mended) < s.cost_of(s.start):
