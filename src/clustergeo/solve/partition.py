@@ -772,10 +772,12 @@ def _exact_solve(s: _Solve) -> None:
 def _relaxed_first(s: _Solve) -> bool:
     """Solve the Hess model without contiguity first, on the pruned pairs. Its optimum bounds
     every contiguous plan, so when it is contiguous it is the answer and the cut loop never runs
-    (the tracts of Idaho, Maine and New Hampshire). Otherwise its pieces give
-    the loop's first separator cuts, and the plan mended to be contiguous its start when cheaper:
-    HiGHS found New Hampshire's optimum in 12 s this way, and after 94 s at the root of the loop's
-    first round from the spanning-tree plan. Returns True when the answer is in ``s.run``."""
+    (the tracts of Idaho, Maine and New Hampshire). Otherwise its pieces give the loop's first
+    separator cuts, its bound stands if the loop stops unproved, and the plan mended to be
+    contiguous is the start when cheaper. HiGHS found New Hampshire's optimum in 12 s this way,
+    and after 94 s at the root of the loop's first round from the spanning-tree plan (whose
+    single-unit separator rows keep its rounding heuristics from finding plans). Returns True
+    when the answer is in ``s.run``."""
     p = s.p
     if p.objective != "hess" or s.contiguity not in ("cuts", "auto") or s.start is None or s.excl:
         return False
