@@ -425,6 +425,8 @@ def test_a_contiguous_optimum_without_contiguity_is_the_answer(monkeypatch):
     ref = partition(g, contiguity="columns", **kw)
     assert r.status == ref.status == "optimal" and r.objective == pytest.approx(ref.objective, rel=1e-6)
     assert len(r.log) == 1 and r.cuts == 0
+    # the cut loop fixes pairs by the LP's reduced costs on this instance; this path has no LP
+    assert r.fixing["fixed_by_reduced_cost"] == 0
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])

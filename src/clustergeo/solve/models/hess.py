@@ -152,14 +152,11 @@ class Pruning:
         The Lagrangian lower bound on every plan's objective.
     fixed : int
         Pairs ruled out.
-    upper : float
-        The cost of the plan the pairs were ruled out against.
     """
 
     allowed: list[list[int]]
     bound: float
     fixed: int
-    upper: float
 
 
 def prune(
@@ -211,7 +208,7 @@ def prune(
     left = [[j for j in a if keep[i, j]] for i, a in enumerate(allowed)]
     fixed = sum(map(len, allowed)) - sum(map(len, left))
     log.info("Lagrangian bound %s, warm start %s: %d pairs fixed out", f"{res.bound:,.1f}", f"{upper:,.1f}", fixed)
-    return Pruning(left, float(res.bound), fixed, upper)
+    return Pruning(left, float(res.bound), fixed)
 
 
 class HessModel:
