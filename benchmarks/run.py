@@ -536,6 +536,10 @@ def cases(mode: str) -> list[Case]:
                         time_limit=180,
                     )
                 )
+    # tract graphs of about 500 units with 3 seats (published cut-edge proofs 24-444 s)
+    for st in ("NM", "WV", "NE"):
+        for objective in ("hess", "cut_edges"):
+            out.append(Case(f"tract3-{st}", "tract", {"state": st}, objective=objective, time_limit=300))
     # the real cases
     nf_rules = {"min_weight": 2500, "max_weight": 5000, "fewest": True}
     out.append(

@@ -44,6 +44,7 @@ from ..errors import InfeasibleError, NoPlanInTimeError, RulesError, SolverError
 from ..settings import settings
 from ..validate import validate_partition_input
 from . import onehub
+from .alternate import alternate
 from .backends import solvers
 from .cuts import SeparatorCut, separate
 from .explain import count_range, independent_parts, precheck
@@ -65,6 +66,8 @@ NEARER_MAX_PAIRS = 100_000  # ... while it stays this small (unit-hub pairs): it
 #: county graphs (75-99 units) it cost 0.3-8 s and shortened nothing; on North Lanarkshire's
 #: 105 schools its cuts save about 5 s, on the 295-358-unit tracts it ends the solve
 RELAXED_MIN_UNITS = 100
+#: ... and location-allocation polishes the start (solve/alternate.py) from this many units
+ALTERNATE_MIN_UNITS = 100
 #: units per cluster above which "auto" does not try listing clusters (too many shapes: every
 #: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
 COLUMNS_MAX_PER_CLUSTER = 12
@@ -606,6 +609,11 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             tree = _first_plan(s, count)  # (the fewest count tries counts that have no plan)
         if tree is not None:
             found.append(tree)
+        if found and p.objective == "hess" and p.n >= ALTERNATE_MIN_UNITS and not s.excl:
+            # the best allocation to the start's hubs, rehubbed, until the hubs settle
+            moved = alternate(p, s.allowed, min(found, key=s.cost_of), s.opts, seconds=s.near_s)
+            if moved is not None:
+                found.append(moved)
         if s.contiguity in ("cuts", "auto", "none") and p.objective == "hess" and p.n > NEARER_MIN_UNITS:
             # contiguous by construction, near-optimal: a tight upper bound for reduced-cost fixing
             best = min(found, key=s.cost_of) if found else None

@@ -46,6 +46,10 @@ EARLY_STOP_GAP = 0.01
 #: rounds of separator cuts at LP points before the cut loop (each an LP solve: well under a
 #: second on the real cases once the Lagrangian has fixed out most pairs)
 LP_SEPARATION_ROUNDS = 20
+#: Lagrangian pruning repeats on the pairs left while a pass rules out this share of them
+#: (New Mexico's tracts: the bound rises 0.3% and a further 16% of the pairs go in 5 passes)
+PRUNE_MIN_GAIN = 0.01
+PRUNE_PASSES = 8
 
 
 def _steps_from(j: int, adj: list[list[int]]) -> dict[int, int]:
@@ -149,7 +153,7 @@ class Pruning:
     allowed : list of list of int
         ``allowed[i]``: the hubs unit ``i`` may still join.
     bound : float
-        The Lagrangian lower bound on every plan's objective.
+        The Lagrangian lower bound on the optimum (on every plan no dearer than the start).
     fixed : int
         Pairs ruled out.
     """
@@ -198,17 +202,28 @@ def prune(
     ok = [set(a) for a in allowed]
     if any(j not in ok[i] or j not in ok[j] for i, j in enumerate(start)):
         return None
-    res = lagrangian_bound(p, allowed, k=k, upper=upper, seconds=seconds)
-    keep = res.keep
-    if not np.isfinite(res.bound) or keep is None:
+    t0 = time.perf_counter()
+    left, bound = allowed, -np.inf
+    for _ in range(PRUNE_PASSES):
+        # each pass bounds the plans cheaper than ``upper``, which use only the pairs left: on
+        # fewer pairs the relaxation is tighter, so the bound rises and fixes more pairs
+        res = lagrangian_bound(p, left, k=k, upper=upper, seconds=seconds - (time.perf_counter() - t0))
+        keep = res.keep
+        if not np.isfinite(res.bound) or keep is None:
+            break
+        if not all(keep[i, j] for i, j in enumerate(start)):
+            log.warning("Lagrangian fixing would drop the warm start's pairs: skipped")
+            break
+        before = sum(map(len, left))
+        left, bound = [[j for j in a if keep[i, j]] for i, a in enumerate(left)], max(bound, float(res.bound))
+        gain = before - sum(map(len, left))
+        if gain < PRUNE_MIN_GAIN * before or time.perf_counter() - t0 >= seconds:
+            break
+    if not np.isfinite(bound):
         return None
-    if not all(keep[i, j] for i, j in enumerate(start)):
-        log.warning("Lagrangian fixing would drop the warm start's pairs: skipped")
-        return None
-    left = [[j for j in a if keep[i, j]] for i, a in enumerate(allowed)]
     fixed = sum(map(len, allowed)) - sum(map(len, left))
-    log.info("Lagrangian bound %s, warm start %s: %d pairs fixed out", f"{res.bound:,.1f}", f"{upper:,.1f}", fixed)
-    return Pruning(left, float(res.bound), fixed)
+    log.info("Lagrangian bound %s, warm start %s: %d pairs fixed out", f"{bound:,.1f}", f"{upper:,.1f}", fixed)
+    return Pruning(left, bound, fixed)
 
 
 class HessModel:
