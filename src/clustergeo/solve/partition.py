@@ -825,7 +825,8 @@ def _prune(s: _Solve, allowed: list, start: list[int] | None, *, k: tuple[int, i
     if start is None or s.excl:
         return None
     upper = s.cost_of(start)
-    if s.pruning is not None and s.pruning[0] is allowed and s.pruning[1:3] == (k, upper):
+    # (equal lists too: without contiguity the seed model's pairs and the model's often match)
+    if s.pruning is not None and s.pruning[1:3] == (k, upper) and (s.pruning[0] is allowed or s.pruning[0] == allowed):
         return cast(Pruning, s.pruning[3])
     stage(s.req.progress, "bounding the objective: ruling out unit-hub pairs that no better plan can use")
     # without the LP fixing (too many pairs) the Lagrangian bound is the only one at the limit,
