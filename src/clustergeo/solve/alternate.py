@@ -7,7 +7,7 @@ the member its cluster costs least then can only lower the cost, and the next al
 starts from that plan. This is Hess et al.'s (1965) alternation with an exact, contiguous
 allocation step. It improves a start found by the spanning-tree search, which looks for
 balanced contiguous plans and knows compactness only through its local moves (West
-Virginia's tracts, 3 clusters: a start 12% above the Lagrangian bound).
+Virginia's tracts, 3 clusters: a start 13% above the Lagrangian bound).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from .problem import PartitionProblem
 
 log = logging.getLogger("clustergeo.solve")
 
-#: alternations at most (each an allocation solve; the hubs settle in two to four)
+#: alternations at most (each an allocation solve; on the tracts the hubs settled in one to three)
 MAX_ROUNDS = 8
 
 
 def alternate(
     p: PartitionProblem, allowed: list[list[int]], start: list[int], opts: dict, *, seconds: float
 ) -> list[int] | None:
-    """A plan at least as good as ``start`` by location-allocation (see the module notes).
+    """A plan better than ``start`` by location-allocation (see the module notes).
 
     Parameters
     ----------
