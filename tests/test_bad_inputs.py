@@ -692,6 +692,9 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # a shell starts background jobs with Ctrl-C ignored, and Python then never raises
+        # KeyboardInterrupt: the child gets the default, as in a terminal
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen = ""
     while "Solving" not in seen:
