@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 from clustergeo.solve.alternate import alternate
 from clustergeo.solve.heuristics.greedy import plan_cost
-from clustergeo.solve.problem import allowed_hubs, build_problem
-from conftest import cost_of, planar_instances
-from test_bounds import hubbed_plans
+from clustergeo.solve.problem import build_problem
+from conftest import planar_instances
+from test_bounds import instance_and_start
 
 OPTS = dict(solver="highs", gap=None, threads=1, seed=0)
 
@@ -17,13 +17,9 @@ OPTS = dict(solver="highs", gap=None, threads=1, seed=0)
 @given(planar_instances(), st.floats(0.0, 1.0))
 def test_alternation_keeps_plans_whole_and_never_costs_more(inst, where):
     g, k, lo, hi = inst
-    p = build_problem(g, weight="pupils", min_weight=lo, max_weight=hi, k=k, cost=cost_of(g))
-    allowed, _ = allowed_hubs(p)
-    plans = sorted(hubbed_plans(g, p, lo, hi, (k, k)))
+    p, allowed, plans, upper, start = instance_and_start(inst, where)
     if not plans:
         return
-    upper, pairs = plans[int(where * (len(plans) - 1))]
-    start = [j for _i, j in sorted(pairs)]
     ok = [set(a) for a in allowed]
     if any(j not in ok[i] for i, j in enumerate(start)):
         return

@@ -53,6 +53,19 @@ def test_bound_and_fixing_keep_every_better_plan(inst, where, ranged):
         assert all(res.keep[i, j] for i, j in pairs), (c, upper, res.bound)
 
 
+def instance_and_start(inst, where):
+    """(problem, allowed hubs, every hubbed plan by cost, and the cost and hub-per-unit form of
+    the plan at ``where`` along that list); no plans gives ``[]`` and Nones."""
+    g, k, lo, hi = inst
+    p = build_problem(g, weight="pupils", min_weight=lo, max_weight=hi, k=k, cost=cost_of(g))
+    allowed, _ = allowed_hubs(p)
+    plans = sorted(hubbed_plans(g, p, lo, hi, (k, k)))
+    if not plans:
+        return p, allowed, plans, None, None
+    upper, pairs = plans[int(where * (len(plans) - 1))]
+    return p, allowed, plans, upper, [j for _i, j in sorted(pairs)]
+
+
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(planar_instances(), st.floats(0.0, 1.0))
 def test_pruned_pairs_hold_every_plan_up_to_the_start(inst, where):
@@ -60,13 +73,9 @@ def test_pruned_pairs_hold_every_plan_up_to_the_start(inst, where):
     from clustergeo.solve.models.hess import prune
 
     g, k, lo, hi = inst
-    p = build_problem(g, weight="pupils", min_weight=lo, max_weight=hi, k=k, cost=cost_of(g))
-    allowed, _ = allowed_hubs(p)
-    plans = sorted(hubbed_plans(g, p, lo, hi, (k, k)))
+    p, allowed, plans, upper, start = instance_and_start(inst, where)
     if not plans:
         return
-    upper, pairs = plans[int(where * (len(plans) - 1))]
-    start = [j for _i, j in sorted(pairs)]
     pruned = prune(p, allowed, start, upper, k=(k, k), seconds=2)
     if pruned is None:  # the start uses a pair ``allowed`` rules out already
         return

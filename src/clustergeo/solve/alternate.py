@@ -78,7 +78,9 @@ def alternate(
         plan = run.assignment
         if plan is None or -1 in plan:
             break
-        plan = _rehub(p, ok, plan)
+        plan = least_cost_hubs(p, ok, plan)
+        if plan is None:
+            break
         cost = greedy.plan_cost(p, plan)
         if cost >= best_cost - 1e-9 * max(1.0, abs(best_cost)):
             break
@@ -89,15 +91,19 @@ def alternate(
     return best
 
 
-def _rehub(p: PartitionProblem, ok: list[set[int]], plan: list[int]) -> list[int]:
-    """Each cluster hubbed at the member, allowed to every other member, that costs it least."""
+def least_cost_hubs(p: PartitionProblem, ok: list[set[int]], labels: list) -> list[int] | None:
+    """A plan (a cluster label per unit, in index order) as hub per unit, each cluster hubbed at
+    the member, allowed (``ok[i]``) to every other member, that costs it least; None when a
+    cluster has no such member."""
     cost = p.cost or {}
-    groups: dict[int, list[int]] = {}
-    for i, j in enumerate(plan):
-        groups.setdefault(j, []).append(i)
-    out = list(plan)
+    groups: dict = {}
+    for i, c in enumerate(labels):
+        groups.setdefault(c, []).append(i)
+    out = [0] * p.n
     for members in groups.values():
         hubs = [h for h in members if all(h in ok[i] for i in members)]
+        if not hubs:
+            return None
         h = min(hubs, key=lambda c: (sum(cost.get((i, c), 0.0) for i in members), c))
         for i in members:
             out[i] = h

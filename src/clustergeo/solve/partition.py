@@ -44,7 +44,7 @@ from ..errors import InfeasibleError, NoPlanInTimeError, RulesError, SolverError
 from ..settings import settings
 from ..validate import validate_partition_input
 from . import onehub
-from .alternate import alternate
+from .alternate import alternate, least_cost_hubs
 from .backends import solvers
 from .cuts import SeparatorCut, separate
 from .explain import count_range, independent_parts, precheck
@@ -658,20 +658,8 @@ def given_start(p: PartitionProblem, allowed, plan: Mapping | None) -> list[int]
 def rehub(p: PartitionProblem, allowed, labels: list) -> list[int] | None:
     """A plan (a cluster label per unit, in index order) as hub per unit, each cluster hubbed
     at the allowed member that costs least; None when a cluster has no such member."""
-    groups: dict[Hashable, list[int]] = {}
-    for i, c in enumerate(labels):
-        groups.setdefault(c, []).append(i)
-    ok = [set(a) for a in allowed]
-    out = [0] * p.n
-    for members in groups.values():
-        hubs = [j for j in members if all(j in ok[i] for i in members)]
-        if not hubs:
-            return None
-        cost = p.cost or {}
-        j = min(hubs, key=lambda h: (sum(cost.get((i, h), 0.0) for i in members), h))
-        for i in members:
-            out[i] = j
-    return out if within_caps(p, out) else None
+    out = least_cost_hubs(p, [set(a) for a in allowed], labels)
+    return out if out is not None and within_caps(p, out) else None
 
 
 def _first_plan(s: _Solve, count: int) -> list[int] | None:
