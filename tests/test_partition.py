@@ -603,3 +603,25 @@ def test_heuristic_plans_are_held_to_the_crossing_cap():
     assert not within_caps(p, across)  # two clusters, each in both districts: over a cap of 0
     g.graph[CROSSING_CAP_KEY] = 2
     assert within_caps(build_problem(g, min_weight=1, max_weight=10_000, k=2, district="district"), across)
+
+
+def test_relaxations_the_other_rules_imply_are_not_tried():
+    # two clusters of exactly 20 from 40: the count and either bound imply the other rules, so
+    # relaxing one of them leaves the same problem; only contiguity is named
+    from clustergeo.solve.partition import _implied
+    from clustergeo.solve.problem import build_problem
+
+    g = nx.star_graph(3)
+    for v in g:
+        g.nodes[v].update(pupils=10, x=float(v), y=0.0)
+    p = build_problem(g, min_weight=20, max_weight=20, k=2)
+    assert all(_implied(p, group) for group in ("min", "max", "count"))
+    with pytest.raises(cg.InfeasibleError) as e:
+        partition(g, min_weight=20, max_weight=20, k=2)
+    assert e.value.relaxations == ["contiguity (clusters in one piece)"]
+    # with three clusters the maxima leave a cluster room below the minimum: not implied
+    path = nx.path_graph(6)
+    for v in path:
+        path.nodes[v].update(pupils=1, x=float(v), y=0.0)
+    p3 = build_problem(path, min_weight=1, max_weight=3, k=3)
+    assert not _implied(p3, "min") and not _implied(p3, "max")

@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import math
 import sys
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -72,6 +73,11 @@ ALTERNATE_MIN_UNITS = 75
 #: ... and from this many in the fewest-count search, where it runs for every count tried
 #: (Norfolk school by school, 78 schools in its largest district: 63-65 s instead of 54 s from 50)
 ALTERNATE_MIN_UNITS_FEWEST = 100
+#: the spanning-tree search's share of its budget when location-allocation polishes a plan of
+#: two clusters: from a quarter of the search it reached the same plans on the 295-358-unit
+#: tracts (their solves took half as long); with three clusters it did not (New Mexico's tracts:
+#: 31,639.6 against 31,603.2 from the whole search)
+ALTERNATE_TREE_SHARE = 0.25
 #: units per cluster above which "auto" does not try listing clusters (too many shapes: every
 #: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
 COLUMNS_MAX_PER_CLUSTER = 12
@@ -593,11 +599,17 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
         if c is not None and (count is None or len(set(c)) == count)
     ]
     if count is not None:
+        polish = (
+            p.objective == "hess"
+            and p.n >= (ALTERNATE_MIN_UNITS_FEWEST if s.fewest else ALTERNATE_MIN_UNITS)
+            and not s.excl
+        )
+        tree_s = s.start_s * (ALTERNATE_TREE_SHARE if polish and count == 2 else 1.0)
         # bounded by work (the same plan on any machine), with a time cap; its plans are
         # contiguous, so they are valid starts without contiguity too (a tight upper bound there
         # lets the reduced costs fix out most of the n^2 pairs)
         tree = recom.search(
-            p, count, seconds=BUDGET.tree_cap * s.start_s, seed_value=seed, work=recom.WORK_PER_SECOND * s.start_s
+            p, count, seconds=BUDGET.tree_cap * tree_s, seed_value=seed, work=recom.WORK_PER_SECOND * tree_s
         )
         if tree is not None and tabu.applies(p):
             # small moves near the plan: the proof from a better start is shorter (Iowa: 35 cut
@@ -613,12 +625,7 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             tree = _first_plan(s, count)  # (the fewest count tries counts that have no plan)
         if tree is not None:
             found.append(tree)
-        if (
-            found
-            and p.objective == "hess"
-            and p.n >= (ALTERNATE_MIN_UNITS_FEWEST if s.fewest else ALTERNATE_MIN_UNITS)
-            and not s.excl
-        ):
+        if found and polish:
             # the best allocation to the start's hubs, rehubbed, until the hubs settle
             moved = alternate(p, s.allowed, min(found, key=s.cost_of), s.opts, seconds=s.near_s)
             if moved is not None:
@@ -1198,6 +1205,8 @@ def diagnose(p: PartitionProblem, contiguity: str, opts: dict, seconds: float = 
             relax = frozenset()
         elif group == "count" and p.k in (None, "fewest"):
             continue
+        if _implied(p, group):
+            continue  # relaxed, the problem is the same one, already proved to have no plan
         q_bounds = q
         if group in ("min", "max"):
             q_bounds = dataclasses.replace(
@@ -1215,3 +1224,31 @@ def diagnose(p: PartitionProblem, contiguity: str, opts: dict, seconds: float = 
         if run.assignment is not None:
             found.append(words)
     return found
+
+
+def _implied(p: PartitionProblem, group: str) -> bool:
+    """Whether the other rules imply ``group`` ("min", "max" or "count"), so that relaxing it
+    leaves the same problem: with k clusters and the maxima, each cluster holds at least the
+    total less k - 1 maxima (a window of +-0.5% with an exact count implies its minimum, its
+    maximum and the count alike)."""
+    lo_k, hi_k = p.k_range()
+    totals = {m: float(p.measures[m].sum()) for m in p.bounds}
+    slack = 1e-9
+    if group in ("min", "max"):
+        if lo_k != hi_k:
+            return False
+        for m, (lo, hi) in p.bounds.items():
+            if group == "min" and lo is not None and (hi is None or totals[m] - (lo_k - 1) * hi < lo - slack):
+                return False
+            if group == "max" and hi is not None and (lo is None or totals[m] - (lo_k - 1) * lo > hi + slack):
+                return False
+        return True
+    if group == "count":
+        fewest, most = 1, p.n
+        for m, (lo, hi) in p.bounds.items():
+            if hi is not None and hi > 0:
+                fewest = max(fewest, math.ceil(totals[m] / hi - slack))
+            if lo is not None and lo > 0:
+                most = min(most, math.floor(totals[m] / lo + slack))
+        return lo_k <= fewest and most <= hi_k
+    return False
