@@ -99,13 +99,14 @@ class _Knapsacks:
         self.feasible = (self.hi >= -1e-9) & (self.w.sum(axis=1) >= self.lo - 1e-9)
         self.n = n
 
-    def solve(self, lam: np.ndarray, reduced: bool = False):
-        """(hub values, member shares x[hub, i], the band's duals, and with ``reduced`` the
-        members' reduced costs [hub, i])."""
-        h = self.hubs
+    def values(self, lam: np.ndarray, sel: np.ndarray | slice = slice(None)):
+        """The knapsacks of the hubs ``sel`` (positions in ``hubs``): (their values, the member
+        order by ratio [hub, k], the shares taken in that order, and what ``solve`` needs for
+        the band's duals)."""
+        h = self.hubs[sel]
+        member, w = self.member[sel], self.w[sel]
         rows = np.arange(len(h))[:, None]
-        r = np.where(self.member, self.cost - lam[None, :], BIG)
-        w = self.w
+        r = np.where(member, self.cost[sel] - lam[None, :], BIG)
         pos = w > 0
         safe_w = np.where(pos, w, 1.0)
         ratio = np.where(pos, r / safe_w, np.where(r < 0, -np.inf, np.inf))
@@ -113,26 +114,70 @@ class _Knapsacks:
         rs = r[rows, order]
         ws = w[rows, order]
         neg_w = np.where(rs < 0, ws, 0.0).sum(axis=1)
-        target = np.clip(neg_w, np.maximum(self.lo, 0.0), np.maximum(self.hi, 0.0))
+        target = np.clip(neg_w, np.maximum(self.lo[sel], 0.0), np.maximum(self.hi[sel], 0.0))
         prev = np.cumsum(ws, axis=1) - ws
         xs = np.where(
             ws > 0, np.clip((target[:, None] - prev) / np.where(ws > 0, ws, 1.0), 0.0, 1.0), (rs < 0).astype(float)
         )
         xs[rs >= BIG / 2] = 0.0
-        values = self.own - lam[h] + (np.where(xs > 0, rs, 0.0) * xs).sum(axis=1)
-        values = np.where(self.feasible, values, np.inf)
+        values = self.own[sel] - lam[h] + (np.where(xs > 0, rs, 0.0) * xs).sum(axis=1)
+        values = np.where(self.feasible[sel], values, np.inf)
+        return values, order, xs, (r, rs, ws, neg_w, target)
+
+    def solve(self, lam: np.ndarray, reduced: bool = False):
+        """(hub values, member shares x[hub, i], the band's duals, and with ``reduced`` the
+        members' reduced costs [hub, i]), for every hub."""
+        values, order, xs, (r, rs, ws, neg_w, target) = self.values(lam)
+        rows = np.arange(len(self.hubs))[:, None]
         x = np.empty_like(xs)
         x[rows, order] = xs
         # the band's dual: the ratio of the last member taken (0 when the band is slack)
         taken = (xs > 1e-12) & (ws > 0)
         any_taken = taken.any(axis=1)
         last = np.where(any_taken, taken.shape[1] - 1 - np.argmax(taken[:, ::-1], axis=1), 0)
-        idx = np.arange(len(h))
+        idx = np.arange(len(self.hubs))
         edge = rs[idx, last] / np.where(ws[idx, last] > 0, ws[idx, last], 1.0)
         binding = (np.abs(target - neg_w) > 1e-9) & any_taken
         mu = np.where(binding & np.isfinite(edge), edge, 0.0)
-        red = np.where(self.member, r - mu[:, None] * w, BIG) if reduced else None
+        red = np.where(self.member, r - mu[:, None] * self.w, BIG) if reduced else None
         return values, x, mu, red
+
+
+class _Cheapest:
+    """The hubs' values at each step, computed only for the hubs that may be among the
+    ``most`` cheapest. A change ``d`` of the multipliers moves a hub's value by at most
+    ``sum(abs(d))`` (every share is between 0 and 1), so a hub whose value, less the drift
+    since it was computed, is above the ``most``-th cheapest value computed now cannot be
+    among the cheapest: most hubs of a graph with few clusters are far from it."""
+
+    def __init__(self, ks: _Knapsacks, most: int):
+        self.ks, self.most = ks, most
+        self.stored = np.full(len(ks.hubs), -np.inf)  # value + drift when computed
+        self.drift = 0.0
+
+    def step(self, lam: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(positions computed, their values, member order, shares): every hub outside the
+        positions costs more than the ``most`` cheapest among them."""
+        lower = self.stored - self.drift
+        first = np.argsort(lower, kind="stable")[: self.most]
+        v1, o1, x1, _ = self.ks.values(lam, first)
+        self.stored[first] = v1 + self.drift
+        level = np.sort(v1)[-1]
+        rest = np.flatnonzero(lower <= level + 1e-9 * max(1.0, abs(level)))
+        rest = np.setdiff1d(rest, first, assume_unique=True)
+        if not len(rest):
+            return first, v1, o1, x1
+        v2, o2, x2, _ = self.ks.values(lam, rest)
+        self.stored[rest] = v2 + self.drift
+        return (
+            np.concatenate([first, rest]),
+            np.concatenate([v1, v2]),
+            np.concatenate([o1, o2]),
+            np.concatenate([x1, x2]),
+        )
+
+    def moved(self, change: np.ndarray) -> None:
+        self.drift += float(np.abs(change).sum())
 
 
 def _open(values: np.ndarray, lo_k: int, hi_k: int) -> np.ndarray:
@@ -198,12 +243,13 @@ def lagrangian_bound(
     best, best_lam = -np.inf, lam.copy()
     theta, stall, level = 2.0, 0, -np.inf
     it = 0
+    cheapest = _Cheapest(ks, min(hi_k, len(ks.hubs)))
     for it in range(1, max_iterations + 1):  # noqa: B007 - the count is reported after the loop
-        values, x, _mu, _red = ks.solve(lam)
-        chosen = _open(values, lo_k, hi_k)
-        if len(chosen) < lo_k or not np.isfinite(values[chosen]).all():
+        where, values, order, shares = cheapest.step(lam)
+        picked = _open(values, lo_k, hi_k)
+        if len(picked) < lo_k or not np.isfinite(values[picked]).all():
             break  # fewer possible hubs than clusters: nothing to bound
-        value = float(lam.sum() + values[chosen].sum())
+        value = float(lam.sum() + values[picked].sum())
         if value > best:
             best, best_lam = value, lam.copy()
         # halve the step after STALL_STEPS steps that did not lift the bound by MIN_RISE: a
@@ -214,14 +260,16 @@ def lagrangian_bound(
             stall += 1
             if stall >= STALL_STEPS:
                 theta, stall = theta / 2, 0
-        covered = x[chosen].sum(axis=0)
-        covered[ks.hubs[chosen]] += 1.0
+        covered = np.bincount(order[picked].ravel(), weights=shares[picked].ravel(), minlength=n)
+        covered[ks.hubs[where[picked]]] += 1.0
         g = 1.0 - covered
         norm = float(g @ g)
         if norm < 1e-12 or theta < 1e-4 or time.perf_counter() - t0 > seconds:
             break  # every unit covered once: the relaxation's plan is a (fractional) plan
         target = upper if upper is not None and upper > value else value + 0.05 * abs(value) + 1.0
-        lam = lam + theta * (target - value) / norm * g
+        change = theta * (target - value) / norm * g
+        lam = lam + change
+        cheapest.moved(change)
         if upper is not None and best >= upper - 1e-9 * max(1.0, abs(upper)):
             break  # proved: nothing beats the plan in hand
     keep = None
