@@ -53,6 +53,36 @@ def test_bound_and_fixing_keep_every_better_plan(inst, where, ranged):
         assert all(res.keep[i, j] for i, j in pairs), (c, upper, res.bound)
 
 
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(planar_instances(), st.booleans())
+def test_cheapest_hubs_only_give_the_bound_of_every_hub(inst, ranged):
+    # computing only the hubs that may be among the cheapest changes nothing: the same steps
+    # and the same bound as computing every hub's knapsack at every step
+    from clustergeo.solve import bounds
+
+    g, k, lo, hi = inst
+    p = build_problem(
+        g, weight="pupils", min_weight=lo, max_weight=hi, k=(k - 1, k + 1) if ranged else k, cost=cost_of(g)
+    )
+    allowed, _ = allowed_hubs(p)
+    fast = lagrangian_bound(p, allowed, seconds=60, max_iterations=300)
+
+    class Every(bounds._Cheapest):
+        def step(self, lam):
+            everyone = np.arange(len(self.ks.hubs))
+            values, order, shares, _ = self.ks.values(lam, everyone)
+            return everyone, values, order, shares
+
+    original = bounds._Cheapest
+    bounds._Cheapest = Every
+    try:
+        slow = lagrangian_bound(p, allowed, seconds=60, max_iterations=300)
+    finally:
+        bounds._Cheapest = original
+    assert fast.iterations == slow.iterations
+    assert math.isclose(fast.bound, slow.bound, rel_tol=1e-9, abs_tol=1e-9) or fast.bound == slow.bound
+
+
 def instance_and_start(inst, where):
     """(problem, allowed hubs, every hubbed plan by cost, and the cost and hub-per-unit form of
     the plan at ``where`` along that list); no plans gives ``[]`` and Nones."""

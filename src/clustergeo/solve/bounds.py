@@ -166,14 +166,17 @@ class _Cheapest:
         rest = np.flatnonzero(lower <= level + 1e-9 * max(1.0, abs(level)))
         rest = np.setdiff1d(rest, first, assume_unique=True)
         if not len(rest):
-            return first, v1, o1, x1
+            by_hub = np.argsort(first)
+            return first[by_hub], v1[by_hub], o1[by_hub], x1[by_hub]
         v2, o2, x2, _ = self.ks.values(lam, rest)
         self.stored[rest] = v2 + self.drift
+        where = np.concatenate([first, rest])
+        by_hub = np.argsort(where)  # in hub order, as every hub's would be: ties break alike
         return (
-            np.concatenate([first, rest]),
-            np.concatenate([v1, v2]),
-            np.concatenate([o1, o2]),
-            np.concatenate([x1, x2]),
+            where[by_hub],
+            np.concatenate([v1, v2])[by_hub],
+            np.concatenate([o1, o2])[by_hub],
+            np.concatenate([x1, x2])[by_hub],
         )
 
     def moved(self, change: np.ndarray) -> None:
