@@ -14,8 +14,8 @@ OPTS = dict(solver="highs", gap=None, threads=1, seed=0)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(planar_instances(), st.floats(0.0, 1.0))
-def test_alternation_keeps_plans_whole_and_never_costs_more(inst, where):
+@given(planar_instances(), st.floats(0.0, 1.0), st.booleans(), st.randoms(use_true_random=False))
+def test_alternation_keeps_plans_whole_and_never_costs_more(inst, where, other_hubs, rnd):
     g, k, lo, hi = inst
     p, allowed, plans, upper, start = instance_and_start(inst, where)
     if not plans:
@@ -23,7 +23,9 @@ def test_alternation_keeps_plans_whole_and_never_costs_more(inst, where):
     ok = [set(a) for a in allowed]
     if any(j not in ok[i] for i, j in enumerate(start)):
         return
-    moved = alternate(p, allowed, start, OPTS, seconds=20)
+    # from the start's hubs, or from any others (as the Lagrangian relaxation's)
+    hubs = rnd.sample(range(p.n), k) if other_hubs else None
+    moved = alternate(p, allowed, start, OPTS, seconds=20, hubs=hubs)
     if moved is None:  # nothing better for these hubs
         return
     cost = plan_cost(p, moved)

@@ -26,7 +26,13 @@ MAX_ROUNDS = 8
 
 
 def alternate(
-    p: PartitionProblem, allowed: list[list[int]], start: list[int], opts: dict, *, seconds: float
+    p: PartitionProblem,
+    allowed: list[list[int]],
+    start: list[int],
+    opts: dict,
+    *,
+    seconds: float,
+    hubs: list[int] | None = None,
 ) -> list[int] | None:
     """A plan better than ``start`` by location-allocation (see the module notes).
 
@@ -37,11 +43,15 @@ def alternate(
     allowed : list of list of int
         ``allowed[i]``: the hubs unit ``i`` may join.
     start : list of int
-        A contiguous plan (hub per unit) whose hubs begin the alternation.
+        A contiguous plan (hub per unit): the plan to beat, and unless ``hubs`` is given, its
+        hubs begin the alternation.
     opts : dict
         Solver options as the exact models take them (``solver``, ``threads``, ``seed``...).
     seconds : float
         Wall-time budget over every allocation solve.
+    hubs : list of int, optional
+        Other hubs to begin with (unit indices, as many as the start's clusters), such as
+        those the Lagrangian relaxation opens.
 
     Returns
     -------
@@ -59,36 +69,42 @@ def alternate(
     >>> opts = dict(solver="highs", gap=None, threads=1, seed=0)
     >>> alternate(p, [list(range(6))] * 6, [0, 0, 0, 3, 3, 3], opts, seconds=10)
     [1, 1, 1, 4, 4, 4]
+    >>> alternate(p, [list(range(6))] * 6, [0, 0, 0, 3, 3, 3], opts, seconds=10, hubs=[2, 5])
+    [1, 1, 1, 4, 4, 4]
     """
     if p.objective != "hess" or p.cost is None:
         return None
     t0 = time.perf_counter()
     ok = [set(a) for a in allowed]
-    best, best_cost = start, greedy.plan_cost(p, start)
+    start_cost = greedy.plan_cost(p, start)
+    # the chain of allocations: each no dearer than the one before (from other hubs, the first
+    # may cost more than the start)
+    plan: list[int] | None = start if hubs is None else None
+    cost = start_cost if hubs is None else float("inf")
+    following = frozenset(start if hubs is None else hubs)
     tried: set[frozenset[int]] = set()
     for _ in range(MAX_ROUNDS):
-        hubs = frozenset(best)
         left = seconds - (time.perf_counter() - t0)
-        if hubs in tried or left <= 0:
+        if following in tried or left <= 0:
             break
-        tried.add(hubs)
-        fixed = [sorted(j for j in hubs if j in ok[i]) for i in range(p.n)]
-        model = HessModel(p, fixed, stage="objective", k_fixed=len(hubs), contiguity="cuts")
-        run = model.solve(start=best, **{**opts, "time_limit": left, "progress": None}, reduced_cost_fixing=False)
-        plan = run.assignment
-        if plan is None or -1 in plan:
+        tried.add(following)
+        fixed = [sorted(j for j in following if j in ok[i]) for i in range(p.n)]
+        model = HessModel(p, fixed, stage="objective", k_fixed=len(following), contiguity="cuts")
+        run = model.solve(start=plan, **{**opts, "time_limit": left, "progress": None}, reduced_cost_fixing=False)
+        moved = run.assignment
+        if moved is None or -1 in moved:
             break
-        plan = least_cost_hubs(p, ok, plan)
-        if plan is None:
+        moved = least_cost_hubs(p, ok, moved)
+        if moved is None:
             break
-        cost = greedy.plan_cost(p, plan)
-        if cost >= best_cost - 1e-9 * max(1.0, abs(best_cost)):
+        moved_cost = greedy.plan_cost(p, moved)
+        if moved_cost >= cost - 1e-9 * max(1.0, abs(cost)):
             break
-        best, best_cost = plan, cost
-    if best is start:
+        plan, cost, following = moved, moved_cost, frozenset(moved)
+    if plan is None or plan is start or cost >= start_cost - 1e-9 * max(1.0, abs(start_cost)):
         return None
-    log.info("location-allocation plan: %s (%.1f s)", f"{best_cost:,.1f}", time.perf_counter() - t0)
-    return best
+    log.info("location-allocation plan: %s (%.1f s)", f"{cost:,.1f}", time.perf_counter() - t0)
+    return plan
 
 
 def least_cost_hubs(p: PartitionProblem, ok: list[set[int]], labels: list) -> list[int] | None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -52,12 +52,16 @@ class LagrangianBound:
     keep : numpy.ndarray or None
         ``keep[i, j]``: the pair may stay (computed when ``upper`` was given): False where no
         plan cheaper than ``upper`` can use it.
+    hubs : list of int
+        The hubs the relaxation opens at the best bound (unit indices): where the cheapest
+        plans tend to have theirs.
     """
 
     bound: float
     iterations: int
     seconds: float
     keep: np.ndarray | None = None
+    hubs: list[int] = field(default_factory=list)
 
     @property
     def fixed(self) -> int:
@@ -243,7 +247,7 @@ def lagrangian_bound(
     # start: each unit's cheapest other hub (a unit that may only head its own cluster: 0)
     others = np.where(ok & ~np.eye(n, dtype=bool), cost, np.inf).min(axis=1)
     lam = np.where(np.isfinite(others), others, 0.0)
-    best, best_lam = -np.inf, lam.copy()
+    best, best_lam, best_hubs = -np.inf, lam.copy(), []
     theta, stall, level = 2.0, 0, -np.inf
     it = 0
     cheapest = _Cheapest(ks, min(hi_k, len(ks.hubs)))
@@ -254,7 +258,7 @@ def lagrangian_bound(
             break  # fewer possible hubs than clusters: nothing to bound
         value = float(lam.sum() + values[picked].sum())
         if value > best:
-            best, best_lam = value, lam.copy()
+            best, best_lam, best_hubs = value, lam.copy(), ks.hubs[where[picked]].tolist()
         # halve the step after STALL_STEPS steps that did not lift the bound by MIN_RISE: a
         # step too long for the gap left makes the bound crawl up by tiny amounts for ever
         if not np.isfinite(level) or value > level + MIN_RISE * max(1.0, abs(level)):
@@ -278,7 +282,7 @@ def lagrangian_bound(
     keep = None
     if upper is not None and np.isfinite(best):
         keep = _fixing(ks, best_lam, lo_k, hi_k, upper, n, ok)
-    out = LagrangianBound(best, it, time.perf_counter() - t0, keep)
+    out = LagrangianBound(best, it, time.perf_counter() - t0, keep, best_hubs)
     log.info(
         "Lagrangian bound %s after %d steps (%.1f s)%s",
         f"{best:,.1f}",

@@ -78,6 +78,9 @@ ALTERNATE_MIN_UNITS_FEWEST = 100
 #: tracts (their solves took half as long); with three clusters it did not (New Mexico's tracts:
 #: 31,639.6 against 31,603.2 from the whole search)
 ALTERNATE_TREE_SHARE = 0.25
+#: a start more than this share above the Lagrangian bound is polished again from the hubs the
+#: relaxation opens (see ``_from_relaxed_hubs``)
+FAR_START_GAP = 0.05
 #: units per cluster above which "auto" does not try listing clusters (too many shapes: every
 #: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
 COLUMNS_MAX_PER_CLUSTER = 12
@@ -630,6 +633,8 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             moved = alternate(p, s.allowed, min(found, key=s.cost_of), s.opts, seconds=s.near_s)
             if moved is not None:
                 found.append(moved)
+            if not s.fewest:
+                found.extend(_from_relaxed_hubs(s, min(found, key=s.cost_of), count))
         if s.contiguity in ("cuts", "auto", "none") and p.objective == "hess" and p.n > NEARER_MIN_UNITS:
             # contiguous by construction, near-optimal: a tight upper bound for reduced-cost fixing
             best = min(found, key=s.cost_of) if found else None
@@ -648,6 +653,20 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
         found = [r for c in found if (r := rehub(p, s.allowed, c)) is not None]
     found = [c for c in found if within_caps(p, c)]  # the heuristics know no travel cap
     return min(found, key=s.cost_of) if found else None
+
+
+def _from_relaxed_hubs(s: _Solve, best: list[int], count: int) -> list[list[int]]:
+    """Location-allocation again, from the hubs the Lagrangian relaxation opens, when the best
+    start is far above its bound (Oklahoma's counties: 13% above, where the other county
+    graphs' starts were 1-3.4% above): a start that far out leaves most pairs unfixed."""
+    pruning = _prune(s, s.allowed, best, k=(count, count))
+    if pruning is None or len(set(pruning.hubs)) != count:
+        return []
+    upper = s.cost_of(best)
+    if upper - pruning.bound <= FAR_START_GAP * abs(upper):
+        return []
+    moved = alternate(s.p, s.allowed, best, s.opts, seconds=s.near_s, hubs=pruning.hubs)
+    return [moved] if moved is not None else []
 
 
 def given_start(p: PartitionProblem, allowed, plan: Mapping | None) -> list[int] | None:

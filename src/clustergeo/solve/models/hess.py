@@ -156,11 +156,14 @@ class Pruning:
         The Lagrangian lower bound on the optimum (on every plan no dearer than the start).
     fixed : int
         Pairs ruled out.
+    hubs : list of int
+        The hubs the Lagrangian relaxation opens at its best bound.
     """
 
     allowed: list[list[int]]
     bound: float
     fixed: int
+    hubs: list[int] = field(default_factory=list)
 
 
 def prune(
@@ -203,7 +206,7 @@ def prune(
     if any(j not in ok[i] or j not in ok[j] for i, j in enumerate(start)):
         return None
     t0 = time.perf_counter()
-    left, bound = allowed, -np.inf
+    left, bound, hubs = allowed, -np.inf, []
     for _ in range(PRUNE_PASSES):
         # each pass bounds the plans cheaper than ``upper``, which use only the pairs left: on
         # fewer pairs the relaxation is tighter, so the bound rises and fixes more pairs
@@ -215,6 +218,8 @@ def prune(
             log.warning("Lagrangian fixing would drop the warm start's pairs: skipped")
             break
         before = sum(map(len, left))
+        if res.bound > bound:
+            hubs = res.hubs
         left, bound = [[j for j in a if keep[i, j]] for i, a in enumerate(left)], max(bound, float(res.bound))
         gain = before - sum(map(len, left))
         if gain < PRUNE_MIN_GAIN * before or time.perf_counter() - t0 >= seconds:
@@ -223,7 +228,7 @@ def prune(
         return None
     fixed = sum(map(len, allowed)) - sum(map(len, left))
     log.info("Lagrangian bound %s, warm start %s: %d pairs fixed out", f"{bound:,.1f}", f"{upper:,.1f}", fixed)
-    return Pruning(left, bound, fixed)
+    return Pruning(left, bound, fixed, hubs)
 
 
 class HessModel:
