@@ -33,6 +33,7 @@ def alternate(
     *,
     seconds: float,
     hubs: list[int] | None = None,
+    contiguous: bool = True,
 ) -> list[int] | None:
     """A plan better than ``start`` by location-allocation (see the module notes).
 
@@ -52,6 +53,9 @@ def alternate(
     hubs : list of int, optional
         Other hubs to begin with (unit indices, as many as the start's clusters), such as
         those the Lagrangian relaxation opens.
+    contiguous : bool
+        Whether the plans must be contiguous (False for ``contiguity="none"``: each
+        allocation is then one solve, with no cut loop).
 
     Returns
     -------
@@ -89,7 +93,9 @@ def alternate(
             break
         tried.add(following)
         fixed = [sorted(j for j in following if j in ok[i]) for i in range(p.n)]
-        model = HessModel(p, fixed, stage="objective", k_fixed=len(following), contiguity="cuts")
+        model = HessModel(
+            p, fixed, stage="objective", k_fixed=len(following), contiguity="cuts" if contiguous else "none"
+        )
         run = model.solve(start=plan, **{**opts, "time_limit": left, "progress": None}, reduced_cost_fixing=False)
         moved = run.assignment
         if moved is None or -1 in moved:

@@ -630,7 +630,9 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             found.append(tree)
         if found and polish:
             # the best allocation to the start's hubs, rehubbed, until the hubs settle
-            moved = alternate(p, s.allowed, min(found, key=s.cost_of), s.opts, seconds=s.near_s)
+            moved = alternate(
+                p, s.allowed, min(found, key=s.cost_of), s.opts, seconds=s.near_s, contiguous=s.contiguity != "none"
+            )
             if moved is not None:
                 found.append(moved)
             if not s.fewest:
@@ -665,7 +667,9 @@ def _from_relaxed_hubs(s: _Solve, best: list[int], count: int) -> list[list[int]
     upper = s.cost_of(best)
     if upper - pruning.bound <= FAR_START_GAP * abs(upper):
         return []
-    moved = alternate(s.p, s.allowed, best, s.opts, seconds=s.near_s, hubs=pruning.hubs)
+    moved = alternate(
+        s.p, s.allowed, best, s.opts, seconds=s.near_s, hubs=pruning.hubs, contiguous=s.contiguity != "none"
+    )
     return [moved] if moved is not None else []
 
 
