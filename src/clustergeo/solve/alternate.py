@@ -76,7 +76,7 @@ def alternate(
     >>> alternate(p, [list(range(6))] * 6, [0, 0, 0, 3, 3, 3], opts, seconds=10, hubs=[2, 5])
     [1, 1, 1, 4, 4, 4]
     """
-    if p.objective != "hess" or p.cost is None:
+    if p.objective != "hess" or p.cost is None or (hubs is not None and len(set(hubs)) != len(set(start))):
         return None
     t0 = time.perf_counter()
     ok = [set(a) for a in allowed]
