@@ -206,6 +206,7 @@ def lagrangian_bound(
     upper: float | None = None,
     seconds: float = 5.0,
     max_iterations: int = 2000,
+    matrix: np.ndarray | None = None,
 ) -> LagrangianBound:
     """A lower bound on the Hess objective by Lagrangian relaxation (see the module notes).
 
@@ -222,6 +223,8 @@ def lagrangian_bound(
         pairs are fixed out (``keep`` in the result).
     seconds, max_iterations : float, int
         Stop after either.
+    matrix : numpy.ndarray, optional
+        ``p.cost`` as an n x n array (:func:`cost_matrix`), when the caller has it already.
 
     Returns
     -------
@@ -234,9 +237,7 @@ def lagrangian_bound(
     if p.objective != "hess" or p.cost is None or found is None or n == 0:
         return LagrangianBound(-np.inf, 0, 0.0)
     w, lo, hi = found
-    cost = np.zeros((n, n))
-    for (i, j), v in p.cost.items():
-        cost[i, j] = v
+    cost = matrix if matrix is not None else cost_matrix(p)
     ok = np.zeros((n, n), dtype=bool)
     for i, hubs in enumerate(allowed):
         ok[i, hubs] = True
@@ -291,6 +292,14 @@ def lagrangian_bound(
         "" if keep is None else f"; {out.fixed - int((~ok).sum())} more pairs fixed out",
     )
     return out
+
+
+def cost_matrix(p: PartitionProblem) -> np.ndarray:
+    """``p.cost`` as an n x n array (0 where a pair has no cost)."""
+    cost = np.zeros((p.n, p.n))
+    for (i, j), v in (p.cost or {}).items():
+        cost[i, j] = v
+    return cost
 
 
 def _fixing(ks: _Knapsacks, lam: np.ndarray, lo_k: int, hi_k: int, upper: float, n: int, ok: np.ndarray) -> np.ndarray:

@@ -190,7 +190,7 @@ def prune(
     >>> pr.fixed, pr.allowed[0], pr.allowed[3]
     (24, [1], [2, 3, 4])
     """
-    from ..bounds import lagrangian_bound
+    from ..bounds import cost_matrix, lagrangian_bound
 
     if (
         p.objective != "hess"
@@ -206,11 +206,12 @@ def prune(
     if any(j not in ok[i] or j not in ok[j] for i, j in enumerate(start)):
         return None
     t0 = time.perf_counter()
+    matrix = cost_matrix(p)  # built once for every pass
     left, bound, hubs = allowed, -np.inf, []
     for _ in range(PRUNE_PASSES):
         # each pass bounds the plans cheaper than ``upper``, which use only the pairs left: on
         # fewer pairs the relaxation is tighter, so the bound rises and fixes more pairs
-        res = lagrangian_bound(p, left, k=k, upper=upper, seconds=seconds - (time.perf_counter() - t0))
+        res = lagrangian_bound(p, left, k=k, upper=upper, seconds=seconds - (time.perf_counter() - t0), matrix=matrix)
         keep = res.keep
         if not np.isfinite(res.bound) or keep is None:
             break
