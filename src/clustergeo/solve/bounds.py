@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .problem import PartitionProblem
+from .problem import PartitionProblem, cost_matrix
 
 log = logging.getLogger("clustergeo.solve")
 
@@ -128,9 +128,9 @@ class _Knapsacks:
         values = np.where(self.feasible[sel], values, np.inf)
         return values, order, xs, (r, rs, ws, neg_w, target)
 
-    def solve(self, lam: np.ndarray, reduced: bool = False):
-        """(hub values, member shares x[hub, i], the band's duals, and with ``reduced`` the
-        members' reduced costs [hub, i]), for every hub."""
+    def solve(self, lam: np.ndarray):
+        """(hub values, member shares x[hub, i], the band's duals, and the members' reduced
+        costs [hub, i]), for every hub."""
         values, order, xs, (r, rs, ws, neg_w, target) = self.values(lam)
         rows = np.arange(len(self.hubs))[:, None]
         x = np.empty_like(xs)
@@ -143,7 +143,7 @@ class _Knapsacks:
         edge = rs[idx, last] / np.where(ws[idx, last] > 0, ws[idx, last], 1.0)
         binding = (np.abs(target - neg_w) > 1e-9) & any_taken
         mu = np.where(binding & np.isfinite(edge), edge, 0.0)
-        red = np.where(self.member, r - mu[:, None] * self.w, BIG) if reduced else None
+        red = np.where(self.member, r - mu[:, None] * self.w, BIG)
         return values, x, mu, red
 
 
@@ -169,19 +169,14 @@ class _Cheapest:
         level = np.sort(v1)[-1]
         rest = np.flatnonzero(lower <= level + 1e-9 * max(1.0, abs(level)))
         rest = np.setdiff1d(rest, first, assume_unique=True)
-        if not len(rest):
-            by_hub = np.argsort(first)
-            return first[by_hub], v1[by_hub], o1[by_hub], x1[by_hub]
-        v2, o2, x2, _ = self.ks.values(lam, rest)
-        self.stored[rest] = v2 + self.drift
-        where = np.concatenate([first, rest])
+        where, values, order, shares = first, v1, o1, x1
+        if len(rest):
+            v2, o2, x2, _ = self.ks.values(lam, rest)
+            self.stored[rest] = v2 + self.drift
+            where, values = np.concatenate([first, rest]), np.concatenate([v1, v2])
+            order, shares = np.concatenate([o1, o2]), np.concatenate([x1, x2])
         by_hub = np.argsort(where)  # in hub order, as every hub's would be: ties break alike
-        return (
-            where[by_hub],
-            np.concatenate([v1, v2])[by_hub],
-            np.concatenate([o1, o2])[by_hub],
-            np.concatenate([x1, x2])[by_hub],
-        )
+        return where[by_hub], values[by_hub], order[by_hub], shares[by_hub]
 
     def moved(self, change: np.ndarray) -> None:
         self.drift += float(np.abs(change).sum())
@@ -224,7 +219,8 @@ def lagrangian_bound(
     seconds, max_iterations : float, int
         Stop after either.
     matrix : numpy.ndarray, optional
-        ``p.cost`` as an n x n array (:func:`cost_matrix`), when the caller has it already.
+        ``p.cost`` as an n x n array, 0 where a pair has no cost
+        (:func:`~clustergeo.solve.problem.cost_matrix`), when the caller has it already.
 
     Returns
     -------
@@ -237,7 +233,7 @@ def lagrangian_bound(
     if p.objective != "hess" or p.cost is None or found is None or n == 0:
         return LagrangianBound(-np.inf, 0, 0.0)
     w, lo, hi = found
-    cost = matrix if matrix is not None else cost_matrix(p)
+    cost = matrix if matrix is not None else cost_matrix(p, missing=0.0)
     ok = np.zeros((n, n), dtype=bool)
     for i, hubs in enumerate(allowed):
         ok[i, hubs] = True
@@ -294,18 +290,10 @@ def lagrangian_bound(
     return out
 
 
-def cost_matrix(p: PartitionProblem) -> np.ndarray:
-    """``p.cost`` as an n x n array (0 where a pair has no cost)."""
-    cost = np.zeros((p.n, p.n))
-    for (i, j), v in (p.cost or {}).items():
-        cost[i, j] = v
-    return cost
-
-
 def _fixing(ks: _Knapsacks, lam: np.ndarray, lo_k: int, hi_k: int, upper: float, n: int, ok: np.ndarray) -> np.ndarray:
     """``keep[i, j]`` at the multipliers ``lam``: False where forcing the pair (or its hub)
     in lifts the Lagrangian bound above ``upper``."""
-    values, x, _mu, reduced = ks.solve(lam, reduced=True)
+    values, x, _mu, reduced = ks.solve(lam)
     chosen = _open(values, lo_k, hi_k)
     base = float(lam.sum() + values[chosen].sum())
     margin = 1e-6 * max(1.0, abs(upper)) + 1e-6

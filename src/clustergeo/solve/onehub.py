@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from .explain import count_range, independent_parts
-from .problem import PartitionProblem
+from .problem import PartitionProblem, cost_matrix
 
 #: what the result records as its solver: no MIP solver runs
 SOLVER_NAME = "hub enumeration (no solver needed)"
@@ -48,22 +48,13 @@ def _fits(p: PartitionProblem, comp: list[int]) -> bool:
     return True
 
 
-def _cost_matrix(p: PartitionProblem) -> np.ndarray:
-    """``cost[i, j]`` as an array; a pair without a cost cannot be used (infinite)."""
-    mat = np.full((p.n, p.n), np.inf)
-    if p.cost:
-        idx = np.fromiter((i * p.n + j for i, j in p.cost), dtype=np.int64, count=len(p.cost))
-        mat.flat[idx] = np.fromiter(p.cost.values(), dtype=float, count=len(p.cost))
-    return mat
-
-
 def best_hubs(p: PartitionProblem, allowed: list[list[int]], parts: list[list[int]]) -> list[int] | None:
     """The plan (hub per unit) with each part one cluster under its best hub; None when a part's
     totals miss a bound or no unit may head all of it (the general solve then explains why)."""
     ok = np.zeros((p.n, p.n), dtype=bool)
     for i, hubs in enumerate(allowed):
         ok[i, hubs] = True
-    cost = _cost_matrix(p) if p.objective == "hess" and p.cost is not None else None
+    cost = cost_matrix(p) if p.objective == "hess" and p.cost is not None else None
     plan = [-1] * p.n
     for comp in parts:
         if not _fits(p, comp):

@@ -245,6 +245,16 @@ def _same(labels: np.ndarray | None, mode: str | None) -> np.ndarray | None:
     return labels[:, None] == labels[None, :]
 
 
+def cost_matrix(p: PartitionProblem, missing: float = np.inf) -> np.ndarray:
+    """``p.cost`` as an n x n array, ``missing`` where a pair has no cost (by default infinite:
+    the pair cannot be used)."""
+    mat = np.full((p.n, p.n), missing, dtype=float)
+    if p.cost:
+        idx = np.fromiter((i * p.n + j for i, j in p.cost), dtype=np.int64, count=len(p.cost))
+        mat.flat[idx] = np.fromiter(p.cost.values(), dtype=float, count=len(p.cost))
+    return mat
+
+
 def allowed_hubs(p: PartitionProblem, *, contiguous: bool = True) -> tuple[list[list[int]], dict]:
     """For each unit ``i``, the hubs ``j`` it may join (always including itself if it may be a hub).
 

@@ -31,7 +31,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
-from ..problem import PartitionProblem
+from ..problem import PartitionProblem, cost_matrix
 
 #: The work of one spanning tree: its units plus this many (a tree of 11 units takes 0.55 ms
 #: on the reference machine, one of 267 units 4.7 ms: about 0.016 ms a unit plus 0.4 ms).
@@ -54,10 +54,7 @@ class _Data:
         self.hi = np.array([np.inf if p.bounds[m][1] is None else p.bounds[m][1] for m in self.names])
         self.cost = None
         if p.objective == "hess" and p.cost is not None:
-            c = np.full((p.n, p.n), np.inf)
-            for (i, j), v in p.cost.items():
-                c[i, j] = v
-            self.cost = c
+            self.cost = cost_matrix(p)
         self.edge_w: dict[tuple[int, int], float] = {}
         for (a, b), v in p.edge_weights.items():
             key = (min(a, b), max(a, b))

@@ -25,7 +25,7 @@ import numpy as np
 import pulp
 
 from ..backends import solvers
-from ..problem import PartitionProblem
+from ..problem import PartitionProblem, cost_matrix
 
 #: random walks in :func:`estimate_visits` (about 10 ms for 1,000 on a 50-unit graph)
 ESTIMATE_PROBES = 1000
@@ -220,9 +220,7 @@ def _keep_usable(
     adj = p.adjacency
     cost = None
     if p.objective == "hess" and p.cost is not None:
-        cost = np.full((p.n, p.n), np.inf)
-        for (i, j), v in p.cost.items():
-            cost[i, j] = v
+        cost = cost_matrix(p)
     edge_w: dict[tuple[int, int], float] = {}
     for (a, b), v in p.edge_weights.items():
         key = (min(a, b), max(a, b))

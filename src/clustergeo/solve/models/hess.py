@@ -26,7 +26,7 @@ from ..backends import solvers
 from ..cuts import SeparatorCut, separate, separate_fractional, support
 from ..cuts import rows as cut_rows
 from ..options import BUDGET
-from ..problem import PartitionProblem
+from ..problem import PartitionProblem, cost_matrix
 from ..progress import RoundLog, describe, stage, ticker
 
 log = logging.getLogger("clustergeo.solve")
@@ -190,7 +190,7 @@ def prune(
     >>> pr.fixed, pr.allowed[0], pr.allowed[3]
     (24, [1], [2, 3, 4])
     """
-    from ..bounds import cost_matrix, lagrangian_bound
+    from ..bounds import lagrangian_bound
 
     if (
         p.objective != "hess"
@@ -206,7 +206,7 @@ def prune(
     if any(j not in ok[i] or j not in ok[j] for i, j in enumerate(start)):
         return None
     t0 = time.perf_counter()
-    matrix = cost_matrix(p)  # built once for every pass
+    matrix = cost_matrix(p, missing=0.0)  # built once for every pass
     left, bound, hubs = allowed, -np.inf, []
     for _ in range(PRUNE_PASSES):
         # each pass bounds the plans cheaper than ``upper``, which use only the pairs left: on
