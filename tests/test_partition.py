@@ -342,6 +342,43 @@ def test_spanning_tree_search_bounded_by_work_is_reproducible():
     assert check_partition(g, assign, bounds={"pupils": (total / 4 * 0.95, total / 4 * 1.05)}, k=4) == []
 
 
+@settings(max_examples=30, deadline=None)
+@given(planar_instances(), st.integers(0, 2**32 - 1), st.integers(1, 8))
+def test_random_spanning_tree_is_scipys_tree_in_scipys_order(inst, seed, drop):
+    """The search's own Kruskal and breadth-first walk give the tree and order SciPy gives from
+    the same random weights and root, so the search's plans are those it found with SciPy;
+    a region in pieces has no tree."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
+
+    from clustergeo.solve.heuristics import recom
+    from clustergeo.solve.problem import build_problem
+
+    g = inst[0]
+    p = build_problem(g, min_weight=1, max_weight=10_000, k=2)
+    d = recom._Data(p)
+    members = np.array([v for v in range(p.n) if v % 9 != drop % 9])  # sometimes a region in pieces
+    local = {int(v): i for i, v in enumerate(members)}
+    edges = [(local[v], local[u]) for v in members.tolist() for u in d.adj[v] if u in local and u > v]
+    ours = recom._tree(d, members, np.random.default_rng(seed))
+    rng = np.random.default_rng(seed)
+    if len(members) == 1:
+        assert ours is not None and ours[0].tolist() == [0]
+        return
+    if not edges:
+        assert ours is None
+        return
+    weights = rng.random(len(edges)) + 1e-3
+    m = len(members)
+    t = minimum_spanning_tree(coo_matrix((weights, tuple(zip(*edges))), shape=(m, m)).tocsr())
+    order, parent = breadth_first_order(t + t.T, int(rng.integers(m)), directed=False, return_predecessors=True)
+    if len(order) != m:
+        assert ours is None
+    else:
+        assert ours is not None
+        assert ours[0].tolist() == order.tolist() and ours[1].tolist() == parent.tolist()
+
+
 def test_columns_with_two_measures_agree_with_cuts():
     """Sets are grown under one maximum; the other measure's bounds are checked on the list."""
     g = grid(4, seed=5)

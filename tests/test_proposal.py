@@ -184,6 +184,8 @@ def test_alternatives_are_distinct_and_ordered(tmp_path):
     assert len(signatures) == 3
     for i in (2, 3):
         assert check_saved(tmp_path / "alternatives" / f"plan-{i}") == []
+    # the alternatives are saved before the lead plan, so its one report already compares them
+    assert "Versions side by side" in (tmp_path / "report.html").read_text()
 
 
 def test_travel_cap_is_a_hard_rule():

@@ -390,11 +390,12 @@ def _versions_shown(table):
 
 
 def _report_versions(out: Path) -> None:
-    """Rewrite the top plan's report once its variants exist, so it shows the versions side by side."""
+    """Rewrite the top plan's report once its variants exist, so it shows the versions side by
+    side (its alternatives, saved before it, are in its report already)."""
     from .read import read_plan
     from .report import versions, write_report
 
-    if (out / "plan.json").exists() and versions(out) is not None:
+    if (out / "plan.json").exists() and (out / "versions.csv").exists() and versions(out) is not None:
         write_report(read_plan(out), out)
 
 

@@ -264,7 +264,7 @@ def write_plan(
     folder = staging(final) if replace else final
     folder.mkdir(parents=True, exist_ok=True)
     try:
-        paths = _write_files(plan, folder, maps=maps, report=report)
+        paths = _write_files(plan, folder, maps=maps, report=report, beside=final)
     except OSError as e:
         raise OutputError(
             f"writing the plan failed ({e.strerror or e}: {e.filename or folder}); "
@@ -276,7 +276,9 @@ def write_plan(
     return {k: final / p.relative_to(folder) for k, p in paths.items()}
 
 
-def _write_files(plan: Plan, folder: Path, *, maps: bool, report: bool = True) -> dict[str, Path]:
+def _write_files(
+    plan: Plan, folder: Path, *, maps: bool, report: bool = True, beside: Path | None = None
+) -> dict[str, Path]:
     paths: dict[str, Path] = {}
     cols = [c for c in SCHOOL_COLUMNS if c in plan.schools.columns]
     schools = plan.schools[cols + ["geometry"]].copy()
@@ -334,12 +336,16 @@ def _write_files(plan: Plan, folder: Path, *, maps: bool, report: bool = True) -
     (folder / "summary.txt").write_text(plan.summary() + "\n")
     paths["summary"] = folder / "summary.txt"
     if maps:
-        paths.update(write_maps(plan, folder, report=report))
+        paths.update(write_maps(plan, folder, report=report, beside=beside))
     return paths
 
 
-def write_maps(plan: Plan, folder: str | Path, *, report: bool = True, pdf: bool = True) -> dict[str, Path]:
+def write_maps(
+    plan: Plan, folder: str | Path, *, report: bool = True, pdf: bool = True, beside: str | Path | None = None
+) -> dict[str, Path]:
     """Write ``map.png``, ``sizes.png``, ``map.html`` (and ``report.html``/``report.pdf``) into ``folder``.
+
+    ``beside``: where the plan's variants and alternatives are saved, if not in ``folder``.
 
     Examples
     --------
@@ -365,7 +371,7 @@ def write_maps(plan: Plan, folder: str | Path, *, report: bool = True, pdf: bool
         paths["map_by_layer"] = folder / "map-by-layer.png"
     paths["html"] = m.save_interactive_map(plan, folder / "map.html")
     if report:
-        paths.update(write_report(plan, folder, map_figure=fig, pdf=pdf))
+        paths.update(write_report(plan, folder, map_figure=fig, pdf=pdf, beside=beside))
     plt.close(fig)
     return paths
 

@@ -162,15 +162,17 @@ def cluster_table(plan: Plan, *, width: int | None = None) -> pd.DataFrame:
     return out.rename(columns=HEADINGS)
 
 
-def versions(folder: str | Path | None) -> pd.DataFrame | None:
-    """Metrics of the versions saved beside a plan (``variants/*``, ``alternatives/*``), or None."""
+def versions(folder: str | Path | None, *, beside: str | Path | None = None) -> pd.DataFrame | None:
+    """Metrics of the plan in ``folder`` and of the versions saved beside it (``variants/*``,
+    ``alternatives/*`` of ``beside``, by default ``folder`` itself), or None when there are none."""
     if folder is None:
         return None
     folder = Path(folder)
+    others = Path(beside) if beside is not None else folder
     from .compare import METRICS
 
     found = {}
-    for sub in [folder, *sorted(folder.glob("variants/*")), *sorted(folder.glob("alternatives/*"))]:
+    for sub in [folder, *sorted(others.glob("variants/*")), *sorted(others.glob("alternatives/*"))]:
         pj = sub / "plan.json"
         if pj.exists():
             meta = json.loads(pj.read_text())
@@ -236,8 +238,12 @@ def _html_table(df: pd.DataFrame, colours: dict | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def report_html(plan: Plan, *, folder: str | Path | None = None, map_figure: Any = None) -> str:
+def report_html(
+    plan: Plan, *, folder: str | Path | None = None, map_figure: Any = None, beside: str | Path | None = None
+) -> str:
     """The report as one self-contained HTML page (images inside the page; no links out).
+
+    ``folder`` holds the plan and ``beside`` its variants and alternatives (see :func:`versions`).
 
     Examples
     --------
@@ -262,7 +268,7 @@ def report_html(plan: Plan, *, folder: str | Path | None = None, map_figure: Any
         "<h2>Sizes against the bounds</h2>",
         f"<img alt='size chart' src='data:image/png;base64,{sizes_png}'>",
     ]
-    v = versions(folder)
+    v = versions(folder, beside=beside)
     if v is not None:
         parts += [
             "<h2>Versions side by side</h2>",
@@ -347,7 +353,14 @@ def _table_pages(pdf: Any, title: str, df: pd.DataFrame, colours: dict | None = 
         plt.close(fig)
 
 
-def write_pdf(plan: Plan, path: str | Path, *, folder: str | Path | None = None, map_figure: Any = None) -> Path:
+def write_pdf(
+    plan: Plan,
+    path: str | Path,
+    *,
+    folder: str | Path | None = None,
+    map_figure: Any = None,
+    beside: str | Path | None = None,
+) -> Path:
     """Write ``report.pdf``: summary, map with insets, cluster table, size chart, versions, groups.
 
     Examples
@@ -371,7 +384,7 @@ def write_pdf(plan: Plan, path: str | Path, *, folder: str | Path | None = None,
         fig = maps.size_chart(plan)
         pdf.savefig(fig)
         plt.close(fig)
-        v = versions(folder)
+        v = versions(folder, beside=beside)
         if v is not None:
             _table_pages(pdf, "Versions side by side", v.reset_index().rename(columns={"index": "measure"}))
         for title, df in _extra_tables(plan):
@@ -379,10 +392,14 @@ def write_pdf(plan: Plan, path: str | Path, *, folder: str | Path | None = None,
     return Path(path)
 
 
-def write_report(plan: Plan, folder: str | Path, *, pdf: bool = True, map_figure: Any = None) -> dict[str, Path]:
+def write_report(
+    plan: Plan, folder: str | Path, *, pdf: bool = True, map_figure: Any = None, beside: str | Path | None = None
+) -> dict[str, Path]:
     """Write ``report.html`` (and ``report.pdf``) into ``folder``; returns their paths.
 
-    ``map_figure`` reuses a map already drawn by :func:`clustergeo.maps.map_figure`.
+    ``map_figure`` reuses a map already drawn by :func:`clustergeo.maps.map_figure`; ``beside``
+    is where the plan's variants and alternatives are saved, when not in ``folder`` (a plan
+    written into a staging folder first).
 
     Examples
     --------
@@ -392,7 +409,10 @@ def write_report(plan: Plan, folder: str | Path, *, pdf: bool = True, map_figure
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = {"report_html": folder / "report.html"}
-    paths["report_html"].write_text(report_html(plan, folder=folder, map_figure=map_figure), encoding="utf-8")
+    html_text = report_html(plan, folder=folder, map_figure=map_figure, beside=beside)
+    paths["report_html"].write_text(html_text, encoding="utf-8")
     if pdf:
-        paths["report_pdf"] = write_pdf(plan, folder / "report.pdf", folder=folder, map_figure=map_figure)
+        paths["report_pdf"] = write_pdf(
+            plan, folder / "report.pdf", folder=folder, map_figure=map_figure, beside=beside
+        )
     return paths

@@ -103,7 +103,8 @@ class Budget:
     #: spanning-tree search, its best source of plans, gets three times longer)
     start_seconds_per_unit: float = 0.02
     start_seconds_per_unit_cut_edges: float = 0.06
-    start_min_seconds: float = 0.5
+    #: (a graph of a handful of units, where the exact model takes milliseconds, gets no more)
+    start_min_seconds: float = 0.1
     start_seconds: float = 10.0
     start_share: float = 0.1
     #: the spanning-tree search's time cap, as a multiple of its work budget in seconds

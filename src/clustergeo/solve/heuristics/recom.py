@@ -28,8 +28,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, minimum_spanning_tree
 
 from ..problem import PartitionProblem, cost_matrix
 
@@ -102,7 +100,13 @@ class _Data:
 
 def _tree(d: _Data, members: np.ndarray, rng: np.random.Generator):
     """A random spanning tree of the region ``members``: (BFS order, parent) in local indices,
-    or None when the region is not connected."""
+    or None when the region is not connected.
+
+    The minimum spanning tree under random edge weights (Kruskal's, unique as the weights are
+    distinct), walked breadth first from a random root with each unit's neighbours in index
+    order: the tree and order SciPy's ``minimum_spanning_tree`` and ``breadth_first_order``
+    give, without their set-up cost, which dominates on the small regions the search draws
+    (0.8 ms against 0.08 ms for 8 units)."""
     d.work += len(members) + TREE_WORK
     local = {int(v): i for i, v in enumerate(members)}
     rows, cols = [], []
@@ -117,12 +121,45 @@ def _tree(d: _Data, members: np.ndarray, rng: np.random.Generator):
     if not rows:
         return None
     weights = rng.random(len(rows)) + 1e-3
-    t = minimum_spanning_tree(coo_matrix((weights, (rows, cols)), shape=(m, m)).tocsr())
-    t = t + t.T
-    order, parent = breadth_first_order(t, int(rng.integers(m)), directed=False, return_predecessors=True)
-    if len(order) != m:
+    nbr = _kruskal(m, rows, cols, weights)
+    root = int(rng.integers(m))
+    if nbr is None:
         return None
-    return order, parent
+    parent = np.full(m, -9999)
+    order, seen = [root], [False] * m
+    seen[root] = True
+    for v in order:  # grows while walked: breadth first
+        for u in sorted(nbr[v]):
+            if not seen[u]:
+                seen[u] = True
+                parent[u] = v
+                order.append(u)
+    return np.array(order), parent
+
+
+def _kruskal(m: int, rows: list[int], cols: list[int], weights: np.ndarray) -> list[list[int]] | None:
+    """The minimum spanning tree's neighbour lists, or None when the edges do not connect ``m`` units."""
+    root = list(range(m))
+
+    def find(a: int) -> int:
+        while root[a] != a:
+            root[a] = root[root[a]]
+            a = root[a]
+        return a
+
+    nbr: list[list[int]] = [[] for _ in range(m)]
+    joined = 0
+    for e in np.argsort(weights, kind="stable").tolist():
+        a, b = rows[e], cols[e]
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            root[ra] = rb
+            nbr[a].append(b)
+            nbr[b].append(a)
+            joined += 1
+            if joined == m - 1:
+                return nbr
+    return None
 
 
 def _subtree_totals(d: _Data, members: np.ndarray, order: np.ndarray, parent: np.ndarray) -> np.ndarray:
