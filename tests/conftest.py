@@ -2,8 +2,10 @@
 an answer against the enumeration, and the shipped cases solved once per test run (the test
 modules that need them only read them)."""
 
+import fcntl
 import itertools
 import math
+import os
 
 import networkx as nx
 import numpy as np
@@ -114,24 +116,33 @@ def run_or_none(g, **kw):
 # --------------------------------------------------------------------------- shipped cases, solved once
 
 
+def _solved_once(tmp_path_factory, name: str, scenario: str):
+    """``clustergeo solve <scenario>`` into a folder every test worker shares: under pytest-xdist
+    the first worker to ask solves it while the others wait on a lock, then all read it."""
+    from clustergeo.cli import main
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the workers' own folders sit side by side in one run folder
+    out = root / name
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not (out / "plan.json").exists():  # (the command moves its folder into place when complete)
+            assert main(["solve", scenario, "--out", str(out)]) == 0
+    return out
+
+
 @pytest.fixture(scope="package")  # solved once for all the tests in this folder
 def norfolk_out(tmp_path_factory):
     """``clustergeo solve norfolk-option-4``: the lead plan's folder (tests copy it before changing it)."""
-    from clustergeo.cli import main
-
-    out = tmp_path_factory.mktemp("norfolk")
-    assert main(["solve", "norfolk-option-4", "--out", str(out)]) == 0
-    return out
+    return _solved_once(tmp_path_factory, "norfolk", "norfolk-option-4")
 
 
 @pytest.fixture(scope="package")  # solved once for all the tests in this folder
 def nl_out(tmp_path_factory):
-    """``clustergeo solve north-lanarkshire``: the plan's folder with its peer groups and allocations."""
-    from clustergeo.cli import main
-
-    out = tmp_path_factory.mktemp("nl")
-    assert main(["solve", "north-lanarkshire", "--out", str(out)]) == 0
-    return out
+    """``clustergeo solve north-lanarkshire``: the plan's folder with its peer groups and allocations
+    (tests copy it before changing it)."""
+    return _solved_once(tmp_path_factory, "nl", "north-lanarkshire")
 
 
 @pytest.fixture(scope="package")  # solved once for all the tests in this folder

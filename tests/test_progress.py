@@ -31,6 +31,16 @@ def market_split(m: int = 4, n: int = 30, seed: int = 1) -> pulp.LpProblem:
 
 
 @pytest.fixture
+def ctrl_c_raises():
+    """Python's own Ctrl-C handler for the test: a shell starts a background job with Ctrl-C
+    ignored, and every process it starts inherits that, so a suite run in the background would
+    never see the Ctrl-C these tests send."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+@pytest.fixture
 def every_check(monkeypatch):
     """Report at every one of HiGHS's interrupt checks instead of every few seconds."""
     monkeypatch.setattr(cg.settings, "progress_interval", 0.0)
@@ -60,7 +70,7 @@ def test_a_maximum_reports_on_its_own_side(every_check):
     assert all(t.incumbent <= 7 + 1e-6 and t.bound <= 7 + 1e-6 and t.bound >= t.incumbent - 1e-6 for t in with_both)
 
 
-def test_ctrl_c_stops_a_highs_solve_and_the_next_solve_still_runs():
+def test_ctrl_c_stops_a_highs_solve_and_the_next_solve_still_runs(ctrl_c_raises):
     s = solvers.make("highs", time_limit=120.0, gap=None, threads=1, seed=0, warm_start=False)
     timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.start()
@@ -149,7 +159,7 @@ def test_describe_in_plain_words():
     )
 
 
-def test_ctrl_c_stops_a_gurobi_solve():
+def test_ctrl_c_stops_a_gurobi_solve(ctrl_c_raises):
     pytest.importorskip("gurobipy")
     if "gurobi" not in solvers.available():
         pytest.skip("Gurobi is not usable here")
