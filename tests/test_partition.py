@@ -379,6 +379,47 @@ def test_random_spanning_tree_is_scipys_tree_in_scipys_order(inst, seed, drop):
         assert ours[0].tolist() == order.tolist() and ours[1].tolist() == parent.tolist()
 
 
+def test_a_plan_in_pieces_is_mended_within_a_narrow_window():
+    """A stray unit joining the cluster it touches puts that cluster over its maximum and leaves
+    its own under the minimum: the mend moves a border unit back, and the plan is whole."""
+    from clustergeo.solve.heuristics import greedy
+    from clustergeo.solve.problem import build_problem
+
+    g = nx.convert_node_labels_to_integers(nx.grid_2d_graph(6, 2), label_attribute="pos")
+    for _v, d in g.nodes(data=True):
+        d.update(pupils=1, x=d["pos"][0] * 1000.0, y=d["pos"][1] * 1000.0)
+    p = build_problem(g, min_weight=6, max_weight=6, k=2, cost=None)
+    at = {g.nodes[i]["pos"]: i for i in range(p.n)}
+    west = [at[c, r] for c in range(3) for r in range(2) if (c, r) != (2, 1)] + [at[5, 1]]
+    hw, he = at[0, 0], at[5, 0]
+    plan = [hw if i in west else he for i in range(p.n)]
+    mended = greedy.repair(p, plan)
+    assert mended is not None
+    assign = {p.nodes[i]: mended[i] for i in range(p.n)}
+    assert check_partition(g, assign, bounds={"pupils": (6, 6)}, k=2) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(planar_instances(), st.lists(st.integers(0, 2), min_size=8, max_size=8))
+def test_a_mended_plan_meets_every_rule_or_there_is_none(inst, labels):
+    """Whatever the plan in pieces, the mend returns a contiguous plan within the bounds and of
+    the count, or nothing."""
+    from clustergeo.solve.heuristics import greedy
+    from clustergeo.solve.problem import build_problem
+
+    g, k, lo, hi = inst
+    p = build_problem(g, min_weight=lo, max_weight=hi, k=k, cost=cost_of(g))
+    hubs = {c: next((i for i in range(p.n) if labels[i] % k == c), None) for c in range(k)}
+    if any(h is None for h in hubs.values()):
+        return
+    plan = [hubs[labels[i] % k] for i in range(p.n)]
+    mended = greedy.repair(p, plan)
+    if mended is None:
+        return
+    assign = {p.nodes[i]: mended[i] for i in range(p.n)}
+    assert check_partition(g, assign, bounds={"pupils": (lo, hi)}, k=k) == []
+
+
 def test_columns_with_two_measures_agree_with_cuts():
     """Sets are grown under one maximum; the other measure's bounds are checked on the list."""
     g = grid(4, seed=5)

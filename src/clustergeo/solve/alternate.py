@@ -97,12 +97,16 @@ def alternate(
             p, fixed, stage="objective", k_fixed=len(following), contiguity="cuts" if contiguous else "none"
         )
         run = model.solve(start=plan, **{**opts, "time_limit": left, "progress": None}, reduced_cost_fixing=False)
-        moved = run.assignment
-        if moved is None or -1 in moved:
+        # the allocation, and the plan the cut loop mended from a round's plan in pieces (its
+        # hubs are its own, so it may beat every allocation to these hubs)
+        found = [
+            m
+            for c in (run.assignment, run.incumbent)
+            if c is not None and -1 not in c and (m := least_cost_hubs(p, ok, c)) is not None
+        ]
+        if not found:
             break
-        moved = least_cost_hubs(p, ok, moved)
-        if moved is None:
-            break
+        moved = min(found, key=lambda c: greedy.plan_cost(p, c))
         moved_cost = greedy.plan_cost(p, moved)
         if moved_cost >= cost - 1e-9 * max(1.0, abs(cost)):
             break

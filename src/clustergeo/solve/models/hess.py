@@ -713,7 +713,8 @@ class HessModel:
                 self._add_flow(self.prob)
                 self.contiguity = "flow+cuts"
                 log.info("switching to the flow formulation after %d rounds", r)
-            if self.stage == "objective":  # warm-start the next round from the repaired plan
+            if self.stage == "objective" and not self.excluding:  # the next round starts from the plan mended
+                # (not with excluded plans: a mended plan may be one of them)
                 from ..heuristics.greedy import plan_cost, repair
 
                 fixed = repair(self.p, assignment)
