@@ -81,6 +81,10 @@ ALTERNATE_TREE_SHARE = 0.25
 #: a start more than this share above the Lagrangian bound is polished again from the hubs the
 #: relaxation opens (see ``_from_relaxed_hubs``)
 FAR_START_GAP = 0.05
+#: ... for at most this many times as long as the first polish took (Oklahoma's counties: 3.8 s
+#: after 4.9 s, and 7.8% cheaper; North Lanarkshire school by school with a pupils window spent
+#: all of its 45 s on plans dearer than the start after a first polish of 4.7 s)
+FAR_START_TIME_FACTOR = 3.0
 #: units per cluster above which "auto" does not try listing clusters (too many shapes: every
 #: run that listed them all had at most 8; the county graphs, 19 to 31, spent 7 s finding out)
 COLUMNS_MAX_PER_CLUSTER = 12
@@ -630,13 +634,15 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
             found.append(tree)
         if found and polish:
             # the best allocation to the start's hubs, rehubbed, until the hubs settle
+            t = time.perf_counter()
             moved = alternate(
                 p, s.allowed, min(found, key=s.cost_of), s.opts, seconds=s.near_s, contiguous=s.contiguity != "none"
             )
             if moved is not None:
                 found.append(moved)
             if not s.fewest:
-                found.extend(_from_relaxed_hubs(s, min(found, key=s.cost_of), count))
+                seconds = min(s.near_s, max(FAR_START_TIME_FACTOR * (time.perf_counter() - t), BUDGET.min_seconds))
+                found.extend(_from_relaxed_hubs(s, min(found, key=s.cost_of), count, seconds=seconds))
         if s.contiguity in ("cuts", "auto", "none") and p.objective == "hess" and p.n > NEARER_MIN_UNITS:
             # contiguous by construction, near-optimal: a tight upper bound for reduced-cost fixing
             best = min(found, key=s.cost_of) if found else None
@@ -657,10 +663,10 @@ def _best_start(s: _Solve, count: int | None) -> list[int] | None:
     return min(found, key=s.cost_of) if found else None
 
 
-def _from_relaxed_hubs(s: _Solve, best: list[int], count: int) -> list[list[int]]:
-    """Location-allocation again, from the hubs the Lagrangian relaxation opens, when the best
-    start is far above its bound (Oklahoma's counties: 13% above, where the other county
-    graphs' starts were 1-3.4% above): a start that far out leaves most pairs unfixed."""
+def _from_relaxed_hubs(s: _Solve, best: list[int], count: int, *, seconds: float) -> list[list[int]]:
+    """Location-allocation again, for ``seconds``, from the hubs the Lagrangian relaxation
+    opens, when the best start is far above its bound (Oklahoma's counties: 13% above, where the
+    other county graphs' starts were 1-3.4% above): a start that far out leaves most pairs unfixed."""
     pruning = _prune(s, s.allowed, best, k=(count, count))
     if pruning is None or len(set(pruning.hubs)) != count:
         return []
@@ -668,7 +674,7 @@ def _from_relaxed_hubs(s: _Solve, best: list[int], count: int) -> list[list[int]
     if upper - pruning.bound <= FAR_START_GAP * abs(upper):
         return []
     moved = alternate(
-        s.p, s.allowed, best, s.opts, seconds=s.near_s, hubs=pruning.hubs, contiguous=s.contiguity != "none"
+        s.p, s.allowed, best, s.opts, seconds=seconds, hubs=pruning.hubs, contiguous=s.contiguity != "none"
     )
     return [moved] if moved is not None else []
 
