@@ -106,8 +106,7 @@ def alternate(
         ]
         if not found:
             break
-        moved = min(found, key=lambda c: greedy.plan_cost(p, c))
-        moved_cost = greedy.plan_cost(p, moved)
+        moved_cost, moved = min((greedy.plan_cost(p, c), c) for c in found)
         if moved_cost >= cost - 1e-9 * max(1.0, abs(cost)):
             break
         plan, cost, following = moved, moved_cost, frozenset(moved)

@@ -199,24 +199,11 @@ def repair(p: PartitionProblem, assignment: list[int]) -> list[int] | None:
     2,500-4,500 pupils mended none of its rounds' plans that way.)
     """
     a = _join_strays(p, assignment)
-    if a is None:
-        return None
-    groups: dict[int, set[int]] = {}
-    for i, j in enumerate(a):
-        groups.setdefault(j, set()).add(i)
     lo_k, hi_k = p.k_range()
-    if not lo_k <= len(groups) <= hi_k:
+    if a is None or not lo_k <= len(set(a)) <= hi_k:
         return None
-    if any(_breach(p, g) for g in groups.values()):
-        out = rebalance(p, a)
-        if out is None:
-            return None
-    else:
-        out = [0] * p.n
-        for g, h in zip(groups.values(), choose_hubs(p, list(groups.values()))):
-            for i in g:
-                out[i] = h
-    return local_search(p, out, max_passes=3)
+    out = rebalance(p, a)  # (a plan within its bounds only gets its hubs)
+    return None if out is None else local_search(p, out, max_passes=3)
 
 
 def _join_strays(p: PartitionProblem, assignment: list[int]) -> list[int] | None:

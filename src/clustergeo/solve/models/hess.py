@@ -713,8 +713,8 @@ class HessModel:
                 self._add_flow(self.prob)
                 self.contiguity = "flow+cuts"
                 log.info("switching to the flow formulation after %d rounds", r)
-            if self.stage == "objective" and not self.excluding:  # the next round starts from the plan mended
-                # (not with excluded plans: a mended plan may be one of them)
+            # the next round starts from the plan mended (not with excluded plans: it may be one)
+            if self.stage == "objective" and not self.excluding:
                 from ..heuristics.greedy import plan_cost, repair
 
                 fixed = repair(self.p, assignment)
